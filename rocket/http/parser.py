@@ -1,0 +1,543 @@
+"""A strict, fast HTTP/1.1 request parser (RFC 9112), sans-I/O.
+
+How it works: bytes go in with :meth:`RequestParser.feed`, events come out of
+:meth:`RequestParser.next_event`. A request yields ``Request``, then zero or more ``Data``,
+then ``EndOfMessage``; the parser then starts on the next request from the bytes it still
+holds, so pipelining needs nothing from the caller. ``feed(b"")`` marks end of input: between
+messages that gives ``ConnectionClosed``, inside one it raises ``IncompleteRequest``.
+
+Every rule that can be broken raises an :class:`~rocket.http.errors.HTTPError` subclass whose
+``status`` is the answer to send; the parser raises nothing else.
+
+The head is parsed in one piece once ``CRLF CRLF`` has arrived: one ``find``, one ``split``,
+one ``translate`` to find control characters, and per header a ``partition`` plus a dict
+lookup for names already seen. Those are all C loops; the Python work is per line, not per byte.
+
+Line endings: a bare LF (or a bare CR) anywhere in the head, in a chunk line or in trailers is
+rejected with 400. RFC 9112 §2.2 lets a recipient accept a bare LF, but accepting it where a
+front proxy does not (or the reverse) is a request-smuggling vector, so Rocket stays strict.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Dict, List, Optional, Tuple, Union
+
+from .errors import (
+    BadRequest,
+    BodyTooLarge,
+    ExpectationFailed,
+    HeaderTooLarge,
+    HTTPError,
+    IncompleteRequest,
+    NotImplementedCoding,
+    RequestLineTooLong,
+    VersionNotSupported,
+)
+from .events import NEED_DATA, ConnectionClosed, Data, EndOfMessage, Request, _Sentinel
+
+__all__ = ["Limits", "RequestParser", "HTTPError"]
+
+Event = Union[Request, Data, EndOfMessage, ConnectionClosed, _Sentinel]
+
+
+class Limits:
+    """Size limits for the parser; every one is a setting.
+
+    The defaults follow long-standing practice, so that what passes nginx or Apache passes here:
+
+    - ``max_request_line`` 8190: Apache's ``LimitRequestLine``; longer URLs break in browsers
+      and proxies anyway (414).
+    - ``max_field_bytes`` 8190: Apache's ``LimitRequestFieldSize`` for one header line (431).
+    - ``max_header_bytes`` 65536: the whole head; four of nginx's 8 KiB large buffers with
+      margin for big cookies (431).
+    - ``max_headers`` 100: Apache's ``LimitRequestFields`` (431).
+    - ``max_chunk_line`` 4096: a chunk-size line is a hex number plus rarely used extensions;
+      4 KiB leaves room for extensions while bounding what a chunk line can make us buffer (400).
+    - ``max_trailer_bytes`` 8192: trailers are rare and small (431).
+    - ``max_body`` 1 GiB: waitress' ``max_request_body_size``; 0 means no limit (413).
+    """
+
+    __slots__ = (
+        "max_request_line",
+        "max_field_bytes",
+        "max_header_bytes",
+        "max_headers",
+        "max_chunk_line",
+        "max_trailer_bytes",
+        "max_body",
+    )
+
+    def __init__(
+        self,
+        *,
+        max_request_line: int = 8190,
+        max_field_bytes: int = 8190,
+        max_header_bytes: int = 65536,
+        max_headers: int = 100,
+        max_chunk_line: int = 4096,
+        max_trailer_bytes: int = 8192,
+        max_body: int = 1 << 30,
+    ) -> None:
+        for name, value in (
+            ("max_request_line", max_request_line),
+            ("max_field_bytes", max_field_bytes),
+            ("max_header_bytes", max_header_bytes),
+            ("max_headers", max_headers),
+            ("max_chunk_line", max_chunk_line),
+            ("max_trailer_bytes", max_trailer_bytes),
+        ):
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if not isinstance(max_body, int) or max_body < 0:
+            raise ValueError(f"max_body must be an integer >= 0 (0 = no limit), got {max_body!r}")
+        self.max_request_line = max_request_line
+        self.max_field_bytes = max_field_bytes
+        self.max_header_bytes = max_header_bytes
+        self.max_headers = max_headers
+        self.max_chunk_line = max_chunk_line
+        self.max_trailer_bytes = max_trailer_bytes
+        self.max_body = max_body
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={getattr(self, k)}" for k in self.__slots__)
+        return f"Limits({args})"
+
+
+DEFAULT_LIMITS = Limits()
+
+# RFC 9110 §5.6.2: token = 1*tchar
+_TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+# RFC 9112 §2.3: HTTP-version = HTTP-name "/" DIGIT "." DIGIT
+_VERSION = re.compile(rb"HTTP/([0-9])\.([0-9])")
+# RFC 9112 §7.1: chunk-size = 1*HEXDIG
+_HEX = re.compile(rb"[0-9A-Fa-f]+")
+# RFC 9112 §7.1.1: chunk-ext = *( BWS ";" BWS chunk-ext-name [ BWS "=" BWS chunk-ext-val ] ),
+# chunk-ext-val = token / quoted-string (RFC 9110 §5.6.4)
+_CHUNK_EXT = re.compile(
+    rb"(?:[ \t]*;[ \t]*[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
+    rb"(?:[ \t]*=[ \t]*(?:[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
+    rb'|"(?:[\t !#-\[\]-~\x80-\xff]|\\[\t -~\x80-\xff])*"))?)*'
+)
+# Bytes that may appear in a head besides CR LF pairs: everything but the CTLs (RFC 9110 §5.5,
+# RFC 9112 §2.2). HTAB is allowed (OWS in field values); the request line rules exclude it there.
+_NOT_CTL = bytes(b for b in range(256) if b >= 0x20 and b != 0x7F) + b"\t"
+_OWS = b" \t"
+_KNOWN_METHODS = frozenset(
+    [b"GET", b"HEAD", b"POST", b"PUT", b"DELETE", b"OPTIONS", b"PATCH", b"TRACE", b"CONNECT"]
+)
+_CONTENT_LENGTH = b"content-length"
+_TRANSFER_ENCODING = b"transfer-encoding"
+_HOST = b"host"
+_CONNECTION = b"connection"
+_EXPECT = b"expect"
+_FRAMING_NAMES = frozenset([_CONTENT_LENGTH, _TRANSFER_ENCODING, _HOST, _CONNECTION, _EXPECT])
+# Transfer codings registered with IANA that Rocket recognises but does not decode (→ 501).
+_KNOWN_CODINGS = frozenset([b"gzip", b"x-gzip", b"deflate", b"compress", b"x-compress", b"identity"])
+
+# Field names seen before, mapped to their lower-case form. Validating a name is a regex match;
+# remembering the few dozen names real clients send skips it. Bounded so that a client sending
+# random names cannot grow it.
+_NAME_CACHE: Dict[bytes, bytes] = {}
+_NAME_CACHE_MAX = 512
+
+# States.
+_IDLE = 0
+_BODY = 1
+_CHUNK_SIZE = 2
+_CHUNK_DATA = 3
+_CHUNK_CRLF = 4
+_TRAILERS = 5
+_DONE = 6
+
+_NO_TRAILERS = EndOfMessage()
+
+
+def _show(data: bytes, limit: int = 40) -> str:
+    """repr of the offending bytes, truncated, for error messages."""
+    return repr(data[:limit]) + ("..." if len(data) > limit else "")
+
+
+def _check_line_endings(block: bytes, line_count: int) -> None:
+    """Reject CTLs, bare CR and bare LF in a head or trailer block split into ``line_count``."""
+    # After deleting every allowed byte, only CRs, LFs and other CTLs remain. A valid block
+    # has exactly the CR LF pairs that separate its lines, so the rest must be that long.
+    rest = block.translate(None, _NOT_CTL)
+    if len(rest) == 2 * (line_count - 1):
+        return
+    for i, b in enumerate(block):
+        if b == 0x0D:
+            if block[i + 1 : i + 2] != b"\n":  # RFC 9112 §2.2
+                raise BadRequest(f"bare CR at byte {i}; CR is only allowed before LF")
+        elif b == 0x0A:
+            if i == 0 or block[i - 1] != 0x0D:  # RFC 9112 §2.2
+                raise BadRequest(f"bare LF line ending at byte {i}; lines must end with CRLF")
+        elif (b < 0x20 and b != 0x09) or b == 0x7F:  # RFC 9110 §5.5
+            raise BadRequest(f"control character {bytes([b])!r} at byte {i}")
+    raise BadRequest("malformed line endings")
+
+
+def _field_name(name: bytes, line: bytes) -> bytes:
+    """Validate an uncached field name and return it lower-cased (RFC 9112 §5.1)."""
+    if _TOKEN.fullmatch(name) is None:
+        if line[:1] in (b" ", b"\t"):  # RFC 9112 §5.2
+            raise BadRequest(f"obsolete line folding is not accepted: {_show(line)}")
+        if not name:
+            raise BadRequest(f"empty field name: {_show(line)}")
+        if name[-1:] in (b" ", b"\t"):  # RFC 9112 §5.1
+            raise BadRequest(f"whitespace between field name and colon: {_show(line)}")
+        raise BadRequest(f"invalid character in field name: {_show(name)}")
+    lower = name.lower()
+    if len(_NAME_CACHE) < _NAME_CACHE_MAX:
+        _NAME_CACHE[name] = lower
+    return lower
+
+
+def _parse_fields(lines: List[bytes], max_field_bytes: int, check_length: bool) -> List[Tuple[bytes, bytes]]:
+    """Turn field lines into (lower-case name, stripped value) pairs (RFC 9112 §5)."""
+    fields = []
+    append = fields.append
+    cache_get = _NAME_CACHE.get
+    for line in lines:
+        if check_length and len(line) > max_field_bytes:
+            raise HeaderTooLarge(f"a header field exceeds max_field_bytes={max_field_bytes}: {_show(line)}")
+        name, colon, value = line.partition(b":")
+        if not colon:
+            if line[:1] in (b" ", b"\t"):  # RFC 9112 §5.2
+                raise BadRequest(f"obsolete line folding is not accepted: {_show(line)}")
+            raise BadRequest(f"header field without a colon: {_show(line)}")
+        lower = cache_get(name)
+        if lower is None:
+            lower = _field_name(name, line)
+        append((lower, value.strip(_OWS)))
+    return fields
+
+
+class RequestParser:
+    """Parses a stream of HTTP/1.x requests from one connection; see the module docstring."""
+
+    __slots__ = ("limits", "_buf", "_eof", "_state", "_remaining", "_body_bytes", "_skipped")
+
+    def __init__(self, limits: Optional[Limits] = None) -> None:
+        self.limits = limits or DEFAULT_LIMITS
+        self._buf = b""
+        self._eof = False
+        self._state = _IDLE
+        self._remaining = 0
+        self._body_bytes = 0
+        self._skipped = 0
+
+    @property
+    def trailing_data(self) -> bytes:
+        """Bytes received but not consumed yet (the start of the next pipelined request)."""
+        return self._buf
+
+    @property
+    def eof(self) -> bool:
+        """True once ``feed(b"")`` has marked the end of input."""
+        return self._eof
+
+    @property
+    def idle(self) -> bool:
+        """True between messages: no part of a request has been consumed."""
+        return self._state == _IDLE
+
+    def feed(self, data: bytes) -> None:
+        """Add received bytes; ``b""`` marks the end of input (the peer closed)."""
+        if not data:
+            self._eof = True
+        elif self._eof:
+            raise RuntimeError("feed() after end of input")
+        elif self._buf:
+            self._buf += data
+        else:
+            self._buf = bytes(data)
+
+    def next_event(self) -> Event:
+        """Return the next event, or ``NEED_DATA``; raise ``HTTPError`` on a protocol error."""
+        state = self._state
+        if state == _IDLE:
+            return self._head()
+        if state == _DONE:
+            self._state = _IDLE
+            return _NO_TRAILERS
+        if state in (_BODY, _CHUNK_DATA):
+            return self._body_data()
+        if state == _CHUNK_SIZE:
+            return self._chunk_size()
+        if state == _CHUNK_CRLF:
+            return self._chunk_crlf()
+        return self._trailers()
+
+    # -- head -------------------------------------------------------------------------------
+
+    def _head(self) -> Event:
+        buf = self._buf
+        if buf[:2] == b"\r\n":
+            # RFC 9112 §2.2: a server SHOULD ignore at least one empty line before the
+            # request-line. Bounded, so CRLFs alone cannot keep a connection busy forever.
+            skipped = 2
+            while buf.startswith(b"\r\n", skipped):
+                skipped += 2
+            self._skipped += skipped
+            if self._skipped > self.limits.max_request_line:
+                raise BadRequest("too many empty lines before the request line")
+            buf = self._buf = buf[skipped:]
+        end = buf.find(b"\r\n\r\n")
+        if end < 0:
+            return self._incomplete_head(buf)
+        head = buf[:end]
+        self._buf = buf[end + 4 :]
+        self._skipped = 0
+        limits = self.limits
+        lines = head.split(b"\r\n")
+        _check_line_endings(head, len(lines))
+
+        # Request line: RFC 9112 §3.
+        line = lines[0]
+        if len(line) > limits.max_request_line:
+            raise RequestLineTooLong(
+                f"request line of {len(line)} bytes exceeds max_request_line={limits.max_request_line}"
+            )
+        parts = line.split(b" ")
+        if len(parts) != 3:  # RFC 9112 §3: method SP request-target SP HTTP-version
+            raise BadRequest(f"request line is not 'METHOD SP TARGET SP VERSION': {_show(line)}")
+        method, target, version = parts
+        if method not in _KNOWN_METHODS and _TOKEN.fullmatch(method) is None:  # RFC 9110 §9.1
+            raise BadRequest(f"invalid method token: {_show(method)}")
+        if version == b"HTTP/1.1":
+            http_version = b"1.1"
+        elif version == b"HTTP/1.0":
+            http_version = b"1.0"
+        else:
+            http_version = self._version(version)
+        self._check_target(method, target)
+
+        # Header fields: RFC 9112 §5.
+        nfields = len(lines) - 1
+        if nfields > limits.max_headers:
+            raise HeaderTooLarge(f"{nfields} header fields exceed max_headers={limits.max_headers}")
+        if end > limits.max_header_bytes + len(line):
+            raise HeaderTooLarge(f"header block exceeds max_header_bytes={limits.max_header_bytes}")
+        # No single line can be longer than the whole head: skip the per-line check when short.
+        headers = _parse_fields(lines[1:], limits.max_field_bytes, end > limits.max_field_bytes)
+
+        content_length = None
+        chunked = False
+        keep_alive = http_version == b"1.1"
+        expect_continue = False
+        hosts = 0
+        codings = None
+        for name, value in headers:
+            if name not in _FRAMING_NAMES:
+                continue
+            if name == _HOST:
+                hosts += 1
+            elif name == _CONTENT_LENGTH:
+                if content_length is not None:  # RFC 9112 §6.3 (5): duplicates are not merged
+                    raise BadRequest("more than one Content-Length header")
+                content_length = self._content_length(value)
+            elif name == _TRANSFER_ENCODING:
+                # RFC 9110 §5.6.1: empty list elements are ignored.
+                codings = (codings or []) + [c for c in value.lower().split(b",") if c.strip(_OWS)]
+            elif name == _CONNECTION:
+                tokens = [t.strip(_OWS).lower() for t in value.split(b",")]
+                if b"close" in tokens:
+                    keep_alive = False
+                elif b"keep-alive" in tokens and http_version == b"1.0":  # RFC 9112 §9.3
+                    keep_alive = True
+            else:  # Expect: RFC 9110 §10.1.1
+                if value.lower() != b"100-continue":
+                    raise ExpectationFailed(f"unsupported expectation: {_show(value)}")
+                # A server MUST ignore a 100-continue expectation in an HTTP/1.0 request.
+                expect_continue = http_version == b"1.1"
+
+        if hosts != 1 and (http_version == b"1.1" or hosts > 1):  # RFC 9112 §3.2
+            raise BadRequest(f"HTTP/{http_version.decode()} request needs exactly one Host, got {hosts}")
+        if codings is not None:
+            chunked = self._transfer_coding(codings, content_length, http_version)
+            self._state = _CHUNK_SIZE
+            self._body_bytes = 0
+        elif content_length:
+            max_body = limits.max_body
+            if max_body and content_length > max_body:
+                raise BodyTooLarge(f"Content-Length {content_length} exceeds max_body={max_body}")
+            self._state = _BODY
+            self._remaining = content_length
+        else:
+            self._state = _DONE
+        return Request(
+            method, target, http_version, headers, keep_alive, expect_continue, content_length, chunked
+        )
+
+    def _incomplete_head(self, buf: bytes) -> Event:
+        """No complete head yet: enforce the limits on what is buffered, or see EOF."""
+        limits = self.limits
+        if self._eof:
+            if buf:
+                raise IncompleteRequest(f"connection closed inside a request head: {_show(buf)}")
+            return ConnectionClosed()
+        line_end = buf.find(b"\r\n")
+        if line_end < 0:
+            if len(buf) > limits.max_request_line:
+                raise RequestLineTooLong(f"request line exceeds max_request_line={limits.max_request_line}")
+        elif line_end > limits.max_request_line:
+            raise RequestLineTooLong(f"request line exceeds max_request_line={limits.max_request_line}")
+        elif len(buf) > line_end + 2 + limits.max_header_bytes:
+            raise HeaderTooLarge(f"header block exceeds max_header_bytes={limits.max_header_bytes}")
+        if buf.count(b"\n") != buf.count(b"\r\n"):  # do not wait for a CRLF CRLF that never comes
+            lines = buf.split(b"\r\n")
+            _check_line_endings(buf, len(lines))
+        return NEED_DATA
+
+    @staticmethod
+    def _version(version: bytes) -> bytes:
+        match = _VERSION.fullmatch(version)
+        if match is None:
+            raise BadRequest(f"malformed HTTP version: {_show(version)}")
+        if match.group(1) != b"1":  # RFC 9110 §2.5
+            raise VersionNotSupported(f"HTTP major version {match.group(1).decode()} is not supported")
+        # A higher minor version is answered as the highest we implement (RFC 9110 §2.5).
+        return b"1.0" if match.group(2) == b"0" else b"1.1"
+
+    @staticmethod
+    def _check_target(method: bytes, target: bytes) -> None:
+        """RFC 9112 §3.2: origin-, absolute-, authority- (CONNECT) or asterisk-form (OPTIONS)."""
+        first = target[:1]
+        if first == b"/":
+            pass
+        elif target == b"*":
+            if method != b"OPTIONS":
+                raise BadRequest(f"asterisk-form target is only allowed with OPTIONS, not {_show(method)}")
+        elif method == b"CONNECT":
+            host, colon, port = target.rpartition(b":")
+            if not colon or not host or not port.isdigit():
+                raise BadRequest(f"CONNECT needs an authority-form target host:port: {_show(target)}")
+        elif b"://" not in target or not target[:1].isalpha():
+            raise BadRequest(f"invalid request target: {_show(target)}")
+        # RFC 3986: a target is ASCII without spaces (already split on) or a fragment.
+        if not target.isascii() or b"#" in target or b"\t" in target:
+            raise BadRequest(f"invalid character in request target: {_show(target)}")
+
+    def _content_length(self, value: bytes) -> int:
+        # RFC 9110 §8.6: Content-Length = 1*DIGIT. No sign, no spaces, no lists.
+        if not value.isdigit():
+            raise BadRequest(f"Content-Length is not a non-negative integer: {_show(value)}")
+        if len(value) > 18:  # past any real body, and short of int()'s digit limit
+            raise BodyTooLarge(f"Content-Length {_show(value)} is too large")
+        return int(value)
+
+    @staticmethod
+    def _transfer_coding(codings: List[bytes], content_length: Optional[int], http_version: bytes) -> bool:
+        if content_length is not None:  # RFC 9112 §6.1: a smuggling vector; reject, then close
+            raise BadRequest("both Content-Length and Transfer-Encoding are present")
+        if http_version == b"1.0":  # RFC 9112 §6.1: treat as faulty framing
+            raise BadRequest("Transfer-Encoding in an HTTP/1.0 request")
+        codings = [c.strip(_OWS) for c in codings]
+        if not codings:
+            raise BadRequest("empty Transfer-Encoding")
+        if codings[-1] != b"chunked":  # RFC 9112 §6.3 (4)
+            if codings[-1] and codings[-1] not in _KNOWN_CODINGS and _TOKEN.fullmatch(codings[-1]):
+                raise NotImplementedCoding(f"transfer coding {_show(codings[-1])} is not implemented")
+            raise BadRequest("Transfer-Encoding must end with chunked")
+        if codings.count(b"chunked") > 1:  # RFC 9112 §7: chunked MUST NOT be applied twice
+            raise BadRequest("chunked applied more than once")
+        if len(codings) > 1:  # RFC 9112 §6.1: a coding we do not understand → 501
+            raise NotImplementedCoding(
+                f"transfer coding {_show(b', '.join(codings[:-1]))} is not implemented"
+            )
+        return True
+
+    # -- body -------------------------------------------------------------------------------
+
+    def _body_data(self) -> Event:
+        buf = self._buf
+        if not buf:
+            if self._eof:
+                raise IncompleteRequest(f"connection closed with {self._remaining} body bytes missing")
+            return NEED_DATA
+        remaining = self._remaining
+        if len(buf) <= remaining:
+            data = buf
+            self._buf = b""
+        else:
+            data = buf[:remaining]
+            self._buf = buf[remaining:]
+        remaining -= len(data)
+        self._remaining = remaining
+        if not remaining:
+            self._state = _DONE if self._state == _BODY else _CHUNK_CRLF
+        return Data(data)
+
+    def _chunk_size(self) -> Event:
+        buf = self._buf
+        limits = self.limits
+        end = buf.find(b"\r\n")
+        if end < 0 or end > limits.max_chunk_line:
+            if len(buf) > limits.max_chunk_line:
+                raise BadRequest(f"chunk-size line exceeds max_chunk_line={limits.max_chunk_line}")
+            if b"\n" in buf or b"\r" in buf[:-1]:  # RFC 9112 §7.1: the line ends with CRLF
+                raise BadRequest(f"chunk-size line not ended by CRLF: {_show(buf)}")
+            if self._eof:
+                raise IncompleteRequest("connection closed inside a chunk-size line")
+            return NEED_DATA
+        line = buf[:end]
+        self._buf = buf[end + 2 :]
+        size, semi, ext = line.partition(b";")
+        if semi:
+            size = size.rstrip(_OWS)  # BWS before the first ';' (RFC 9112 §7.1.1)
+            if _CHUNK_EXT.fullmatch(semi + ext) is None:
+                raise BadRequest(f"malformed chunk extension: {_show(line)}")
+        if len(size) > 15 or _HEX.fullmatch(size) is None:  # RFC 9112 §7.1; 15 hex digits < 2**60
+            raise BadRequest(f"invalid chunk size: {_show(size)}")
+        n = int(size, 16)
+        if n == 0:
+            self._state = _TRAILERS
+            return self._trailers()
+        max_body = limits.max_body
+        self._body_bytes += n
+        if max_body and self._body_bytes > max_body:
+            raise BodyTooLarge(f"chunked body exceeds max_body={max_body}")
+        self._remaining = n
+        self._state = _CHUNK_DATA
+        return self._body_data()
+
+    def _chunk_crlf(self) -> Event:
+        buf = self._buf
+        if buf[:2] == b"\r\n":
+            self._buf = buf[2:]
+            self._state = _CHUNK_SIZE
+            return self._chunk_size()
+        if len(buf) >= 2 or (buf and buf != b"\r"):  # RFC 9112 §7.1: chunk-data CRLF
+            raise BadRequest(f"chunk data not followed by CRLF: {_show(buf)}")
+        if self._eof:
+            raise IncompleteRequest("connection closed after chunk data")
+        return NEED_DATA
+
+    def _trailers(self) -> Event:
+        buf = self._buf
+        if buf[:2] == b"\r\n":
+            self._buf = buf[2:]
+            self._state = _IDLE
+            return EndOfMessage()
+        limits = self.limits
+        end = buf.find(b"\r\n\r\n")
+        if end < 0:
+            if len(buf) > limits.max_trailer_bytes:
+                raise HeaderTooLarge(f"trailer block exceeds max_trailer_bytes={limits.max_trailer_bytes}")
+            if buf.count(b"\n") != buf.count(b"\r\n"):
+                _check_line_endings(buf, len(buf.split(b"\r\n")))
+            if self._eof:
+                raise IncompleteRequest("connection closed inside the trailer section")
+            return NEED_DATA
+        if end > limits.max_trailer_bytes:
+            raise HeaderTooLarge(f"trailer block exceeds max_trailer_bytes={limits.max_trailer_bytes}")
+        block = buf[:end]
+        self._buf = buf[end + 4 :]
+        lines = block.split(b"\r\n")
+        _check_line_endings(block, len(lines))
+        if len(lines) > limits.max_headers:
+            raise HeaderTooLarge(f"{len(lines)} trailer fields exceed max_headers={limits.max_headers}")
+        trailers = _parse_fields(lines, limits.max_field_bytes, True)
+        self._state = _IDLE
+        return EndOfMessage(trailers)
