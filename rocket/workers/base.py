@@ -1,0 +1,168 @@
+"""The Worker base class and the HTTP request loop every HTTP method shares.
+
+How it works
+------------
+The pool calls ``worker.handle(conn)`` on one of its threads whenever a connection has work
+(freshly accepted, or handed back by the monitor because it became readable). ``handle`` then
+keeps the connection for as long as it is busy:
+
+1. ask the connection's parser for the next event;
+2. ``Request``: hand it to :meth:`HTTPWorker.handle_request` (the method's own code), which
+   answers it and says whether the connection may be reused;
+3. ``NEED_DATA`` with nothing buffered (idle between requests): wait a short ``linger`` for
+   the next request on this same thread — busy keep-alive clients never pay a queue hand-off —
+   and if nothing comes, return True so the caller parks the connection in the monitor;
+4. ``NEED_DATA`` with part of a head buffered: wait up to ``header_timeout`` in total for the
+   rest, then answer 408;
+5. a parser ``HTTPError``: answer with its status (text/plain, ``Connection: close``), close.
+
+Only :class:`~rocket.connection.Connection` touches the socket; an ``OSError`` from it means
+the peer is gone, and the worker closes the connection quietly.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+import time
+from typing import Any, Optional
+
+from rocket.http.errors import HTTPError, RequestTimeout
+from rocket.http.events import NEED_DATA, ConnectionClosed, Request
+from rocket.http.writer import plan_response
+
+__all__ = ["Worker", "HTTPWorker", "TIMEOUT_ERRORS", "error_logger", "setting"]
+
+# socket.timeout is TimeoutError only from 3.10 on; catch both on 3.9 (and PyPy).
+TIMEOUT_ERRORS = (socket.timeout, TimeoutError)
+
+# Rocket's SOCKET_TIMEOUT: how long a client may take to send a request head or body.
+DEFAULT_IO_TIMEOUT_S = 10.0
+# How long an idle keep-alive connection keeps its thread before being parked in the monitor.
+# A closed-loop client sends its next request within a round trip (well under 1 ms on a LAN);
+# 50 ms covers a loaded client core while still freeing the thread quickly for others.
+DEFAULT_LINGER_S = 0.05
+
+
+def setting(config: Any, name: str, default: Any) -> Any:
+    """``config.<name>`` when the settings object has it and it is not None, else ``default``."""
+    value = getattr(config, name, None)
+    return default if value is None else value
+
+
+def error_logger() -> logging.Logger:
+    """Rocket's per-thread error channel, ``Rocket.Errors.<thread name>``."""
+    return logging.getLogger("Rocket.Errors." + threading.current_thread().name)
+
+
+class Worker:
+    """Base class of every method (``'wsgi'``, ``'fs'``, or your own via ``register_method``).
+
+    One instance serves the whole server and is shared by the pool threads, so per-request
+    state lives in locals, never on ``self``. Subclasses implement :meth:`handle`.
+    """
+
+    def __init__(self, app_info: Optional[dict], server: Any) -> None:
+        self.app_info = app_info if app_info is not None else {}
+        self.server = server
+
+    def handle(self, conn: Any) -> bool:
+        """Serve ``conn`` while it has work; True = keep it (park it), False = it was closed."""
+        raise NotImplementedError(f"{type(self).__name__} must implement handle(conn)")
+
+    def close(self) -> None:
+        """Release what the worker holds (executors, files); the server calls it on stop."""
+
+
+class HTTPWorker(Worker):
+    """A worker speaking HTTP/1.x: runs the request loop and answers protocol errors.
+
+    Subclasses implement :meth:`handle_request`. Settings read from ``server.config``:
+    ``header_timeout`` and ``body_timeout`` (seconds, default Rocket's ``SOCKET_TIMEOUT``),
+    ``linger`` (seconds an idle connection keeps its thread before being parked).
+    """
+
+    def __init__(self, app_info: Optional[dict], server: Any) -> None:
+        super().__init__(app_info, server)
+        config = getattr(server, "config", None)
+        self.header_timeout_s = float(setting(config, "header_timeout", DEFAULT_IO_TIMEOUT_S))
+        self.body_timeout_s = float(setting(config, "body_timeout", self.header_timeout_s))
+        self.linger_s = float(setting(config, "linger", DEFAULT_LINGER_S))
+        software = getattr(server, "software", None) or "Rocket"
+        self.server_header = software.encode("latin-1")
+
+    def handle_request(self, conn: Any, request: Request) -> bool:
+        """Answer one request; return True when the connection may serve another one."""
+        raise NotImplementedError(f"{type(self).__name__} must implement handle_request()")
+
+    def handle(self, conn: Any) -> bool:
+        """Run the request loop on ``conn`` (see the module docstring)."""
+        parser = conn.parser
+        next_event = parser.next_event
+        head_deadline = 0.0  # monotonic deadline for a partially received head; 0 = none
+        try:
+            while True:
+                try:
+                    event = next_event()
+                except HTTPError as exc:
+                    self.send_error(conn, exc)
+                    conn.close()
+                    return False
+                if event.__class__ is Request:
+                    head_deadline = 0.0
+                    if not self.handle_request(conn, event):
+                        conn.close()
+                        return False
+                elif event is NEED_DATA:
+                    if not parser.trailing_data:
+                        # Idle between requests: linger briefly, then park.
+                        try:
+                            conn.fill(self.linger_s)
+                        except TIMEOUT_ERRORS:
+                            return True
+                        continue
+                    now = time.monotonic()
+                    if not head_deadline:
+                        head_deadline = now + self.header_timeout_s
+                    try:
+                        conn.fill(max(head_deadline - now, 0.0))
+                    except TIMEOUT_ERRORS:
+                        self.send_error(
+                            conn,
+                            RequestTimeout(
+                                f"request head not received within header_timeout="
+                                f"{self.header_timeout_s:g} s"
+                            ),
+                        )
+                        conn.close()
+                        return False
+                elif event.__class__ is ConnectionClosed:
+                    conn.close()
+                    return False
+                # Data / EndOfMessage of a request already answered: nothing left to do.
+        except OSError:
+            # The peer is gone (reset, broken pipe): nothing to answer.
+            conn.close()
+            return False
+
+    def send_error(self, conn: Any, exc: HTTPError) -> None:
+        """Answer ``exc`` with its status and a text/plain message, announcing the close."""
+        body = (exc.message + "\n").encode("utf-8", "replace")
+        try:
+            head = plan_response(
+                request_method=b"GET",
+                request_version=b"1.1",
+                request_keep_alive=False,
+                status=f"{exc.status} {exc.reason}",
+                headers=[
+                    ("Content-Type", "text/plain; charset=utf-8"),
+                    ("Content-Length", str(len(body))),
+                    ("Connection", "close"),
+                ],
+                body_length=len(body),
+                server=self.server_header,
+            )
+            conn.sendall(head.data + body)
+        except OSError:
+            pass  # the peer is gone; the connection is closed by the caller

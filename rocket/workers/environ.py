@@ -1,0 +1,144 @@
+"""Building the PEP 3333 environ, cheaply.
+
+Everything that is the same for every request on a connection (server and client addresses,
+scheme, ``wsgi.*``) goes into a per-connection *base* dict once; each request then costs one
+``base.copy()`` plus the request-specific keys. Header names are mapped to environ keys through
+a bounded cache, so the common headers cost one dict lookup each.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from typing import Any, Dict, Optional
+from urllib.parse import unquote_to_bytes
+
+from rocket.http.events import Request
+
+__all__ = ["base_environ", "build_environ", "decode_path", "environ_key"]
+
+# Header name -> environ key. "" marks a dropped name. Bounded so that a client sending random
+# header names cannot grow it without limit; 1024 covers every header real clients send.
+_KEY_CACHE_MAX = 1024
+_KEYS: Dict[bytes, str] = {b"content-type": "CONTENT_TYPE", b"content-length": "CONTENT_LENGTH"}
+
+_METHODS: Dict[bytes, str] = {
+    m.encode(): m
+    for m in ("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "CONNECT")
+}
+_PROTOCOLS: Dict[bytes, str] = {b"1.1": "HTTP/1.1", b"1.0": "HTTP/1.0"}
+
+# Rocket keeps an encoded slash in PATH_INFO as the literal "%2F" (either case), so routers can
+# tell "/a%2Fb" (one segment) from "/a/b" (two).
+_ENCODED_SLASH = re.compile(rb"(%2[Ff])")
+
+
+def environ_key(name: bytes) -> str:
+    """The environ key for a lower-cased header name; "" when the header must be dropped.
+
+    Names containing "_" are dropped: "X_Forwarded_For" and "X-Forwarded-For" would both become
+    ``HTTP_X_FORWARDED_FOR``, letting a client spoof a header a proxy set (as gunicorn/nginx do).
+    """
+    key = _KEYS.get(name)
+    if key is not None:
+        return key
+    text = name.decode("latin-1")
+    key = "" if "_" in text else "HTTP_" + text.upper().replace("-", "_")
+    if len(_KEYS) < _KEY_CACHE_MAX:
+        _KEYS[name] = key
+    return key
+
+
+def decode_path(path: bytes) -> str:
+    """Percent-decode a request path to a latin-1 str, keeping ``%2F`` literally (Rocket)."""
+    if b"%" not in path:
+        return path.decode("latin-1")
+    parts = _ENCODED_SLASH.split(path)
+    # Odd indexes are the captured "%2F" separators; decode only the text between them.
+    return b"".join(
+        part if i % 2 else unquote_to_bytes(part) for i, part in enumerate(parts)
+    ).decode("latin-1")
+
+
+def base_environ(conn: Any, server: Any, shared: Dict[str, Any]) -> Dict[str, Any]:
+    """The per-connection part of the environ; ``shared`` holds the per-server part."""
+    env = dict(shared)
+    client = conn.client_addr
+    if isinstance(client, tuple) and len(client) >= 2:
+        env["REMOTE_ADDR"] = str(client[0])
+        env["REMOTE_PORT"] = str(client[1])
+    else:  # unix socket: no address
+        env["REMOTE_ADDR"] = str(client or "")
+        env["REMOTE_PORT"] = ""
+    local = conn.server_addr
+    if isinstance(local, tuple) and len(local) >= 2:
+        env["SERVER_PORT"] = str(local[1])
+    else:
+        env["SERVER_PORT"] = ""
+    env["wsgi.errors"] = sys.stderr
+    if conn.secure:
+        env["HTTPS"] = "on"
+        env["wsgi.url_scheme"] = "https"
+        cert = getattr(conn, "peer_cert", None)
+        if cert:
+            import ssl  # only TLS connections with a client certificate pay for the import
+
+            env["SSL_CLIENT_RAW_CERT"] = ssl.DER_cert_to_PEM_cert(cert)
+    else:
+        env["wsgi.url_scheme"] = "http"
+    return env
+
+
+def build_environ(base: Dict[str, Any], request: Request) -> Dict[str, Any]:
+    """The environ of one request: a copy of ``base`` plus the request line and headers.
+
+    ``wsgi.input`` is left to the caller.
+    """
+    env = base.copy()
+    method = request.method
+    env["REQUEST_METHOD"] = _METHODS.get(method) or method.decode("latin-1")
+    env["SERVER_PROTOCOL"] = _PROTOCOLS.get(request.http_version) or (
+        "HTTP/" + request.http_version.decode("latin-1")
+    )
+    target = request.target
+    authority: Optional[bytes] = None
+    if target[:1] != b"/":
+        target, authority = _split_target(target)
+    path, _, query = target.partition(b"?")
+    env["PATH_INFO"] = path.decode("latin-1") if b"%" not in path else decode_path(path)
+    env["QUERY_STRING"] = query.decode("latin-1")
+    env["REQUEST_URI"] = env["RAW_URI"] = request.target.decode("latin-1")
+    keys = _KEYS
+    for name, value in request.headers:
+        key = keys.get(name)
+        if key is None:
+            key = environ_key(name)
+        if not key:
+            continue
+        text = value.decode("latin-1")
+        old = env.get(key)
+        if old is None:
+            env[key] = text
+        else:
+            # RFC 9110 §5.3: same-name fields combine with ", "; Cookie with "; " (RFC 6265 §5.4).
+            env[key] = old + ("; " if key == "HTTP_COOKIE" else ", ") + text
+    if authority is not None:
+        # RFC 9112 §3.2.2: the authority of an absolute-form target replaces Host.
+        env["HTTP_HOST"] = authority.decode("latin-1")
+    return env
+
+
+def _split_target(target: bytes):
+    """(path-and-query, authority or None) for an absolute-form or asterisk-form target."""
+    if target == b"*":
+        return b"", None
+    scheme, sep, rest = target.partition(b"://")
+    if not sep:
+        return target, None  # authority-form (CONNECT) or unusual: pass through
+    slash = rest.find(b"/")
+    query = rest.find(b"?")
+    cut = min(i for i in (slash, query, len(rest)) if i >= 0)
+    path = rest[cut:]
+    if path[:1] == b"?":
+        path = b"/" + path
+    return path or b"/", rest[:cut]

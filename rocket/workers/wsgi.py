@@ -1,0 +1,375 @@
+"""The WSGI worker: runs a PEP 3333 application for each request.
+
+How it works
+------------
+``handle_request`` builds the environ (a copy of a per-connection base dict plus the request
+line and headers), calls the application with a per-request :class:`_Exchange` (which holds
+``start_response`` and ``write``), sends what the application returns and calls its
+``close()``. The head goes out with the first non-empty body block — a single-block result
+goes out as head + body in one ``sendall``. Framing comes from the response writer:
+Content-Length when known, else chunked on HTTP/1.1 or close-delimited on HTTP/1.0.
+
+If the application fails before the head is sent, the client gets a 500 (or the status of
+the body error it hit, such as 413) and the connection closes; after the head, the
+connection is closed so the client sees a truncated message, never a wrong one. Either way
+the traceback goes to ``Rocket.Errors.<thread>`` and the server goes on serving.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any, Optional
+
+from rocket.http.errors import HTTPError, InternalServerError, InvalidResponse
+from rocket.http.events import Request
+from rocket.http.writer import encode_chunk, last_chunk, plan_response
+from rocket.workers.base import HTTPWorker, error_logger, setting
+from rocket.workers.environ import base_environ, build_environ
+from rocket.workers.filewrapper import FileWrapper
+from rocket.workers.wsgi_input import EMPTY_INPUT, WSGIInput
+
+__all__ = ["WSGIWorker", "WSGIViolation", "DRAIN_MAX_BYTES"]
+
+# An unread request body is read and discarded after the response so the connection can be
+# reused; past this many bytes closing is cheaper than reading (waitress and gunicorn agree).
+DRAIN_MAX_BYTES = 64 * 1024
+
+_CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+_DEFAULT_LOG_FORMAT = '%(client_ip)s - "%(request_line)s" - %(status)s %(size)s'
+_INFO = logging.INFO
+_access_log = logging.getLogger("Rocket.Requests")
+_warned_write = []  # non-empty once the write() deprecation warning has been logged
+
+
+class WSGIViolation(Exception):
+    """The application broke a PEP 3333 rule; the message names the rule."""
+
+
+class _Exchange:
+    """One request/response: ``start_response`` and ``write`` for the application."""
+
+    __slots__ = ("conn", "request", "input", "worker", "status", "headers", "head",
+                 "body_sent", "continue_sent", "overflow_logged", "peer_gone")
+
+    def __init__(self, worker: WSGIWorker, conn: Any, request: Request) -> None:
+        self.worker = worker
+        self.conn = conn
+        self.request = request
+        self.input: Any = EMPTY_INPUT
+        self.status: Optional[str] = None
+        self.headers: Any = None
+        self.head: Any = None  # the ResponseHead once sent
+        self.body_sent = 0
+        self.continue_sent = False
+        self.overflow_logged = False
+        self.peer_gone = False
+
+    def start_response(self, status: str, headers: list, exc_info: Any = None) -> Any:
+        """PEP 3333 ``start_response``; returns the ``write`` callable."""
+        if exc_info:
+            try:
+                if self.head is not None:
+                    raise exc_info[1].with_traceback(exc_info[2])
+            finally:
+                exc_info = None  # break the frame <-> traceback cycle (PEP 3333)
+        elif self.status is not None:
+            raise AssertionError(
+                "start_response() called a second time without exc_info (PEP 3333)"
+            )
+        if status.__class__ is not str:
+            raise TypeError(f"status must be a str (PEP 3333), got {status!r}")
+        if headers.__class__ is not list:
+            raise TypeError(f"response_headers must be a list (PEP 3333), got {headers!r}")
+        self.status = status
+        self.headers = headers
+        return self.app_write
+
+    def app_write(self, data: bytes) -> None:
+        """The ``write`` callable given to the application (deprecated by PEP 3333)."""
+        if not _warned_write:
+            _warned_write.append(True)
+            error_logger().warning(
+                "the application uses the write() callable of start_response(), deprecated "
+                "by PEP 3333; return an iterable instead"
+            )
+        if self.status is None:
+            raise WSGIViolation("write() called before start_response() (PEP 3333)")
+        self.write(data)
+
+    def send(self, data: bytes) -> None:
+        """``conn.sendall``, remembering a failure as "the peer is gone"."""
+        try:
+            self.conn.sendall(data)
+        except OSError:
+            self.peer_gone = True
+            raise
+
+    def send_continue(self) -> None:
+        """Send ``100 Continue`` before the first body read, unless the response has begun."""
+        if self.head is None and not self.continue_sent:
+            self.continue_sent = True
+            self.send(_CONTINUE)
+
+    def plan(self, body_length: Optional[int]) -> Any:
+        """Plan the head; a single block that disagrees with the app's Content-Length is
+        planned without its length, so the usual truncate/close rules apply."""
+        if self.status is None:
+            raise WSGIViolation("the application returned before calling start_response()")
+        request = self.request
+        keep_alive = request.keep_alive
+        inp = self.input
+        if inp is not EMPTY_INPUT and not inp.at_eof and keep_alive:
+            # Unread body: reuse only if it can be drained cheaply and the client will send it.
+            keep_alive = not (
+                inp.error is not None
+                or (request.expect_continue and not self.continue_sent)
+                or (request.content_length or 0) > DRAIN_MAX_BYTES
+            )
+        server = self.worker.server_header
+        try:
+            return plan_response(request.method, request.http_version, keep_alive,
+                                 self.status, self.headers, body_length, server)
+        except InvalidResponse:
+            if body_length is None:
+                raise
+            return plan_response(request.method, request.http_version, keep_alive,
+                                 self.status, self.headers, None, server)
+
+    def write(self, data: bytes) -> None:
+        """Send one body block (the head first, if still pending)."""
+        if data.__class__ is not bytes:
+            if not isinstance(data, bytes):
+                raise WSGIViolation(
+                    f"the application produced {type(data).__name__}, not bytes: body blocks "
+                    "must be bytestrings (PEP 3333)"
+                )
+            data = bytes(data)
+        head = self.head
+        if head is None:
+            if not data:
+                return  # PEP 3333: the head waits for the first non-empty block
+            head = self.head = self.plan(None)
+            prefix = head.data
+        else:
+            prefix = b""
+        framing = head.framing
+        if framing == "length":
+            room = head.content_length - self.body_sent
+            if len(data) > room:
+                if not self.overflow_logged:
+                    self.overflow_logged = True
+                    error_logger().warning(
+                        "application sent more than its Content-Length %s; body truncated",
+                        head.content_length,
+                    )
+                data = data[:room]
+            self.body_sent += len(data)
+        elif framing == "chunked":
+            self.body_sent += len(data)
+            data = encode_chunk(data)
+        elif framing == "none":
+            data = b""
+        else:
+            self.body_sent += len(data)
+        if prefix or data:
+            self.send(prefix + data)
+
+    def finish(self) -> bool:
+        """Complete the response; True when the connection may be reused."""
+        head = self.head
+        if head is None:
+            head = self.head = self.plan(0)
+            self.send(head.data)
+        framing = head.framing
+        if framing == "chunked":
+            self.send(last_chunk())
+        elif framing == "length" and self.body_sent < head.content_length:
+            error_logger().error(
+                "application sent %d of its %d-byte Content-Length; closing the connection",
+                self.body_sent, head.content_length,
+            )
+            return False
+        return head.keep_alive
+
+
+class WSGIWorker(HTTPWorker):
+    """Serves ``app_info['wsgi_app']``; ``app_info['futures']`` adds ``wsgiorg.executor``."""
+
+    def __init__(self, app_info: Optional[dict], server: Any) -> None:
+        super().__init__(app_info, server)
+        app = self.app_info.get("wsgi_app")
+        if not callable(app):
+            raise TypeError(f"app_info['wsgi_app'] must be a WSGI callable, got {app!r}")
+        self.app = app
+        config = getattr(server, "config", None)
+        max_threads = setting(config, "max_threads", 0)
+        self.shared_environ = {
+            "SCRIPT_NAME": "",
+            "SERVER_NAME": str(getattr(server, "server_name", None) or "localhost"),
+            "SERVER_SOFTWARE": getattr(server, "software", None) or "Rocket",
+            "GATEWAY_INTERFACE": "CGI/1.1",
+            "wsgi.version": (1, 0),
+            "wsgi.multithread": max_threads != 1,
+            "wsgi.multiprocess": setting(config, "workers", 1) > 1,
+            "wsgi.run_once": False,
+            "wsgi.input_terminated": True,
+            "wsgi.file_wrapper": FileWrapper,
+        }
+        self.executor = None
+        if self.app_info.get("futures"):
+            from rocket.futures import WSGIExecutor
+
+            self.executor = self.app_info.get("executor")
+            if self.executor is None:
+                self.executor = self.app_info["executor"] = WSGIExecutor()
+            self.shared_environ["wsgiorg.executor"] = self.executor
+            self.shared_environ["wsgiorg.futures"] = self.executor.futures
+        self.access_log_on = bool(setting(config, "access_log", True))
+        self.access_log_format = setting(config, "access_log_format", _DEFAULT_LOG_FORMAT)
+        self._local = threading.local()
+
+    def close(self) -> None:
+        """Shut down the futures executor, if this worker created one."""
+        if self.executor is not None:
+            self.executor.shutdown(wait=False)
+
+    def _base(self, conn: Any) -> dict:
+        local = self._local
+        if getattr(local, "conn", None) is not conn:
+            local.base = base_environ(conn, self.server, self.shared_environ)
+            local.conn = conn
+        return local.base
+
+    def handle_request(self, conn: Any, request: Request) -> bool:
+        """Run the application for ``request``; True when the connection may be reused."""
+        local = self._local
+        base = local.base if getattr(local, "conn", None) is conn else self._base(conn)
+        environ = build_environ(base, request)
+        exchange = _Exchange(self, conn, request)
+        if request.chunked or request.content_length:
+            inp = exchange.input = WSGIInput(
+                conn, self.body_timeout_s,
+                exchange.send_continue if request.expect_continue else None,
+            )
+            environ["wsgi.input"] = inp
+        else:
+            environ["wsgi.input"] = EMPTY_INPUT
+        if self.executor is not None:
+            self.executor.futures.purge()
+        result = None
+        try:
+            result = self.app(environ, exchange.start_response)
+            keep_alive = self._send(exchange, result)
+        except Exception as exc:
+            if exchange.peer_gone:
+                raise  # an OSError from the socket: the request loop closes quietly
+            keep_alive = False
+            self._failed(exchange, exc)
+        finally:
+            close = getattr(result, "close", None)
+            if close is not None:
+                try:
+                    close()
+                except Exception:
+                    keep_alive = False
+                    error_logger().exception("close() of the application's result raised")
+        if self.access_log_on and _access_log.isEnabledFor(_INFO):
+            self._log_access(conn, exchange)
+        if keep_alive and exchange.input is not EMPTY_INPUT and not exchange.input.at_eof:
+            keep_alive = exchange.input.drain(DRAIN_MAX_BYTES)
+        return keep_alive
+
+    def _send(self, exchange: _Exchange, result: Any) -> bool:
+        cls = result.__class__
+        if (cls is list or cls is tuple) and len(result) == 1:
+            block = result[0]
+            if block.__class__ is bytes and exchange.head is None:
+                head = exchange.head = exchange.plan(len(block))
+                if head.framing == "length" and head.content_length == len(block):
+                    exchange.send(head.data + block)
+                    exchange.body_sent = len(block)
+                    return head.keep_alive
+                if head.framing == "none":
+                    exchange.send(head.data)
+                    return head.keep_alive
+                exchange.head = None
+        elif cls is FileWrapper:
+            return self._send_file(exchange, result)
+        elif result is None or cls is str or cls is bytes:
+            raise WSGIViolation(
+                f"the application returned {type(result).__name__}; PEP 3333 requires an "
+                "iterable of bytestrings (e.g. [body])"
+            )
+        if exchange.request.method == b"HEAD" and exchange.status is not None:
+            return exchange.finish()  # no body for HEAD: do not even iterate
+        write = exchange.write
+        for block in result:
+            write(block)
+        return exchange.finish()
+
+    def _send_file(self, exchange: _Exchange, wrapper: FileWrapper) -> bool:
+        span = wrapper.sendfile_span()
+        if span is None or exchange.status is None or exchange.head is not None:
+            for block in wrapper:
+                exchange.write(block)
+            return exchange.finish()
+        head = exchange.head = exchange.plan(span)
+        if head.framing == "none":
+            exchange.send(head.data)
+            return head.keep_alive
+        if head.framing != "length":
+            exchange.head = None
+            for block in wrapper:
+                exchange.write(block)
+            return exchange.finish()
+        exchange.send(head.data)
+        count = min(span, head.content_length)
+        if count:
+            try:
+                exchange.body_sent = exchange.conn.sendfile(wrapper.filelike, wrapper.offset, count)
+            except OSError:
+                exchange.peer_gone = True
+                raise
+        if span > head.content_length:
+            error_logger().warning(
+                "file is larger than the application's Content-Length %s; body truncated",
+                head.content_length,
+            )
+        return exchange.finish()
+
+    def _failed(self, exchange: _Exchange, exc: Exception) -> None:
+        log = error_logger()
+        if isinstance(exc, WSGIViolation):
+            log.error("WSGI rule broken by %r: %s", self.app, exc)
+        elif isinstance(exc, HTTPError) and exchange.input.error is exc:
+            log.info("request body failed: %s", exc.message)
+        else:
+            log.error("the application raised an exception", exc_info=exc)
+        if exchange.head is not None:
+            return  # the head is out: closing the connection is the only honest answer
+        error = exc if isinstance(exc, HTTPError) and not isinstance(exc, InvalidResponse) \
+            else InternalServerError()
+        body = (error.reason + "\n").encode("latin-1")
+        head = plan_response(b"GET", exchange.request.http_version, False,
+                             f"{error.status} {error.reason}",
+                             [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))],
+                             len(body), self.server_header)
+        exchange.head = head
+        exchange.body_sent = len(body)
+        try:
+            exchange.send(head.data + (b"" if exchange.request.method == b"HEAD" else body))
+        except OSError:
+            pass  # the peer is gone; the connection is closed by the request loop
+
+    def _log_access(self, conn: Any, exchange: _Exchange) -> None:
+        request = exchange.request
+        head = exchange.head
+        client = conn.client_addr
+        _access_log.info(self.access_log_format % {
+            "client_ip": client[0] if isinstance(client, tuple) else str(client),
+            "request_line": (request.method + b" " + request.target + b" HTTP/"
+                             + request.http_version).decode("latin-1"),
+            "status": head.status_code if head is not None else "-",
+            "size": exchange.body_sent,
+        })

@@ -1,0 +1,211 @@
+"""``wsgi.input``: the request body, streamed from the connection as the application reads.
+
+The body is never buffered whole: each read pulls ``Data`` events from the connection's parser
+(which has already de-chunked and length-limited them) and, when the parser needs bytes, does
+one ``conn.fill`` bounded by the body timeout. End of file is the parser's ``EndOfMessage``, so
+``read()`` with no size stops at Content-Length or at the last chunk (PEP 3333 "simulate EOF";
+``wsgi.input_terminated``). ``100 Continue`` goes out on the first read, never before.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Iterator, List, Optional
+
+from rocket.http.errors import HTTPError, RequestTimeout
+from rocket.http.events import NEED_DATA, Data, EndOfMessage
+from rocket.workers.base import TIMEOUT_ERRORS
+
+__all__ = ["WSGIInput", "EmptyInput", "EMPTY_INPUT"]
+
+_CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+
+
+class EmptyInput:
+    """``wsgi.input`` of a request without a body: always at end of file. Stateless, shared."""
+
+    __slots__ = ()
+
+    def read(self, size: Optional[int] = -1) -> bytes:
+        """Return b"" (end of file)."""
+        return b""
+
+    def readline(self, size: Optional[int] = -1) -> bytes:
+        """Return b"" (end of file)."""
+        return b""
+
+    def readlines(self, hint: Optional[int] = -1) -> List[bytes]:
+        """Return [] (end of file)."""
+        return []
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(())
+
+
+EMPTY_INPUT = EmptyInput()
+
+
+class WSGIInput:
+    """The streamed body of one request.
+
+    ``conn`` is the Connection; ``body_timeout_s`` bounds each wait for more bytes;
+    ``before_first_read`` (optional) runs once before the first read that needs the body:
+    the WSGI worker uses it to send ``100 Continue``. Errors reading the body (limit exceeded,
+    bad chunk, timeout, peer gone) raise the parser's ``HTTPError`` (or ``OSError``) to the
+    application; the worker then answers with that status if it still can, and closes.
+    """
+
+    __slots__ = ("_conn", "_timeout", "_buf", "_pos", "_eof", "_hook", "error", "trailers")
+
+    def __init__(
+        self,
+        conn: Any,
+        body_timeout_s: float,
+        before_first_read: Optional[Callable[[], None]] = None,
+    ) -> None:
+        self._conn = conn
+        self._timeout = body_timeout_s
+        self._buf = b""
+        self._pos = 0
+        self._eof = False
+        self._hook = before_first_read
+        self.error: Optional[BaseException] = None  # set when reading failed: the body is broken
+        self.trailers: list = []
+
+    @property
+    def at_eof(self) -> bool:
+        """True once the whole body has been received (it may still be partly unread)."""
+        return self._eof
+
+    def _pull(self) -> bytes:
+        """The next piece of body from the parser, waiting for the peer if needed; b"" at EOF."""
+        if self._eof:
+            return b""
+        if self._hook is not None:
+            hook, self._hook = self._hook, None
+            hook()
+        conn = self._conn
+        next_event = conn.parser.next_event
+        try:
+            while True:
+                event = next_event()
+                cls = event.__class__
+                if cls is Data:
+                    if event.data:
+                        return event.data
+                elif cls is EndOfMessage:
+                    self._eof = True
+                    self.trailers = event.trailers
+                    return b""
+                elif event is NEED_DATA:
+                    try:
+                        conn.fill(self._timeout)
+                    except TIMEOUT_ERRORS:
+                        raise RequestTimeout(
+                            f"request body not received within body_timeout={self._timeout:g} s"
+                        ) from None
+                else:  # pragma: no cover - the parser never yields anything else in a body
+                    raise RuntimeError(f"unexpected event in a request body: {event!r}")
+        except (HTTPError, OSError) as exc:
+            self.error = exc
+            self._eof = True
+            raise
+
+    def read(self, size: Optional[int] = -1) -> bytes:
+        """Read up to ``size`` bytes (all the rest when ``size`` is None or negative)."""
+        buf, pos = self._buf, self._pos
+        if size is None or size < 0:
+            parts = [buf[pos:]] if pos < len(buf) else []
+            while True:
+                piece = self._pull()
+                if not piece:
+                    break
+                parts.append(piece)
+            self._buf, self._pos = b"", 0
+            return b"".join(parts)
+        available = len(buf) - pos
+        if available >= size:
+            self._pos = pos + size
+            return buf[pos : pos + size]
+        if available == 0:
+            piece = self._pull()
+            if len(piece) <= size:
+                self._buf, self._pos = b"", 0
+                return piece
+            self._buf, self._pos = piece, size
+            return piece[:size]
+        # Part buffered, part to fetch: return what is here plus at most one more piece, so a
+        # read never waits for more bytes than it already has when it can return something.
+        head = buf[pos:]
+        self._buf, self._pos = b"", 0
+        piece = self._pull()
+        need = size - len(head)
+        if len(piece) > need:
+            self._buf, self._pos = piece, need
+            piece = piece[:need]
+        return head + piece
+
+    def readline(self, size: Optional[int] = -1) -> bytes:
+        """Read one line, including its b"\\n"; at most ``size`` bytes when ``size`` >= 0."""
+        limit = -1 if size is None else size
+        if limit == 0:
+            return b""
+        parts: List[bytes] = []
+        total = 0
+        while True:
+            buf, pos = self._buf, self._pos
+            if pos >= len(buf):
+                piece = self._pull()
+                if not piece:
+                    break
+                self._buf, self._pos = buf, pos = piece, 0
+            end = buf.find(b"\n", pos)
+            stop = len(buf) if end < 0 else end + 1
+            if limit >= 0 and total + (stop - pos) > limit:
+                stop = pos + (limit - total)
+            parts.append(buf[pos:stop])
+            total += stop - pos
+            self._pos = stop
+            if end >= 0 and stop == end + 1 or (limit >= 0 and total >= limit):
+                break
+        return b"".join(parts)
+
+    def readlines(self, hint: Optional[int] = -1) -> List[bytes]:
+        """Read lines until end of file, or until their total size reaches ``hint`` (> 0)."""
+        lines: List[bytes] = []
+        total = 0
+        while True:
+            line = self.readline()
+            if not line:
+                break
+            lines.append(line)
+            total += len(line)
+            if hint is not None and 0 < hint <= total:
+                break
+        return lines
+
+    def __iter__(self) -> Iterator[bytes]:
+        return self
+
+    def __next__(self) -> bytes:
+        line = self.readline()
+        if not line:
+            raise StopIteration
+        return line
+
+    def drain(self, max_bytes: int) -> bool:
+        """Discard the unread rest of the body; True if it ended within ``max_bytes``.
+
+        Used after the response so the next pipelined request can be parsed. Hooks (100
+        Continue) are not run: a client still waiting for 100 must not be asked to send.
+        """
+        self._hook = None
+        self._buf, self._pos = b"", 0
+        seen = 0
+        try:
+            while not self._eof:
+                seen += len(self._pull())
+                if seen > max_bytes:
+                    return False
+        except (HTTPError, OSError):
+            return False
+        return True
