@@ -74,7 +74,7 @@ def _status(code: int) -> str:
 
 def _rocket_file_wrapper() -> Optional[type]:
     try:
-        from rocket.workers.wsgi import FileWrapper
+        from rocket.workers.filewrapper import FileWrapper
     except ImportError:  # running without Rocket's worker (another WSGI server)
         return None
     return FileWrapper
