@@ -1,0 +1,228 @@
+"""One client connection: the only code in Rocket that calls recv, send or sendfile.
+
+Reads go into one reusable buffer and are fed straight to the connection's parser, which
+keeps any leftover (pipelined) bytes. Timeouts on plain sockets on Linux are kernel timeouts
+(``SO_RCVTIMEO``/``SO_SNDTIMEO``) on a blocking socket, so a read costs one ``recv`` syscall and
+not a ``poll`` plus a ``recv`` as Python's socket timeouts do; they are re-set only when the
+wanted value changes. TLS sockets use Python's timeouts, cached the same way.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import socket
+import struct
+import sys
+import time
+from typing import Any, Optional, Tuple
+
+PEER_GONE_ERRNOS = frozenset(
+    getattr(errno, name)
+    for name in ("EPIPE", "ECONNRESET", "ECONNABORTED", "ENOTCONN", "ESHUTDOWN", "EBADF",
+                 "ETIMEDOUT", "EHOSTUNREACH", "ENETRESET", "ENETUNREACH")
+    if hasattr(errno, name)
+)
+"""errno values meaning the peer went away; callers close quietly on these."""
+
+RECV_BUFFER_BYTES = 65536
+"""One read: large enough for a whole pipelined burst or a big body piece, small per thread."""
+
+SENDFILE_BLOCK_BYTES = 1 << 20
+"""os.sendfile call size: large enough to amortise the call, small enough to notice stops."""
+
+_KERNEL_TIMEOUTS = sys.platform.startswith("linux") and hasattr(socket, "SO_RCVTIMEO")
+_MSG_DONTWAIT = getattr(socket, "MSG_DONTWAIT", 0)
+
+
+def _timeval(seconds: float) -> bytes:
+    whole = int(seconds)
+    micros = int((seconds - whole) * 1e6)
+    return struct.pack("ll", whole, micros if whole or micros else 1)  # 0/0 would mean forever
+
+
+def _timed_out() -> socket.timeout:
+    return socket.timeout("timed out")
+
+
+class Connection:
+    """A client socket plus its parser; see the module docstring.
+
+    ``fill(timeout)`` with ``timeout=None`` uses ``read_timeout`` (the header/body timeout);
+    a timeout of 0 tries once without waiting. Every method raises ``OSError`` when the peer is
+    gone (``socket.timeout`` when nothing arrived in time).
+    """
+
+    __slots__ = ("sock", "client_addr", "server_addr", "secure", "peer_cert", "parser",
+                 "last_active", "read_timeout", "send_timeout", "needs_handshake", "closed",
+                 "_buf", "_view", "_recv_timeout", "_kernel", "_fd", "__weakref__")
+
+    def __init__(self, sock: socket.socket, client_addr: Any, server_addr: Any, parser: Any,
+                 secure: bool = False, read_timeout: float = 10.0,
+                 send_timeout: float = 10.0) -> None:
+        self.sock = sock
+        self.client_addr: Tuple[str, int] = _address(client_addr)
+        self.server_addr: Tuple[str, int] = _address(server_addr)
+        self.secure = secure
+        self.peer_cert: Optional[bytes] = None
+        self.parser = parser
+        self.last_active = time.monotonic()
+        self.read_timeout = read_timeout
+        self.send_timeout = send_timeout
+        self.needs_handshake = secure
+        self.closed = False
+        self._buf = bytearray(RECV_BUFFER_BYTES)
+        self._view = memoryview(self._buf)
+        self._recv_timeout: Optional[float] = -1.0
+        self._kernel = _KERNEL_TIMEOUTS and not secure and sock.family != getattr(socket, "AF_UNIX", -1)
+        self._fd = sock.fileno()
+        if sock.family in (socket.AF_INET, socket.AF_INET6):
+            try:
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            except OSError:
+                pass
+        if self._kernel:
+            sock.settimeout(None)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, _timeval(send_timeout))
+        elif not secure:
+            sock.settimeout(send_timeout or None)
+
+    def fileno(self) -> int:
+        """The socket's file descriptor (so a selector can register the connection)."""
+        return self._fd
+
+    def handshake(self, timeout: float) -> None:
+        """Finish the TLS handshake within ``timeout`` seconds and read the client certificate."""
+        sock: Any = self.sock
+        sock.settimeout(timeout or None)
+        sock.do_handshake()
+        self.needs_handshake = False
+        self.peer_cert = sock.getpeercert(binary_form=True)
+        self._recv_timeout = -1.0
+
+    def fill(self, timeout: Optional[float] = None) -> bool:
+        """One read fed to the parser; False on EOF (the parser got ``b""``)."""
+        if timeout is None:
+            timeout = self.read_timeout
+        if self._kernel:
+            if timeout != self._recv_timeout:
+                if timeout > 0:
+                    self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, _timeval(timeout))
+                self._recv_timeout = timeout
+            try:
+                if timeout > 0:
+                    n = self.sock.recv_into(self._buf)
+                else:
+                    n = self.sock.recv_into(self._buf, 0, _MSG_DONTWAIT)
+            except BlockingIOError:
+                raise _timed_out() from None
+        else:
+            if timeout != self._recv_timeout:
+                self.sock.settimeout(timeout)
+                self._recv_timeout = timeout
+            try:
+                n = self.sock.recv_into(self._buf)
+            except BlockingIOError:
+                raise _timed_out() from None
+        if n:
+            self.parser.feed(self._view[:n].tobytes())
+            self.last_active = time.monotonic()
+            return True
+        self.parser.feed(b"")
+        return False
+
+    def _ready_to_send(self) -> None:
+        if not self._kernel and self._recv_timeout != self.send_timeout:
+            self.sock.settimeout(self.send_timeout or None)
+            self._recv_timeout = self.send_timeout
+
+    def sendall(self, data: bytes) -> None:
+        """Send every byte or raise OSError (``socket.timeout`` after ``send_timeout``)."""
+        self._ready_to_send()
+        try:
+            self.sock.sendall(data)
+        except BlockingIOError:
+            raise _timed_out() from None
+
+    def sendfile(self, file: Any, offset: int = 0, count: Optional[int] = None) -> int:
+        """Send ``count`` bytes (or to EOF) of ``file`` from ``offset``; returns bytes sent.
+
+        ``os.sendfile`` on plain sockets, a read and sendall loop under TLS or for objects
+        without a file descriptor. The file position ends after the last byte sent.
+        """
+        self._ready_to_send()
+        total = 0
+        try:
+            fileno = file.fileno()
+        except (AttributeError, OSError, ValueError):
+            fileno = None
+        if fileno is not None and not self.secure and hasattr(os, "sendfile"):
+            try:
+                while count is None or total < count:
+                    block = SENDFILE_BLOCK_BYTES if count is None else min(
+                        SENDFILE_BLOCK_BYTES, count - total)
+                    try:
+                        sent = os.sendfile(self._fd, fileno, offset + total, block)
+                    except BlockingIOError:
+                        if self._kernel:
+                            raise _timed_out() from None
+                        self._wait_writable()
+                        continue
+                    if not sent:
+                        break
+                    total += sent
+            finally:
+                if total and hasattr(file, "seek"):
+                    file.seek(offset + total)
+            return total
+        if hasattr(file, "seek"):
+            file.seek(offset)
+        while count is None or total < count:
+            block = RECV_BUFFER_BYTES if count is None else min(RECV_BUFFER_BYTES, count - total)
+            data = file.read(block)
+            if not data:
+                break
+            self.sock.sendall(data)
+            total += len(data)
+        return total
+
+    def _wait_writable(self) -> None:
+        import select
+
+        _, writable, _ = select.select([], [self._fd], [], self.send_timeout or None)
+        if not writable:
+            raise _timed_out()
+
+    @property
+    def has_buffered(self) -> bool:
+        """True when request bytes already sit in user space (parser or TLS layer)."""
+        if self.parser.trailing_data:
+            return True
+        return self.secure and not self.needs_handshake and bool(self.sock.pending())  # type: ignore[attr-defined]
+
+    def close(self) -> None:
+        """Close the socket; safe to call more than once and from any thread."""
+        if self.closed:
+            return
+        self.closed = True
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+    def abort(self) -> None:
+        """Wake a thread blocked on this connection (used at stop): shut down both directions."""
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    def __repr__(self) -> str:
+        state = "closed" if self.closed else "open"
+        return f"<Connection {self.client_addr[0]}:{self.client_addr[1]} {state}>"
+
+
+def _address(addr: Any) -> Tuple[str, int]:
+    if isinstance(addr, tuple) and len(addr) >= 2:
+        return (str(addr[0]), int(addr[1]))
+    return (str(addr or ""), 0)

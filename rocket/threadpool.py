@@ -1,0 +1,214 @@
+"""A flexing pool of worker threads fed by one queue.
+
+It keeps ``min_threads`` threads and grows at once, up to ``max_threads`` (0 = no bound),
+whenever more work is queued than there are idle threads; a manager thread re-checks that
+every ``tick_s`` so a missed race is repaired within 100 ms. It shrinks by one thread per
+``shrink_interval_s`` while at least one thread stayed idle for the whole interval. Once
+``max_threads`` are busy, work waits in the queue, whose bound (``queue_size``) the producers
+check with ``has_room()``. ``stop()`` never hangs: sentinels, a bounded join, then the items
+still being handled are aborted (their sockets shut down) and joined again, bounded.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from typing import Any, Callable, Dict, List, Optional
+
+from rocket.logs import errors_log
+
+log = errors_log("ThreadPool")
+
+_STOP = object()
+_RETIRE = object()
+
+
+def _noop(item: Any) -> None:
+    return None
+
+
+class ThreadPool:
+    """Runs ``handler(item)`` for each submitted item on threads named ``rocket-worker-N``.
+
+    ``discard(item)`` is called for items that will never be handled (submitted after stop or
+    still queued at stop); ``abort(item)`` wakes a thread stuck handling an item at stop.
+    """
+
+    def __init__(self, handler: Callable[[Any], None], min_threads: int = 10,
+                 max_threads: int = 0, queue_size: int = 1024,
+                 discard: Callable[[Any], None] = _noop, abort: Callable[[Any], None] = _noop,
+                 tick_s: float = 0.05, shrink_interval_s: float = 1.0,
+                 name: str = "rocket-worker") -> None:
+        if max_threads and min_threads > max_threads:
+            raise ValueError(f"min_threads ({min_threads}) > max_threads ({max_threads})")
+        self.handler = handler
+        self.min_threads = min_threads
+        self.max_threads = max_threads
+        self.queue_size = queue_size
+        self.discard = discard
+        self.abort = abort
+        self.tick_s = tick_s
+        self.shrink_interval_s = shrink_interval_s
+        self.name = name
+        self.handled = 0
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._threads: Dict[int, threading.Thread] = {}
+        self._starting = 0
+        self._serial = 0
+        self._idle = 0
+        self._active: Dict[int, Any] = {}
+        self._running = False
+        self._stopped = threading.Event()
+        self._manager: Optional[threading.Thread] = None
+
+    # -- producers -------------------------------------------------------------------------
+    def submit(self, item: Any) -> None:
+        """Queue ``item``; starts a thread at once when no idle thread is there to take it."""
+        if not self._running:
+            self.discard(item)
+            return
+        q = self._queue
+        q.put(item)
+        if self._idle < q.qsize():
+            self._grow(q.qsize() - self._idle)
+
+    def has_room(self) -> bool:
+        """False when ``max_threads`` are busy and ``queue_size`` items already wait."""
+        if not self.max_threads or not self.queue_size:
+            return True
+        return self._queue.qsize() < self.queue_size or self._idle > 0
+
+    @property
+    def has_waiting(self) -> bool:
+        """True when queued work waits for a thread (workers then yield their connection)."""
+        return self._queue.qsize() > self._idle
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def start(self) -> None:
+        """Start ``min_threads`` threads and the manager."""
+        self._running = True
+        self._stopped.clear()
+        self._grow(self.min_threads)
+        self._manager = threading.Thread(target=self._manage, name=f"{self.name}-manager",
+                                         daemon=True)
+        self._manager.start()
+
+    def stop(self, timeout: float = 5.0) -> List[threading.Thread]:
+        """Stop every thread within about ``timeout`` seconds; returns threads still alive."""
+        self._running = False
+        self._stopped.set()
+        deadline = time.monotonic() + timeout
+        if self._manager is not None:
+            self._manager.join(max(0.0, deadline - time.monotonic()))
+        self._drain()
+        with self._lock:
+            threads = list(self._threads.values())
+        for _ in threads:
+            self._queue.put(_STOP)
+        grace = deadline - min(1.0, timeout / 2)
+        threads = [t for t in threads if t is not threading.current_thread()]
+        for thread in threads:
+            thread.join(max(0.0, grace - time.monotonic()))
+        for item in list(self._active.values()):
+            self.abort(item)
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        self._drain()
+        alive = [t for t in threads if t.is_alive()]
+        if alive:
+            log.warning("%d worker thread(s) still busy after stop: %s", len(alive),
+                        ", ".join(t.name for t in alive))
+        return alive
+
+    def stats(self) -> Dict[str, int]:
+        """Cheap counters: threads, busy, idle, queued, handled."""
+        threads = len(self._threads)
+        idle = self._idle
+        return {"threads": threads, "busy": max(0, threads - idle), "idle": idle,
+                "queued": self._queue.qsize(), "handled": self.handled}
+
+    # -- internals -------------------------------------------------------------------------
+    def _drain(self) -> None:
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                return
+            if item is not _STOP and item is not _RETIRE:
+                self.discard(item)
+
+    def _grow(self, count: int) -> None:
+        with self._lock:
+            if not self._running:
+                return
+            total = len(self._threads) + self._starting
+            if self.max_threads:
+                count = min(count, self.max_threads - total)
+            if count <= 0:
+                return
+            self._starting += count
+            serials = list(range(self._serial + 1, self._serial + count + 1))
+            self._serial += count
+        for serial in serials:
+            thread = threading.Thread(target=self._run, name=f"{self.name}-{serial}", daemon=True)
+            try:
+                thread.start()
+            except RuntimeError as exc:  # can't start new thread: keep serving with what we have
+                log.error("cannot start a worker thread: %s", exc)
+                with self._lock:
+                    self._starting -= 1
+
+    def _run(self) -> None:
+        me = threading.current_thread()
+        ident = threading.get_ident()
+        lock = self._lock
+        with lock:
+            self._starting -= 1
+            self._threads[ident] = me
+        get = self._queue.get
+        handler = self.handler
+        active = self._active
+        try:
+            while True:
+                with lock:
+                    self._idle += 1
+                item = get()
+                with lock:
+                    self._idle -= 1
+                if item is _STOP:
+                    return
+                if item is _RETIRE:
+                    with lock:
+                        if len(self._threads) > self.min_threads:
+                            return
+                    continue
+                active[ident] = item
+                try:
+                    handler(item)
+                except BaseException:
+                    log.exception("unhandled error in worker thread")
+                    self.discard(item)
+                finally:
+                    del active[ident]
+                    self.handled += 1
+        finally:
+            with lock:
+                self._threads.pop(ident, None)
+
+    def _manage(self) -> None:
+        min_idle = None
+        window_end = time.monotonic() + self.shrink_interval_s
+        while not self._stopped.wait(self.tick_s):
+            queued = self._queue.qsize()
+            idle = self._idle
+            if queued > idle:
+                self._grow(queued - idle)
+            min_idle = idle if min_idle is None else min(min_idle, idle)
+            now = time.monotonic()
+            if now >= window_end:
+                if min_idle and len(self._threads) > self.min_threads:
+                    self._queue.put(_RETIRE)
+                min_idle = None
+                window_end = now + self.shrink_interval_s
