@@ -1,0 +1,368 @@
+"""``Rocket``: wires listeners, the thread pool, the monitor and the worker; owns the lifecycle.
+
+Flow of a connection: a listener accepts it and submits a ``Connection`` to the pool; a pool
+thread finishes any TLS handshake and calls ``worker.handle(conn)``; when that returns True
+the connection is parked in the monitor (or re-queued at once if a request is already
+buffered), and the monitor submits it again when it becomes readable.
+"""
+
+from __future__ import annotations
+
+import logging
+import platform
+import signal
+import socket
+import sys
+import threading
+import time
+from typing import Any, Dict, List, Optional
+
+from rocket import __version__
+from rocket.config import Config
+from rocket.connection import Connection
+from rocket.listener import Listener
+from rocket.logs import NullHandler, errors_log, log
+from rocket.monitor import Monitor
+from rocket.threadpool import ThreadPool
+
+SOCKET_TIMEOUT = 10
+"""Rocket's per-socket read timeout (s); web2py overrides it before start, so it is read then."""
+SERVER_NAME = socket.gethostname()
+SERVER_SOFTWARE = f"Rocket {__version__}"
+HTTP_SERVER_SOFTWARE = f"{SERVER_SOFTWARE} Python/{platform.python_version()}"
+BUF_SIZE = 16384
+DEFAULTS = {"LISTEN_QUEUE_SIZE": 5, "MIN_THREADS": 10, "MAX_THREADS": 0}
+IS_JYTHON = False
+
+STOP_TIMEOUT_S = 5.0
+"""Upper bound of stop(): requests still running after it are cut (their sockets shut down)."""
+
+__all__ = ["Rocket", "Rocket3", "Server", "serve", "SOCKET_TIMEOUT", "SERVER_NAME",
+           "SERVER_SOFTWARE", "HTTP_SERVER_SOFTWARE", "BUF_SIZE", "DEFAULTS", "NullHandler"]
+
+
+def _module_global(name: str, default: Any) -> Any:
+    """A Rocket global, as overridden on ``rocket`` or on ``rocket.server`` (either works)."""
+    package = sys.modules.get("rocket")
+    own = globals()[name]
+    if own != default:
+        return own
+    value = getattr(package, name, default)
+    return value
+
+
+class Rocket:
+    """The server, with Rocket 1.x's signature (all arguments positional in this order).
+
+    Extra keyword arguments are settings of ``rocket.config`` (``linger``, ``access_log``,
+    ``header_timeout``...). ``interfaces`` is one tuple or a list of ``(ip, port)``,
+    ``(ip, port, keyfile, certfile)`` or ``(ip, port, keyfile, certfile, ca_certs)``.
+    """
+
+    def __init__(self, interfaces: Any = ("127.0.0.1", 8000), method: str = "wsgi",
+                 app_info: Optional[dict] = None, min_threads: Optional[int] = None,
+                 max_threads: Optional[int] = None, queue_size: Optional[int] = None,
+                 timeout: float = 600, handle_signals: bool = True, **settings: Any) -> None:
+        min_threads = DEFAULTS["MIN_THREADS"] if min_threads is None else min_threads
+        max_threads = DEFAULTS["MAX_THREADS"] if max_threads is None else max_threads
+        if queue_size is not None:
+            settings.setdefault("backlog", queue_size)
+            if max_threads and queue_size > max_threads:
+                queue_size = max_threads  # Rocket: no more waiting than there are threads
+            settings.setdefault("queue_size", queue_size)
+        self.config = Config(bind=interfaces, min_threads=min_threads, max_threads=max_threads,
+                             keep_alive=timeout, handle_signals=handle_signals, **settings)
+        from rocket.workers import get_worker_class
+
+        self.method = method
+        self.worker_class = get_worker_class(method)
+        self.app_info = app_info if app_info is not None else {}
+        self.app_info["server_software"] = SERVER_SOFTWARE
+        self.app_info["min_threads"] = min_threads
+        self.app_info["max_threads"] = max_threads
+        self.interfaces = list(self.config.bind)
+        self.min_threads = min_threads
+        self.max_threads = max_threads
+        self.queue_size = self.config.queue_size
+        self.timeout = timeout
+        self.handle_signals = handle_signals
+        self.limits = self.config.limits()
+        self.software = SERVER_SOFTWARE
+        self.server_name = self.config.server_name or SERVER_NAME
+        self.worker: Any = None
+        self.listeners: List[Listener] = []
+        self.pool: Optional[ThreadPool] = None
+        self.monitor: Optional[Monitor] = None
+        self.connections_received = 0
+        self.started_at = 0.0
+        self.log = errors_log("Server")
+        self._lock = threading.RLock()
+        self._running = False
+        self._stopped = threading.Event()
+        self._stopped.set()
+        self._restart_requested = False
+        self._old_signals: Dict[int, Any] = {}
+        from rocket.http.parser import RequestParser
+
+        self._parser_class = RequestParser
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def start(self, background: bool = False) -> None:
+        """Start serving; blocks until stop(), a signal or Ctrl-C unless ``background``."""
+        with self._lock:
+            if self._running:
+                raise RuntimeError("this Rocket is already running")
+            self._apply_globals()
+            if self.worker is None:
+                self.worker = self.worker_class(self.app_info, self)
+            log.info("Starting %s", SERVER_SOFTWARE)
+            self._start_components()
+            self._stopped.clear()
+            self._running = True
+            if self.config.handle_signals:
+                self._install_signals()
+        if background:
+            return
+        try:
+            while not self._stopped.wait(1.0):
+                if self._restart_requested:
+                    self._restart_requested = False
+                    self.restart()
+        except KeyboardInterrupt:
+            log.info("Received keyboard interrupt")
+        finally:
+            self.stop()
+            self._restore_signals()
+
+    def stop(self, stoplogging: bool = False) -> None:
+        """Stop listeners, monitor and workers; idempotent and callable from any thread."""
+        with self._lock:
+            if not self._running:
+                return
+            self._running = False
+            log.info("Stopping Server")
+            self._stop_components()
+            if self.worker is not None:
+                self.worker.close()
+                self.worker = None
+            self._restore_signals()
+            self._stopped.set()
+        if stoplogging:
+            logging.shutdown()
+
+    def restart(self) -> None:
+        """Stop and start again on the same addresses (ports chosen by the OS are kept)."""
+        with self._lock:
+            if not self._running:
+                return
+            log.info("Restarting server")
+            self._stop_components()
+            self._start_components()
+
+    def wait(self, timeout: Optional[float] = None) -> bool:
+        """Block until the server is stopped; False when ``timeout`` passed first."""
+        return self._stopped.wait(timeout)
+
+    @property
+    def running(self) -> bool:
+        """True between start() and stop()."""
+        return self._running
+
+    def __enter__(self) -> Rocket:
+        self.start(background=True)
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.stop()
+
+    # -- wiring -------------------------------------------------------------------------------
+    def _apply_globals(self) -> None:
+        explicit = self.config.explicit
+        timeout = _module_global("SOCKET_TIMEOUT", 10)
+        if "header_timeout" not in explicit:
+            self.config.header_timeout = float(timeout)
+        if "body_timeout" not in explicit:
+            self.config.body_timeout = float(timeout)
+        if self.config.linger > self.config.header_timeout > 0:
+            self.config.linger = self.config.header_timeout
+        if "server_name" not in explicit:
+            self.server_name = _module_global("SERVER_NAME", SERVER_NAME)
+
+    def _start_components(self) -> None:
+        c = self.config
+        self.pool = ThreadPool(self._serve, min_threads=c.min_threads, max_threads=c.max_threads,
+                               queue_size=c.queue_size, discard=_close, abort=_abort)
+        self.monitor = Monitor(self.pool.submit, timeout=c.keep_alive)
+        listeners: List[Listener] = []
+        try:
+            for interface in self.interfaces:
+                listeners.append(Listener(interface, self._accept, backlog=c.backlog,
+                                          ciphers=c.ciphers, has_room=self.pool.has_room))
+        except BaseException:
+            for listener in listeners:
+                listener.close()
+            self.monitor.stop()
+            raise
+        self.listeners = listeners
+        self.interfaces = [listener.interface for listener in listeners]
+        self.pool.start()
+        self.monitor.start()
+        for listener in listeners:
+            listener.start()
+        self.started_at = time.time()
+        log.info("Listening on sockets: %s",
+                 ", ".join(listener.interface.describe() for listener in listeners))
+
+    def _stop_components(self) -> None:
+        deadline = time.monotonic() + STOP_TIMEOUT_S
+        for listener in self.listeners:
+            listener.stop(timeout=2.0)
+        if self.monitor is not None:
+            self.monitor.stop()
+        if self.pool is not None:
+            self.pool.stop(timeout=max(0.5, deadline - time.monotonic()))
+        self.listeners = []
+
+    def _accept(self, sock: Any, addr: Any, listener: Listener) -> None:
+        c = self.config
+        conn = Connection(sock, addr, listener.address, self._parser_class(self.limits),
+                          secure=listener.secure, read_timeout=c.header_timeout or 1e9,
+                          send_timeout=c.body_timeout or 1e9)
+        self.connections_received += 1
+        self.pool.submit(conn)  # type: ignore[union-attr]
+
+    def _serve(self, conn: Connection) -> None:
+        """Pool handler: handshake if needed, serve, then park or re-queue."""
+        if conn.needs_handshake and not self._handshake(conn):
+            return
+        if self.worker.handle(conn):
+            if conn.closed:
+                return
+            if conn.has_buffered:
+                self.pool.submit(conn)  # type: ignore[union-attr]
+            else:
+                self.monitor.park(conn)  # type: ignore[union-attr]
+
+    def _handshake(self, conn: Connection) -> bool:
+        import ssl
+
+        try:
+            conn.handshake(self.config.tls_handshake_timeout)
+            return True
+        except ssl.SSLError as exc:
+            if getattr(exc, "reason", None) == "HTTP_REQUEST":
+                _plain_http_refusal(conn)
+            errors_log(f"Port{conn.server_addr[1]}").debug(
+                "TLS handshake with %s failed: %s", conn.client_addr[0], exc)
+        except (OSError, ValueError) as exc:
+            errors_log(f"Port{conn.server_addr[1]}").debug(
+                "TLS handshake with %s failed: %s", conn.client_addr[0], exc)
+        conn.close()
+        return False
+
+    # -- signals ------------------------------------------------------------------------------
+    def _install_signals(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return
+        wanted = {"SIGTERM": self._signal_stop, "SIGINT": self._signal_stop,
+                  "SIGUSR1": self._signal_restart, "SIGHUP": self._signal_restart}
+        for name, handler in wanted.items():
+            signum = getattr(signal, name, None)
+            if signum is None:
+                continue
+            try:
+                self._old_signals[signum] = signal.signal(signum, handler)
+            except (ValueError, OSError):
+                pass
+
+    def _restore_signals(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return
+        for signum, handler in self._old_signals.items():
+            try:
+                signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
+            except (ValueError, OSError, TypeError):
+                pass
+        self._old_signals.clear()
+
+    def _signal_stop(self, signum: int, frame: Any) -> None:
+        log.info("Received signal %s: stopping", signum)
+        threading.Thread(target=self.stop, name="rocket-stop", daemon=True).start()
+
+    def _signal_restart(self, signum: int, frame: Any) -> None:
+        log.info("Received signal %s: restarting", signum)
+        threading.Thread(target=self.restart, name="rocket-restart", daemon=True).start()
+
+    # -- stats --------------------------------------------------------------------------------
+    def info(self) -> Dict[str, Any]:
+        """Live counters: addresses, timeouts, connections, requests, threads, queue depth."""
+        pool = self.pool.stats() if self.pool is not None else {}
+        parked = len(self.monitor) if self.monitor is not None else 0
+        return {
+            "software": SERVER_SOFTWARE,
+            "running": self._running,
+            "listen": [i.describe() for i in self.interfaces],
+            "read_timeout": self.config.header_timeout,
+            "keep_alive_timeout": self.config.keep_alive,
+            "connections_received": self.connections_received,
+            "connections_active": parked + pool.get("busy", 0) + pool.get("queued", 0),
+            "connections_idle": parked,
+            "requests": getattr(self.worker, "requests", None),
+            "threads": pool.get("threads", 0),
+            "threads_busy": pool.get("busy", 0),
+            "threads_idle": pool.get("idle", 0),
+            "queue_depth": pool.get("queued", 0),
+            "uptime_s": time.time() - self.started_at if self._running else 0.0,
+        }
+
+    @property
+    def ports(self) -> List[int]:
+        """Bound TCP ports, in interface order (useful with port 0)."""
+        return [i.port for i in self.interfaces if i.unix_path is None]
+
+
+Rocket3 = Rocket
+"""rocket3's name for the same class (py4web: ``from rocket3 import Rocket3``)."""
+
+
+class Server(Rocket):
+    """The modern form: ``Server(app, host=, port=, threads=, **settings)``; a context manager
+    that serves in the background (``with Server(app, port=0) as s: s.ports[0]``)."""
+
+    def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 8000,
+                 threads: Any = None, bind: Any = None, handle_signals: bool = False,
+                 keep_alive: float = 600, **settings: Any) -> None:
+        if bind is None:
+            bind = (host, port)
+        if threads is not None:
+            low, _, high = str(threads).partition(":")
+            settings.setdefault("min_threads", int(low))
+            settings.setdefault("max_threads", int(high) if high else 0)
+        min_threads = settings.pop("min_threads", None)
+        max_threads = settings.pop("max_threads", None)
+        super().__init__(bind, "wsgi", {"wsgi_app": app}, min_threads, max_threads, None,
+                         keep_alive, handle_signals, **settings)
+
+
+def serve(app: Any, **settings: Any) -> None:
+    """Serve ``app`` until stopped (signal or Ctrl-C): ``serve(app, host=, port=, threads=)``."""
+    settings.setdefault("handle_signals", True)
+    Server(app, **settings).start()
+
+
+def _close(conn: Any) -> None:
+    conn.close()
+
+
+def _abort(conn: Any) -> None:
+    conn.abort()
+
+
+def _plain_http_refusal(conn: Connection) -> None:
+    body = b"This port speaks HTTPS; the request was sent as plain HTTP.\n"
+    data = (b"HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nConnection: close\r\n"
+            b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+    try:
+        socket.socket.sendall(conn.sock, data)  # the raw TCP socket under the TLS wrapper
+    except (OSError, TypeError, ValueError):
+        pass
