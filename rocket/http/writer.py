@@ -211,7 +211,11 @@ def plan_response(
     app_chunked = app_close = has_date = has_server = False
     kinds = _name_kinds
     try:
-        for name, value in headers:
+        for item in headers:
+            # PEP 3333: a list of (name, value) tuples; a 2-char str would unpack too.
+            if item.__class__ is not tuple and not isinstance(item, (tuple, list)):
+                raise _explain(headers)
+            name, value = item
             kind = kinds.get(name)
             if kind is None:
                 kind = _learn_name(name)
