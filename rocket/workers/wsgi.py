@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import Any, Optional
 
 from rocket.http.errors import HTTPError, InternalServerError, InvalidResponse
@@ -372,4 +373,15 @@ class WSGIWorker(HTTPWorker):
                              + request.http_version).decode("latin-1"),
             "status": head.status_code if head is not None else "-",
             "size": exchange.body_sent,
+            # Apache combined fields, used by the CLI's default --access-log-format
+            "time": time.strftime("%d/%b/%Y:%H:%M:%S %z"),
+            "referer": _header(request, b"referer"),
+            "user_agent": _header(request, b"user-agent"),
         })
+
+
+def _header(request: Request, name: bytes) -> str:
+    for key, value in request.headers:
+        if key == name:
+            return value.decode("latin-1")
+    return "-"
