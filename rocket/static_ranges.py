@@ -48,12 +48,11 @@ def parse_range(header: str, size: int) -> Optional[List[ByteRange]]:
             if not first_s.isdigit() or (last_s and not last_s.isdigit()):
                 return None
             first = int(first_s)
-            last = int(last_s) if last_s else size - 1
-            if last < first:
+            if last_s and int(last_s) < first:
                 return None  # §14.1.1: an invalid range-spec makes the whole set invalid
             if first >= size:
                 continue  # unsatisfiable, the others may still be fine
-            last = min(last, size - 1)
+            last = min(int(last_s), size - 1) if last_s else size - 1
         else:
             if not last_s.isdigit():
                 return None

@@ -24,6 +24,8 @@ from rocket.static_ranges import MAX_RANGES, FileBlocks, MultipartRanges, parse_
         ("bytes=-0", 10, []),
         ("bytes=0-0", 0, []),
         ("bytes=-5", 0, []),
+        ("bytes=1-", 0, []),
+        ("bytes=0-", 0, []),
         ("bytes=20-30, 1-1", 10, [(1, 1)]),
         ("bytes=3-1", 10, None),
         ("bytes=a-1", 10, None),
