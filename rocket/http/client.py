@@ -218,7 +218,7 @@ class ResponseParser:
                 line_end < 0 and len(buf) > self.max_status_line
             ):
                 raise BadResponse(f"status line longer than {self.max_status_line} bytes")
-            if len(buf) > self.max_status_line + self.max_header_bytes + 4:
+            if line_end >= 0 and len(buf) - line_end - 2 > self.max_header_bytes + 2:
                 raise BadResponse(f"header block larger than {self.max_header_bytes} bytes")
             if buf.count(b"\n") != buf.count(b"\r\n"):
                 raise BadResponse("bare LF in the response head (RFC 9112 §2.2)")
