@@ -22,7 +22,13 @@ import stat
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 from urllib.parse import quote
 
-from rocket.static_mounts import StaticMounts, parse_static_spec, static_mounts
+from rocket.static_mounts import (
+    StaticMounts,
+    parse_static_spec,
+    static_mounts,
+    to_static_mounts,
+    wrap_static,
+)
 from rocket.static_paths import Refused, Target, is_hidden, maybe_stat_within, resolve
 from rocket.static_ranges import (
     BLOCK_SIZE,
@@ -40,7 +46,14 @@ from rocket.static_validators import (
     make_etag,
 )
 
-__all__ = ["StaticFiles", "StaticMounts", "static_mounts", "parse_static_spec"]
+__all__ = [
+    "StaticFiles",
+    "StaticMounts",
+    "static_mounts",
+    "parse_static_spec",
+    "to_static_mounts",
+    "wrap_static",
+]
 
 StartResponse = Callable[..., Any]
 Headers = List[Tuple[str, str]]

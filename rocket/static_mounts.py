@@ -102,3 +102,32 @@ def parse_static_spec(spec: str) -> Tuple[str, str]:
     if not os.path.isdir(directory):
         raise ValueError(f"static mount {spec!r}: directory {directory!r} does not exist")
     return prefix, directory
+
+
+def to_static_mounts(value: Any) -> Tuple[Tuple[Any, ...], ...]:
+    """``"URL=DIR"`` strings (or ``(url, dir[, options])`` tuples), one or a list of them.
+
+    The converter of the ``static`` setting: checks every entry now (a bad one is an error at
+    construction, not at the first request) and returns tuples for :func:`static_mounts`.
+    """
+    if value is None:
+        return ()
+    if isinstance(value, (str, tuple)):
+        value = [value]
+    mounts = []
+    for entry in value:
+        if isinstance(entry, str):
+            mounts.append(parse_static_spec(entry))
+            continue
+        entry = tuple(entry)
+        if len(entry) not in (2, 3):
+            raise ValueError(f"static mount {entry!r} must be (url_prefix, directory[, options])")
+        if not os.path.isdir(entry[1]):
+            raise ValueError(f"static mount {entry[0]!r}: directory {entry[1]!r} does not exist")
+        mounts.append((_normalize_prefix(entry[0]),) + entry[1:])
+    return tuple(mounts)
+
+
+def wrap_static(app: Optional[Callable[..., Any]], mounts: Sequence[Sequence[Any]]) -> Any:
+    """``app`` itself when there are no mounts, else ``static_mounts(app, mounts)``."""
+    return static_mounts(app, mounts) if mounts else app

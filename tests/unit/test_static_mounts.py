@@ -74,3 +74,20 @@ def test_parse_static_spec(dirs):
     ):
         with pytest.raises(ValueError, match=message):
             parse_static_spec(bad)
+
+
+def test_to_static_mounts_and_wrap(dirs):
+    from rocket.static import to_static_mounts, wrap_static
+
+    assert to_static_mounts(None) == ()
+    assert to_static_mounts(f"/a/={dirs}") == (("/a", str(dirs)),)
+    mounts = to_static_mounts([f"/a={dirs}", ("/b/", dirs / "pub", {"show_dotfiles": True})])
+    assert mounts == (("/a", str(dirs)), ("/b", dirs / "pub", {"show_dotfiles": True}))
+    with pytest.raises(ValueError, match="URL=DIR"):
+        to_static_mounts(["nope"])
+    with pytest.raises(ValueError, match="does not exist"):
+        to_static_mounts([("/x", dirs / "missing")])
+    assert wrap_static(fallback, ()) is fallback
+    app = wrap_static(fallback, mounts)
+    assert call(app, "/b/a.txt").body == b"public a"
+    assert call(app, "/c").body == b"app:|/c"
