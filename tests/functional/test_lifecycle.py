@@ -1,0 +1,246 @@
+"""Server lifecycle on real sockets: start/stop cycles leak nothing, stop from anywhere,
+restart, signals, idle timeout, SOCKET_TIMEOUT, info()."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+
+import pytest
+
+import rocket
+from rocket import Rocket
+
+
+def hello(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"Hello, World!"]
+
+
+def read_response(sock):
+    """Read one Content-Length-framed response; returns (status line, body)."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return data.split(b"\r\n")[0], b""
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = 0
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.lower() == b"content-length":
+            length = int(value)
+    while len(body) < length:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        body += chunk
+    return head.split(b"\r\n")[0], body
+
+
+def get(port, path="/", host="127.0.0.1", keep=False, timeout=5.0):
+    """One GET over a raw socket; returns (status line, socket if keep else None)."""
+    sock = socket.create_connection((host, port), timeout=timeout)
+    sock.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+    status, _ = read_response(sock)
+    if keep:
+        return status, sock
+    sock.close()
+    return status, None
+
+
+def open_fds():
+    return len(os.listdir("/proc/self/fd"))
+
+
+def rocket_threads():
+    return [t for t in threading.enumerate() if t.name.startswith("rocket")]
+
+
+def new_server(**kwargs):
+    kwargs.setdefault("handle_signals", False)
+    return Rocket(("127.0.0.1", 0), "wsgi", {"wsgi_app": hello}, **kwargs)
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs /proc")
+def test_twenty_start_stop_cycles_leak_no_thread_or_fd():
+    server = new_server()
+    server.start(background=True)  # warm-up: lazy imports, logging, parser caches
+    get(server.ports[0])
+    server.stop()
+    threads_before = threading.active_count()
+    fds_before = open_fds()
+    for _ in range(20):
+        server = new_server(min_threads=2)
+        server.start(background=True)
+        status, idle = get(server.ports[0], keep=True)  # leave a parked keep-alive connection
+        assert status == b"HTTP/1.1 200 OK"
+        server.stop()
+        idle.close()
+    assert rocket_threads() == []
+    assert threading.active_count() == threads_before
+    assert open_fds() == fds_before
+
+
+def test_stop_from_another_thread_unblocks_start_and_is_idempotent():
+    server = new_server()
+    stopper = threading.Timer(0.3, server.stop)
+    stopper.start()
+    t0 = time.monotonic()
+    server.start()  # blocks until stopped
+    assert 0.2 < time.monotonic() - t0 < 3
+    stopper.join()
+    server.stop()
+    server.stop()
+    threads = [threading.Thread(target=server.stop) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(3)
+    assert rocket_threads() == [] and not server.running
+
+
+def test_port_can_be_bound_again_right_after_stop():
+    server = new_server()
+    server.start(background=True)
+    port = server.ports[0]
+    _, sock = get(port, keep=True)
+    server.stop()
+    sock.close()
+    again = Rocket(("127.0.0.1", port), "wsgi", {"wsgi_app": hello}, handle_signals=False)
+    again.start(background=True)
+    try:
+        assert get(port)[0] == b"HTTP/1.1 200 OK"
+    finally:
+        again.stop()
+
+
+def test_restart_keeps_the_port_and_serves(server_factory):
+    server = server_factory(app_info={"wsgi_app": hello})
+    port = server.ports[0]
+    assert get(port)[0] == b"HTTP/1.1 200 OK"
+    server.restart()
+    assert server.ports == [port] and server.running
+    assert get(port)[0] == b"HTTP/1.1 200 OK"
+
+
+def test_app_info_write_back_and_startup_log(caplog):
+    caplog.set_level(logging.INFO, logger="Rocket")
+    app_info = {"wsgi_app": hello}
+    server = Rocket([("127.0.0.1", 0), ("127.0.0.1", 0)], "WSGI", app_info, 3, 7,
+                    handle_signals=False)
+    assert app_info["server_software"] == rocket.SERVER_SOFTWARE
+    assert (app_info["min_threads"], app_info["max_threads"]) == (3, 7)
+    server.start(background=True)
+    try:
+        ports = server.ports
+        assert len(set(ports)) == 2
+        assert f"Listening on sockets: 127.0.0.1:{ports[0]}, 127.0.0.1:{ports[1]}" in caplog.text
+        for port in ports:
+            assert get(port)[0] == b"HTTP/1.1 200 OK"
+    finally:
+        server.stop()
+
+
+def test_idle_keep_alive_connections_close_after_timeout(server_factory):
+    server = server_factory(app_info={"wsgi_app": hello}, timeout=0.5, linger=0.01)
+    _, sock = get(server.ports[0], keep=True)
+    sock.settimeout(5)
+    t0 = time.monotonic()
+    assert sock.recv(100) == b""  # the server closed it
+    assert 0.3 < time.monotonic() - t0 < 3
+    sock.close()
+
+
+def test_socket_timeout_global_is_read_at_start(server_factory, monkeypatch):
+    monkeypatch.setattr(rocket, "SOCKET_TIMEOUT", 0.5)
+    server = server_factory(app_info={"wsgi_app": hello})
+    assert server.config.header_timeout == 0.5
+    sock = socket.create_connection(("127.0.0.1", server.ports[0]), timeout=5)
+    sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n")  # never finishes its head
+    t0 = time.monotonic()
+    data = b""
+    while True:
+        chunk = sock.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    assert data.startswith(b"HTTP/1.1 408 ")
+    assert time.monotonic() - t0 < 3
+    sock.close()
+
+
+def test_info_counts_connections_and_threads(server_factory):
+    server = server_factory(app_info={"wsgi_app": hello}, min_threads=3)
+    port = server.ports[0]
+    socks = [get(port, keep=True)[1] for _ in range(5)]
+    deadline = time.monotonic() + 2
+    while server.info()["connections_idle"] < 5 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    info = server.info()
+    assert info["listen"] == [f"127.0.0.1:{port}"]
+    assert info["connections_received"] == 5 and info["connections_idle"] == 5
+    assert info["threads"] >= 3 and info["threads_busy"] == 0 and info["queue_depth"] == 0
+    assert info["read_timeout"] == 10
+    for sock in socks:
+        sock.close()
+
+
+SIGNAL_SCRIPT = textwrap.dedent("""
+    import logging, sys
+    sys.path.insert(0, {root!r})
+    logging.basicConfig(level=logging.INFO, stream=sys.stdout, format="%(message)s")
+    import rocket
+
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"Hello, World!"]
+
+    server = rocket.Rocket(("127.0.0.1", 0), "wsgi", {{"wsgi_app": app}})
+    server.start()
+    print("EXITED", flush=True)
+""")
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGUSR1"), reason="POSIX signals")
+def test_signals_restart_and_stop_in_a_subprocess(tmp_path):
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    script = tmp_path / "serve.py"
+    script.write_text(SIGNAL_SCRIPT.format(root=root))
+    proc = subprocess.Popen([sys.executable, "-u", str(script)], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    try:
+        port = None
+        lines = []
+        deadline = time.monotonic() + 15
+        while port is None and time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            lines.append(line)
+            if "Listening on sockets:" in line:
+                port = int(line.rsplit(":", 1)[1])
+        assert port, lines
+        assert get(port)[0] == b"HTTP/1.1 200 OK"
+        proc.send_signal(signal.SIGUSR1)
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            lines.append(line)
+            if "Listening on sockets:" in line:
+                break
+        assert any("Restarting" in x for x in lines), lines
+        assert get(port)[0] == b"HTTP/1.1 200 OK"
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=10)
+        assert proc.returncode == 0
+        assert "EXITED" in out
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
