@@ -1,0 +1,137 @@
+"""rocket.appimport: MODULE:APP and factory calls, with a distinct message per failure."""
+
+from __future__ import annotations
+
+import itertools
+import sys
+import textwrap
+
+import pytest
+
+from rocket.appimport import AppImportError, load_app, parse_spec
+
+_counter = itertools.count()
+
+
+@pytest.fixture
+def module(tmp_path, monkeypatch):
+    """``module(source) -> name``: a fresh importable module holding ``source``."""
+    monkeypatch.syspath_prepend(str(tmp_path))
+    names = []
+
+    def make(source: str) -> str:
+        name = f"rocket_cli_app_{next(_counter)}"
+        (tmp_path / f"{name}.py").write_text(textwrap.dedent(source))
+        names.append(name)
+        return name
+
+    yield make
+    for name in names:
+        sys.modules.pop(name, None)
+
+
+APP = """
+def app(environ, start_response):
+    start_response("200 OK", [])
+    return [b"ok"]
+
+class holder:
+    inner = staticmethod(app)
+
+not_callable = "text"
+
+def create_app(greeting="hi", *, debug=False):
+    app.greeting = (greeting, debug)
+    return app
+
+def broken_factory():
+    raise RuntimeError("database is down")
+
+def returns_none():
+    return None
+"""
+
+
+def test_parse_spec_forms():
+    assert parse_spec("pkg.mod:app") == ("pkg.mod", ("app",), False, (), {})
+    assert parse_spec("m:a.b") == ("m", ("a", "b"), False, (), {})
+    assert parse_spec("m:make('x', debug=True)") == ("m", ("make",), True, ("x",), {"debug": True})
+    for bad in ("m", ":app", "m:", "m:1+2", "m:f(x)", "m:f(**k)", "m-x:app", "m:a[0]"):
+        with pytest.raises(ValueError):
+            parse_spec(bad)
+
+
+def test_attribute_nested_attribute_and_factory(module):
+    name = module(APP)
+    app = load_app(f"{name}:app")
+    assert app.__name__ == "app"
+    assert load_app(f"{name}:holder.inner") is app
+    assert load_app(f"{name}:create_app('hello', debug=True)") is app
+    assert app.greeting == ("hello", True)
+
+
+def test_module_not_found(module):
+    with pytest.raises(AppImportError, match=r"^cannot import module 'no_such_mod_xyz': "
+                                             r"no module named 'no_such_mod_xyz' \(searched from "):
+        load_app("no_such_mod_xyz:app")
+    with pytest.raises(AppImportError, match=r"^cannot import module 'no_such_pkg_q.sub': "
+                                             r"no module named 'no_such_pkg_q'"):
+        load_app("no_such_pkg_q.sub:app")
+
+
+def test_error_inside_the_module_is_not_module_not_found(module):
+    name = module("import no_such_dependency_xyz\n")
+    with pytest.raises(AppImportError) as err:
+        load_app(f"{name}:app")
+    assert str(err.value) == (f"error while importing module {name!r}: ModuleNotFoundError: "
+                              "No module named 'no_such_dependency_xyz'")
+    name = module("x = 1 / 0\n")
+    with pytest.raises(AppImportError) as err:
+        load_app(f"{name}:app")
+    assert str(err.value) == (f"error while importing module {name!r}: "
+                              "ZeroDivisionError: division by zero")
+    name = module("def f(:\n")
+    with pytest.raises(AppImportError, match=r"^error while importing module .*: SyntaxError: "
+                                             r"invalid syntax \(.*\.py, line 1\)$"):
+        load_app(f"{name}:app")
+
+
+def test_attribute_missing(module):
+    name = module(APP)
+    with pytest.raises(AppImportError) as err:
+        load_app(f"{name}:application")
+    assert str(err.value) == f"module {name!r} has no attribute 'application'"
+    with pytest.raises(AppImportError) as err:
+        load_app(f"{name}:holder.missing")
+    assert str(err.value) == f"'{name}:holder' has no attribute 'missing'"
+
+
+def test_not_callable(module):
+    name = module(APP)
+    with pytest.raises(AppImportError) as err:
+        load_app(f"{name}:not_callable")
+    assert str(err.value) == (f"'{name}:not_callable' is not callable (it is str); "
+                              "expected a WSGI application")
+    with pytest.raises(AppImportError) as err:
+        load_app(f"{name}:not_callable()")
+    assert str(err.value) == f"factory '{name}:not_callable' is not callable (it is str)"
+    with pytest.raises(AppImportError) as err:
+        load_app(f"{name}:returns_none()")
+    assert str(err.value) == (f"'{name}:returns_none()' is not callable (it is NoneType); "
+                              "expected a WSGI application")
+
+
+def test_factory_raising(module):
+    name = module(APP)
+    with pytest.raises(AppImportError) as err:
+        load_app(f"{name}:broken_factory()")
+    assert str(err.value) == (f"factory '{name}:broken_factory()' raised "
+                              "RuntimeError: database is down")
+    assert isinstance(err.value.__cause__, RuntimeError)
+    with pytest.raises(AppImportError, match=r"raised TypeError: "):
+        load_app(f"{name}:create_app(1, 2, 3)")
+
+
+def test_malformed_spec_is_an_import_error():
+    with pytest.raises(AppImportError, match=r"^'nocolon' is not MODULE:APP$"):
+        load_app("nocolon")
