@@ -163,6 +163,12 @@ class Rocket:
         """Block until the server is stopped; False when ``timeout`` passed first."""
         return self._stopped.wait(timeout)
 
+    def has_waiting(self) -> bool:
+        """True when accepted or readable connections wait for a thread: a worker should then
+        park its idle connection at once instead of lingering on it (keeps a fixed pool fair)."""
+        pool = self.pool
+        return pool is not None and pool.has_waiting
+
     @property
     def running(self) -> bool:
         """True between start() and stop()."""
