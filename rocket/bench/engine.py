@@ -1,0 +1,341 @@
+"""The load client of one process: many non-blocking connections on one selector.
+
+How it works: every connection gets up to ``pipeline`` requests in flight. Each completed
+response (``EndOfMessage`` from the client-side parser) records its latency, measured from the
+moment the request was queued for sending, and puts the next request on the same connection.
+A connection the server closes, resets or lets time out is replaced by a new one while the
+run lasts. Every request issued ends in exactly one place, so that
+``requests == responses + sum(errors.values())`` always holds:
+
+- ``responses``: a complete response arrived (any status; ``status`` counts them by code);
+- ``errors[kind]``: ``connect`` (the connection never came up), ``write`` / ``read`` (the
+  socket failed), ``closed`` (the server closed with the request unanswered), ``incomplete``
+  (closed in the middle of the response), ``parse`` (a malformed response), ``timeout`` (no
+  answer within ``timeout_s``), ``unfinished`` (still in flight when the run ended).
+"""
+
+from __future__ import annotations
+
+import errno
+import selectors
+import socket
+import time
+from collections import deque
+from typing import Callable, Dict, Optional
+
+from rocket.bench.stats import LatencyHistogram
+from rocket.http.client import ResponseParser, format_request
+from rocket.http.errors import HTTPError, IncompleteResponse
+from rocket.http.events import NEED_DATA, ConnectionClosed, Data, EndOfMessage, Response
+
+RECV_BYTES = 262144  # one recv per wake-up takes a 1 MiB response in four calls
+PROGRESS_EVERY_S = 1.0
+_CHECK_EVERY_S = 0.1  # how often timeouts and the deadline are looked at
+_CONNECTING = (errno.EINPROGRESS, errno.EWOULDBLOCK, errno.EALREADY, 0)
+
+
+class LoadSpec:
+    """What one load run does; plain attributes so it pickles into client processes."""
+
+    def __init__(self, host: str, port: int, target: bytes = b"/", host_header: str = "",
+                 method: bytes = b"GET", connections: int = 1,
+                 duration_s: Optional[float] = None, requests: Optional[int] = None,
+                 keep_alive: bool = True, body_size: int = 0, chunked_upload: bool = False,
+                 pipeline: int = 1, timeout_s: float = 5.0, drain_s: float = 1.0) -> None:
+        if duration_s is None and requests is None:
+            raise ValueError("give a duration or a request count")
+        if connections < 1 or pipeline < 1:
+            raise ValueError("connections and pipeline must be at least 1")
+        self.host = host
+        self.port = port
+        self.target = target
+        self.host_header = host_header or f"{host}:{port}"
+        self.method = method
+        self.connections = connections
+        self.duration_s = duration_s
+        self.requests = requests
+        self.keep_alive = keep_alive
+        self.body_size = body_size
+        self.chunked_upload = chunked_upload
+        self.pipeline = pipeline if keep_alive else 1
+        self.timeout_s = timeout_s
+        self.drain_s = drain_s
+
+    def request_bytes(self) -> bytes:
+        """The request every connection sends, encoded once."""
+        headers = [("Host", self.host_header), ("User-Agent", "rocket-bench")]
+        if not self.keep_alive:
+            headers.append(("Connection", "close"))
+        body = None
+        if self.body_size or self.chunked_upload or self.method in (b"POST", b"PUT"):
+            body = b"a" * self.body_size
+            headers.append(("Content-Type", "application/octet-stream"))
+        return format_request(self.method.decode("latin-1"), self.target.decode("latin-1"),
+                              headers, body=body, chunked=self.chunked_upload)
+
+
+class _Conn:
+    __slots__ = ("sock", "parser", "sent_at", "unsent", "out", "connected", "opened_at",
+                 "will_close", "mask")
+
+    def __init__(self, sock: socket.socket, parser: ResponseParser, now: float) -> None:
+        self.sock = sock
+        self.parser = parser
+        self.sent_at: deque = deque()  # queue times of requests written, oldest first
+        self.unsent = 0  # requests assigned while the connection is still coming up
+        self.out = b""
+        self.connected = False
+        self.opened_at = now
+        self.will_close = False
+        self.mask = 0
+
+
+class LoadClient:
+    """Runs one ``LoadSpec`` on one selector; ``run()`` returns the result dict."""
+
+    def __init__(self, spec: LoadSpec,
+                 progress: Optional[Callable[[Dict[str, float]], None]] = None) -> None:
+        self.spec = spec
+        self.progress = progress
+        self.request = spec.request_bytes()
+        self.sel = selectors.DefaultSelector()
+        self.hist = LatencyHistogram()
+        self.errors: Dict[str, int] = {}
+        self.status: Dict[int, int] = {}
+        self.issued = 0
+        self.responses = 0
+        self.connects = 0
+        self.bytes_in = 0
+        self.bytes_out = 0
+        self.budget = spec.requests if spec.requests is not None else -1  # -1: no count
+        self.stopping = False
+        self.conns: set = set()
+        self.reopen = 0  # connections to open again at the end of this loop turn
+
+    # -- bookkeeping -------------------------------------------------------------------
+    def _error(self, kind: str, n: int) -> None:
+        if n:
+            self.errors[kind] = self.errors.get(kind, 0) + n
+
+    def _take(self, n: int) -> int:
+        """Reserve up to ``n`` requests from the budget; returns how many may be issued."""
+        if self.stopping:
+            return 0
+        if self.budget >= 0:
+            n = min(n, self.budget)
+            self.budget -= n
+        self.issued += n
+        return n
+
+    def _in_flight(self) -> int:
+        return sum(len(c.sent_at) + c.unsent for c in self.conns)
+
+    # -- connections -------------------------------------------------------------------
+    def _open(self, now: float) -> None:
+        n = self._take(self.spec.pipeline)
+        if not n:
+            return
+        sock = socket.socket(socket.AF_INET6 if ":" in self.spec.host else socket.AF_INET,
+                             socket.SOCK_STREAM)
+        sock.setblocking(False)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        conn = _Conn(sock, ResponseParser(), now)
+        conn.unsent = n
+        self.connects += 1
+        self.conns.add(conn)
+        if sock.connect_ex((self.spec.host, self.spec.port)) not in _CONNECTING:
+            self._fail(conn, "connect")
+            return
+        self._watch(conn, selectors.EVENT_WRITE)
+
+    def _watch(self, conn: _Conn, mask: int) -> None:
+        if mask == conn.mask:
+            return
+        if conn.mask:
+            self.sel.modify(conn.sock, mask, conn)
+        else:
+            self.sel.register(conn.sock, mask, conn)
+        conn.mask = mask
+
+    def _close(self, conn: _Conn) -> None:
+        if conn.mask:
+            self.sel.unregister(conn.sock)
+            conn.mask = 0
+        conn.sock.close()
+        self.conns.discard(conn)
+        if not self.stopping:
+            self.reopen += 1
+
+    def _fail(self, conn: _Conn, kind: str) -> None:
+        """Close ``conn``; every request it still carries ends as an error of ``kind``."""
+        self._error(kind, len(conn.sent_at) + conn.unsent)
+        conn.sent_at.clear()
+        conn.unsent = 0
+        self._close(conn)
+
+    def _queue(self, conn: _Conn, n: int, now: float) -> None:
+        expect = conn.parser.expect
+        for _ in range(n):
+            conn.sent_at.append(now)
+            expect(self.spec.method)
+        conn.out += self.request * n
+
+    def _flush(self, conn: _Conn) -> None:
+        try:
+            sent = conn.sock.send(conn.out)
+        except (BlockingIOError, InterruptedError):
+            sent = 0
+        except OSError:
+            self._fail(conn, "write")
+            return
+        self.bytes_out += sent
+        conn.out = conn.out[sent:]
+        mask = selectors.EVENT_READ | (selectors.EVENT_WRITE if conn.out else 0)
+        self._watch(conn, mask)
+
+    def _on_connect(self, conn: _Conn, now: float) -> None:
+        err = conn.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+        if err:
+            self._fail(conn, "connect")
+            return
+        conn.connected = True
+        n, conn.unsent = conn.unsent, 0
+        self._queue(conn, n, now)
+        self._flush(conn)
+
+    # -- responses ---------------------------------------------------------------------
+    def _on_read(self, conn: _Conn) -> None:
+        try:
+            data = conn.sock.recv(RECV_BYTES)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            self._fail(conn, "read")
+            return
+        now = time.perf_counter()
+        self.bytes_in += len(data)
+        parser = conn.parser
+        parser.feed(data)
+        more = 0
+        try:
+            while True:
+                ev = parser.next_event()
+                if ev is NEED_DATA:
+                    break
+                cls = type(ev)
+                if cls is Data:
+                    continue
+                if cls is Response:
+                    self.status[ev.status] = self.status.get(ev.status, 0) + 1
+                    if not ev.keep_alive:
+                        conn.will_close = True
+                elif cls is EndOfMessage:
+                    self.hist.add(now - conn.sent_at.popleft())
+                    self.responses += 1
+                    if conn.will_close:
+                        # wait for the server's FIN (its side keeps the TIME_WAIT); requests
+                        # still queued behind this answer end as "closed" at EOF
+                        conn.opened_at = now
+                        continue
+                    if not self.spec.keep_alive:
+                        self._fail(conn, "closed")  # the server ignored "Connection: close"
+                        return
+                    more += 1
+                elif cls is ConnectionClosed:
+                    self._fail(conn, "closed")
+                    return
+        except IncompleteResponse:
+            self._fail(conn, "incomplete")
+            return
+        except HTTPError:
+            self._fail(conn, "parse")
+            return
+        if not data:
+            self._fail(conn, "closed")
+            return
+        n = self._take(more) if more else 0
+        if n:
+            self._queue(conn, n, now)
+            self._flush(conn)
+        elif not conn.sent_at and not conn.will_close:
+            self._close(conn)  # the budget ran out: nothing more to do here
+
+    # -- the loop ----------------------------------------------------------------------
+    def _check_timeouts(self, now: float) -> None:
+        limit = now - self.spec.timeout_s
+        for conn in list(self.conns):
+            if conn.connected:
+                if conn.sent_at and conn.sent_at[0] < limit:
+                    self._fail(conn, "timeout")
+                elif conn.will_close and conn.opened_at < limit:
+                    self._fail(conn, "timeout")  # announced close, never closed
+            elif conn.opened_at < limit:
+                self._fail(conn, "connect")
+
+    def run(self) -> dict:
+        """Run the load until the duration or the request count is reached; return results."""
+        spec = self.spec
+        cpu0 = time.process_time()
+        start = time.perf_counter()
+        deadline = start + spec.duration_s if spec.duration_s is not None else None
+        drain_until = None
+        for _ in range(spec.connections):
+            self._open(start)
+        next_check = start + _CHECK_EVERY_S
+        next_progress = start + PROGRESS_EVERY_S
+        while self.conns or self.reopen:
+            for key, mask in self.sel.select(_CHECK_EVERY_S):
+                conn = key.data
+                if conn not in self.conns:
+                    continue
+                if not conn.connected:
+                    self._on_connect(conn, time.perf_counter())
+                    continue
+                if mask & selectors.EVENT_WRITE and conn.out:
+                    self._flush(conn)
+                    if conn not in self.conns:
+                        continue
+                if mask & selectors.EVENT_READ:
+                    self._on_read(conn)
+            now = time.perf_counter()
+            reopen, self.reopen = self.reopen, 0
+            for _ in range(reopen):
+                self._open(now)
+            if now < next_check:
+                continue
+            next_check = now + _CHECK_EVERY_S
+            self._check_timeouts(now)
+            if deadline is not None and now >= deadline and not self.stopping:
+                self.stopping = True
+                self.reopen = 0
+                drain_until = now + min(spec.drain_s, spec.timeout_s)
+                for conn in [c for c in self.conns if not c.sent_at or not c.connected]:
+                    self.issued -= conn.unsent  # assigned, never sent: not a request
+                    conn.unsent = 0
+                    self._close(conn)
+            if drain_until is not None and now >= drain_until:
+                for conn in list(self.conns):
+                    self._fail(conn, "unfinished")
+            if self.progress is not None and now >= next_progress:
+                next_progress += PROGRESS_EVERY_S
+                self.progress(self.snapshot(now - start))
+        wall = time.perf_counter() - start
+        cpu = time.process_time() - cpu0
+        self.sel.close()
+        return {
+            "requests": self.issued, "responses": self.responses, "errors": dict(self.errors),
+            "status": {str(k): v for k, v in sorted(self.status.items())},
+            "connects": self.connects, "bytes_in": self.bytes_in, "bytes_out": self.bytes_out,
+            "wall_s": wall, "cpu_s": cpu, "latency": self.hist.to_dict(),
+        }
+
+    def snapshot(self, elapsed: float) -> Dict[str, float]:
+        """Counters so far, for the live progress line."""
+        return {"elapsed_s": elapsed, "responses": self.responses,
+                "errors": sum(self.errors.values()), "requests": self.issued}
+
+
+def run_load(spec: LoadSpec,
+             progress: Optional[Callable[[Dict[str, float]], None]] = None) -> dict:
+    """Run ``spec`` in this process and return the result dict (see ``LoadClient.run``)."""
+    return LoadClient(spec, progress).run()
