@@ -25,6 +25,9 @@ class EmptyInput:
 
     __slots__ = ()
 
+    error = None
+    at_eof = True
+
     def read(self, size: Optional[int] = -1) -> bytes:
         """Return b"" (end of file)."""
         return b""
