@@ -17,7 +17,7 @@ $(VENV)/.installed-test: $(BIN)/python pyproject.toml
 	touch $@
 
 run: $(VENV)/.installed
-	$(BIN)/python -m rocket.demo --host 127.0.0.1 --port 8000
+	$(BIN)/rocket --bind 127.0.0.1:8000 rocket.demo:app
 
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -p no:cacheprovider $(PYTEST_ARGS)

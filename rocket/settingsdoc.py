@@ -44,6 +44,8 @@ def rows() -> List[Dict[str, str]]:
             flag = f"`{flag_name(setting.name)}` / `{flag_name('no_' + setting.name)}`"
         else:
             flag = f"`{flag_name(setting.name)}`"
+        if setting.name == "access_log":
+            flag += " / `--no-access-log`"
         if setting.name in aliases and setting.name != "bind":
             flag += f", `{flag_name(aliases[setting.name])}`"
         out.append({
