@@ -1,0 +1,117 @@
+"""Many connections: idle keep-alive clients cost no thread, the pool flexes for slow apps,
+and keep-alive connections never pin the threads of a fixed pool."""
+
+from __future__ import annotations
+
+import resource
+import socket
+import threading
+import time
+
+import pytest
+
+from tests.functional.test_lifecycle import read_response
+
+
+def hello(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"Hello, World!"]
+
+
+def sleepy(environ, start_response):
+    time.sleep(0.5)
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"slept"]
+
+
+REQUEST = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"
+
+
+@pytest.fixture
+def nofile_limit():
+    """Raise the soft descriptor limit for the test (both ends of 1,000 connections)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = 4096 if hard == resource.RLIM_INFINITY else min(hard, 4096)
+    if wanted < 2300:
+        pytest.skip(f"RLIMIT_NOFILE hard limit {hard} is too low")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, wanted), hard))
+    yield
+    resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+def test_thousand_idle_keep_alive_connections_cost_no_threads(server_factory, nofile_limit):
+    server = server_factory(app_info={"wsgi_app": hello}, min_threads=4, linger=0.02)
+    port = server.ports[0]
+    socks = []
+    try:
+        for _ in range(1000):
+            sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+            sock.sendall(REQUEST)
+            socks.append(sock)
+        for sock in socks:
+            assert read_response(sock) == (b"HTTP/1.1 200 OK", b"Hello, World!")
+        deadline = time.monotonic() + 10
+        while server.info()["connections_idle"] < 1000 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        info = server.info()
+        assert info["connections_idle"] == 1000
+        assert info["threads"] < 200  # parked connections hold no thread
+        t0 = time.monotonic()
+        fresh = socket.create_connection(("127.0.0.1", port), timeout=5)
+        fresh.sendall(REQUEST)
+        assert read_response(fresh)[0] == b"HTTP/1.1 200 OK"
+        assert time.monotonic() - t0 < 0.5
+        fresh.close()
+        # every parked connection is still usable
+        for sock in socks[::50]:
+            sock.sendall(REQUEST)
+            assert read_response(sock)[0] == b"HTTP/1.1 200 OK"
+    finally:
+        for sock in socks:
+            sock.close()
+
+
+def test_sixty_four_slow_requests_finish_together(server_factory):
+    server = server_factory(app_info={"wsgi_app": sleepy})  # defaults: min 10, max unbounded
+    port = server.ports[0]
+    results = []
+
+    def one():
+        with socket.create_connection(("127.0.0.1", port), timeout=20) as sock:
+            sock.sendall(REQUEST)
+            results.append(read_response(sock))
+
+    threads = [threading.Thread(target=one) for _ in range(64)]
+    t0 = time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(20)
+    elapsed = time.monotonic() - t0
+    assert results == [(b"HTTP/1.1 200 OK", b"slept")] * 64
+    assert elapsed < 3.0, f"64 x 0.5 s took {elapsed:.1f} s: the pool did not flex"
+
+
+def test_keep_alive_clients_do_not_pin_a_fixed_pool(server_factory):
+    """64 clients looping requests on 8 threads: every client is served (Rocket 1.x: 8)."""
+    server = server_factory(app_info={"wsgi_app": hello}, min_threads=8, max_threads=8,
+                            linger=1.0)  # a long linger: only yielding can serve them all
+    port = server.ports[0]
+    counts = [0] * 64
+    stop_at = time.monotonic() + 1.5
+
+    def client(i):
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+            while time.monotonic() < stop_at:
+                sock.sendall(REQUEST)
+                if read_response(sock)[0] != b"HTTP/1.1 200 OK" or time.monotonic() > stop_at:
+                    return  # only responses within the window count
+                counts[i] += 1
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(64)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    served = sum(1 for c in counts if c)
+    assert served == 64, f"only {served} of 64 keep-alive clients got a response"
