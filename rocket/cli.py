@@ -205,6 +205,12 @@ def serve_resolved(resolved: Resolved) -> int:
     """Import the app, set up logging and serve until stopped; returns the exit code."""
     from rocket.clilog import LogSetupError, setup_logging
 
+    if resolved.values.get("workers", 1) > 1:
+        try:
+            setup_logging(resolved)
+        except LogSetupError as exc:
+            return _error(str(exc), EXIT_USAGE)
+        return run_workers(resolved)
     try:
         app = load_app(resolved.values["app"])
     except AppImportError as exc:
@@ -248,6 +254,22 @@ def run_server(app: Any, resolved: Resolved) -> int:
     except OSError as exc:
         return _error(describe_start_error(exc, resolved), EXIT_FAILURE)
     return EXIT_OK
+
+
+def run_workers(resolved: Resolved) -> int:
+    """``--workers N`` > 1: the arbiter binds and forks N processes; each imports the app
+    (never the arbiter, so a SIGHUP reload imports fresh code)."""
+    from rocket.arbiter import run_arbiter
+    from rocket.config import ConfigError
+
+    if resolved.values["umask"] is not None:
+        os.umask(resolved.values["umask"])
+    try:
+        return run_arbiter(resolved.values["app"], resolved.config_kwargs())
+    except ConfigError as exc:
+        return _error(str(exc), EXIT_USAGE)
+    except OSError as exc:
+        return _error(describe_start_error(exc, resolved), EXIT_FAILURE)
 
 
 def describe_start_error(exc: OSError, resolved: Resolved) -> str:

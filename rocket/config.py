@@ -24,6 +24,7 @@ class Interface(NamedTuple):
     certfile: Optional[str] = None
     ca_certs: Optional[str] = None
     unix_path: Optional[str] = None
+    fd: Optional[int] = None
 
     @property
     def secure(self) -> bool:
@@ -32,6 +33,8 @@ class Interface(NamedTuple):
 
     def describe(self) -> str:
         """``ip:port`` (``*`` appended for TLS, as Rocket logs it) or ``unix:PATH``."""
+        if self.fd is not None:
+            return f"fd://{self.fd}"
         if self.unix_path is not None:
             return "unix:" + self.unix_path
         host = f"[{self.host}]" if ":" in self.host else self.host
@@ -42,6 +45,11 @@ def _interface(value: Any) -> Interface:
     if isinstance(value, Interface):
         return value
     if isinstance(value, str):
+        if value.startswith("fd://"):  # an inherited listening socket, adopted not bound
+            digits = value[5:]
+            if not digits.isdigit():
+                raise ValueError(f"{value!r}: fd:// needs a descriptor number, e.g. fd://3")
+            return Interface("", 0, fd=int(digits))
         if value.startswith("unix:"):
             path = value[5:]
             if not path:
@@ -125,6 +133,14 @@ def non_negative_float(value: Any) -> float:
     return number
 
 
+def positive_int(value: Any) -> int:
+    """An integer >= 1."""
+    number = non_negative_int(value)
+    if number < 1:
+        raise ValueError(f"{number} is less than 1")
+    return number
+
+
 def optional_path(value: Any) -> Optional[str]:
     """A file path, or None."""
     if value is None or value == "":
@@ -148,7 +164,8 @@ class Setting(NamedTuple):
 
 SETTINGS: List[Setting] = [
     Setting("bind", to_interfaces, (Interface("127.0.0.1", 8000),),
-            "interfaces: (ip, port[, keyfile, certfile[, ca_certs]]), 'host:port' or 'unix:PATH'"),
+            "interfaces: (ip, port[, keyfile, certfile[, ca_certs]]), 'host:port', 'unix:PATH' "
+            "or 'fd://N' (an inherited listening socket)"),
     Setting("backlog", non_negative_int, socket.SOMAXCONN,
             "listen() backlog; the kernel's SOMAXCONN so bursts of connects are not dropped"),
     Setting("min_threads", non_negative_int, 10, "worker threads kept alive when idle"),
@@ -189,6 +206,22 @@ SETTINGS: List[Setting] = [
             "%-style format of the access-log line (Rocket's own line by default)"),
     Setting("handle_signals", to_bool, True,
             "SIGTERM/SIGINT stop, SIGHUP/SIGUSR1 restart (main thread only)"),
+    Setting("workers", positive_int, 1,
+            "worker processes; above 1 an arbiter binds the sockets once and supervises them"),
+    Setting("reuse_port", to_bool, False,
+            "with workers > 1, give each worker its own SO_REUSEPORT socket instead of sharing "
+            "one; off by default: a shared socket measured as fast here and loses no queued "
+            "connection when a worker exits"),
+    Setting("max_requests", non_negative_int, 0,
+            "requests after which a worker process is replaced (bounds leaks); 0 = never"),
+    Setting("max_requests_jitter", non_negative_int, 0,
+            "random 0..N added to max_requests per worker so workers do not all restart at once"),
+    Setting("graceful_timeout", non_negative_float, 30.0,
+            "seconds a stopping worker gets to finish in-flight requests (SIGTERM, reload, "
+            "retirement) before it is killed; 30 as gunicorn"),
+    Setting("worker_timeout", non_negative_float, 30.0,
+            "seconds a worker process may go without progress (a hung app) before the arbiter "
+            "kills and replaces it; 0 = never; 30 as gunicorn's timeout"),
     Setting("server_name", optional_str, None,
             "SERVER_NAME in the environ; None = this host's name"),
 ]

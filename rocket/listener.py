@@ -97,8 +97,11 @@ class Listener:
                  backlog: int = socket.SOMAXCONN, ciphers: Optional[str] = None,
                  has_room: Callable[[], bool] = lambda: True, sock: Optional[socket.socket] = None) -> None:
         self.tls_context = make_tls_context(interface, ciphers) if interface.secure else None
+        # A socket passed in (inherited from an arbiter or systemd) may be shared with other
+        # processes: shutdown() would stop them accepting too, so only close our descriptor.
+        self.owns_socket = sock is None
         self.sock = sock if sock is not None else bind_socket(interface, backlog)
-        if interface.unix_path is None:
+        if interface.unix_path is None and self.sock.family != getattr(socket, "AF_UNIX", -1):
             interface = interface._replace(port=self.sock.getsockname()[1])
         self.interface = interface
         self.port = interface.port
@@ -122,10 +125,11 @@ class Listener:
     def stop(self, timeout: float = 2.0) -> None:
         """Stop accepting and close the socket so the port can be bound again at once."""
         self._running = False
-        try:
-            self.sock.shutdown(socket.SHUT_RDWR)  # wakes a blocked accept() on Linux
-        except OSError:
-            pass
+        if self.owns_socket:
+            try:
+                self.sock.shutdown(socket.SHUT_RDWR)  # wakes a blocked accept() on Linux
+            except OSError:
+                pass
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout)
         self._thread = None
@@ -137,7 +141,7 @@ class Listener:
             self.sock.close()
         except OSError:
             pass
-        if self.interface.unix_path is not None:
+        if self.interface.unix_path is not None and self.owns_socket:
             try:
                 os.unlink(self.interface.unix_path)
             except OSError:

@@ -94,6 +94,11 @@ class Rocket:
         self.pool: Optional[ThreadPool] = None
         self.monitor: Optional[Monitor] = None
         self.connections_received = 0
+        self.sockets: Dict[int, socket.socket] = {}
+        """Pre-bound listening sockets by interface index (set by the arbiter or adopted from
+        ``fd://N``); each start uses a duplicate, so restart() and other processes keep them."""
+        self.draining = False
+        """True while a graceful stop finishes in-flight requests: responses announce close."""
         self.started_at = 0.0
         self.log = errors_log("Server")
         self._lock = threading.RLock()
@@ -201,9 +206,15 @@ class Rocket:
         self.monitor = Monitor(self.pool.submit, timeout=c.keep_alive)
         listeners: List[Listener] = []
         try:
-            for interface in self.interfaces:
+            for index, interface in enumerate(self.interfaces):
+                sock = self.sockets.get(index)
+                if sock is None and interface.fd is not None:
+                    from rocket.binding import adopt_fd
+
+                    sock = self.sockets[index] = adopt_fd(interface.fd)
                 listeners.append(Listener(interface, self._accept, backlog=c.backlog,
-                                          ciphers=c.ciphers, has_room=self.pool.has_room))
+                                          ciphers=c.ciphers, has_room=self.pool.has_room,
+                                          sock=sock.dup() if sock is not None else None))
         except BaseException:
             for listener in listeners:
                 listener.close()

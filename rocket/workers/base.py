@@ -75,6 +75,17 @@ class Worker:
         """Release what the worker holds (executors, files); the server calls it on stop."""
 
 
+class _NotDraining:
+    draining = False
+
+
+_NOT_DRAINING = _NotDraining()
+
+
+def _nobody_waiting() -> bool:
+    return False
+
+
 class HTTPWorker(Worker):
     """A worker speaking HTTP/1.x: runs the request loop and answers protocol errors.
 
@@ -89,6 +100,11 @@ class HTTPWorker(Worker):
         self.header_timeout_s = float(setting(config, "header_timeout", DEFAULT_IO_TIMEOUT_S))
         self.body_timeout_s = float(setting(config, "body_timeout", self.header_timeout_s))
         self.linger_s = float(setting(config, "linger", DEFAULT_LINGER_S))
+        self.requests = 0
+        """Requests started on this worker (read by server.info() and the arbiter)."""
+        self._state = server if hasattr(server, "draining") else _NOT_DRAINING
+        # Fairness: when connections wait for a thread, park idle ones at once (no linger).
+        self._others_waiting = getattr(server, "has_waiting", None) or _nobody_waiting
         software = getattr(server, "software", None) or "Rocket"
         self.server_header = software.encode("latin-1")
 
@@ -100,6 +116,7 @@ class HTTPWorker(Worker):
         """Run the request loop on ``conn`` (see the module docstring)."""
         parser = conn.parser
         next_event = parser.next_event
+        server = self._state
         head_deadline = 0.0  # monotonic deadline for a partially received head; 0 = none
         try:
             while True:
@@ -111,12 +128,17 @@ class HTTPWorker(Worker):
                     return False
                 if event.__class__ is Request:
                     head_deadline = 0.0
+                    self.requests += 1  # approximate under threads; for stats and max_requests
+                    if server.draining:  # graceful stop: this response announces the close
+                        event.keep_alive = False
                     if not self.handle_request(conn, event):
                         conn.close()
                         return False
                 elif event is NEED_DATA:
                     if not parser.trailing_data:
                         # Idle between requests: linger briefly, then park.
+                        if self._others_waiting():
+                            return True
                         try:
                             conn.fill(self.linger_s)
                         except TIMEOUT_ERRORS:
