@@ -1,0 +1,560 @@
+"""The arbiter: supervises ``workers`` processes that each run the single-process server.
+
+How it works:
+- It binds every listening socket once, before forking (or adopts systemd's ``LISTEN_FDS``
+  and ``fd://N`` sockets, never re-binding them). Workers inherit the sockets and share one
+  accept queue per address, so a worker that stops accepting loses no queued connection.
+  With ``reuse_port`` each worker binds its own ``SO_REUSEPORT`` socket instead (the arbiter
+  keeps the port reserved by a bound, non-listening socket).
+- Each worker gets a shared-memory :class:`~rocket.scoreboard.Slot` where it writes a
+  heartbeat, a progress time and its figures; the arbiter reads them for ``info()`` and kills
+  (SIGKILL) a worker that made no progress for ``worker_timeout`` seconds.
+- Signal handlers only enqueue; the main loop acts, every ``TICK_S`` or when woken:
+  SIGTERM graceful stop, SIGINT/SIGQUIT quick stop, SIGHUP zero-downtime reload (a new
+  generation boots, re-importing the app; the old one gets SIGTERM once the new one serves),
+  SIGTTIN/SIGTTOU one worker more/less, SIGUSR1 logs ``info()``.
+- One rule keeps the pool right: fewer *fresh* workers (current generation, not retiring,
+  not stopping) than wanted -> fork more (after a backoff when they keep crashing); enough
+  fresh ones serving -> SIGTERM the stale ones (older generation, or retiring after
+  ``max_requests``). Reloads, retirements and replacements are thus all the same move.
+- A worker that cannot boot (exit code 3) stops the arbiter when nothing ever served; during
+  a reload the reload is abandoned and the old workers keep serving.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import os
+import random
+import select
+import signal
+import socket
+import time
+from typing import Any, Callable, Dict, List, Optional
+
+from rocket.arbiter_worker import BOOT_ERROR_EXIT, ChildSpec, child_main
+from rocket.binding import bind_socket, listen_fds
+from rocket.config import Config, ConfigError, Interface
+from rocket.scoreboard import RETIRING, SERVING, STATE_NAMES, Slot
+
+__all__ = ["Arbiter", "Backoff", "SignalQueue", "run_arbiter", "describe_status",
+           "max_requests_for", "fork_supported", "TICK_S"]
+
+log = logging.getLogger("Rocket.Errors.Arbiter")
+
+TICK_S = 0.1
+"""Main-loop period: bounds how late a heartbeat, a deadline or a respawn is noticed."""
+
+STABLE_S = 5.0
+"""A worker serving this long after the last crash ends a crash loop (backoff resets)."""
+
+QUICK_STOP_S = 7.0
+"""How long a quick stop (SIGINT) waits for workers: the server's own stop bound (5 s) + margin."""
+
+KILL_MARGIN_S = 1.0
+"""Extra time after graceful_timeout before a stopping worker is SIGKILLed."""
+
+SIGNALS = ("SIGTERM", "SIGINT", "SIGQUIT", "SIGHUP", "SIGTTIN", "SIGTTOU", "SIGUSR1", "SIGCHLD")
+
+
+def fork_supported() -> bool:
+    """True when this platform can run worker processes (it has ``os.fork``)."""
+    return hasattr(os, "fork")
+
+
+def describe_status(status: int) -> str:
+    """``exited with code 1`` or ``killed by signal 9 (SIGKILL)`` for a ``waitpid`` status."""
+    if os.WIFSIGNALED(status):
+        number = os.WTERMSIG(status)
+        try:
+            name = signal.Signals(number).name
+        except ValueError:
+            name = "unknown"
+        return f"killed by signal {number} ({name})"
+    if os.WIFEXITED(status):
+        return f"exited with code {os.WEXITSTATUS(status)}"
+    return f"ended with status {status}"
+
+
+def max_requests_for(max_requests: int, jitter: int, rng: random.Random) -> int:
+    """One worker's request budget: ``max_requests`` + random 0..``jitter``; 0 = unlimited."""
+    if not max_requests:
+        return 0
+    return max_requests + (rng.randint(0, jitter) if jitter else 0)
+
+
+class Backoff:
+    """Delay before the next fork while workers keep dying: 0, then 0.1 s doubling to 10 s."""
+
+    def __init__(self, first_s: float = 0.1, max_s: float = 10.0) -> None:
+        self.first_s = first_s
+        self.max_s = max_s
+        self.failures = 0
+        self.last_failure_at = float("-inf")
+        self.next_at = float("-inf")
+
+    def failed(self, now: float) -> float:
+        """Record a crash at ``now``; returns the delay before the next fork."""
+        self.failures += 1
+        self.last_failure_at = now
+        delay = 0.0 if self.failures == 1 else min(self.max_s,
+                                                   self.first_s * 2 ** (self.failures - 2))
+        self.next_at = now + delay
+        return delay
+
+    def reset(self) -> None:
+        """Workers are stable again."""
+        self.failures = 0
+        self.next_at = float("-inf")
+
+    def ready(self, now: float) -> bool:
+        """True when a fork may happen now."""
+        return now >= self.next_at
+
+
+class SignalQueue:
+    """Handlers append the signal number and write one byte to a pipe; nothing else."""
+
+    def __init__(self) -> None:
+        self.pending: List[int] = []
+        self.wake_r, self.wake_w = os.pipe()
+        os.set_blocking(self.wake_r, False)
+        os.set_blocking(self.wake_w, False)
+        self._old: Dict[int, Any] = {}
+
+    def install(self, names: Any = SIGNALS) -> None:
+        """Route ``names`` (those this platform has) to :meth:`handler`."""
+        for name in names:
+            number = getattr(signal, name, None)
+            if number is not None:
+                self._old[number] = signal.signal(number, self.handler)
+
+    def handler(self, signum: int, frame: Any) -> None:
+        """The signal handler: enqueue and wake the main loop."""
+        self.pending.append(signum)
+        try:
+            os.write(self.wake_w, b"!")
+        except OSError:
+            pass  # the pipe is full: the loop is awake anyway
+
+    def wait(self, timeout: float) -> None:
+        """Sleep up to ``timeout`` s, or less when a signal arrives."""
+        if not self.pending:
+            try:
+                select.select([self.wake_r], [], [], timeout)
+            except InterruptedError:
+                pass
+        try:
+            while os.read(self.wake_r, 512):
+                pass
+        except (BlockingIOError, InterruptedError):
+            pass
+
+    def drain(self) -> List[int]:
+        """The signals received since the last call, in order."""
+        taken, self.pending[:] = list(self.pending), []
+        return taken
+
+    def restore(self) -> None:
+        """Put the previous handlers back and close the pipe."""
+        for number, old in self._old.items():
+            signal.signal(number, old if old is not None else signal.SIG_DFL)
+        self._old.clear()
+        for fd in (self.wake_r, self.wake_w):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+
+class WorkerProcess:
+    """The arbiter's record of one child."""
+
+    def __init__(self, pid: int, slot: Slot, generation: int, spawned_at: float) -> None:
+        self.pid = pid
+        self.slot = slot
+        self.generation = generation
+        self.spawned_at = spawned_at
+        self.serving_since: Optional[float] = None
+        self.term_at: Optional[float] = None   # when we sent SIGTERM (it is stopping)
+        self.killed: Optional[str] = None      # why we sent SIGKILL
+
+    def send(self, signum: int) -> None:
+        """Signal the child; a child that is already gone is not an error."""
+        try:
+            os.kill(self.pid, signum)
+        except ProcessLookupError:
+            pass
+
+
+def _block_signals() -> Any:
+    if not hasattr(signal, "pthread_sigmask"):
+        return None
+    return signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())
+
+
+def _restore_mask(mask: Any) -> None:
+    if mask is not None:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+
+
+class _Fd:
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+
+    def close(self) -> None:
+        os.close(self.fd)
+
+
+class Arbiter:
+    """Runs ``settings['workers']`` worker processes serving ``load_app()`` (see module doc)."""
+
+    def __init__(self, load_app: Callable[[], Any], settings: Dict[str, Any],
+                 clock: Callable[[], float] = time.monotonic,
+                 rng: Optional[random.Random] = None) -> None:
+        if not fork_supported():
+            raise ConfigError(f"workers > 1 needs os.fork(), which this platform "
+                              f"({os.name}) does not have; use workers=1")
+        self.config: Any = Config(**settings)
+        self.settings = dict(settings)
+        self.load_app = load_app
+        self.clock = clock
+        self.rng = rng or random.Random()
+        self.target = self.config.workers
+        self.generation = 1
+        self._last_generation = 1
+        self.workers: Dict[int, WorkerProcess] = {}
+        self.sockets: List[socket.socket] = []
+        self.interfaces: List[Interface] = []
+        self.reuse_port = bool(self.config.reuse_port)
+        self.backoff = Backoff()
+        self.signals: Optional[SignalQueue] = None
+        self.ever_served = False
+        self.stopping: Optional[str] = None
+        self.exit_code = 0
+        self.pid = os.getpid()
+        self._unix_paths: List[str] = []
+
+    # -- sockets ---------------------------------------------------------------------------
+    def bind(self) -> None:
+        """Bind or adopt every listening socket (systemd's take the place of ``bind``)."""
+        adopted = listen_fds()
+        if adopted:
+            self.sockets = adopted
+            self.interfaces = [Interface("", 0, fd=s.fileno()) for s in adopted]
+            log.info("Adopted %d socket(s) from systemd (LISTEN_FDS)", len(adopted))
+        else:
+            for interface in self.config.bind:
+                if interface.fd is not None:
+                    from rocket.binding import adopt_fd
+
+                    sock = adopt_fd(interface.fd)
+                elif self.reuse_port and interface.unix_path is None:
+                    sock = self._reserve_port(interface)
+                    interface = interface._replace(port=sock.getsockname()[1])
+                else:
+                    sock = bind_socket(interface, self.config.backlog)
+                    if interface.unix_path is not None:
+                        self._unix_paths.append(interface.unix_path)
+                    else:
+                        interface = interface._replace(port=sock.getsockname()[1])
+                self.sockets.append(sock)
+                self.interfaces.append(interface)
+        self.settings["bind"] = list(self.interfaces)
+
+    def _reserve_port(self, interface: Interface) -> socket.socket:
+        sock = bind_socket(interface, 0, reuse_port=True)
+        # Not listening: only listening sockets join the kernel's SO_REUSEPORT group, so the
+        # arbiter keeps the port without ever being handed a connection.
+        fresh = socket.socket(sock.family, sock.type)
+        fresh.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        fresh.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        address = sock.getsockname()
+        sock.close()
+        fresh.bind(address)
+        return fresh
+
+    def _child_sockets(self) -> List[socket.socket]:
+        if not self.reuse_port:
+            return self.sockets
+        own = []
+        for interface, sock in zip(self.interfaces, self.sockets):
+            if interface.fd is None and interface.unix_path is None:
+                sock = bind_socket(interface, self.config.backlog, reuse_port=True)
+            own.append(sock)
+        return own
+
+    @property
+    def ports(self) -> List[int]:
+        """Bound TCP ports, in interface order."""
+        return [i.port for i in self.interfaces if i.unix_path is None and i.fd is None]
+
+    # -- processes -------------------------------------------------------------------------
+    def spawn(self) -> Optional[WorkerProcess]:
+        """Fork one worker of the current generation; None when fork failed."""
+        slot = Slot(self.clock)
+        budget = max_requests_for(self.config.max_requests, self.config.max_requests_jitter,
+                                  self.rng)
+        others: List[Any] = [w.slot for w in self.workers.values()]
+        if self.signals is not None:
+            others += [_Fd(self.signals.wake_r), _Fd(self.signals.wake_w)]
+        spec = ChildSpec(self.load_app, self.settings, self.sockets, slot, self.generation,
+                         budget, self.pid, close_fds=others)
+        if self.reuse_port:
+            spec.make_sockets = self._child_sockets
+        # Signals stay blocked across fork() so that none reaches the child before it has
+        # replaced the arbiter's handlers with its own (it unblocks them then).
+        blocked = _block_signals()
+        try:
+            pid = os.fork()
+        except OSError as exc:
+            _restore_mask(blocked)
+            slot.close()
+            log.error("cannot fork a worker: %s", exc)
+            self.backoff.failed(self.clock())
+            return None
+        if pid == 0:
+            child_main(spec)  # never returns
+        _restore_mask(blocked)
+        worker = WorkerProcess(pid, slot, self.generation, self.clock())
+        self.workers[pid] = worker
+        return worker
+
+    def reap(self) -> None:
+        """Collect every exited child and log how it ended."""
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            except InterruptedError:
+                continue
+            if pid == 0:
+                return
+            worker = self.workers.pop(pid, None)
+            if worker is None:
+                continue
+            self._exited(worker, status)
+            worker.slot.close()
+
+    def _exited(self, worker: WorkerProcess, status: int) -> None:
+        now = self.clock()
+        how = describe_status(status)
+        booted = worker.serving_since is not None
+        if worker.killed is not None:
+            log.error("Worker %d %s (%s)", worker.pid, how, worker.killed)
+            self.backoff.failed(now)
+        elif worker.term_at is not None or self.stopping:
+            log.info("Worker %d %s", worker.pid, how)
+        elif os.WIFEXITED(status) and os.WEXITSTATUS(status) == BOOT_ERROR_EXIT and not booted:
+            self._boot_failed(worker, how)
+        else:
+            delay = self.backoff.failed(now)
+            extra = (f"; respawning in {delay:.1f}s ({self.backoff.failures} deaths in a row)"
+                     if delay else "; respawning")
+            log.error("Worker %d died unexpectedly: %s after %.1fs%s", worker.pid, how,
+                      now - worker.spawned_at, extra)
+
+    def _boot_failed(self, worker: WorkerProcess, how: str) -> None:
+        now = self.clock()
+        if not self.ever_served:
+            log.error("Worker %d failed to boot (%s); stopping: fix the error above",
+                      worker.pid, how)
+            self.exit_code = BOOT_ERROR_EXIT
+            self.stopping = self.stopping or "quick"
+            return
+        if worker.generation != self.generation:
+            log.error("Worker %d of an abandoned reload failed to boot (%s)", worker.pid, how)
+            return
+        older = [w for w in self.workers.values()
+                 if w.generation < worker.generation and w.term_at is None]
+        if worker.generation == self.generation and older:
+            self.generation = max(w.generation for w in older)
+            log.error("Reload failed: worker %d of the new generation could not boot (%s); "
+                      "the previous workers keep serving", worker.pid, how)
+            return
+        delay = self.backoff.failed(now)
+        log.error("Worker %d failed to boot (%s); retrying in %.1fs", worker.pid, how, delay)
+
+    def maintain(self) -> None:
+        """Fork, retire, stop and kill so the pool matches the target (see module doc)."""
+        now = self.clock()
+        timeout = self.config.worker_timeout
+        live = [w for w in self.workers.values() if w.killed is None]
+        records = {w.pid: w.slot.read() for w in live}
+        for w in live:
+            if w.serving_since is None and records[w.pid]["state"] >= SERVING:
+                w.serving_since = now
+                self.ever_served = True
+            if w.term_at is not None:
+                if now - w.term_at > self.config.graceful_timeout + KILL_MARGIN_S:
+                    self._kill(w, f"still running {self.config.graceful_timeout:g}s "
+                                  "(graceful_timeout) after SIGTERM")
+                continue
+            last = max(records[w.pid]["progress_at"], w.spawned_at)
+            if timeout and now - last > timeout:
+                self._kill(w, f"no progress for {now - last:.1f}s > worker_timeout="
+                              f"{timeout:g}s (a hung app?)")
+        live = [w for w in live if w.killed is None and w.term_at is None]
+        fresh = [w for w in live if w.generation == self.generation
+                 and records[w.pid]["state"] != RETIRING]
+        stale = [w for w in live if w not in fresh]
+        serving = [w for w in fresh if w.serving_since is not None]
+        if self.backoff.failures and any(
+                now - w.serving_since >= STABLE_S and w.spawned_at >= self.backoff.last_failure_at
+                for w in serving if w.serving_since is not None):
+            self.backoff.reset()
+        if len(fresh) > self.target:
+            for w in sorted(fresh, key=lambda w: w.spawned_at)[:len(fresh) - self.target]:
+                self._terminate(w, "fewer workers wanted (SIGTTOU)")
+        elif len(fresh) < self.target and self.backoff.ready(now) and not self.stopping:
+            for _ in range(self.target - len(fresh)):
+                if self.spawn() is None:
+                    break
+        if stale and len(serving) >= self.target:
+            for w in stale:
+                reason = ("retiring after max_requests" if w.generation == self.generation
+                          else "replaced by a newer generation")
+                self._terminate(w, reason)
+
+    def _terminate(self, worker: WorkerProcess, reason: str) -> None:
+        log.info("Stopping worker %d gracefully: %s", worker.pid, reason)
+        worker.term_at = self.clock()
+        worker.send(signal.SIGTERM)
+
+    def _kill(self, worker: WorkerProcess, reason: str) -> None:
+        log.error("Killing worker %d with SIGKILL: %s", worker.pid, reason)
+        worker.killed = reason
+        worker.send(signal.SIGKILL)
+
+    # -- signals ---------------------------------------------------------------------------
+    def on_signal(self, signum: int) -> None:
+        """Act on one queued signal (called from the main loop only)."""
+        name = signal.Signals(signum).name
+        if name == "SIGCHLD":
+            return
+        if name == "SIGTERM":
+            log.info("SIGTERM: stopping gracefully")
+            self.stopping = self.stopping or "graceful"
+        elif name in ("SIGINT", "SIGQUIT"):
+            log.info("%s: stopping now", name)
+            self.stopping = "quick"
+        elif name == "SIGHUP":
+            self._last_generation += 1
+            self.generation = self._last_generation
+            log.info("SIGHUP: reloading; starting %d worker(s) of generation %d",
+                     self.target, self.generation)
+        elif name == "SIGTTIN":
+            self.target += 1
+            log.info("SIGTTIN: %d worker(s) wanted", self.target)
+        elif name == "SIGTTOU":
+            self.target = max(1, self.target - 1)
+            log.info("SIGTTOU: %d worker(s) wanted", self.target)
+        elif name == "SIGUSR1":
+            log.info("info: %r", self.info())
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def run(self) -> int:
+        """Bind, fork, supervise until a stop signal; returns the process exit code."""
+        if not self.sockets:
+            self.bind()
+        self.signals = SignalQueue()
+        self.signals.install()
+        log.info("Arbiter %d listening on %s with %d worker(s)%s", self.pid,
+                 ", ".join(i.describe() for i in self.interfaces), self.target,
+                 " (SO_REUSEPORT)" if self.reuse_port else "")
+        try:
+            while not self.stopping:
+                self.maintain()
+                self.signals.wait(TICK_S)
+                for signum in self.signals.drain():
+                    self.on_signal(signum)
+                self.reap()
+            self._stop_workers(self.stopping)
+        finally:
+            self.signals.restore()
+            self.close()
+        return self.exit_code
+
+    def _stop_workers(self, how: Optional[str]) -> None:
+        graceful = how == "graceful"
+        limit = (self.config.graceful_timeout + KILL_MARGIN_S) if graceful else QUICK_STOP_S
+        deadline = self.clock() + limit
+        for w in self.workers.values():
+            if w.killed is None:
+                w.send(signal.SIGTERM if graceful else signal.SIGINT)
+                w.term_at = w.term_at or self.clock()
+        while self.workers and self.clock() < deadline:
+            assert self.signals is not None
+            self.signals.wait(TICK_S)
+            for signum in self.signals.drain():
+                if signum in (signal.SIGINT, signal.SIGQUIT) and graceful:
+                    log.info("second signal: stopping now")
+                    graceful = False
+                    deadline = min(deadline, self.clock() + QUICK_STOP_S)
+                    for w in self.workers.values():
+                        w.send(signal.SIGINT)
+            self.reap()
+        for w in list(self.workers.values()):
+            self._kill(w, f"did not stop within {limit:g}s")
+        end = self.clock() + 2.0
+        while self.workers and self.clock() < end:
+            self.reap()
+            time.sleep(0.01)
+        log.info("Arbiter %d stopped", self.pid)
+
+    def close(self) -> None:
+        """Close the listening sockets and remove unix socket files the arbiter created."""
+        for sock in self.sockets:
+            try:
+                sock.close()
+            except OSError:
+                pass
+        self.sockets = []
+        for path in self._unix_paths:
+            try:
+                os.unlink(path)
+            except OSError as exc:
+                if exc.errno != errno.ENOENT:
+                    log.warning("cannot remove %s: %s", path, exc)
+        self._unix_paths = []
+
+    # -- stats -----------------------------------------------------------------------------
+    def info(self) -> Dict[str, Any]:
+        """Figures summed over the workers, plus one entry per worker process."""
+        now = self.clock()
+        per_worker = []
+        for w in sorted(self.workers.values(), key=lambda w: w.spawned_at):
+            r = w.slot.read()
+            per_worker.append({
+                "pid": w.pid, "generation": w.generation,
+                "state": "stopping" if w.term_at is not None else STATE_NAMES.get(int(r["state"]), "?"),
+                "requests": int(r["requests"]), "connections_active": int(r["connections"]),
+                "threads": int(r["threads"]), "threads_busy": int(r["busy"]),
+                "queue_depth": int(r["queued"]), "uptime_s": round(now - w.spawned_at, 3),
+                "heartbeat_age_s": round(max(0.0, now - r["heartbeat_at"]), 3),
+            })
+        total = {key: sum(p[key] for p in per_worker) for key in
+                 ("requests", "connections_active", "threads", "threads_busy", "queue_depth")}
+        return {"pid": self.pid, "listen": [i.describe() for i in self.interfaces],
+                "workers_wanted": self.target, "generation": self.generation,
+                "read_timeout": self.config.header_timeout,
+                "keep_alive_timeout": self.config.keep_alive, **total,
+                "workers": per_worker}
+
+
+def run_arbiter(app: Any, settings: Dict[str, Any]) -> int:
+    """Serve ``app`` (a ``MODULE:APP`` string, imported in each worker, or a callable) with
+    ``settings['workers']`` processes; returns the exit code."""
+    if isinstance(app, str):
+        from rocket.appimport import load_app
+
+        spec = app
+
+        def load() -> Any:
+            return load_app(spec)
+    else:
+        def load() -> Any:
+            return app
+    return Arbiter(load, settings).run()
