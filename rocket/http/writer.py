@@ -15,19 +15,12 @@ from __future__ import annotations
 
 import re
 import time
-from email.utils import formatdate
 from typing import Iterable, List, Optional, Sequence, Tuple
 
 from rocket.http.errors import InvalidResponse
 
-__all__ = [
-    "ResponseHead",
-    "plan_response",
-    "encode_chunk",
-    "last_chunk",
-    "http_date",
-    "InvalidResponse",
-]
+__all__ = ["ResponseHead", "plan_response", "encode_chunk", "last_chunk", "http_date",
+           "InvalidResponse"]  # fmt: skip
 
 # RFC 9110 §5.6.2: field-name = token.
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
@@ -393,16 +386,29 @@ def http_date(now: Optional[float] = None) -> bytes:
     Without ``now`` the value is cached and formatted at most once per second.
     """
     if now is not None:
-        return formatdate(now, usegmt=True).encode("ascii")
+        return _format_date(now)
     date = _date_cache
     if _time() >= date[0]:
         date = _refresh_date()
     return date[1]
 
 
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("", "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def _format_date(timestamp: float) -> bytes:
+    # Written out rather than email.utils.formatdate, which imports socket (sans-I/O rule).
+    t = time.gmtime(timestamp)
+    return b"%s, %02d %s %04d %02d:%02d:%02d GMT" % (
+        _DAYS[t.tm_wday].encode(), t.tm_mday, _MONTHS[t.tm_mon].encode(), t.tm_year,
+        t.tm_hour, t.tm_min, t.tm_sec,
+    )
+
+
 def _refresh_date() -> Tuple[float, bytes, bytes]:
     global _date_cache
     second = int(_time())
-    value = formatdate(second, usegmt=True).encode("ascii")
+    value = _format_date(second)
     date = _date_cache = (float(second + 1), value, b"Date: " + value + b"\r\n")
     return date

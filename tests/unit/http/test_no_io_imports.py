@@ -71,10 +71,7 @@ def test_module_source_imports_no_io(path):
 
 # Modules whose transitive imports currently pull in I/O modules, reported to their owner.
 # Strict xfail: fixing the module turns this into a failure until the entry is removed.
-KNOWN_TRANSITIVE = {
-    "writer": "email.utils.formatdate imports socket (and select, selectors) at import time",
-    "client": "imports rocket.http.writer, see above",
-}
+KNOWN_TRANSITIVE: dict = {}
 
 
 def module_params() -> list:

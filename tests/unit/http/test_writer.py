@@ -164,6 +164,13 @@ def test_http_date_formats_imf_fixdate():
     assert http_date(784111777) == b"Sun, 06 Nov 1994 08:49:37 GMT"
 
 
+def test_http_date_agrees_with_email_utils():
+    from email.utils import formatdate  # the reference; the writer avoids it (imports socket)
+
+    for t in [0, 951782400, 1709164800, 4102444799, 2**31, 2**33] + list(range(0, 10**9, 7654321)):
+        assert http_date(t) == formatdate(t, usegmt=True).encode(), t
+
+
 def test_date_is_formatted_once_per_second(monkeypatch):
     clock = [1000.25]
     monkeypatch.setattr(writer, "_time", lambda: clock[0])
