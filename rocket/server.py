@@ -34,6 +34,9 @@ BUF_SIZE = 16384
 DEFAULTS = {"LISTEN_QUEUE_SIZE": 5, "MIN_THREADS": 10, "MAX_THREADS": 0}
 IS_JYTHON = False
 
+PLAIN_HTTP_LINGER_S = 0.5
+"""How long a plain-HTTP client on a TLS port may take to finish sending before we close."""
+
 STOP_TIMEOUT_S = 5.0
 """Upper bound of stop(): requests still running after it are cut (their sockets shut down)."""
 
@@ -379,7 +382,15 @@ def _plain_http_refusal(conn: Connection) -> None:
     body = b"This port speaks HTTPS; the request was sent as plain HTTP.\n"
     data = (b"HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nConnection: close\r\n"
             b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+    raw = socket.socket  # the plain socket methods act on the TCP socket under the TLS wrapper
     try:
-        socket.socket.sendall(conn.sock, data)  # the raw TCP socket under the TLS wrapper
+        raw.sendall(conn.sock, data)
+        raw.shutdown(conn.sock, socket.SHUT_WR)
+        # Read what the client still sends, briefly, so closing does not reset the connection
+        # and destroy the answer in flight (a "lingering close").
+        raw.settimeout(conn.sock, PLAIN_HTTP_LINGER_S)
+        for _ in range(16):
+            if not raw.recv(conn.sock, 65536):
+                break
     except (OSError, TypeError, ValueError):
         pass
