@@ -29,7 +29,7 @@ from rocket.static_mounts import (
     to_static_mounts,
     wrap_static,
 )
-from rocket.static_paths import Refused, Target, is_hidden, maybe_stat_within, resolve
+from rocket.static_paths import Refused, Target, is_hidden, maybe_stat_below, resolve
 from rocket.static_ranges import (
     BLOCK_SIZE,
     FileBlocks,
@@ -154,9 +154,7 @@ class StaticFiles:
     ) -> Iterable[bytes]:
         if not target.trailing_slash:
             return self._redirect_to_slash(environ, start_response, method, target)
-        found = maybe_stat_within(
-            self.root, os.path.join(target.path, INDEX_FILE), self.follow_symlinks
-        )
+        found = maybe_stat_below(self.root, target.path, (INDEX_FILE,), self.follow_symlinks)
         if found is not None and stat.S_ISREG(found[1].st_mode):
             return self._file(environ, start_response, method, found[0])
         if not self.display_index:
@@ -189,9 +187,7 @@ class StaticFiles:
         for name in names:
             if not self.show_dotfiles and is_hidden(name):
                 continue
-            found = maybe_stat_within(
-                self.root, os.path.join(target.path, name), self.follow_symlinks
-            )
+            found = maybe_stat_below(self.root, target.path, (name,), self.follow_symlinks)
             if found is None:
                 continue
             slash = "/" if stat.S_ISDIR(found[1].st_mode) else ""
@@ -216,9 +212,10 @@ class StaticFiles:
             return path, None, False
         accept = environ.get("HTTP_ACCEPT_ENCODING", "")
         has_variants = False
+        parent, name = os.path.split(path)
         best: Tuple[float, str, Optional[str]] = (0.0, path, None)
         for suffix, coding in PRECOMPRESSED:
-            found = maybe_stat_within(self.root, path + suffix, self.follow_symlinks)
+            found = maybe_stat_below(self.root, parent, (name + suffix,), self.follow_symlinks)
             if found is None or not stat.S_ISREG(found[1].st_mode):
                 continue
             has_variants = True

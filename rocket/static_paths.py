@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 import stat
-from typing import List, NamedTuple, Optional
+from typing import List, NamedTuple, Optional, Sequence
 from urllib.parse import unquote_to_bytes
 
 
@@ -120,6 +120,34 @@ def maybe_stat_within(
         raise Refused(403, f"cannot stat: {exc.strerror}") from None
 
 
+def maybe_stat_below(
+    real_root: str, real_base: str, names: Sequence[str], follow_symlinks: bool
+) -> Optional[tuple[str, os.stat_result]]:
+    """Stat ``real_base/names...`` (``names`` already checked); None when missing or escaping.
+
+    The fast path: one ``lstat`` per name, and the joined path is already canonical because
+    no name is a dot segment or holds a separator. Only when a component is a symlink does it
+    fall back to :func:`maybe_stat_within` (``realpath`` plus the containment check).
+    """
+    path = real_base
+    st = None
+    for i, name in enumerate(names):
+        path = path + name if path.endswith(os.sep) else path + os.sep + name
+        try:
+            st = os.lstat(path)
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        except OSError as exc:
+            raise Refused(403, f"cannot stat: {exc.strerror}") from None
+        if stat.S_ISLNK(st.st_mode):
+            return maybe_stat_within(
+                real_root, os.path.join(path, *names[i + 1 :]), follow_symlinks
+            )
+    if st is None:
+        return maybe_stat_within(real_root, real_base, follow_symlinks)
+    return path, st
+
+
 def resolve(
     real_root: str,
     path_info: str,
@@ -135,7 +163,7 @@ def resolve(
     segments, trailing_slash = split_path(path_info)
     if not show_dotfiles and any(is_hidden(s) for s in segments):
         raise Refused(404, "dotfiles are hidden")
-    found = maybe_stat_within(real_root, os.path.join(real_root, *segments), follow_symlinks)
+    found = maybe_stat_below(real_root, real_root, segments, follow_symlinks)
     if found is None:
         raise Refused(404, "not found")
     real, st = found

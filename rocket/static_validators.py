@@ -10,6 +10,7 @@ from __future__ import annotations
 import calendar
 import datetime
 import email.utils
+import functools
 import mimetypes
 import os
 import re
@@ -51,6 +52,7 @@ _CHARSET_TYPES = frozenset(
 DEFAULT_TYPE = "application/octet-stream"
 
 
+@functools.lru_cache(maxsize=1024)  # guess_type costs ~10 µs; names repeat
 def content_type(name: str, charset: str = "utf-8") -> str:
     """The ``Content-Type`` for a file name, with a charset for text (RFC 9110 §8.3)."""
     ctype, coding = _TYPES.guess_type(name, strict=False)
@@ -68,6 +70,7 @@ def make_etag(st: os.stat_result, suffix: str = "") -> str:
     return f'"{st.st_size:x}-{st.st_mtime_ns:x}{suffix}"'
 
 
+@functools.lru_cache(maxsize=1024)  # one entry per distinct mtime; formatdate costs ~5 µs
 def http_date(timestamp: float) -> str:
     """An IMF-fixdate (RFC 9110 §5.6.7) for a POSIX timestamp."""
     return email.utils.formatdate(timestamp, usegmt=True)

@@ -324,3 +324,22 @@ def test_fifo_is_not_served(root):
 def test_root_must_be_a_directory(tmp_path):
     with pytest.raises(ValueError, match="not a directory"):
         StaticFiles(tmp_path / "missing")
+
+
+def test_symlinked_siblings_and_index_follow_the_same_rule(tmp_path):
+    root, outside = tmp_path / "root", tmp_path / "outside"
+    (root / "d").mkdir(parents=True)
+    outside.mkdir()
+    (outside / "x.gz").write_bytes(b"OUTSIDE-GZ")
+    (outside / "index.html").write_bytes(b"OUTSIDE-INDEX")
+    (root / "a.txt").write_bytes(b"inside")
+    os.symlink(outside / "x.gz", root / "a.txt.gz")
+    os.symlink(outside / "index.html", root / "d" / "index.html")
+    app = StaticFiles(root, display_index=True)
+    r = call(app, "/a.txt", ACCEPT_ENCODING="gzip")
+    assert r.body == b"inside" and r.header("Content-Encoding") is None
+    r = call(app, "/d/")
+    assert r.code == 200 and b"OUTSIDE" not in r.body and b"index.html" not in r.body
+    allowed = StaticFiles(root, follow_symlinks=True)
+    assert call(allowed, "/a.txt", ACCEPT_ENCODING="gzip").body == b"OUTSIDE-GZ"
+    assert call(allowed, "/d/").body == b"OUTSIDE-INDEX"
