@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+from rocket import SERVER_SOFTWARE
 from tests.apps import echo, huge
 from tests.functional.wsgi_support import RawClient, header, running
 
@@ -37,7 +38,7 @@ def test_hello_exact_bytes(hello_server):
     c.response()
     assert re.fullmatch(
         rb"HTTP/1\.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 13\r\n" + DATE
-        + rb"Server: Rocket 2\.0\r\n\r\nHello, World!",
+        + rb"Server: " + re.escape(SERVER_SOFTWARE.encode()) + rb"\r\n\r\nHello, World!",
         c.raw,
     ), c.raw
     c.close()

@@ -3,96 +3,34 @@
 from __future__ import annotations
 
 import contextlib
-import logging
-import select
 import socket
-import threading
 import time
-import types
-from typing import Iterator, Optional
+from typing import Any, Iterator, Optional
 from wsgiref.validate import validator
 
-from rocket.connection import Connection
 from rocket.http.client import ResponseParser
 from rocket.http.events import NEED_DATA, ConnectionClosed, Data, EndOfMessage, Response
-from rocket.http.parser import Limits, RequestParser
-from rocket.workers import get_worker_class
-
-
-class _Server:
-    """Thread-per-connection stand-in for the runtime, driving the real worker."""
-
-    def __init__(self, app, method="wsgi", app_info=None, **config):
-        config.setdefault("linger", 0.05)
-        config.setdefault("header_timeout", 5.0)
-        config.setdefault("body_timeout", 5.0)
-        self.config = types.SimpleNamespace(**config)
-        self.limits = Limits(**{k: config[k] for k in ("max_body", "max_request_line",
-                                                       "max_header_bytes") if k in config})
-        self.server_name = "rocket-test"
-        self.software = "Rocket 2.0"
-        info = dict(app_info or {})
-        if app is not None:
-            info["wsgi_app"] = app
-        self.worker = get_worker_class(method)(info, self)
-        self.listener = socket.socket()
-        self.listener.bind(("127.0.0.1", 0))
-        self.listener.listen(128)
-        self.port = self.listener.getsockname()[1]
-        self.conns = set()
-        self.threads = []
-        self.stopping = False
-        self._accept = threading.Thread(target=self._accept_loop, daemon=True)
-        self._accept.start()
-
-    def _accept_loop(self):
-        while not self.stopping:
-            try:
-                sock, addr = self.listener.accept()
-            except OSError:
-                return
-            conn = Connection(sock, addr, sock.getsockname(), RequestParser(self.limits))
-            self.conns.add(conn)
-            t = threading.Thread(target=self._serve, args=(conn,), daemon=True)
-            self.threads.append(t)
-            t.start()
-
-    def _serve(self, conn):
-        try:
-            while not self.stopping and self.worker.handle(conn):
-                while not self.stopping:
-                    readable, _, _ = select.select([conn.sock], [], [], 0.1)
-                    if readable:
-                        break
-        except Exception:  # pragma: no cover - a worker bug: make the test see it
-            logging.getLogger("test").exception("worker crashed")
-            raise
-        finally:
-            conn.close()
-            self.conns.discard(conn)
-
-    def stop(self):
-        self.stopping = True
-        try:
-            self.listener.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept() on Linux
-        except OSError:
-            pass
-        self.listener.close()
-        for conn in list(self.conns):
-            conn.abort()
-        for t in self.threads:
-            t.join(2)
-        self._accept.join(2)
-        self.worker.close()
 
 
 @contextlib.contextmanager
-def running(app, validate=True, method="wsgi", app_info=None, **config) -> Iterator[_Server]:
-    """Serve ``app`` (wrapped in wsgiref.validate unless ``validate=False``) on 127.0.0.1:0."""
+def running(app, validate=True, method="wsgi", app_info=None, **settings) -> Iterator[Any]:
+    """A real Rocket serving ``app`` (wrapped in wsgiref.validate unless ``validate=False``) on
+    127.0.0.1:0, started in the background and always stopped. ``server.port`` is the port."""
+    from rocket import Rocket
+
     if app is not None and validate:
         app = validator(app)
-    server = _Server(app, method=method, app_info=app_info, **config)
+    info = dict(app_info or {})
+    if app is not None:
+        info["wsgi_app"] = app
+    settings.setdefault("handle_signals", False)
+    settings.setdefault("server_name", "rocket-test")
+    settings.setdefault("header_timeout", 5.0)
+    settings.setdefault("body_timeout", 5.0)
+    server = Rocket(("127.0.0.1", 0), method, info, **settings)
+    server.start(background=True)
     try:
+        server.port = server.ports[0]
         yield server
     finally:
         server.stop()
