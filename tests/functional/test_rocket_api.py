@@ -1,0 +1,149 @@
+"""The Rocket 1.x / rocket3 surface: signature, aliases, constants, loggers, access-log line,
+CherryPyWSGIServer, the modern Server/serve forms."""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import platform
+import socket
+import threading
+
+import pytest
+
+import rocket
+from rocket import CherryPyWSGIServer, ConfigError, Rocket, Rocket3, Server
+from tests.functional.test_lifecycle import read_response
+
+
+def hello(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"Hello, World!"]
+
+
+def get(port, path="/"):
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        return read_response(sock)
+
+
+def test_signature_is_rockets_in_order():
+    params = list(inspect.signature(Rocket).parameters.values())
+    names = [p.name for p in params[:8]]
+    assert names == ["interfaces", "method", "app_info", "min_threads", "max_threads",
+                     "queue_size", "timeout", "handle_signals"]
+    defaults = [p.default for p in params[:8]]
+    assert defaults == [("127.0.0.1", 8000), "wsgi", None, None, None, None, 600, True]
+    assert Rocket3 is Rocket
+
+
+def test_constants():
+    assert f"Rocket {rocket.__version__}" == rocket.SERVER_SOFTWARE
+    assert f"{rocket.SERVER_SOFTWARE} Python/{platform.python_version()}" == \
+        rocket.HTTP_SERVER_SOFTWARE
+    assert rocket.BUF_SIZE == 16384 and rocket.SOCKET_TIMEOUT == 10
+    assert rocket.DEFAULTS == {"LISTEN_QUEUE_SIZE": 5, "MIN_THREADS": 10, "MAX_THREADS": 0}
+    assert socket.gethostname() == rocket.SERVER_NAME
+    assert rocket.NullHandler is logging.NullHandler
+    assert rocket.__version__ == rocket.VERSION
+    assert set(rocket.__all__) >= {"Rocket", "Rocket3", "CherryPyWSGIServer", "serve"}
+
+
+def test_all_positional_arguments(server_factory):
+    app_info = {"wsgi_app": hello}
+    server = Rocket(("127.0.0.1", 0), "Wsgi", app_info, 2, 4, 3, 30, False)
+    assert (server.min_threads, server.max_threads, server.timeout) == (2, 4, 30)
+    assert server.config.queue_size == 3 and server.config.backlog == 3
+    assert not server.handle_signals
+
+
+def test_queue_size_is_capped_by_max_threads():
+    server = Rocket(("127.0.0.1", 0), "wsgi", {"wsgi_app": hello}, 1, 2, 50,
+                    handle_signals=False)
+    assert server.config.queue_size == 2  # Rocket: no more waiting than there are threads
+    assert server.config.backlog == 50
+
+
+def test_unknown_method_and_setting_are_clear_errors():
+    with pytest.raises(ValueError, match="unknown method 'nope'"):
+        Rocket(("127.0.0.1", 0), "nope", {"wsgi_app": hello})
+    with pytest.raises(ConfigError, match="unknown setting 'linger_s'"):
+        Rocket(("127.0.0.1", 0), "wsgi", {"wsgi_app": hello}, linger_s=1)
+    with pytest.raises(ConfigError, match="min_threads"):
+        Rocket(("127.0.0.1", 0), "wsgi", {"wsgi_app": hello}, 10, 5)
+
+
+def test_loggers_and_access_line(server_factory, caplog):
+    caplog.set_level(logging.INFO, logger="Rocket")
+    server = server_factory(app_info={"wsgi_app": hello})
+    port = server.ports[0]
+    assert get(port, "/x?y=1")[0] == b"HTTP/1.1 200 OK"
+    server.stop()
+    names = {record.name for record in caplog.records}
+    assert "Rocket" in names and "Rocket.Requests" in names
+    line = [r.getMessage() for r in caplog.records if r.name == "Rocket.Requests"][0]
+    assert line == '127.0.0.1 - "GET /x?y=1 HTTP/1.1" - 200 13'
+    assert any(r.getMessage() == "Stopping Server" for r in caplog.records)
+    root = logging.getLogger("Rocket")
+    assert any(isinstance(h, logging.NullHandler) for h in root.handlers)
+
+
+def test_cherrypy_adapter_serves():
+    server = CherryPyWSGIServer(("127.0.0.1", 0), hello, numthreads=3, server_name="cp.local",
+                                max=8, request_queue_size=20, timeout=7)
+    assert isinstance(server, Rocket)
+    assert (server.min_threads, server.max_threads) == (3, 8)
+    assert server.config.header_timeout == 7 and server.server_name == "cp.local"
+    server.start(background=True)
+    try:
+        assert get(server.ports[0]) == (b"HTTP/1.1 200 OK", b"Hello, World!")
+    finally:
+        server.stop()
+    assert CherryPyWSGIServer(("127.0.0.1", 0), hello).max_threads == 0  # max=-1: unbounded
+
+
+def test_server_context_manager_and_serve():
+    with Server(hello, host="127.0.0.1", port=0, threads="2:6") as server:
+        assert (server.min_threads, server.max_threads) == (2, 6)
+        assert get(server.ports[0])[1] == b"Hello, World!"
+    assert not server.running
+
+    holder = []
+
+    def app(environ, start_response):
+        return hello(environ, start_response)
+
+    import rocket.server as server_module
+
+    original = server_module.Server.start
+
+    def start_and_remember(self, background=False):
+        holder.append(self)
+        return original(self, background)
+
+    server_module.Server.start = start_and_remember
+    try:
+        thread = threading.Thread(target=rocket.serve, args=(app,),
+                                  kwargs={"port": 0, "handle_signals": False})
+        thread.start()
+        while not holder or not holder[0].running:
+            thread.join(0.01)
+        assert get(holder[0].ports[0])[1] == b"Hello, World!"
+        holder[0].stop()
+        thread.join(5)
+        assert not thread.is_alive()  # serve() returned once stopped
+    finally:
+        server_module.Server.start = original
+
+
+def test_wsgi_multithread_reflects_max_threads(server_factory):
+    seen = {}
+
+    def app(environ, start_response):
+        seen["multithread"] = environ["wsgi.multithread"]
+        seen["server_name"] = environ["SERVER_NAME"]
+        return hello(environ, start_response)
+
+    server = server_factory(app_info={"wsgi_app": app}, min_threads=1, max_threads=1)
+    get(server.ports[0])
+    assert seen == {"multithread": False, "server_name": socket.gethostname()}
