@@ -74,13 +74,12 @@ def _parse_fields(lines: Sequence[bytes], max_field_bytes: int, max_fields: int)
     return fields
 
 
-def _tokens(headers: Headers, name: bytes) -> List[bytes]:
-    """The lower-cased comma-separated list members of every ``name`` field."""
-    out = []
-    for key, value in headers:
-        if key == name:
-            out.extend(t.strip(b" \t").lower() for t in value.split(b",") if t.strip(b" \t"))
-    return out
+def _members(value: bytes) -> List[bytes]:
+    """The lower-cased members of a comma-separated list value (RFC 9110 §5.6.1)."""
+    return [t.strip(b" \t").lower() for t in value.split(b",") if t.strip(b" \t")]
+
+
+_FRAMING_FIELDS = frozenset([b"connection", b"transfer-encoding", b"content-length"])
 
 
 class ResponseParser:
@@ -208,11 +207,13 @@ class ResponseParser:
 
     def _head(self) -> object:
         buf = self._buf
-        end = buf.find(b"\r\n\r\n")
-        if end < 0:
-            if not buf and self._eof:
+        if not buf:
+            if self._eof:
                 self._state = _CLOSED
                 return ConnectionClosed()
+            return NEED_DATA
+        end = buf.find(b"\r\n\r\n")
+        if end < 0:
             line_end = buf.find(b"\r\n")
             if line_end > self.max_status_line or (
                 line_end < 0 and len(buf) > self.max_status_line
@@ -243,7 +244,17 @@ class ResponseParser:
         headers = _parse_fields(lines[1:], self.max_field_bytes, self.max_headers)
         code = int(code_bytes)
         http_version = version[5:]
-        connection = _tokens(headers, b"connection")
+        connection: List[bytes] = []
+        coding: List[bytes] = []
+        lengths: List[bytes] = []
+        for key, value in headers:
+            if key in _FRAMING_FIELDS:
+                if key == b"content-length":
+                    lengths.append(value)
+                elif key == b"connection":
+                    connection += _members(value)
+                else:
+                    coding += _members(value)
         if http_version == b"1.1":
             keep_alive = b"close" not in connection
         else:
@@ -259,8 +270,6 @@ class ResponseParser:
             self._state = _LENGTH
             self._remaining = 0
             return Response(code, reason, http_version, headers, keep_alive)
-        coding = _tokens(headers, b"transfer-encoding")
-        lengths = [value for key, value in headers if key == b"content-length"]
         if coding:
             if http_version != b"1.1":
                 raise BadResponse("Transfer-Encoding in an HTTP/1.0 response (RFC 9112 §6.1)")
