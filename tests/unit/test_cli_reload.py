@@ -1,0 +1,91 @@
+"""rocket.reload: what is watched, change detection, the syntax gate and the poll watcher."""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import time
+
+from rocket.reload import (
+    PollWatcher,
+    changed_paths,
+    maybe_syntax_error,
+    scan,
+    watch_roots,
+)
+
+
+def touch(path, text="x = 1\n", bump=0.0):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    if bump:
+        stamp = time.time() + bump
+        os.utime(path, (stamp, stamp))
+
+
+def test_scan_finds_python_files_and_skips_hidden_and_cache_dirs(tmp_path):
+    touch(tmp_path / "app.py")
+    touch(tmp_path / "pkg" / "mod.py")
+    touch(tmp_path / "notes.txt")
+    touch(tmp_path / ".venv" / "lib.py")
+    touch(tmp_path / "pkg" / "__pycache__" / "mod.py")
+    touch(tmp_path / "site-packages" / "dep.py")
+    extra = tmp_path / "rocket.toml"
+    touch(extra, "a = 1\n")
+    found = scan([str(tmp_path)], [str(extra), str(tmp_path / "missing.toml")])
+    assert sorted(os.path.relpath(p, tmp_path) for p in found) == [
+        "app.py", os.path.join("pkg", "mod.py"), "rocket.toml"]
+
+
+def test_changed_paths_sees_added_removed_and_modified():
+    before = {"a": 1.0, "b": 1.0, "c": 1.0}
+    after = {"a": 1.0, "b": 2.0, "d": 1.0}
+    assert changed_paths(before, after) == {"b", "c", "d"}
+    assert changed_paths(after, dict(after)) == set()
+
+
+def test_syntax_gate_reports_the_first_broken_file(tmp_path):
+    good, bad = tmp_path / "good.py", tmp_path / "bad.py"
+    touch(good)
+    touch(bad, "def f(:\n    pass\n")
+    assert maybe_syntax_error([str(good), str(tmp_path / "gone.py"), str(tmp_path / "x.toml")]) is None
+    assert maybe_syntax_error([str(good), str(bad)]) == f"{bad}, line 1: invalid syntax"
+
+
+def test_watch_roots_adds_the_app_package_folder_outside_cwd(tmp_path, monkeypatch):
+    outside = tmp_path / "lib"
+    touch(outside / "reload_root_pkg" / "__init__.py")
+    touch(outside / "reload_root_mod.py")
+    cwd = tmp_path / "work"
+    cwd.mkdir()
+    monkeypatch.syspath_prepend(str(outside))
+    assert watch_roots("reload_root_pkg.sub:app", str(cwd)) == [str(cwd), str(outside)]
+    assert watch_roots("reload_root_mod:app", str(cwd)) == [str(cwd), str(outside)]
+    assert watch_roots("no_such_reload_mod:app", str(cwd)) == [str(cwd)]
+    assert watch_roots(None, str(cwd)) == [str(cwd)]
+    assert "reload_root_pkg" not in sys.modules  # finding the package did not import it
+
+
+def test_poll_watcher_yields_changes_until_stopped(tmp_path):
+    source = tmp_path / "app.py"
+    touch(source)
+    stop = threading.Event()
+    seen = []
+
+    def consume():
+        for changed in PollWatcher([str(tmp_path)], [], stop, interval_s=0.02):
+            seen.append(changed)
+            stop.set()
+
+    thread = threading.Thread(target=consume)
+    thread.start()
+    try:
+        time.sleep(0.1)
+        touch(source, "x = 2\n", bump=5)
+        thread.join(5)
+    finally:
+        stop.set()
+        thread.join(5)
+    assert not thread.is_alive()
+    assert seen == [{str(source)}]
