@@ -62,6 +62,16 @@ SMALL_FILE_BYTES = 64 * 1024
 """Files up to this size are read into memory and sent with the head in one ``send``: one
 syscall instead of two, and 64 KiB per busy thread is cheap."""
 
+# O_NONBLOCK: a file swapped for a FIFO after the stat cannot hang the thread in open();
+# O_NOFOLLOW: the path opened is already resolved, so a symlink there now was swapped in.
+_OPEN_FLAGS = (
+    os.O_RDONLY
+    | getattr(os, "O_NONBLOCK", 0)
+    | getattr(os, "O_NOFOLLOW", 0)
+    | getattr(os, "O_CLOEXEC", 0)
+    | getattr(os, "O_BINARY", 0)
+)
+
 ALLOW = "GET, HEAD"
 INDEX_FILE = "index.html"
 # (suffix, Content-Encoding) in order of preference when the client accepts both.
@@ -229,7 +239,7 @@ class StaticFiles:
     ) -> Iterable[bytes]:
         send_path, coding, has_variants = self._pick_variant(environ, path)
         try:
-            f = open(send_path, "rb")  # noqa: SIM115 - the response body closes it
+            f = os.fdopen(os.open(send_path, _OPEN_FLAGS), "rb")
         except FileNotFoundError:
             raise Refused(404, "not found") from None
         except OSError:
