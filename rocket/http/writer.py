@@ -188,8 +188,9 @@ def plan_response(
     (status 500) naming the problem for a bad status, a bad header name or value, a
     refused hop-by-hop header, or a duplicate, non-numeric or wrong Content-Length.
     """
-    entry = _statuses.get(status)
-    if entry is None:
+    try:
+        entry = _statuses[status]
+    except (KeyError, TypeError):
         entry = _learn_status(status)
     code, status_line = entry
     is_head = request_method == b"HEAD"

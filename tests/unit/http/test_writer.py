@@ -48,7 +48,7 @@ def test_status_code_and_reason_are_kept():
 
 @pytest.mark.parametrize("status", [
     "200", "20 OK", "2000 OK", "200OK", " 200 OK", "600 Odd", "099 Low", "abc OK",
-    "200 O\r\nX: y", "200 O\nK", "200 N\x00L", "200 \x7f", "200 \u20ac", b"200 OK", 200, None,
+    "200 O\r\nX: y", "200 O\nK", "200 N\x00L", "200 \x7f", "200 \u20ac", b"200 OK", 200, None, ["200 OK"],
 ])
 def test_bad_status_is_refused(status):
     with pytest.raises(InvalidResponse) as info:
