@@ -151,10 +151,8 @@ def format_result(res: Fetched, raw: bool) -> str:
         parts.append(escape_lines(res.sent, "> "))
         parts.append(escape_lines(res.received, "< "))
     elif res.response is not None:
-        r = res.response
-        head = [f"HTTP/{r.http_version.decode()} {r.status} {r.reason.decode('latin-1')}"]
-        head += ["{}: {}".format(k.decode("latin-1"), v.decode("latin-1")) for k, v in r.headers]
-        parts.append("\n".join(head) + "\n")
+        end = res.received.find(b"\r\n\r\n")
+        parts.append(res.received[:end].decode("latin-1").replace("\r\n", "\n") + "\n")
         parts.append(res.body.decode("utf-8", "replace"))
     ms = lambda s: "-" if s is None else "%.3f ms" % (s * 1000)  # noqa: E731
     r = res.response

@@ -28,7 +28,7 @@ class LatencyHistogram:
 
     def add(self, seconds: float) -> None:
         """Record one latency given in seconds."""
-        us = int(seconds * 1e6)
+        us = int(seconds * 1e6 + 0.5)
         if us > self.max_us:
             self.max_us = us
         self.total_us += us

@@ -1,0 +1,122 @@
+"""``load`` against a real Rocket: every request issued ends exactly once (response or error)."""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+
+import pytest
+
+from rocket.bench.__main__ import main
+from rocket.bench.apps import app
+from rocket.bench.engine import LoadSpec
+from rocket.bench.load import run
+
+
+def consistent(res):
+    assert res["requests"] == res["responses"] + sum(res["errors"].values())
+    assert res["errors_total"] == sum(res["errors"].values())
+    assert sum(res["status"].values()) == res["responses"]
+    lat = res["latency_ms"]
+    if res["responses"]:
+        assert 0 <= lat["p50_ms"] <= lat["p90_ms"] <= lat["p99_ms"] <= lat["p999_ms"]
+        assert lat["p999_ms"] <= lat["max_ms"] + 0.001
+
+
+@pytest.fixture
+def address(serve_app):
+    return serve_app(app)
+
+
+def test_one_second_cli_run_with_json(address, tmp_path, capsys):
+    host, port = address
+    out = tmp_path / "load.json"
+    t0 = time.monotonic()
+    code = main(["load", f"http://{host}:{port}/", "-d", "1", "-c", "8", "--json", str(out)])
+    assert time.monotonic() - t0 < 10
+    assert code == 0
+    res = json.loads(out.read_text())
+    consistent(res)
+    assert res["responses"] > 50
+    assert res["status"] == {"200": res["responses"]}
+    assert res["errors"] == {}
+    assert 0.9 < res["duration_s"] < 5
+    assert res["bytes_in"] > res["responses"] * 13
+    captured = capsys.readouterr()
+    assert "Requests    " in captured.out and "Latency ms  p50" in captured.out
+    assert "Client CPU" in captured.out
+    assert "req/s" in captured.err  # the progress line
+
+
+def test_request_count_with_pipelining(address):
+    host, port = address
+    res = run(LoadSpec(host, port, b"/", requests=300, connections=4, pipeline=4))
+    consistent(res)
+    assert res["requests"] == res["responses"] == 300
+    assert res["connects"] == 4
+
+
+def test_close_mode_opens_a_connection_per_request(address):
+    host, port = address
+    res = run(LoadSpec(host, port, b"/", requests=60, connections=4, keep_alive=False))
+    consistent(res)
+    assert res["responses"] == 60
+    assert res["connects"] >= 60
+
+
+def test_chunked_upload(address):
+    host, port = address
+    res = run(LoadSpec(host, port, b"/echo", method=b"POST", requests=40, connections=2,
+                       body_size=20000, chunked_upload=True))
+    consistent(res)
+    assert res["status"] == {"200": 40}
+    assert res["bytes_out"] > 40 * 20000
+
+
+def test_two_processes(address):
+    host, port = address
+    res = run(LoadSpec(host, port, b"/", duration_s=1.0, connections=4), processes=2)
+    consistent(res)
+    assert res["processes"] == 2
+    assert len(res["client_cpu_pct_each"]) == 2
+    assert res["responses"] > 0
+
+
+def test_refused_connections_are_connect_errors(capsys):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # nothing listens here once closed
+    res = run(LoadSpec("127.0.0.1", port, b"/", duration_s=0.5, connections=2))
+    consistent(res)
+    assert res["responses"] == 0
+    assert res["errors"].get("connect", 0) > 0
+    assert main(["load", f"http://127.0.0.1:{port}/", "-d", "0.3", "-q"]) == 1
+
+
+def slow_app(environ, start_response):
+    time.sleep(1.5)
+    start_response("200 OK", [("Content-Length", "0")])
+    return [b""]
+
+
+def test_slow_answers_time_out(serve_app):
+    host, port = serve_app(slow_app)
+    res = run(LoadSpec(host, port, b"/", duration_s=0.8, connections=2, timeout_s=0.3))
+    consistent(res)
+    assert res["responses"] == 0
+    assert res["errors"].get("timeout", 0) >= 2
+
+
+def closing_app(environ, start_response):
+    start_response("200 OK", [("Content-Length", "2"), ("Connection", "close")])
+    return [b"ok"]
+
+
+def test_server_closing_after_each_response_is_not_an_error(serve_app):
+    host, port = serve_app(closing_app)
+    res = run(LoadSpec(host, port, b"/", requests=50, connections=2, pipeline=1))
+    consistent(res)
+    assert res["responses"] == 50
+    assert res["errors"] == {}
+    assert res["connects"] >= 50
