@@ -34,6 +34,23 @@ _CHECK_EVERY_S = 0.1  # how often timeouts and the deadline are looked at
 _CONNECTING = (errno.EINPROGRESS, errno.EWOULDBLOCK, errno.EALREADY, 0)
 
 
+def raise_fd_limit(wanted: int) -> int:
+    """Raise the soft RLIMIT_NOFILE towards ``wanted`` (up to the hard limit); return it."""
+    try:
+        import resource
+    except ImportError:  # not on this platform: whatever the OS gives
+        return wanted
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        new = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (new, hard))
+            soft = new
+        except (ValueError, OSError):
+            pass
+    return wanted if soft == resource.RLIM_INFINITY else soft
+
+
 class LoadSpec:
     """What one load run does; plain attributes so it pickles into client processes."""
 
@@ -275,6 +292,7 @@ class LoadClient:
     def run(self) -> dict:
         """Run the load until the duration or the request count is reached; return results."""
         spec = self.spec
+        raise_fd_limit(spec.connections + 64)  # 64: stdio, imports, the selector itself
         cpu0 = time.process_time()
         start = time.perf_counter()
         deadline = start + spec.duration_s if spec.duration_s is not None else None

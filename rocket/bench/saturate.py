@@ -19,6 +19,7 @@ import sys
 import time
 from typing import Dict, List, Optional
 
+from rocket.bench.engine import raise_fd_limit
 from rocket.bench.fetch import fetch
 from rocket.bench.stats import fmt_ms
 from rocket.bench.target import Target, parse_hostport
@@ -41,23 +42,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-serve-check", dest="serve_check", action="store_false",
                    help="do not send a request on every held connection at the end")
     p.add_argument("--json", metavar="FILE", help="also write the result as JSON ('-' = stdout)")
-
-
-def raise_fd_limit(wanted: int) -> int:
-    """Raise the soft RLIMIT_NOFILE towards ``wanted`` (up to the hard limit); return it."""
-    try:
-        import resource
-    except ImportError:  # not on this platform: whatever the OS gives
-        return wanted
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft != resource.RLIM_INFINITY and soft < wanted:
-        new = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
-        try:
-            resource.setrlimit(resource.RLIMIT_NOFILE, (new, hard))
-            soft = new
-        except (ValueError, OSError):
-            pass
-    return wanted if soft == resource.RLIM_INFINITY else soft
 
 
 def _open_all(host: str, port: int, n: int, timeout_s: float) -> dict:
