@@ -110,8 +110,10 @@ class PollWatcher:
         self.roots, self.extra_files = list(roots), list(extra_files)
         self.stop, self.interval_s = stop, interval_s
 
+        self._before = scan(self.roots, self.extra_files)  # now: changes from here on count
+
     def __iter__(self) -> Any:
-        before = scan(self.roots, self.extra_files)
+        before = self._before
         while not self.stop.wait(self.interval_s):
             after = scan(self.roots, self.extra_files)
             changed = changed_paths(before, after)
@@ -187,9 +189,10 @@ def run_reloader(argv: Sequence[str], resolved: Resolved) -> int:
 
     old = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
     log.info("reloading on changes under %s", ", ".join(roots))
+    watcher = make_watcher(roots, extra, stop)  # before the child starts: no change is missed
     supervisor.start()
     try:
-        for changed in make_watcher(roots, extra, stop):
+        for changed in watcher:
             problem = maybe_syntax_error(changed)
             if problem is not None:
                 log.error("not reloading: syntax error in %s; waiting for the next change",

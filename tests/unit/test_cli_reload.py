@@ -7,6 +7,8 @@ import sys
 import threading
 import time
 
+import pytest
+
 from rocket.reload import (
     PollWatcher,
     changed_paths,
@@ -89,3 +91,37 @@ def test_poll_watcher_yields_changes_until_stopped(tmp_path):
         thread.join(5)
     assert not thread.is_alive()
     assert seen == [{str(source)}]
+
+
+def test_watchfiles_watcher_reports_python_and_config_files_only(tmp_path):
+    pytest.importorskip("watchfiles")
+    from rocket.reload import make_watcher
+
+    source, config, other = tmp_path / "app.py", tmp_path / "rocket.toml", tmp_path / "x.txt"
+    touch(source)
+    touch(config, "a = 1\n")
+    stop = threading.Event()
+    watcher = make_watcher([str(tmp_path)], [str(config)], stop)
+    assert not isinstance(watcher, PollWatcher)
+    seen = []
+
+    def consume():
+        for changed in watcher:
+            seen.append(changed)
+            if len(seen) == 2:
+                stop.set()
+
+    thread = threading.Thread(target=consume)
+    thread.start()
+    try:
+        time.sleep(0.3)
+        touch(other, "ignored\n")
+        touch(source, "x = 2\n")
+        time.sleep(0.5)
+        touch(config, "a = 2\n")
+        thread.join(5)
+    finally:
+        stop.set()
+        thread.join(5)
+    assert not thread.is_alive()
+    assert seen == [{str(source)}, {str(config)}]
