@@ -243,10 +243,15 @@ class LoadClient:
                 if cls is Data:
                     continue
                 if cls is Response:
+                    if ev.status < 200:
+                        continue  # interim (1xx): the final response follows
                     self.status[ev.status] = self.status.get(ev.status, 0) + 1
                     if not ev.keep_alive:
                         conn.will_close = True
                 elif cls is EndOfMessage:
+                    if not conn.sent_at:
+                        self._fail(conn, "parse")  # a response nobody asked for
+                        return
                     self.hist.add(now - conn.sent_at.popleft())
                     self.responses += 1
                     if conn.will_close:
