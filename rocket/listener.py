@@ -66,7 +66,7 @@ def bind_socket(interface: Interface, backlog: int) -> socket.socket:
     if interface.unix_path is not None:
         path = interface.unix_path
         try:
-            if stat.S_ISSOCK(os.stat(path).st_mode):
+            if stat.S_ISSOCK(os.stat(path).st_mode) and not _unix_socket_answers(path):
                 os.unlink(path)  # a stale socket left by a crashed server
         except FileNotFoundError:
             pass
@@ -84,6 +84,20 @@ def bind_socket(interface: Interface, backlog: int) -> socket.socket:
         sock.close()
         raise
     return sock
+
+
+def _unix_socket_answers(path: str) -> bool:
+    """True when a server accepts on ``path``: its socket file must not be replaced (bind then
+    fails with EADDRINUSE instead of silently stealing the address)."""
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        probe.settimeout(1.0)
+        probe.connect(path)
+        return True
+    except OSError:
+        return False
+    finally:
+        probe.close()
 
 
 class Listener:

@@ -128,6 +128,18 @@ def test_unix_socket_umask_removal_and_stale_file(project, rocket_proc, short_di
     assert not os.path.exists(path)
 
 
+def test_unix_socket_of_a_live_server_is_not_taken_over(project, rocket_proc, short_dir):
+    path = os.path.join(short_dir, "live.sock")
+    first = rocket_proc(["--bind", f"unix:{path}", "hello:app"], project)
+    first.wait_for(r"Listening on sockets: unix:")
+    result = run_rocket(["--bind", f"unix:{path}", "hello:app"], str(project))
+    assert result.returncode == 1
+    assert error_lines(result.stderr) == [
+        f"rocket: error: cannot listen on unix:{path}: address already in use"]
+    assert unix_get(path).endswith("hello GET /u")  # the first server still owns the path
+    assert first.stop() == 0
+
+
 def test_unix_path_holding_a_regular_file_is_not_replaced(project, short_dir):
     path = os.path.join(short_dir, "not-a-socket")
     with open(path, "w") as f:
