@@ -217,8 +217,8 @@ def _serve(spec: ChildSpec) -> int:
         else:
             log.exception("worker %d failed to start", pid)
         return BOOT_ERROR_EXIT
-    log.info("Booted worker process %d (generation %d)", pid, spec.generation)
     progress = Progress(time.monotonic())
+    booted = False
     state = SERVING
     graceful_timeout = float(spec.settings.get("graceful_timeout", 30.0))
     while signals.stop is None:
@@ -232,6 +232,9 @@ def _serve(spec: ChildSpec) -> int:
             log.info("worker %d served %d requests (max_requests); asking to be replaced",
                      pid, figures["requests"])
         slot.write(state=state, heartbeat_at=now, progress_at=progress_at, **figures)
+        if not booted:
+            booted = True
+            log.info("Booted worker process %d (generation %d)", pid, spec.generation)
         if os.getppid() != spec.arbiter_pid:
             log.warning("worker %d: the arbiter is gone; stopping", pid)
             signals.stop = "graceful"
