@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import sys
-from typing import Any, Dict, Optional
+from typing import Any, Dict
 from urllib.parse import unquote_to_bytes
 
 from rocket.http.events import Request
@@ -95,19 +95,10 @@ def build_environ(base: Dict[str, Any], request: Request) -> Dict[str, Any]:
     ``wsgi.input`` is left to the caller.
     """
     env = base.copy()
-    method = request.method
-    env["REQUEST_METHOD"] = _METHODS.get(method) or method.decode("latin-1")
-    env["SERVER_PROTOCOL"] = _PROTOCOLS.get(request.http_version) or (
-        "HTTP/" + request.http_version.decode("latin-1")
-    )
-    target = request.target
-    authority: Optional[bytes] = None
-    if target[:1] != b"/":
-        target, authority = _split_target(target)
-    path, _, query = target.partition(b"?")
-    env["PATH_INFO"] = path.decode("latin-1") if b"%" not in path else decode_path(path)
-    env["QUERY_STRING"] = query.decode("latin-1")
-    env["REQUEST_URI"] = env["RAW_URI"] = request.target.decode("latin-1")
+    line_keys = _LINES.get((request.method, request.target, request.http_version))
+    if line_keys is None:
+        line_keys = _line_keys(request)
+    env.update(line_keys)
     keys = _KEYS
     for name, value in request.headers:
         key = keys.get(name)
@@ -115,17 +106,47 @@ def build_environ(base: Dict[str, Any], request: Request) -> Dict[str, Any]:
             key = environ_key(name)
         if not key:
             continue
-        text = value.decode("latin-1")
         old = env.get(key)
         if old is None:
-            env[key] = text
+            env[key] = value.decode("latin-1")
         else:
             # RFC 9110 §5.3: same-name fields combine with ", "; Cookie with "; " (RFC 6265 §5.4).
-            env[key] = old + ("; " if key == "HTTP_COOKIE" else ", ") + text
+            sep = "; " if key == "HTTP_COOKIE" else ", "
+            env[key] = old + sep + value.decode("latin-1")
+    authority = line_keys.get("_authority")
     if authority is not None:
         # RFC 9112 §3.2.2: the authority of an absolute-form target replaces Host.
-        env["HTTP_HOST"] = authority.decode("latin-1")
+        del env["_authority"]
+        env["HTTP_HOST"] = authority
     return env
+
+
+# (method, target, version) -> the environ keys of that request line. Clients repeat a few
+# request lines; the bound keeps a client sending distinct targets from growing it forever.
+_LINES_MAX = 2048
+_LINES: Dict[tuple, Dict[str, str]] = {}
+
+
+def _line_keys(request: Request) -> Dict[str, str]:
+    """REQUEST_METHOD, SERVER_PROTOCOL, PATH_INFO, QUERY_STRING and REQUEST_URI/RAW_URI."""
+    method, target, version = request.method, request.target, request.http_version
+    uri = target.decode("latin-1")
+    keys = {
+        "REQUEST_METHOD": _METHODS.get(method) or method.decode("latin-1"),
+        "SERVER_PROTOCOL": _PROTOCOLS.get(version) or "HTTP/" + version.decode("latin-1"),
+        "REQUEST_URI": uri,
+        "RAW_URI": uri,
+    }
+    if target[:1] != b"/":
+        target, authority = _split_target(target)
+        if authority is not None:
+            keys["_authority"] = authority.decode("latin-1")
+    path, _, query = target.partition(b"?")
+    keys["PATH_INFO"] = decode_path(path)
+    keys["QUERY_STRING"] = query.decode("latin-1")
+    if len(_LINES) < _LINES_MAX:
+        _LINES[(method, request.target, version)] = keys
+    return keys
 
 
 def _split_target(target: bytes):

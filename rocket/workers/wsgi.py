@@ -24,7 +24,7 @@ from typing import Any, Optional
 
 from rocket.http.errors import HTTPError, InternalServerError, InvalidResponse
 from rocket.http.events import Request
-from rocket.http.writer import encode_chunk, last_chunk, plan_response
+from rocket.http.writer import encode_chunk, http_date, last_chunk, plan_response
 from rocket.workers.base import HTTPWorker, error_logger, setting
 from rocket.workers.environ import base_environ, build_environ
 from rocket.workers.filewrapper import FileWrapper
@@ -37,6 +37,9 @@ __all__ = ["WSGIWorker", "WSGIViolation", "DRAIN_MAX_BYTES"]
 DRAIN_MAX_BYTES = 64 * 1024
 
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+# Planned response heads kept per worker; apps use a handful of (status, headers) shapes, and
+# the bound stops an app that puts per-request values in headers from growing it.
+_PLAN_CACHE_MAX = 256
 _DEFAULT_LOG_FORMAT = '%(client_ip)s - "%(request_line)s" - %(status)s %(size)s'
 _INFO = logging.INFO
 _access_log = logging.getLogger("Rocket.Requests")
@@ -127,15 +130,32 @@ class _Exchange:
                 or (request.expect_continue and not self.continue_sent)
                 or (request.content_length or 0) > DRAIN_MAX_BYTES
             )
+        # Apps answer most requests with the same status and headers: reuse the planned head
+        # while its Date is current (plan_response is a pure function of these inputs).
+        plans = self.worker.plans
+        try:
+            key = (self.status, tuple(self.headers), request.method, request.http_version,
+                   keep_alive, body_length)
+            entry = plans.get(key)
+        except TypeError:  # unhashable header items: plan_response names the problem
+            key = entry = None
+        date = http_date()
+        if entry is not None and entry[0] == date:
+            return entry[1]
         server = self.worker.server_header
         try:
-            return plan_response(request.method, request.http_version, keep_alive,
+            head = plan_response(request.method, request.http_version, keep_alive,
                                  self.status, self.headers, body_length, server)
         except InvalidResponse:
             if body_length is None:
                 raise
             return plan_response(request.method, request.http_version, keep_alive,
                                  self.status, self.headers, None, server)
+        if key is not None:
+            if len(plans) >= _PLAN_CACHE_MAX:
+                plans.clear()
+            plans[key] = (date, head)
+        return head
 
     def write(self, data: bytes) -> None:
         """Send one body block (the head first, if still pending)."""
@@ -229,6 +249,7 @@ class WSGIWorker(HTTPWorker):
         self.access_log_on = bool(setting(config, "access_log", True))
         self.access_log_format = setting(config, "access_log_format", _DEFAULT_LOG_FORMAT)
         self._local = threading.local()
+        self.plans: dict = {}
 
     def close(self) -> None:
         """Shut down the futures executor, if this worker created one."""
