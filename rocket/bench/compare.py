@@ -229,8 +229,7 @@ def main(a: argparse.Namespace) -> int:
             json.dump(doc, f, indent=2, sort_keys=True)
             f.write("\n")
     if a.markdown:
-        with open(a.markdown, "w") as f:
-            f.write(markdown_report(doc, text, a.plot))
+        write_markdown(a.markdown, markdown_report(doc, text, a.plot))
     if a.plot:
         from rocket.bench.plot import plot
         try:
@@ -259,3 +258,24 @@ def markdown_report(doc: dict, tables_text: str, plot_path: Optional[str]) -> st
     if plot_path:
         lines += [f"![compare chart]({os.path.basename(plot_path)})", ""]
     return "\n".join(lines)
+
+
+BEGIN_MARK = "<!-- compare:begin -->"
+END_MARK = "<!-- compare:end -->"
+
+
+def write_markdown(path: str, section: str) -> None:
+    """Write ``section`` to ``path``; an existing file keeps everything outside its
+    ``<!-- compare:begin -->`` / ``<!-- compare:end -->`` markers (docs/benchmarks.md)."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            old = f.read()
+    except FileNotFoundError:
+        old = ""
+    i, j = old.find(BEGIN_MARK), old.find(END_MARK)
+    if 0 <= i < j:
+        text = old[:i + len(BEGIN_MARK)] + "\n" + section + "\n" + old[j:]
+    else:
+        text = section
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
