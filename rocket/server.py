@@ -20,7 +20,7 @@ from typing import Any, Dict, List, Optional
 from rocket import __version__
 from rocket.config import Config
 from rocket.connection import Connection
-from rocket.listener import Listener
+from rocket.listener import Listener, make_tls_context
 from rocket.logs import NullHandler, errors_log, log
 from rocket.monitor import Monitor
 from rocket.threadpool import ThreadPool
@@ -90,6 +90,9 @@ class Rocket:
         self.timeout = timeout
         self.handle_signals = handle_signals
         self.limits = self.config.limits()
+        for interface in self.interfaces:
+            if interface.secure:  # a bad key or certificate fails here, never falls back to plain
+                make_tls_context(interface, self.config.ciphers)
         self.software = SERVER_SOFTWARE
         self.server_name = self.config.server_name or SERVER_NAME
         self.worker: Any = None

@@ -244,3 +244,36 @@ def test_signals_restart_and_stop_in_a_subprocess(tmp_path):
         if proc.poll() is None:
             proc.kill()
             proc.communicate()
+
+
+def test_signal_handling_is_skipped_off_the_main_thread():
+    before = signal.getsignal(signal.SIGTERM)
+    errors = []
+    server = Rocket(("127.0.0.1", 0), "wsgi", {"wsgi_app": hello}, handle_signals=True)
+
+    def run():
+        try:
+            server.start(background=True)
+        except Exception as exc:  # pragma: no cover - the assertion below reports it
+            errors.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(5)
+    try:
+        assert errors == [] and server.running
+        assert signal.getsignal(signal.SIGTERM) is before
+        assert get(server.ports[0])[0] == b"HTTP/1.1 200 OK"
+    finally:
+        server.stop()
+
+
+def test_signal_handlers_are_restored_after_stop():
+    before = signal.getsignal(signal.SIGTERM)
+    server = Rocket(("127.0.0.1", 0), "wsgi", {"wsgi_app": hello}, handle_signals=True)
+    server.start(background=True)
+    try:
+        assert signal.getsignal(signal.SIGTERM) == server._signal_stop
+    finally:
+        server.stop()
+    assert signal.getsignal(signal.SIGTERM) is before

@@ -120,11 +120,12 @@ def test_http_and_https_listeners_in_one_server(server_factory, tls_files):
 
 def test_missing_cert_file_is_a_clear_error_at_construction(tmp_path, tls_files):
     missing = str(tmp_path / "missing.pem")
-    server = Rocket(("127.0.0.1", 0, tls_files.key_path, missing), "wsgi",
-                    {"wsgi_app": whoami}, handle_signals=False)
     with pytest.raises(ConfigError, match="certfile .*missing.pem.* does not exist"):
-        server.start(background=True)
-    assert not server.running
+        Rocket(("127.0.0.1", 0, tls_files.key_path, missing), "wsgi", {"wsgi_app": whoami},
+               handle_signals=False)
+    with pytest.raises(ConfigError, match="cannot use certfile"):  # key and cert do not match
+        Rocket(("127.0.0.1", 0, tls_files.client_key_path, tls_files.cert_path), "wsgi",
+               {"wsgi_app": whoami}, handle_signals=False)
     assert not [t for t in threading.enumerate() if t.name.startswith("rocket")]
 
 
