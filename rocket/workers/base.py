@@ -109,7 +109,11 @@ class HTTPWorker(Worker):
         self.server_header = software.encode("latin-1")
 
     def handle_request(self, conn: Any, request: Request) -> bool:
-        """Answer one request; return True when the connection may serve another one."""
+        """Answer one request; return True when the connection may serve another one.
+
+        Returning True promises that the request was consumed through its ``EndOfMessage``
+        (the body read or drained), so the parser is ready for the next request.
+        """
         raise NotImplementedError(f"{type(self).__name__} must implement handle_request()")
 
     def handle(self, conn: Any) -> bool:
@@ -134,7 +138,10 @@ class HTTPWorker(Worker):
                     if not self.handle_request(conn, event):
                         conn.close()
                         return False
-                elif event is NEED_DATA:
+                    if parser.trailing_data or not parser.idle:
+                        continue  # a pipelined request (or the end of this one) is buffered
+                    event = NEED_DATA  # nothing buffered: skip asking the parser
+                if event is NEED_DATA:
                     if not parser.trailing_data:
                         # Idle between requests: linger briefly, then park.
                         if self._others_waiting():
