@@ -27,10 +27,7 @@ MAX_EVENTS = 100_000  # a parser stuck returning events without consuming input 
 
 # Cases where rocket/http/parser.py disagrees with the corpus, reported to its owner with a
 # patch. Strict xfail: the day the parser is fixed these turn into failures until removed here.
-KNOWN_PARSER_GAPS = {
-    ("valid", "035"): "Connection: close then Connection: keep-alive on 1.0 ends up keep_alive",
-    ("invalid", "022"): "unknown final coding 'xchunked' gives 501; RFC 9112 6.3 says 400",
-}
+KNOWN_PARSER_GAPS: dict = {}
 
 
 def load(kind: str) -> List[tuple]:
