@@ -70,8 +70,9 @@ def build_server(app: Any, settings: Dict[str, Any], sockets: List[Any]) -> Any:
     bind = kwargs.pop("bind", ("127.0.0.1", 8000))
     min_threads = kwargs.pop("min_threads", None)
     max_threads = kwargs.pop("max_threads", None)
+    queue_size = kwargs.pop("queue_size", None)
     keep_alive = kwargs.pop("keep_alive", 600.0)
-    server = Rocket(bind, "wsgi", {"wsgi_app": app}, min_threads, max_threads, None,
+    server = Rocket(bind, "wsgi", {"wsgi_app": app}, min_threads, max_threads, queue_size,
                     keep_alive, False, workers=int(settings.get("workers", 2)), **kwargs)
     server.sockets = dict(enumerate(sockets))
     return server

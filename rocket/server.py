@@ -370,7 +370,16 @@ class Server(Rocket):
 def serve(app: Any, **settings: Any) -> None:
     """Serve ``app`` until stopped (signal or Ctrl-C): ``serve(app, host=, port=, threads=)``."""
     settings.setdefault("handle_signals", True)
-    Server(app, **settings).start()
+    server = Server(app, **settings)
+    if server.config.workers > 1:  # type: ignore[attr-defined]
+        from rocket.arbiter import run_arbiter
+
+        code = run_arbiter(app, server.config.as_dict())
+        if code:
+            raise RuntimeError(f"the worker processes failed (exit code {code}); "
+                               "see the Rocket.Errors log")
+        return
+    server.start()
 
 
 def _close(conn: Any) -> None:
