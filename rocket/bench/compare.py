@@ -91,6 +91,8 @@ def measure(a: argparse.Namespace, url: str, scenario: str, seconds: float) -> d
     finally:
         if old is not None:
             os.sched_setaffinity(0, old)
+    if res.get("interrupted"):
+        raise KeyboardInterrupt  # load stopped early on Ctrl-C; compare stops altogether
     res["tool"] = "load"
     return res
 

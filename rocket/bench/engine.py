@@ -111,9 +111,11 @@ class LoadClient:
     """Runs one ``LoadSpec`` on one selector; ``run()`` returns the result dict."""
 
     def __init__(self, spec: LoadSpec,
-                 progress: Optional[Callable[[Dict[str, float]], None]] = None) -> None:
+                 progress: Optional[Callable[[Dict[str, float]], None]] = None,
+                 should_stop: Optional[Callable[[], bool]] = None) -> None:
         self.spec = spec
         self.progress = progress
+        self.should_stop = should_stop
         self.request = spec.request_bytes()
         self.sel = selectors.DefaultSelector()
         self.hist = LatencyHistogram()
@@ -294,12 +296,47 @@ class LoadClient:
             elif conn.opened_at < limit:
                 self._fail(conn, "connect")
 
+    def _stop_issuing(self, now: float) -> None:
+        """The run is over: no new requests; requests never sent are not counted."""
+        self.stopping = True
+        self.reopen = 0
+        for conn in [c for c in self.conns if not c.sent_at or not c.connected]:
+            self.issued -= conn.unsent
+            conn.unsent = 0
+            self._close(conn)
+
+    def _abandon(self) -> None:
+        """Close every connection; requests still in flight end as ``unfinished``."""
+        for conn in list(self.conns):
+            self._fail(conn, "unfinished")
+
     def run(self) -> dict:
-        """Run the load until the duration or the request count is reached; return results."""
+        """Run until the duration or the request count is reached, ``should_stop()`` turns
+        true or Ctrl-C (then ``interrupted`` is true); return the counters and latencies."""
         spec = self.spec
         raise_fd_limit(spec.connections + 64)  # 64: stdio, imports, the selector itself
         cpu0 = time.process_time()
         start = time.perf_counter()
+        interrupted = False
+        try:
+            self._loop(start)
+        except KeyboardInterrupt:
+            interrupted = True
+            self._stop_issuing(time.perf_counter())
+            self._abandon()
+        wall = time.perf_counter() - start
+        cpu = time.process_time() - cpu0
+        self.sel.close()
+        return {
+            "requests": self.issued, "responses": self.responses, "errors": dict(self.errors),
+            "status": {str(k): v for k, v in sorted(self.status.items())},
+            "connects": self.connects, "bytes_in": self.bytes_in, "bytes_out": self.bytes_out,
+            "wall_s": wall, "cpu_s": cpu, "latency": self.hist.to_dict(),
+            "interrupted": interrupted,
+        }
+
+    def _loop(self, start: float) -> None:
+        spec = self.spec
         deadline = start + spec.duration_s if spec.duration_s is not None else None
         drain_until = None
         for _ in range(spec.connections):
@@ -328,29 +365,16 @@ class LoadClient:
                 continue
             next_check = now + _CHECK_EVERY_S
             self._check_timeouts(now)
-            if deadline is not None and now >= deadline and not self.stopping:
-                self.stopping = True
-                self.reopen = 0
+            if not self.stopping and (
+                    (deadline is not None and now >= deadline)
+                    or (self.should_stop is not None and self.should_stop())):
+                self._stop_issuing(now)
                 drain_until = now + min(spec.drain_s, spec.timeout_s)
-                for conn in [c for c in self.conns if not c.sent_at or not c.connected]:
-                    self.issued -= conn.unsent  # assigned, never sent: not a request
-                    conn.unsent = 0
-                    self._close(conn)
             if drain_until is not None and now >= drain_until:
-                for conn in list(self.conns):
-                    self._fail(conn, "unfinished")
+                self._abandon()
             if self.progress is not None and now >= next_progress:
                 next_progress += PROGRESS_EVERY_S
                 self.progress(self.snapshot(now - start))
-        wall = time.perf_counter() - start
-        cpu = time.process_time() - cpu0
-        self.sel.close()
-        return {
-            "requests": self.issued, "responses": self.responses, "errors": dict(self.errors),
-            "status": {str(k): v for k, v in sorted(self.status.items())},
-            "connects": self.connects, "bytes_in": self.bytes_in, "bytes_out": self.bytes_out,
-            "wall_s": wall, "cpu_s": cpu, "latency": self.hist.to_dict(),
-        }
 
     def snapshot(self, elapsed: float) -> Dict[str, float]:
         """Counters so far, for the live progress line."""
@@ -359,6 +383,7 @@ class LoadClient:
 
 
 def run_load(spec: LoadSpec,
-             progress: Optional[Callable[[Dict[str, float]], None]] = None) -> dict:
+             progress: Optional[Callable[[Dict[str, float]], None]] = None,
+             should_stop: Optional[Callable[[], bool]] = None) -> dict:
     """Run ``spec`` in this process and return the result dict (see ``LoadClient.run``)."""
-    return LoadClient(spec, progress).run()
+    return LoadClient(spec, progress, should_stop).run()

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import multiprocessing
 import queue as queue_mod
+import signal
 import sys
 import time
 from typing import Callable, Dict, List, Optional, TextIO
@@ -73,11 +75,12 @@ def _split(total: int, parts: int) -> List[int]:
     return [total // parts + (1 if i < total % parts else 0) for i in range(parts)]
 
 
-def _child(index: int, spec: LoadSpec, q, go) -> None:
+def _child(index: int, spec: LoadSpec, q, go, stop) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent turns Ctrl-C into ``stop``
     q.put(("ready", index, None))
     if not go.wait(_START_TIMEOUT_S):
         return
-    result = run_load(spec, lambda snap: q.put(("progress", index, snap)))
+    result = run_load(spec, lambda snap: q.put(("progress", index, snap)), stop.is_set)
     q.put(("result", index, result))
 
 
@@ -98,8 +101,8 @@ def run(spec: LoadSpec, processes: int = 1,
         specs.append(s)
     ctx = multiprocessing.get_context("spawn")
     q = ctx.Queue()
-    go = ctx.Event()
-    procs = [ctx.Process(target=_child, args=(i, s, q, go), daemon=True)
+    go, stop = ctx.Event(), ctx.Event()
+    procs = [ctx.Process(target=_child, args=(i, s, q, go, stop), daemon=True)
              for i, s in enumerate(specs)]
     results: Dict[int, dict] = {}
     try:
@@ -111,25 +114,7 @@ def run(spec: LoadSpec, processes: int = 1,
             kind, _, _ = q.get(timeout=max(0.1, deadline - time.monotonic()))
             ready += kind == "ready"
         go.set()
-        latest: Dict[int, Dict[str, float]] = {}
-        limit = (spec.duration_s or 0) + spec.timeout_s * 4 + 30  # a stuck child must not hang us
-        end = time.monotonic() + limit
-        while len(results) < processes and time.monotonic() < end:
-            try:
-                kind, idx, payload = q.get(timeout=0.5)
-            except queue_mod.Empty:
-                if not any(pr.is_alive() for pr in procs):
-                    break  # every child exited and the queue is drained: some crashed
-                continue
-            if kind == "result":
-                results[idx] = payload
-            elif kind == "progress":
-                latest[idx] = payload
-                if progress is not None and len(latest) == processes:
-                    progress({k: sum(s[k] for s in latest.values()) if k != "elapsed_s"
-                              else max(s[k] for s in latest.values())
-                              for k in ("elapsed_s", "responses", "errors", "requests")})
-                    latest.clear()
+        interrupted = _collect(spec, procs, q, stop, results, progress)
     except queue_mod.Empty:
         raise RuntimeError(
             f"client processes did not start within {_START_TIMEOUT_S:.0f} s") from None
@@ -142,7 +127,41 @@ def run(spec: LoadSpec, processes: int = 1,
         q.close()
     if len(results) < processes:
         raise RuntimeError(f"{processes - len(results)} of {processes} client processes died")
-    return summarize(spec, [results[i] for i in sorted(results)])
+    res = summarize(spec, [results[i] for i in sorted(results)])
+    res["interrupted"] = res["interrupted"] or interrupted
+    return res
+
+
+def _collect(spec: LoadSpec, procs: list, q, stop, results: Dict[int, dict],
+             progress: Optional[Callable[[Dict[str, float]], None]]) -> bool:
+    """Gather progress and results from the children; Ctrl-C asks them to stop early.
+    Returns True when that happened."""
+    latest: Dict[int, Dict[str, float]] = {}
+    grace_s = spec.timeout_s * 2 + 30  # past its end, a child that says nothing is stuck
+    end = time.monotonic() + spec.duration_s + grace_s if spec.duration_s else math.inf
+    while len(results) < len(procs) and time.monotonic() < end:
+        try:
+            kind, idx, payload = q.get(timeout=0.5)
+        except queue_mod.Empty:
+            if not any(pr.is_alive() for pr in procs):
+                break  # every child exited and the queue is drained: some crashed
+            continue
+        except KeyboardInterrupt:
+            if stop.is_set():
+                raise
+            stop.set()
+            end = min(end, time.monotonic() + grace_s)
+            continue
+        if kind == "result":
+            results[idx] = payload
+        elif kind == "progress":
+            latest[idx] = payload
+            if progress is not None and len(latest) == len(procs):
+                progress({k: sum(s[k] for s in latest.values()) if k != "elapsed_s"
+                          else max(s[k] for s in latest.values())
+                          for k in ("elapsed_s", "responses", "errors", "requests")})
+                latest.clear()
+    return stop.is_set()
 
 
 def summarize(spec: LoadSpec, parts: List[dict]) -> dict:
@@ -174,6 +193,7 @@ def summarize(spec: LoadSpec, parts: List[dict]) -> dict:
         "latency_ms": {k: (round(v, 3) if v is not None else None) for k, v in lat.items()},
         "client_cpu_pct": max(cpu_each), "client_cpu_pct_each": cpu_each,
         "client_bound": max(cpu_each) >= CLIENT_BOUND_PCT,
+        "interrupted": any(r.get("interrupted") for r in parts),
     }
 
 
@@ -221,6 +241,8 @@ def format_report(res: dict) -> str:
         f"Status      {status}",
         f"Client CPU  {res['client_cpu_pct']}% (per process: {cpu_each})",
     ]
+    if res.get("interrupted"):
+        lines.append("NOTE        interrupted (Ctrl-C): the figures cover the run until then")
     if res["client_bound"]:
         lines.append(
             f"NOTE        the client was the bottleneck: a client process used "

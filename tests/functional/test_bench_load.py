@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import signal
 import socket
+import subprocess
+import sys
 import time
 
 import pytest
@@ -120,3 +123,29 @@ def test_server_closing_after_each_response_is_not_an_error(serve_app):
     assert res["responses"] == 50
     assert res["errors"] == {}
     assert res["connects"] >= 50
+
+
+def test_ctrl_c_reports_what_was_measured(address):
+    host, port = address
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rocket.bench", "load", f"http://{host}:{port}/", "-d", "30",
+         "-c", "4", "--processes", "2", "--json", "-"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        line = ""
+        while "req/s" not in line and time.monotonic() < deadline:
+            line = proc.stderr.readline()  # the first progress line: the load is running
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(5)
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err
+    assert "interrupted (Ctrl-C)" in out
+    res = json.loads(out[out.index("{"):])
+    assert res["interrupted"] is True
+    consistent(res)
+    assert res["responses"] > 0
