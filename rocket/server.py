@@ -371,7 +371,8 @@ def serve(app: Any, **settings: Any) -> None:
     """Serve ``app`` until stopped (signal or Ctrl-C): ``serve(app, host=, port=, threads=)``."""
     settings.setdefault("handle_signals", True)
     server = Server(app, **settings)
-    if server.config.workers > 1:  # type: ignore[attr-defined]
+    config: Any = server.config
+    if config.workers > 1 or config.max_requests:  # an arbiter supervises the process(es)
         from rocket.arbiter import run_arbiter
 
         code = run_arbiter(app, server.config.as_dict())
