@@ -129,23 +129,21 @@ class WSGIInput:
         if available >= size:
             self._pos = pos + size
             return buf[pos : pos + size]
-        if available == 0:
-            piece = self._pull()
-            if len(piece) <= size:
-                self._buf, self._pos = b"", 0
-                return piece
-            self._buf, self._pos = piece, size
-            return piece[:size]
-        # Part buffered, part to fetch: return what is here plus at most one more piece, so a
-        # read never waits for more bytes than it already has when it can return something.
-        head = buf[pos:]
+        # Like a file, block until ``size`` bytes or end of file: apps do
+        # ``read(int(CONTENT_LENGTH))`` and expect the whole body.
+        parts = [buf[pos:]] if available else []
+        need = size - available
         self._buf, self._pos = b"", 0
-        piece = self._pull()
-        need = size - len(head)
-        if len(piece) > need:
-            self._buf, self._pos = piece, need
-            piece = piece[:need]
-        return head + piece
+        while need > 0:
+            piece = self._pull()
+            if not piece:
+                break
+            if len(piece) > need:
+                self._buf, self._pos = piece, need
+                piece = piece[:need]
+            parts.append(piece)
+            need -= len(piece)
+        return parts[0] if len(parts) == 1 else b"".join(parts)
 
     def readline(self, size: Optional[int] = -1) -> bytes:
         """Read one line, including its b"\\n"; at most ``size`` bytes when ``size`` >= 0."""

@@ -279,3 +279,13 @@ def test_client_reset_mid_response_keeps_server_alive():
         c.send(b"GET /list HTTP/1.1\r\nHost: x\r\n\r\n")
         assert len(c.response()[1]) == len(huge.BLOCK) * huge.BLOCKS
         c.close()
+
+
+def test_read_content_length_waits_for_a_body_split_across_segments():
+    with running(echo.app) as server:
+        c = RawClient(server.port)
+        c.send(b"POST /?read HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n01234")
+        time.sleep(0.1)
+        c.send(b"56789")
+        assert c.response()[1] == b"0123456789"
+        c.close()

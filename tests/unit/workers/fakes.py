@@ -1,0 +1,64 @@
+"""Hand-written fakes for worker unit tests: a Connection that replays scripted reads."""
+
+from __future__ import annotations
+
+import socket
+import types
+from typing import List, Optional
+
+from rocket.http.parser import Limits, RequestParser
+
+
+class FakeConnection:
+    """Feeds ``reads`` to a real parser one per ``fill``; a None entry means "timed out";
+    when the script runs out, ``fill`` reports EOF. ``sent`` collects what was sent."""
+
+    def __init__(self, reads: List[Optional[bytes]], secure: bool = False,
+                 peer_cert: Optional[bytes] = None, limits: Optional[Limits] = None) -> None:
+        self.reads = list(reads)
+        self.parser = RequestParser(limits or Limits())
+        self.client_addr = ("10.0.0.7", 40123)
+        self.server_addr = ("10.0.0.1", 8080)
+        self.secure = secure
+        self.peer_cert = peer_cert
+        self.sent: List[bytes] = []
+        self.fill_timeouts: List[Optional[float]] = []
+        self.closed = False
+        self.sendfile_calls: list = []
+
+    def fill(self, timeout: Optional[float] = None) -> bool:
+        self.fill_timeouts.append(timeout)
+        if not self.reads:
+            self.parser.feed(b"")
+            return False
+        data = self.reads.pop(0)
+        if data is None:
+            raise socket.timeout("timed out")
+        self.parser.feed(data)
+        return True
+
+    def sendall(self, data: bytes) -> None:
+        self.sent.append(bytes(data))
+
+    def sendfile(self, file, offset: int = 0, count: Optional[int] = None) -> int:
+        self.sendfile_calls.append((offset, count))
+        file.seek(offset)
+        data = file.read(count)
+        self.sent.append(data)
+        return len(data)
+
+    def close(self) -> None:
+        self.closed = True
+
+    @property
+    def output(self) -> bytes:
+        return b"".join(self.sent)
+
+
+def fake_server(**config):
+    """The attributes a worker reads from its server."""
+    config.setdefault("linger", 0.01)
+    return types.SimpleNamespace(
+        config=types.SimpleNamespace(**config), limits=Limits(), server_name="unit-host",
+        software="Rocket test", draining=False,
+    )

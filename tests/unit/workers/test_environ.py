@@ -1,0 +1,82 @@
+"""Environ construction: CGI keys, path decoding, header mapping, TLS keys."""
+
+from __future__ import annotations
+
+import ssl
+
+import pytest
+
+from rocket.http.events import Request
+from rocket.workers.environ import base_environ, build_environ, decode_path, environ_key
+from tests.unit.workers.fakes import FakeConnection, fake_server
+
+
+def _request(target=b"/", headers=(), method=b"GET", version=b"1.1"):
+    return Request(method, target, version, list(headers), True, False, None, False)
+
+
+@pytest.mark.parametrize("raw, decoded", [
+    (b"/plain", "/plain"),
+    (b"/a%20b", "/a b"),
+    (b"/a%2Fb%2fc", "/a%2Fb%2fc"),
+    (b"/x%252F", "/x%2F"),  # %25 decodes to %, and that is not an encoded slash
+    (b"/%E2%82%AC", "/\xe2\x82\xac"),
+    (b"/bad%zz", "/bad%zz"),
+])
+def test_decode_path(raw, decoded):
+    assert decode_path(raw) == decoded
+
+
+def test_environ_key_mapping_and_underscore_drop():
+    assert environ_key(b"content-type") == "CONTENT_TYPE"
+    assert environ_key(b"content-length") == "CONTENT_LENGTH"
+    assert environ_key(b"x-forwarded-for") == "HTTP_X_FORWARDED_FOR"
+    assert environ_key(b"x_forwarded_for") == ""
+
+
+def test_build_environ_request_line_and_headers():
+    base = {"SCRIPT_NAME": ""}
+    env = build_environ(base, _request(b"/p%20q?a=%20b", [
+        (b"host", b"h"), (b"accept", b"x"), (b"accept", b"y"), (b"cookie", b"a=1"),
+        (b"cookie", b"b=2"), (b"content-type", b"text/plain"), (b"x_evil", b"1"),
+    ], method=b"PATCH", version=b"1.0"))
+    assert env["REQUEST_METHOD"] == "PATCH" and env["SERVER_PROTOCOL"] == "HTTP/1.0"
+    assert env["PATH_INFO"] == "/p q" and env["QUERY_STRING"] == "a=%20b"
+    assert env["REQUEST_URI"] == env["RAW_URI"] == "/p%20q?a=%20b"
+    assert env["HTTP_ACCEPT"] == "x, y" and env["HTTP_COOKIE"] == "a=1; b=2"
+    assert env["CONTENT_TYPE"] == "text/plain" and "HTTP_X_EVIL" not in env
+    assert base == {"SCRIPT_NAME": ""}  # the base is copied, never changed
+
+
+def test_build_environ_is_stable_across_cached_request_lines():
+    base = {}
+    first = build_environ(base, _request(b"/same", [(b"host", b"a")]))
+    second = build_environ(base, _request(b"/same", [(b"host", b"b")]))
+    assert first["HTTP_HOST"] == "a" and second["HTTP_HOST"] == "b"
+    assert first["PATH_INFO"] == second["PATH_INFO"] == "/same"
+
+
+@pytest.mark.parametrize("target, path, query, host", [
+    (b"http://example.com/x?y=1", "/x", "y=1", "example.com"),
+    (b"http://example.com:81", "/", "", "example.com:81"),
+    (b"https://e.org?q", "/", "q", "e.org"),
+    (b"*", "", "", "orig"),
+])
+def test_non_origin_form_targets(target, path, query, host):
+    for _ in range(2):  # second time through the request-line cache
+        env = build_environ({}, _request(target, [(b"host", b"orig")], method=b"OPTIONS"))
+        assert (env["PATH_INFO"], env["QUERY_STRING"], env["HTTP_HOST"]) == (path, query, host)
+        assert "_authority" not in env
+
+
+def test_base_environ_plain_and_tls():
+    server = fake_server()
+    shared = {"SERVER_NAME": "unit-host"}
+    env = base_environ(FakeConnection([]), server, shared)
+    assert env["REMOTE_ADDR"] == "10.0.0.7" and env["REMOTE_PORT"] == "40123"
+    assert env["SERVER_PORT"] == "8080" and env["wsgi.url_scheme"] == "http"
+    assert "HTTPS" not in env and "SSL_CLIENT_RAW_CERT" not in env
+    der = b"0\x82\x01\x00fake-der"
+    env = base_environ(FakeConnection([], secure=True, peer_cert=der), server, shared)
+    assert env["HTTPS"] == "on" and env["wsgi.url_scheme"] == "https"
+    assert env["SSL_CLIENT_RAW_CERT"] == ssl.DER_cert_to_PEM_cert(der)
