@@ -248,6 +248,10 @@ class WSGIWorker(HTTPWorker):
             self.shared_environ["wsgiorg.futures"] = self.executor.futures
         self.access_log_on = bool(setting(config, "access_log", True))
         self.access_log_format = setting(config, "access_log_format", _DEFAULT_LOG_FORMAT)
+        self._log_extra = frozenset(
+            name for name in ("time", "referer", "user_agent")
+            if f"%({name})" in self.access_log_format
+        )
         self._local = threading.local()
         self.plans: dict = {}
 
@@ -389,17 +393,43 @@ class WSGIWorker(HTTPWorker):
         request = exchange.request
         head = exchange.head
         client = conn.client_addr
-        _access_log.info(self.access_log_format % {
+        fields = {
             "client_ip": client[0] if isinstance(client, tuple) else str(client),
             "request_line": (request.method + b" " + request.target + b" HTTP/"
                              + request.http_version).decode("latin-1"),
             "status": head.status_code if head is not None else "-",
             "size": exchange.body_sent,
-            # Apache combined fields, used by the CLI's default --access-log-format
-            "time": time.strftime("%d/%b/%Y:%H:%M:%S %z"),
-            "referer": _header(request, b"referer"),
-            "user_agent": _header(request, b"user-agent"),
-        })
+        }
+        extra = self._log_extra
+        if extra:
+            # Apache combined fields, computed only when the format uses them.
+            if "time" in extra:
+                fields["time"] = _log_time()
+            if "referer" in extra:
+                fields["referer"] = _header(request, b"referer")
+            if "user_agent" in extra:
+                fields["user_agent"] = _header(request, b"user-agent")
+        try:
+            line = self.access_log_format % fields
+        except (KeyError, ValueError, TypeError) as exc:
+            self.access_log_on = False
+            error_logger().error("access_log_format %r is unusable (%r); access log disabled",
+                                 self.access_log_format, exc)
+            return
+        _access_log.info(line)
+
+
+_log_time_cache = [0, ""]
+
+
+def _log_time() -> str:
+    """Apache's ``[%d/%b/%Y:%H:%M:%S %z]`` time, formatted at most once a second."""
+    now = int(time.time())
+    cache = _log_time_cache
+    if cache[0] != now:
+        cache[1] = time.strftime("%d/%b/%Y:%H:%M:%S %z", time.localtime(now))
+        cache[0] = now
+    return cache[1]
 
 
 def _header(request: Request, name: bytes) -> str:

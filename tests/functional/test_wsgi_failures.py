@@ -135,3 +135,21 @@ def test_access_log_format_and_off_switch(caplog):
         c.response()
         c.close()
     assert not [r for r in caplog.records if r.name == "Rocket.Requests"]
+
+
+def test_combined_access_log_format(caplog):
+    from rocket.logs import COMBINED_FORMAT
+
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"abc"]
+
+    caplog.set_level(logging.INFO, logger="Rocket.Requests")
+    with running(app, access_log_format=COMBINED_FORMAT) as server:
+        c = RawClient(server.port)
+        c.send(b"GET /c HTTP/1.1\r\nHost: x\r\nReferer: http://r/\r\nUser-Agent: ua/1\r\n\r\n")
+        c.response()
+        c.close()
+    (line,) = [r.getMessage() for r in caplog.records if r.name == "Rocket.Requests"]
+    assert line.startswith("127.0.0.1 - - [") and line.endswith(
+        '] "GET /c HTTP/1.1" 200 3 "http://r/" "ua/1"')
