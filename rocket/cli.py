@@ -23,6 +23,7 @@ import rocket
 from rocket.appimport import AppImportError, load_app
 from rocket.config import ALIASES, Interface
 from rocket.sources import (
+    REPEATABLE,
     RawSource,
     Resolved,
     SourceError,
@@ -83,9 +84,11 @@ def build_parser() -> argparse.ArgumentParser:
             parser.add_argument(*flags, dest=setting.name, action="store_true", help=help_text)
             parser.add_argument(flag_name("no_" + setting.name), dest=setting.name,
                                 action="store_false", help=argparse.SUPPRESS)
-        elif setting.name == "bind":
-            parser.add_argument(*flags, dest="bind", action="append", metavar="ADDRESS",
-                                help=help_text + " (repeatable)")
+        elif setting.name in REPEATABLE:
+            parser.add_argument(*flags, dest=setting.name, action="append",
+                                metavar="ADDRESS" if setting.name == "bind" else "URL=DIR",
+                                help=help_text + ("" if "repeatable" in help_text
+                                                  else " (repeatable)"))
         else:
             metavar = setting.name.upper()
             parser.add_argument(*flags, dest=setting.name, metavar=metavar, help=help_text)
@@ -118,6 +121,10 @@ def toml_value(value: Any) -> str:
     """A setting's value as TOML (``bind`` as strings, None as a commented-out line's text)."""
     if isinstance(value, tuple) and value and isinstance(value[0], Interface):
         return "[" + ", ".join(json.dumps(bind_string(i)) for i in value) + "]"
+    if isinstance(value, tuple) and value and isinstance(value[0], tuple):  # static mounts
+        return "[" + ", ".join(json.dumps(f"{m[0] or '/'}={m[1]}") for m in value) + "]"
+    if isinstance(value, tuple):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (int, float)):
@@ -141,6 +148,8 @@ def render_settings(resolved: Resolved, config: Any) -> str:
              "(command line > environment > file > defaults)"]
     for setting in all_settings():
         name = setting.name
+        if name == "threads":
+            continue  # folded into min_threads and max_threads, printed there
         value = getattr(config, name, resolved.values.get(name))
         if name in ("access_log", "access_log_format", "app") or not hasattr(config, name):
             value = resolved.values[name]
@@ -189,9 +198,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         if getattr(namespace, "check_config", False):
             print(render_settings(resolved, config))
             return EXIT_OK
-        if resolved.values["app"] is None:
+        if resolved.values["app"] is None and not resolved.values["static"]:
             raise UsageError("missing MODULE:APP (the application to serve), e.g. "
                              "rocket myproject.wsgi:application")
+        if resolved.values["static"] and resolved.values.get("workers", 1) > 1:
+            raise UsageError("static mounts (--static) are served with workers = 1 only; "
+                             "drop --workers or serve the files from the app")
     except (UsageError, SourceError) as exc:
         return _error(str(exc), EXIT_USAGE)
     if resolved.values["reload"]:
@@ -205,14 +217,14 @@ def serve_resolved(resolved: Resolved) -> int:
     """Import the app, set up logging and serve until stopped; returns the exit code."""
     from rocket.clilog import LogSetupError, setup_logging
 
-    if resolved.values.get("workers", 1) > 1:
+    if resolved.values.get("workers", 1) > 1 or resolved.values.get("max_requests"):
         try:
             setup_logging(resolved)
         except LogSetupError as exc:
             return _error(str(exc), EXIT_USAGE)
         return run_workers(resolved)
     try:
-        app = load_app(resolved.values["app"])
+        app = load_app(resolved.values["app"]) if resolved.values["app"] is not None else None
     except AppImportError as exc:
         if resolved.values["log_level"] == "debug" and exc.__cause__ is not None:
             import traceback
@@ -226,6 +238,10 @@ def serve_resolved(resolved: Resolved) -> int:
         return _error(str(exc), EXIT_USAGE)
     if resolved.values["umask"] is not None:
         os.umask(resolved.values["umask"])
+    if resolved.values["static"]:
+        from rocket.static_mounts import wrap_static
+
+        app = wrap_static(app, resolved.values["static"])
     return run_server(app, resolved)
 
 
@@ -257,8 +273,9 @@ def run_server(app: Any, resolved: Resolved) -> int:
 
 
 def run_workers(resolved: Resolved) -> int:
-    """``--workers N`` > 1: the arbiter binds and forks N processes; each imports the app
-    (never the arbiter, so a SIGHUP reload imports fresh code)."""
+    """``--workers N`` > 1 (or ``--max-requests``, which needs a process to replace the worker):
+    the arbiter binds and forks N processes; each imports the app (never the arbiter, so a
+    SIGHUP reload imports fresh code)."""
     from rocket.arbiter import run_arbiter
     from rocket.config import ConfigError
 

@@ -118,6 +118,28 @@ def app_spec(value: Any) -> Optional[str]:
     return text
 
 
+def thread_range(value: Any) -> Optional[Tuple[int, int]]:
+    """MIN[:MAX], e.g. 4 or 4:32."""
+    if value is None:
+        return None
+    low, sep, high = str(value).strip().partition(":")
+    numbers = (non_negative_int(low), non_negative_int(high) if sep else 0)
+    if numbers[1] and numbers[0] > numbers[1]:
+        raise ValueError(f"MIN {numbers[0]} exceeds MAX {numbers[1]}")
+    return numbers
+
+
+def static_mounts(value: Any) -> Tuple[Tuple[Any, ...], ...]:
+    """URL=DIR, e.g. /assets=./public."""
+    from rocket.static_mounts import to_static_mounts
+
+    return to_static_mounts(value)
+
+
+REPEATABLE = ("bind", "static")
+"""Settings given once per value on the command line and comma-separated in variables."""
+
+
 CLI_SETTINGS: List[Setting] = [
     Setting("app", app_spec, None, "the WSGI application to serve, as MODULE:APP or "
             "MODULE:FACTORY() (positional on the command line)"),
@@ -128,6 +150,12 @@ CLI_SETTINGS: List[Setting] = [
             "access-log line: atoms %(h)s client, %(l)s -, %(u)s -, %(t)s [time], %(r)s request "
             "line, %(s)s status, %(b)s size, %(f)s referer, %(a)s user agent; Apache combined "
             "by default on the command line"),
+    Setting("threads", thread_range, None,
+            "MIN[:MAX] worker threads, shorthand for min_threads and max_threads (MAX "
+            "omitted = max_threads' default)"),
+    Setting("static", static_mounts, (),
+            "URL=DIR: serve the files under DIR at URL in front of the app (repeatable); with "
+            "static mounts the app may be omitted"),
     Setting("log_level", log_level, "info", "level of the CLI's log on standard error"),
     Setting("log_config", optional_path, None,
             "logging.config.dictConfig file (.json or .toml) replacing the CLI's handlers"),
@@ -211,13 +239,23 @@ RawSource = Dict[str, Tuple[Any, str]]
 
 
 def _canonical(raw: RawSource, where: str) -> RawSource:
-    """Fold Rocket's aliases (``timeout`` -> ``keep_alive``) within one source."""
+    """Fold Rocket's aliases (``timeout`` -> ``keep_alive``) and ``threads`` (-> min_threads
+    and max_threads) within one source, where giving both forms is a contradiction."""
     for alias, name in ALIASES.items():
         if alias in raw:
             if name in raw:
                 raise SourceError(f"{where}: give either {raw[alias][1]} or {raw[name][1]}, "
                                   "not both")
             raw[name] = raw.pop(alias)
+    if "threads" in raw:
+        value, label = raw.pop("threads")
+        for name in ("min_threads", "max_threads"):
+            if name in raw:
+                raise SourceError(f"{where}: give either {label} or {raw[name][1]}, not both")
+        rows = {s.name: s for s in CLI_SETTINGS}
+        numbers = convert_value(rows["threads"], value, label)
+        if numbers is not None:
+            raw["min_threads"], raw["max_threads"] = (numbers[0], label), (numbers[1], label)
     return raw
 
 
@@ -229,7 +267,7 @@ def from_environ(environ: Mapping[str, str]) -> RawSource:
         var = env_name(name)
         if var in environ:
             value: Any = environ[var]
-            if ALIASES.get(name, name) == "bind":
+            if ALIASES.get(name, name) in REPEATABLE:
                 value = [part for part in value.replace(",", " ").split() if part]
             raw[name] = (value, var)
     return _canonical(raw, "environment")

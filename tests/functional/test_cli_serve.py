@@ -113,6 +113,19 @@ def test_python_m_rocket_factory_env_over_file_and_custom_format(project, rocket
     assert proc.stop() == 0
 
 
+def test_static_mount_in_front_of_the_app(project, rocket_proc):
+    (project / "public").mkdir()
+    (project / "public" / "a.txt").write_text("static file\n")
+    proc = rocket_proc(["-b", "127.0.0.1:0", "--static", "/files=public", "--no-access-log",
+                        "hello:app"], project)
+    port = proc.port()
+    assert get(port, "/files/a.txt") == (200, "static file\n")
+    assert get(port, "/files/missing.txt")[0] == 404
+    assert get(port, "/elsewhere") == (200, "hello GET /elsewhere")
+    assert proc.stop() == 0
+    assert proc.out == []  # --no-access-log: nothing on standard output
+
+
 def test_unix_socket_umask_removal_and_stale_file(project, rocket_proc, short_dir):
     path = os.path.join(short_dir, "r.sock")
     stale = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)

@@ -153,3 +153,32 @@ def test_access_log_target_and_umask():
     for bad in ("999", "8", True, 0o1000):
         with pytest.raises(ValueError):
             umask(bad)
+
+
+def test_threads_shorthand_expands_per_source_and_conflicts_within_one():
+    r = resolve({"threads": ("4:8", "--threads")}, {"ROCKET_MIN_THREADS": "2"})
+    assert (r.values["min_threads"], r.values["max_threads"]) == (4, 8)
+    assert r.origin["min_threads"] == r.origin["max_threads"] == "--threads"
+    r = resolve({"max_threads": ("6", "--max-threads")}, {"ROCKET_THREADS": "3"})
+    assert (r.values["min_threads"], r.values["max_threads"]) == (3, 6)
+    assert "threads" not in r.config_kwargs()
+    with pytest.raises(SourceError) as err:
+        resolve({"threads": ("4", "--threads"), "max_threads": ("9", "--max-threads")}, {})
+    assert str(err.value) == "command line: give either --threads or --max-threads, not both"
+    with pytest.raises(SourceError) as err:
+        resolve({"threads": ("9:3", "--threads")}, {})
+    assert str(err.value) == "--threads: MIN 9 exceeds MAX 3 (expected MIN[:MAX], e.g. 4 or 4:32)"
+
+
+def test_static_mounts_from_every_source(tmp_path):
+    (tmp_path / "pub").mkdir()
+    pub = str(tmp_path / "pub")
+    r = resolve({"static": ([f"/a={pub}", f"/={pub}"], "--static")}, {})
+    assert r.values["static"] == (("/a", pub), ("", pub))
+    assert "static" not in r.config_kwargs()
+    r = resolve({}, {"ROCKET_STATIC": f"/b={pub},/c={pub}"})
+    assert [m[0] for m in r.values["static"]] == ["/b", "/c"]
+    with pytest.raises(SourceError) as err:
+        resolve({"static": (["/x"], "--static")}, {})
+    assert str(err.value) == ("--static: static mount '/x' must look like URL=DIR, e.g. "
+                              "/assets=./public (expected URL=DIR, e.g. /assets=./public)")
