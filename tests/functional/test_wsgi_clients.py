@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 import time
+from wsgiref.validate import validator
 
 import pytest
 import requests
@@ -197,3 +198,20 @@ def test_slow_apps_run_concurrently():
             assert c.response()[1] == b"ok"
             c.close()
         assert time.monotonic() - started < 2.0
+
+
+def test_tls_environ_with_client_certificate(server_factory, tls_files):
+    import ssl
+
+    server = server_factory(
+        ("127.0.0.1", 0, tls_files.key_path, tls_files.cert_path, tls_files.ca_path),
+        "wsgi", {"wsgi_app": validator(environ_app)},
+    )
+    ctx = ssl.create_default_context(cafile=tls_files.ca_path)
+    ctx.load_cert_chain(tls_files.client_cert_path, tls_files.client_key_path)
+    conn = http.client.HTTPSConnection("127.0.0.1", server.ports[0], context=ctx, timeout=5)
+    conn.request("GET", "/tls")
+    env = json.loads(conn.getresponse().read())
+    conn.close()
+    assert env["HTTPS"] == "on" and env["wsgi.url_scheme"] == "https"
+    assert env["SSL_CLIENT_RAW_CERT"] == ssl.DER_cert_to_PEM_cert(tls_files.client_cert_der)
