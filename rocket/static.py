@@ -22,6 +22,7 @@ import stat
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 from urllib.parse import quote
 
+from rocket.static_cache import CACHE_BYTES, ResponseCache
 from rocket.static_mounts import (
     StaticMounts,
     parse_static_spec,
@@ -109,7 +110,8 @@ class StaticFiles:
     ``display_index`` lists directories without an ``index.html``; ``cache_control`` is sent
     as is on files (e.g. ``"public, max-age=3600"``); ``follow_symlinks`` allows symlinks that
     leave the root; ``show_dotfiles`` serves names starting with a dot; ``precompressed``
-    serves a ``.br`` / ``.gz`` sibling to clients that accept it.
+    serves a ``.br`` / ``.gz`` sibling to clients that accept it; ``cache_bytes`` bounds the
+    memory of :mod:`rocket.static_cache` (0 turns it off).
     """
 
     def __init__(
@@ -121,6 +123,7 @@ class StaticFiles:
         follow_symlinks: bool = False,
         show_dotfiles: bool = False,
         precompressed: bool = True,
+        cache_bytes: int = CACHE_BYTES,
     ) -> None:
         real_root = os.path.realpath(os.fspath(root))
         if not os.path.isdir(real_root):
@@ -132,6 +135,7 @@ class StaticFiles:
         self.show_dotfiles = show_dotfiles
         self.precompressed = precompressed
         self._rocket_wrapper = _rocket_file_wrapper()
+        self._cache = ResponseCache(cache_bytes) if cache_bytes > 0 else None
 
     def __repr__(self) -> str:
         return f"StaticFiles({self.root!r})"
@@ -142,6 +146,13 @@ class StaticFiles:
         if method not in ("GET", "HEAD"):
             # RFC 9110 §15.5.6: a 405 MUST carry Allow.
             return self._text(start_response, method, 405, [("Allow", ALLOW)])
+        cache = self._cache
+        if cache is not None and method == "GET":
+            key = cache.key(environ)
+            hit = cache.maybe_get(key) if key is not None else None
+            if hit is not None:
+                start_response("200 OK", hit[0])
+                return [hit[1]]
         try:
             target = resolve(
                 self.root,
@@ -246,7 +257,7 @@ class StaticFiles:
             raise Refused(403, "file cannot be read") from None
         try:
             return self._send_open_file(
-                environ, start_response, method, path, f, coding, has_variants
+                environ, start_response, method, path, send_path, f, coding, has_variants
             )
         except BaseException:
             f.close()
@@ -258,6 +269,7 @@ class StaticFiles:
         start_response: StartResponse,
         method: str,
         path: str,
+        send_path: str,
         f: Any,
         coding: Optional[str],
         has_variants: bool,
@@ -312,7 +324,12 @@ class StaticFiles:
         if method == "HEAD" or length == 0:
             f.close()
             return []
-        return self._body(environ, f, first, length)
+        body = self._body(environ, f, first, length)
+        if status == 200 and self._cache is not None and body.__class__ is list:
+            key = self._cache.key(environ)
+            if key is not None:
+                self._cache.store(key, send_path, st, headers, body[0])
+        return body
 
     def _body(self, environ: Dict[str, Any], f: Any, offset: int, length: int) -> Iterable[bytes]:
         if length <= SMALL_FILE_BYTES:

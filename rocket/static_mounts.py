@@ -49,7 +49,14 @@ class StaticMounts:
         return self.app(environ, start_response)
 
 
-_OPTIONS = ("display_index", "cache_control", "follow_symlinks", "show_dotfiles", "precompressed")
+_OPTIONS = (
+    "display_index",
+    "cache_control",
+    "follow_symlinks",
+    "show_dotfiles",
+    "precompressed",
+    "cache_bytes",
+)
 
 
 def _normalize_prefix(prefix: str) -> str:

@@ -3,8 +3,8 @@
 ``Rocket(..., method='fs', app_info={'document_root': DIR, 'display_index': bool})`` as in
 Rocket 1.2.8. The worker is the WSGI worker running :class:`rocket.static.StaticFiles`, so it
 gets the same request loop, keep-alive, access log and ``sendfile`` path as every app; the
-extra app_info keys ``cache_control``, ``follow_symlinks``, ``show_dotfiles`` and
-``precompressed`` pass through to ``StaticFiles``.
+extra app_info keys ``cache_control``, ``follow_symlinks``, ``show_dotfiles``,
+``precompressed`` and ``cache_bytes`` pass through to ``StaticFiles``.
 """
 
 from __future__ import annotations
@@ -17,7 +17,13 @@ from rocket.workers.wsgi import WSGIWorker
 
 __all__ = ["FileSystemWorker"]
 
-_PASSED_THROUGH = ("cache_control", "follow_symlinks", "show_dotfiles", "precompressed")
+_PASSED_THROUGH = (
+    "cache_control",
+    "follow_symlinks",
+    "show_dotfiles",
+    "precompressed",
+    "cache_bytes",
+)
 
 
 class FileSystemWorker(WSGIWorker):
