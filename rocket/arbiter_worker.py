@@ -107,10 +107,14 @@ def server_figures(server: Any) -> Dict[str, int]:
             "handled": pool.get("handled", 0)}
 
 
-def graceful_stop(server: Any, timeout: float, clock: Callable[[], float] = time.monotonic) -> bool:
+def graceful_stop(server: Any, timeout: float, clock: Callable[[], float] = time.monotonic,
+                  hurry: Callable[[], bool] = lambda: False, stop_server: bool = True) -> bool:
     """Stop accepting, let in-flight requests finish within ``timeout`` s, then stop.
 
-    Returns True when every request finished in time (False: the rest were cut).
+    ``hurry()`` turning True (a SIGINT meanwhile) cuts the wait short. Requests still running
+    then have their connections shut down at once. Returns True when every request finished
+    in time (False: the rest were cut). ``stop_server=False`` leaves the final ``stop()``
+    (which waits for threads stuck in the app) to a process about to exit anyway.
     """
     deadline = clock() + timeout
     server.draining = True
@@ -123,12 +127,17 @@ def graceful_stop(server: Any, timeout: float, clock: Callable[[], float] = time
         stats = server.pool.stats()
         if stats["busy"] == 0 and stats["queued"] == 0:
             break
-        if clock() >= deadline:
+        if clock() >= deadline or hurry():
             finished = False
-            log.warning("graceful_timeout (%gs) passed with %d request(s) in flight; "
-                        "cutting them", timeout, stats["busy"] + stats["queued"])
+            log.warning("%s with %d request(s) in flight; cutting them",
+                        "stopping now" if hurry() else f"graceful_timeout ({timeout:g}s) passed",
+                        stats["busy"] + stats["queued"])
             break
         time.sleep(0.01)
+    if not finished:
+        server.pool.stop(timeout=0.2)  # shuts down the connections still being served
+        if not stop_server:
+            return False
     server.stop()
     return finished
 
@@ -151,7 +160,7 @@ class _Signals:
         if hasattr(signal, "SIGQUIT"):
             signal.signal(signal.SIGQUIT, self._quick)
 
-    def _graceful(self, signum: int, frame: Any) -> None:
+    def _graceful(self, signum: int, frame: Any) -> None:  # keeps an earlier "quick"
         self.stop = self.stop or "graceful"
         self._wake()
 
@@ -245,6 +254,7 @@ def _serve(spec: ChildSpec) -> int:
     if signals.stop == "quick":
         server.stop()
     else:
-        graceful_stop(server, graceful_timeout)
+        graceful_stop(server, graceful_timeout, hurry=lambda: signals.stop == "quick",
+                      stop_server=False)
     log.info("Worker process %d exiting", pid)
     return 0

@@ -1,0 +1,146 @@
+"""Listening sockets for multi-process mode (rocket.binding) and the shared worker slot
+(rocket.scoreboard)."""
+
+from __future__ import annotations
+
+import os
+import socket
+
+import pytest
+
+from rocket.binding import (
+    adopt_fd,
+    bind_socket,
+    listen_fds,
+    parse_fd_bind,
+    reuse_port_supported,
+    socket_address,
+)
+from rocket.config import Config, Interface
+from rocket.scoreboard import SERVING, Slot
+
+
+def test_bind_tcp_port_0_is_listening_and_inheritable():
+    sock = bind_socket(Interface("127.0.0.1", 0), backlog=8)
+    try:
+        assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN)
+        assert sock.get_inheritable()
+        assert socket_address(sock) == f"127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        sock.close()
+
+
+@pytest.mark.skipif(not reuse_port_supported(), reason="no SO_REUSEPORT")
+def test_reuse_port_lets_two_sockets_listen_on_one_port():
+    first = bind_socket(Interface("127.0.0.1", 0), reuse_port=True)
+    port = first.getsockname()[1]
+    second = bind_socket(Interface("127.0.0.1", port), reuse_port=True)
+    try:
+        assert second.getsockname()[1] == port
+        with pytest.raises(OSError):
+            bind_socket(Interface("127.0.0.1", port)).close()   # without it: address in use
+    finally:
+        first.close()
+        second.close()
+
+
+def test_unix_socket_replaces_a_stale_file_but_not_a_live_server_or_a_file(tmp_path):
+    path = str(tmp_path / "s.sock")
+    stale = socket.socket(socket.AF_UNIX)
+    stale.bind(path)
+    stale.close()                                   # the file stays, nobody listens
+    live = bind_socket(Interface("", 0, unix_path=path))
+    try:
+        assert socket_address(live) == "unix:" + path
+        with pytest.raises(OSError, match="in use"):
+            bind_socket(Interface("", 0, unix_path=path))
+    finally:
+        live.close()
+    plain = tmp_path / "plain"
+    plain.write_text("x")
+    with pytest.raises(OSError, match="not a socket"):
+        bind_socket(Interface("", 0, unix_path=str(plain)))
+    assert plain.read_text() == "x"
+
+
+def test_adopt_fd_takes_a_listening_socket_and_refuses_anything_else():
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(4)
+    adopted = adopt_fd(os.dup(listener.fileno()))
+    try:
+        assert adopted.family == socket.AF_INET and adopted.type == socket.SOCK_STREAM
+        assert adopted.getsockname() == listener.getsockname()
+    finally:
+        adopted.close()
+        listener.close()
+    idle = socket.socket()
+    try:
+        with pytest.raises(OSError, match="not listening"):
+            adopt_fd(idle.fileno())
+    finally:
+        idle.close()
+    r, w = os.pipe()
+    try:
+        with pytest.raises(OSError, match="not an open socket"):
+            adopt_fd(r)
+    finally:
+        os.close(r)
+        os.close(w)
+
+
+def test_listen_fds_ignores_other_processes_and_clears_the_variables():
+    env = {"LISTEN_PID": str(os.getpid() + 1), "LISTEN_FDS": "1", "LISTEN_FDNAMES": "web"}
+    assert listen_fds(environ=env) == []
+    assert env == {}
+    assert listen_fds(environ={}) == []
+    with pytest.raises(OSError, match="not a number"):
+        listen_fds(environ={"LISTEN_PID": str(os.getpid()), "LISTEN_FDS": "two"})
+
+
+def test_fd_bind_strings():
+    assert parse_fd_bind("fd://3") == 3
+    assert parse_fd_bind("127.0.0.1:80") is None
+    with pytest.raises(ValueError):
+        parse_fd_bind("fd://x")
+    config = Config(bind=["fd://5", "127.0.0.1:0"])
+    assert config.bind[0].fd == 5 and config.bind[0].describe() == "fd://5"
+
+
+def test_slot_round_trip_and_unknown_fields():
+    slot = Slot(lambda: 5.0)
+    try:
+        assert slot.read()["heartbeat_at"] == 5.0 and slot.read()["requests"] == 0
+        slot.write(pid=42, state=SERVING, requests=7, progress_at=6.5)
+        record = slot.read()
+        assert (record["pid"], record["state"], record["requests"]) == (42, SERVING, 7)
+        assert record["progress_at"] == 6.5
+        with pytest.raises(KeyError):
+            slot.write(nonsense=1)
+    finally:
+        slot.close()
+
+
+def test_slot_written_by_a_child_process_is_read_by_the_parent():
+    slot = Slot()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            slot.write(pid=os.getpid(), requests=123)
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
+    try:
+        assert slot.read()["pid"] == pid and slot.read()["requests"] == 123
+    finally:
+        slot.close()
+
+
+def test_slot_left_mid_write_is_still_readable():
+    slot = Slot()
+    slot.write(requests=9)
+    slot._map[0:8] = (slot._seq + 1).to_bytes(8, "little")   # a writer killed mid-write
+    try:
+        assert slot.read()["requests"] == 9
+    finally:
+        slot.close()
