@@ -154,6 +154,9 @@ class ServerProcess:
             proc.wait(timeout=5.0)
         except subprocess.TimeoutExpired:
             pass
+        deadline = time.monotonic() + 5.0  # forked workers may take a moment to die
+        while _group_alive(proc.pid, proc) and time.monotonic() < deadline:
+            time.sleep(0.02)
 
     def pids(self) -> List[int]:
         """PIDs of the server's process group (Linux /proc; empty elsewhere)."""

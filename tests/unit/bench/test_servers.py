@@ -41,12 +41,12 @@ def test_stubborn_server_group_is_killed(tmp_path):
     try:
         assert server.start(ready_timeout_s=20)
         pids = server.pids()
-        assert len(pids) == 2  # the server and its forked child share the process group
+        assert len(pids) == 2, pids  # the server and its forked child share the group
     finally:
         t0 = time.monotonic()
         server.stop(grace_s=0.5)
-    assert time.monotonic() - t0 < 6
-    assert not any(alive(p) for p in pids)
+    assert time.monotonic() - t0 < 8
+    assert not [p for p in pids if alive(p)]
     server.stop()  # idempotent
 
 
