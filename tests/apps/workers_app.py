@@ -1,7 +1,8 @@
 """Fixture app for the multi-process tests: says which code version and process answered.
 
 ``VERSION`` is read from the file named by ``WORKERS_APP_VERSION_FILE`` at import time, so a
-worker that re-imports the app after SIGHUP reports the file's new content.
+worker that re-imports the app after SIGHUP reports the file's new content; ``broken``
+makes the import fail.
 
 - ``/``            ``<version> <pid>``
 - ``/slow?ms=N``   the same after sleeping N ms
@@ -17,6 +18,8 @@ if _path:
         VERSION = f.read().strip()
 else:
     VERSION = "v0"
+if VERSION == "broken":
+    raise RuntimeError("this version of the app cannot be imported")
 
 
 def app(environ, start_response):

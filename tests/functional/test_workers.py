@@ -224,6 +224,49 @@ def test_sighup_reload_loses_nothing_and_switches_versions_once(servers, tmp_pat
     server.wait_for(r"Worker \d+ exited with code 0", count=2)
 
 
+def test_reload_with_an_app_that_no_longer_imports_keeps_the_old_workers(servers, tmp_path):
+    version = tmp_path / "version"
+    version.write_text("v1")
+    server = servers(version_file=str(version))
+    old = set(server.booted_pids())
+    version.write_text("broken")
+    server.signal(signal.SIGHUP)
+    server.wait_for(r"Reload failed: worker \d+ of the new generation could not boot")
+    for _ in range(20):
+        status, body = fetch_once(server.port)
+        assert status == 200 and body.startswith("v1 ") and int(body.split()[1]) in old
+    version.write_text("v2")                       # fixed: the next reload goes through
+    server.signal(signal.SIGHUP)
+    server.wait_for(r"Worker \d+ exited with code 0", count=2)
+    assert {fetch_once(server.port)[1].split()[0] for _ in range(10)} == {"v2"}
+
+
+def test_unix_socket_is_shared_and_removed_by_the_arbiter(tmp_path):
+    path = str(tmp_path / "rocket.sock")
+    server = ServerProcess("--bind", f"unix:{path}")
+    try:
+        server.wait_for(BOOTED.pattern, count=2)
+        for _ in range(10):
+            client = socket.socket(socket.AF_UNIX)
+            client.settimeout(10)
+            client.connect(path)
+            client.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            data = b""
+            while True:
+                chunk = client.recv(4096)
+                if not chunk:
+                    break
+                data += chunk
+            client.close()
+            assert data.startswith(b"HTTP/1.1 200 ") and b"\r\n\r\nv0 " in data
+        assert os.path.exists(path)
+    finally:
+        server.signal(signal.SIGTERM)
+        assert server.proc.wait(10) == 0
+        server.stop()
+    assert not os.path.exists(path)
+
+
 def test_sigterm_finishes_requests_already_received(servers):
     server = servers("--graceful-timeout", "10")
     slow: List[Tuple[int, str]] = []
