@@ -38,7 +38,7 @@ from rocket.binding import bind_socket, listen_fds
 from rocket.config import Config, ConfigError, Interface
 from rocket.scoreboard import RETIRING, SERVING, STATE_NAMES, Slot
 
-__all__ = ["Arbiter", "Backoff", "SignalQueue", "run_arbiter", "describe_status",
+__all__ = ["Arbiter", "Backoff", "SignalQueue", "run_arbiter", "wants_arbiter", "describe_status",
            "max_requests_for", "fork_supported", "TICK_S"]
 
 log = logging.getLogger("Rocket.Errors.Arbiter")
@@ -56,6 +56,16 @@ KILL_MARGIN_S = 1.0
 """Extra time after graceful_timeout before a stopping worker is SIGKILLed."""
 
 SIGNALS = ("SIGTERM", "SIGINT", "SIGQUIT", "SIGHUP", "SIGTTIN", "SIGTTOU", "SIGUSR1", "SIGCHLD")
+
+
+def wants_arbiter(workers: int, max_requests: int = 0,
+                  environ: Optional[Dict[str, str]] = None) -> bool:
+    """True when the settings need the arbiter: several workers, ``max_requests`` (a worker
+    must be replaced) or systemd socket activation for this process (``LISTEN_FDS``)."""
+    env = os.environ if environ is None else environ
+    activated = bool(env.get("LISTEN_FDS")) and env.get("LISTEN_PID", str(os.getpid())) == str(
+        os.getpid())
+    return workers > 1 or bool(max_requests) or activated
 
 
 def fork_supported() -> bool:
