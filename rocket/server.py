@@ -37,6 +37,10 @@ IS_JYTHON = False
 PLAIN_HTTP_LINGER_S = 0.5
 """How long a plain-HTTP client on a TLS port may take to finish sending before we close."""
 
+YIELD_QUANTUM_S = 0.02
+"""While others wait for a thread, a connection keeps its thread at least this long: several
+requests per hand-off instead of one, and only milliseconds of extra wait for the others."""
+
 STOP_TIMEOUT_S = 5.0
 """Upper bound of stop(): requests still running after it are cut (their sockets shut down)."""
 
@@ -112,6 +116,7 @@ class Rocket:
         self._stopped = threading.Event()
         self._stopped.set()
         self._restart_requested = False
+        self._turn = threading.local()
         self._old_signals: Dict[int, Any] = {}
         from rocket.http.parser import RequestParser
 
@@ -175,10 +180,12 @@ class Rocket:
         return self._stopped.wait(timeout)
 
     def has_waiting(self) -> bool:
-        """True when accepted or readable connections wait for a thread: a worker should then
-        park its idle connection at once instead of lingering on it (keeps a fixed pool fair)."""
+        """True when connections wait for a thread and the calling thread's connection has had
+        its turn (``YIELD_QUANTUM_S``): the worker then parks its idle connection at once
+        instead of lingering on it, so a fixed pool serves every client in turn."""
         pool = self.pool
-        return pool is not None and pool.has_waiting
+        return (pool is not None and pool.has_waiting
+                and time.monotonic() - getattr(self._turn, "started", 0.0) >= YIELD_QUANTUM_S)
 
     @property
     def running(self) -> bool:
@@ -256,6 +263,7 @@ class Rocket:
 
     def _serve(self, conn: Connection) -> None:
         """Pool handler: handshake if needed, serve, then park or re-queue."""
+        self._turn.started = time.monotonic()
         if conn.needs_handshake and not self._handshake(conn):
             return
         if self.worker.handle(conn):
@@ -372,9 +380,9 @@ def serve(app: Any, **settings: Any) -> None:
     settings.setdefault("handle_signals", True)
     server = Server(app, **settings)
     config: Any = server.config
-    if config.workers > 1 or config.max_requests:  # an arbiter supervises the process(es)
-        from rocket.arbiter import run_arbiter
+    from rocket.arbiter import run_arbiter, wants_arbiter
 
+    if wants_arbiter(config.workers, config.max_requests):  # processes under a supervisor
         code = run_arbiter(app, server.config.as_dict())
         if code:
             raise RuntimeError(f"the worker processes failed (exit code {code}); "
