@@ -147,3 +147,18 @@ def test_wsgi_multithread_reflects_max_threads(server_factory):
     server = server_factory(app_info={"wsgi_app": app}, min_threads=1, max_threads=1)
     get(server.ports[0])
     assert seen == {"multithread": False, "server_name": socket.gethostname()}
+
+
+def test_unix_socket_bind(server_factory, tmp_path):
+    path = str(tmp_path / "rocket.sock")
+    server = server_factory(f"unix:{path}", app_info={"wsgi_app": hello})
+    assert server.info()["listen"] == [f"unix:{path}"]
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.settimeout(5)
+        sock.connect(path)
+        sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert read_response(sock) == (b"HTTP/1.1 200 OK", b"Hello, World!")
+    server.stop()
+    import os
+
+    assert not os.path.exists(path)
