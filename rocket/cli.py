@@ -155,7 +155,9 @@ def render_settings(resolved: Resolved, config: Any) -> str:
             value = resolved.values[name]
         origin = resolved.origin.get(name)
         comment = f"  # from {origin}" if origin else ""
-        if value is None:
+        if value is None and name == "access_log":
+            lines.append(f'{name} = "off"{comment}')
+        elif value is None:
             lines.append(f"# {name} is not set{comment}")
         else:
             lines.append(f"{name} = {toml_value(value)}{comment}")
@@ -215,9 +217,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
 def serve_resolved(resolved: Resolved) -> int:
     """Import the app, set up logging and serve until stopped; returns the exit code."""
+    from rocket.arbiter import wants_arbiter
     from rocket.clilog import LogSetupError, setup_logging
 
-    if resolved.values.get("workers", 1) > 1 or resolved.values.get("max_requests"):
+    if wants_arbiter(resolved.values.get("workers", 1), resolved.values.get("max_requests", 0)):
         try:
             setup_logging(resolved)
         except LogSetupError as exc:
@@ -316,8 +319,12 @@ def maybe_failing_address(exc: OSError, binds: Sequence[Interface]) -> Optional[
 
 
 def run() -> None:
-    """Console-script entry point: ``sys.exit(main())``."""
-    sys.exit(main())
+    """Console-script entry point: ``sys.exit(main())``; Ctrl-C before serving exits 130."""
+    try:
+        code = main()
+    except KeyboardInterrupt:
+        code = 130  # 128 + SIGINT, as shells report it
+    sys.exit(code)
 
 
 if __name__ == "__main__":

@@ -126,6 +126,23 @@ def test_static_mount_in_front_of_the_app(project, rocket_proc):
     assert proc.out == []  # --no-access-log: nothing on standard output
 
 
+def test_log_config_toml_replaces_the_cli_handlers(project, rocket_proc):
+    (project / "logging.toml").write_text(
+        'version = 1\n'
+        '[formatters.plain]\nformat = "ACCESS %(message)s"\n'
+        '[handlers.file]\nclass = "logging.FileHandler"\nfilename = "requests.log"\n'
+        'formatter = "plain"\n'
+        '[loggers."Rocket.Requests"]\nhandlers = ["file"]\nlevel = "INFO"\npropagate = false\n'
+        '[loggers.Rocket]\nhandlers = []\nlevel = "INFO"\n')
+    port = free_port()  # the "Listening on" log line is configured away
+    proc = rocket_proc(["-b", f"127.0.0.1:{port}", "--log-config", "logging.toml",
+                        "--access-log-format", "%(r)s %(s)s", "hello:app"], project)
+    _wait_for_body(port, "hello GET /path", 10)
+    assert proc.stop() == 0
+    assert (project / "requests.log").read_text().splitlines()[-1] == "ACCESS GET /path HTTP/1.1 200"
+    assert proc.stderr == "" and proc.out == []  # the CLI's own handlers were not installed
+
+
 def test_unix_socket_umask_removal_and_stale_file(project, rocket_proc, short_dir):
     path = os.path.join(short_dir, "r.sock")
     stale = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
