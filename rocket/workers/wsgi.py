@@ -46,6 +46,13 @@ _access_log = logging.getLogger("Rocket.Requests")
 _warned_write = []  # non-empty once the write() deprecation warning has been logged
 
 
+class _ThreadState(threading.local):
+    """Per pool thread: the connection it serves and that connection's base environ."""
+
+    conn: Any = None
+    base: dict = {}
+
+
 class WSGIViolation(Exception):
     """The application broke a PEP 3333 rule; the message names the rule."""
 
@@ -252,7 +259,7 @@ class WSGIWorker(HTTPWorker):
             name for name in ("time", "referer", "user_agent")
             if f"%({name})" in self.access_log_format
         )
-        self._local = threading.local()
+        self._local = _ThreadState()
         self.plans: dict = {}
 
     def close(self) -> None:
@@ -262,7 +269,7 @@ class WSGIWorker(HTTPWorker):
 
     def _base(self, conn: Any) -> dict:
         local = self._local
-        if getattr(local, "conn", None) is not conn:
+        if local.conn is not conn:
             local.base = base_environ(conn, self.server, self.shared_environ)
             local.conn = conn
         return local.base
@@ -270,7 +277,7 @@ class WSGIWorker(HTTPWorker):
     def handle_request(self, conn: Any, request: Request) -> bool:
         """Run the application for ``request``; True when the connection may be reused."""
         local = self._local
-        base = local.base if getattr(local, "conn", None) is conn else self._base(conn)
+        base = local.base if local.conn is conn else self._base(conn)
         environ = build_environ(base, request)
         exchange = _Exchange(self, conn, request)
         if request.chunked or request.content_length:
@@ -294,7 +301,7 @@ class WSGIWorker(HTTPWorker):
             keep_alive = False
             self._failed(exchange, exc)
         finally:
-            close = getattr(result, "close", None)
+            close = None if result.__class__ is list else getattr(result, "close", None)
             if close is not None:
                 try:
                     close()
