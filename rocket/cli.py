@@ -127,6 +127,8 @@ def toml_value(value: Any) -> str:
         return "[" + ", ".join(toml_value(v) for v in value) + "]"
     if isinstance(value, bool):
         return "true" if value else "false"
+    if callable(value):  # a hook: printed as the MODULE:NAME that would load it
+        return json.dumps(f"{value.__module__}:{getattr(value, '__qualname__', value)}")
     if isinstance(value, (int, float)):
         return repr(value)
     return json.dumps(str(value))
@@ -193,6 +195,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
             print(settings_markdown())
             return EXIT_OK
+        if os.getcwd() not in sys.path and "" not in sys.path:
+            sys.path.insert(0, os.getcwd())  # MODULE:NAME settings (hooks, the app) load from here
         config_file = getattr(namespace, "config", None) or os.environ.get("ROCKET_CONFIG")
         resolved = resolve(raw, os.environ, config_file)
         config = build_config(resolved)

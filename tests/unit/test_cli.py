@@ -24,6 +24,7 @@ def clean_env(monkeypatch, tmp_path):
         if name.startswith("ROCKET_"):
             monkeypatch.delenv(name)
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", list(sys.path))  # main() puts the cwd first
 
 
 def run(argv, capsys):
