@@ -126,6 +126,30 @@ def test_static_mount_in_front_of_the_app(project, rocket_proc):
     assert proc.out == []  # --no-access-log: nothing on standard output
 
 
+def _ipv6_loopback():
+    try:
+        with socket.socket(socket.AF_INET6) as s:
+            s.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not _ipv6_loopback(), reason="no IPv6 loopback here")
+def test_ipv6_and_ipv4_binds_together(project, rocket_proc):
+    proc = rocket_proc(["-b", "[::1]:0", "-b", "127.0.0.1:0", "hello:app"], project)
+    match = proc.wait_for(r"Listening on sockets: \[::1\]:(\d+), 127\.0\.0\.1:(\d+)")
+    v6_port, v4_port = int(match.group(1)), int(match.group(2))
+    conn = http.client.HTTPConnection("::1", v6_port, timeout=5)
+    try:
+        conn.request("GET", "/six")
+        assert conn.getresponse().read() == b"hello GET /six"
+    finally:
+        conn.close()
+    assert get(v4_port) == (200, "hello GET /path")
+    assert proc.stop() == 0
+
+
 def test_log_config_toml_replaces_the_cli_handlers(project, rocket_proc):
     (project / "logging.toml").write_text(
         'version = 1\n'

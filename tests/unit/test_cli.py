@@ -191,3 +191,15 @@ def test_bad_log_config_and_access_log_file_exit_2(capsys, tmp_path):
         sys.modules.pop("cli_unit_ok_app", None)
         if str(tmp_path) in sys.path:
             sys.path.remove(str(tmp_path))
+
+
+def test_debug_log_level_adds_the_traceback_of_an_import_error(capsys, tmp_path):
+    (tmp_path / "cli_unit_boom_mod.py").write_text("raise RuntimeError('boom at import')\n")
+    try:
+        code, out, err = run(["--log-level", "debug", "cli_unit_boom_mod:app"], capsys)
+    finally:
+        sys.modules.pop("cli_unit_boom_mod", None)
+    assert code == EXIT_APP and out == ""
+    assert err.startswith("Traceback (most recent call last):")
+    assert err.endswith("rocket: error: error while importing module 'cli_unit_boom_mod': "
+                        "RuntimeError: boom at import\n")
