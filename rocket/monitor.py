@@ -41,6 +41,7 @@ class Monitor:
         self.clock = clock
         self.name = name
         self.closed_idle = 0
+        self.parks = 0
         self._selector = selectors.DefaultSelector()
         self._lock = threading.Lock()
         self._parked: Dict[int, Any] = {}
@@ -63,6 +64,7 @@ class Monitor:
     def park(self, conn: Any) -> None:
         """Watch ``conn`` until it is readable or idle past the timeout."""
         conn.last_active = self.clock()
+        self.parks += 1
         with self._lock:
             if self._running:
                 try:

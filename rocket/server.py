@@ -121,6 +121,10 @@ class Rocket:
         from rocket.http.parser import RequestParser
 
         self._parser_class = RequestParser
+        from rocket.hooks import maybe_hooks
+
+        self.hooks = maybe_hooks(self.config)
+        """The connection/request hooks of the settings, or None when none is set."""
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self, background: bool = False) -> None:
@@ -131,6 +135,8 @@ class Rocket:
             self._apply_globals()
             if self.worker is None:
                 self.worker = self.worker_class(self.app_info, self)
+                if self.hooks is not None:
+                    self.hooks.install(self.worker)
             log.info("Starting %s", SERVER_SOFTWARE)
             self._start_components()
             self._stopped.clear()
@@ -266,6 +272,8 @@ class Rocket:
         self._turn.started = time.monotonic()
         if conn.needs_handshake and not self._handshake(conn):
             return
+        if self.hooks is not None and conn.on_close is None:
+            self.hooks.made(conn)  # first hand-off of this connection
         if self.worker.handle(conn):
             if conn.closed:
                 return
@@ -326,25 +334,11 @@ class Rocket:
 
     # -- stats --------------------------------------------------------------------------------
     def info(self) -> Dict[str, Any]:
-        """Live counters: addresses, timeouts, connections, requests, threads, queue depth."""
-        pool = self.pool.stats() if self.pool is not None else {}
-        parked = len(self.monitor) if self.monitor is not None else 0
-        return {
-            "software": SERVER_SOFTWARE,
-            "running": self._running,
-            "listen": [i.describe() for i in self.interfaces],
-            "read_timeout": self.config.header_timeout,
-            "keep_alive_timeout": self.config.keep_alive,
-            "connections_received": self.connections_received,
-            "connections_active": parked + pool.get("busy", 0) + pool.get("queued", 0),
-            "connections_idle": parked,
-            "requests": getattr(self.worker, "requests", None),
-            "threads": pool.get("threads", 0),
-            "threads_busy": pool.get("busy", 0),
-            "threads_idle": pool.get("idle", 0),
-            "queue_depth": pool.get("queued", 0),
-            "uptime_s": time.time() - self.started_at if self._running else 0.0,
-        }
+        """Live counters: addresses, timeouts, connections, requests, threads, queue depth;
+        the same keys as the SocketServer's and the arbiter's (see :mod:`rocket.serverinfo`)."""
+        from rocket.serverinfo import process_info
+
+        return process_info(self)
 
     @property
     def ports(self) -> List[int]:

@@ -189,7 +189,7 @@ def test_info_counts_connections_and_threads(server_factory):
     assert info["listen"] == [f"127.0.0.1:{port}"]
     assert info["connections_received"] == 5 and info["connections_idle"] == 5
     assert info["threads"] >= 3 and info["threads_busy"] == 0 and info["queue_depth"] == 0
-    assert info["read_timeout"] == 10
+    assert info["read_timeout"] == 10 and info["parks"] >= 5
     for sock in socks:
         sock.close()
 
