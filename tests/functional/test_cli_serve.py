@@ -286,7 +286,7 @@ def test_usage_error_and_check_config_in_a_subprocess(project):
     assert "min_threads = 1  # from ROCKET_MIN_THREADS\n" in result.stdout
 
 
-def _wait_for_body(port, expected, timeout):
+def _wait_for_body(port, expected, timeout, proc=None):
     deadline = time.monotonic() + timeout
     last = None
     while time.monotonic() < deadline:
@@ -297,13 +297,14 @@ def _wait_for_body(port, expected, timeout):
         except OSError:
             pass
         time.sleep(0.05)
-    raise AssertionError(f"still {last!r} after {timeout} s")
+    log = proc.stderr if proc is not None else ""
+    raise AssertionError(f"still {last!r} after {timeout} s; stderr:\n{log}")
 
 
 def test_reload_serves_changed_code_within_3_s_and_survives_syntax_errors(project, rocket_proc):
     port = free_port()
     proc = rocket_proc(["--reload", "--bind", f"127.0.0.1:{port}", "hello:app"], project)
-    _wait_for_body(port, "hello GET /path", 10)
+    _wait_for_body(port, "hello GET /path", 10, proc)
     source = project / "hello.py"
 
     def rewrite(text):
@@ -313,13 +314,18 @@ def test_reload_serves_changed_code_within_3_s_and_survives_syntax_errors(projec
 
     rewrite(HELLO_APP.replace('MESSAGE = "hello"', 'MESSAGE = "changed"'))
     started = time.monotonic()
-    _wait_for_body(port, "changed GET /path", 3)
+    _wait_for_body(port, "changed GET /path", 3, proc)
     assert time.monotonic() - started < 3
     rewrite(HELLO_APP + "\ndef broken(:\n")
     proc.wait_for(r"not reloading: syntax error in .*hello\.py, line \d+: ", timeout=5)
     assert get(port) == (200, "changed GET /path")  # the running server was kept
     rewrite(HELLO_APP.replace('MESSAGE = "hello"', 'MESSAGE = "fixed"'))
-    _wait_for_body(port, "fixed GET /path", 3)
+    _wait_for_body(port, "fixed GET /path", 10, proc)
+    rewrite(HELLO_APP + "\nraise RuntimeError('not configured')\n")  # valid code, fails to import
+    proc.wait_for(r"^rocket: error: error while importing module 'hello': "
+                  r"RuntimeError: not configured$", timeout=5)
+    rewrite(HELLO_APP.replace('MESSAGE = "hello"', 'MESSAGE = "again"'))
+    _wait_for_body(port, "again GET /path", 10, proc)  # the reloader outlived the failed child
     assert proc.stop() == 0
     with pytest.raises(OSError):
         get(port)  # the child went away with its parent

@@ -125,3 +125,28 @@ def test_watchfiles_watcher_reports_python_and_config_files_only(tmp_path):
         thread.join(5)
     assert not thread.is_alive()
     assert seen == [{str(source)}, {str(config)}]
+
+
+@pytest.mark.parametrize("use_fork", [True, False], ids=["fork", "subprocess"])
+def test_supervisor_runs_the_command_line_in_a_child(capfd, use_fork, tmp_path, monkeypatch):
+    if use_fork and not hasattr(os, "fork"):
+        pytest.skip("no os.fork here")
+    import rocket
+    from rocket.reload import Supervisor
+
+    monkeypatch.chdir(tmp_path)
+    supervisor = Supervisor(["--version"], use_fork=use_fork)
+    supervisor.start()
+    try:
+        assert supervisor.wait(20) == 0
+    finally:
+        supervisor.stop()
+    assert capfd.readouterr().out == f"rocket {rocket.__version__}\n"
+    supervisor = Supervisor(["--max-threads", "x", "m:app"], use_fork=use_fork)
+    supervisor.start()
+    try:
+        assert supervisor.wait(20) == 2
+    finally:
+        supervisor.stop()
+    assert capfd.readouterr().err == ("rocket: error: --max-threads: invalid value 'x' "
+                                      "(expected an integer >= 0)\n")
