@@ -206,7 +206,7 @@ def main(a: argparse.Namespace) -> int:
             "pinned": a.pin, "server_cpus": a.server_cpus if a.pin else None,
             "client_cpus": a.client_cpus if a.pin else None, "client": tool,
             "duration_s": a.duration, "warmup_s": a.warmup, "threads": a.threads,
-            "servers": servers, "scenarios": scenarios}
+            "servers": servers, "scenarios": scenarios, "loadavg_start": _loadavg()}
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     results: List[dict] = []
     try:
@@ -223,6 +223,7 @@ def main(a: argparse.Namespace) -> int:
         return 130
     finally:
         signal.signal(signal.SIGTERM, previous)
+    meta["loadavg_end"] = _loadavg()
     text = tables(results, servers, scenarios)
     print(text)
     doc = {"meta": meta, "results": results}
@@ -244,6 +245,14 @@ def main(a: argparse.Namespace) -> int:
     return 1 if bad else 0
 
 
+def _loadavg() -> Optional[float]:
+    """The 1-minute load average (other work on the machine skews every number)."""
+    try:
+        return round(os.getloadavg()[0], 2)
+    except (AttributeError, OSError):
+        return None
+
+
 def _raise_interrupt(signum, frame) -> None:
     raise KeyboardInterrupt
 
@@ -255,7 +264,9 @@ def markdown_report(doc: dict, tables_text: str, plot_path: Optional[str]) -> st
                if m["pinned"] else "no CPU pinning")
     lines = [f"Run {m['started']} on {m['host']} ({m['cpus'] or 0} CPUs, "
              f"{m['implementation']} {m['python']}); client: {m['client']}; "
-             f"{m['duration_s']} s per scenario after {m['warmup_s']} s of warm-up; {pinning}.",
+             f"{m['duration_s']} s per scenario after {m['warmup_s']} s of warm-up; {pinning};"
+             f" load average {m.get('loadavg_start')} at the start, {m.get('loadavg_end')} at"
+             " the end (above 0.5 or so, other work shared the machine: read with care).",
              "", "```sh", m["command"], "```", "", tables_text, ""]
     if plot_path:
         lines += [f"![compare chart]({os.path.basename(plot_path)})", ""]
