@@ -10,6 +10,8 @@ import os
 import socket
 from typing import Any, Callable, Dict, List, NamedTuple, Optional, Tuple
 
+from rocket.logs import ROCKET_FORMAT
+
 
 class ConfigError(ValueError):
     """A setting has a bad value, is unknown, or contradicts another one."""
@@ -202,7 +204,7 @@ SETTINGS: List[Setting] = [
     Setting("max_body", non_negative_int, 1 << 30,
             "bytes in a request body (413); 1 GiB; 0 = unbounded"),
     Setting("access_log", to_bool, True, "log one line per request to Rocket.Requests"),
-    Setting("access_log_format", str, '%(client_ip)s - "%(request_line)s" - %(status)s %(size)s',
+    Setting("access_log_format", str, ROCKET_FORMAT,
             "%-style format of the access-log line (Rocket's own line by default)"),
     Setting("handle_signals", to_bool, True,
             "SIGTERM/SIGINT stop, SIGHUP/SIGUSR1 restart (main thread only)"),

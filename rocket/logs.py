@@ -1,4 +1,4 @@
-"""Logger names and the access-log line.
+"""Logger names and the access-log line formats.
 
 The channels keep Rocket's names so existing logging configs keep working:
 ``Rocket`` (everything), ``Rocket.Requests`` (access log, INFO), ``Rocket.Errors.<where>``
@@ -9,7 +9,6 @@ The channels keep Rocket's names so existing logging configs keep working:
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 NullHandler = logging.NullHandler
 
@@ -28,41 +27,7 @@ COMBINED_FORMAT = (
 )
 """Apache combined format, the CLI default."""
 
-_ACCESS_DEFAULTS = {"time": "-", "referer": "-", "user_agent": "-", "size": "-"}
-
 
 def errors_log(where: str) -> logging.Logger:
     """The ``Rocket.Errors.<where>`` logger (``Port8000``, ``ThreadPool``, a thread name)."""
     return logging.getLogger(f"{ROOT_NAME}.Errors.{where}")
-
-
-def format_access(fmt: str, fields: dict) -> str:
-    """Render one access-log line; missing optional fields print as ``-``."""
-    if len(fields) < 7:
-        merged = dict(_ACCESS_DEFAULTS)
-        merged.update(fields)
-        fields = merged
-    return fmt % fields
-
-
-class AccessLog:
-    """Writes one INFO line per request to ``Rocket.Requests``.
-
-    ``enabled`` is checked by callers before building the fields, so a disabled access log
-    costs one attribute read per request.
-    """
-
-    def __init__(self, fmt: str = ROCKET_FORMAT, enabled: bool = True,
-                 logger: logging.Logger = requests_log) -> None:
-        self.fmt = fmt
-        self.logger = logger
-        self._wanted = enabled
-
-    @property
-    def enabled(self) -> bool:
-        """True when the setting is on and the logger would emit INFO records."""
-        return self._wanted and self.logger.isEnabledFor(logging.INFO)
-
-    def log(self, **fields: Any) -> None:
-        """Emit the line for one finished request (``client_ip``, ``request_line``, ``status``, ``size``...)."""
-        self.logger.info(format_access(self.fmt, fields))
