@@ -155,6 +155,41 @@ def optional_str(value: Any) -> Optional[str]:
     return None if value is None else str(value)
 
 
+CONCURRENCY_MODES = ("thread", "process")
+
+
+def concurrency_mode(value: Any) -> str:
+    """Thread or process."""
+    mode = str(value).strip().lower()
+    if mode not in CONCURRENCY_MODES:
+        raise ValueError(f"{value!r} is neither thread nor process")
+    return mode
+
+
+def optional_hook(value: Any) -> Optional[Callable[..., Any]]:
+    """A callable or MODULE:NAME (imported now, so a typo fails at start), or None."""
+    if value is None or value == "":
+        return None
+    if callable(value):
+        return value  # type: ignore[no-any-return]
+    module_name, sep, attr = str(value).strip().partition(":")
+    if not (module_name and sep and attr):
+        raise ValueError(f"{value!r} is neither a callable nor MODULE:NAME")
+    import importlib
+
+    try:
+        target: Any = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ValueError(f"cannot import {module_name!r}: {exc}") from None
+    for part in attr.split("."):
+        if not hasattr(target, part):
+            raise ValueError(f"module {module_name!r} has no {attr!r}")
+        target = getattr(target, part)
+    if not callable(target):
+        raise ValueError(f"{value!r} is not callable")
+    return target  # type: ignore[no-any-return]
+
+
 class Setting(NamedTuple):
     """One row of the table: name, converter (raises ValueError/TypeError), default, help."""
 
@@ -215,7 +250,8 @@ SETTINGS: List[Setting] = [
             "one; off by default: a shared socket measured as fast here and loses no queued "
             "connection when a worker exits"),
     Setting("max_requests", non_negative_int, 0,
-            "requests after which a worker process is replaced (bounds leaks); 0 = never"),
+            "requests after which a worker process is replaced (bounds leaks); 0 = never; "
+            "SocketServer: messages per connection before it is closed"),
     Setting("max_requests_jitter", non_negative_int, 0,
             "random 0..N added to max_requests per worker so workers do not all restart at once"),
     Setting("graceful_timeout", non_negative_float, 30.0,
@@ -226,6 +262,23 @@ SETTINGS: List[Setting] = [
             "kills and replaces it; 0 = never; 30 as gunicorn's timeout"),
     Setting("server_name", optional_str, None,
             "SERVER_NAME in the environ; None = this host's name"),
+    Setting("concurrency", concurrency_mode, "thread",
+            "thread: one process and its thread pool; process: `workers` processes under an "
+            "arbiter (workers > 1 implies process whatever this says)"),
+    Setting("max_message_bytes", non_negative_int, 1 << 20,
+            "SocketServer: bytes of one buffered, not yet decoded message (larger closes the "
+            "connection); 1 MiB bounds memory per connection; 0 = unbounded"),
+    Setting("connection_made", optional_hook, None,
+            "hook connection_made(conn), called when a connection is first served "
+            "(a callable or MODULE:NAME)"),
+    Setting("pre_request", optional_hook, None,
+            "hook pre_request(conn, message) before each request or message is handled"),
+    Setting("post_request", optional_hook, None,
+            "hook post_request(conn, message, reply) after it was answered (reply is None "
+            "for HTTP: the response is already sent)"),
+    Setting("connection_lost", optional_hook, None,
+            "hook connection_lost(conn, exc) once the connection is closed; exc is what "
+            "ended it when known (a decode error, a reset), else None"),
 ]
 
 SETTINGS_BY_NAME: Dict[str, Setting] = {s.name: s for s in SETTINGS}
