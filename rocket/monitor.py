@@ -2,11 +2,13 @@
 
 How it works:
 - A worker that has served a connection and found no next request within ``linger`` calls
-  ``park(conn)``. The connection is registered in a ``selectors.DefaultSelector`` (epoll on
-  Linux) with ``SelectorKey.data = conn``, under a lock, directly from the worker's thread, so
-  parking costs one ``epoll_ctl`` and no wake-up.
-- The monitor thread waits in ``select()``. A readable connection (a new request, or EOF)
-  is unregistered and handed to ``dispatch`` (the thread pool), which serves it or sees it close.
+  ``park(conn)``. Under a lock, directly from the worker's thread (no wake-up needed), the
+  connection goes into ``_parked`` (fd -> connection) and its descriptor is armed in the
+  poller. On Linux that is a one-shot epoll registration, re-armed by one ``epoll_ctl`` per
+  park and disarmed by the kernel when it fires; elsewhere ``selectors.DefaultSelector``
+  registers and unregisters it.
+- The monitor thread waits in ``poll()``. A readable connection (a new request, or EOF)
+  leaves ``_parked`` and goes to ``dispatch`` (the thread pool), which serves it or sees it close.
 - Every ``sweep_s`` (at most once a second) connections idle for longer than ``timeout``
   seconds are closed; ``timeout`` 0 keeps them forever.
 - A socketpair wakes the thread for ``stop()``, which closes every parked connection. A
@@ -17,13 +19,91 @@ Thousands of idle clients thus cost one selector entry each, never a thread.
 
 from __future__ import annotations
 
+import select
 import selectors
 import socket
 import threading
 import time
-from typing import Any, Callable, Dict, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 from rocket.logs import monitor_log as log
+
+_ONE_SHOT_READ = getattr(select, "EPOLLIN", 0) | getattr(select, "EPOLLONESHOT", 0)
+
+
+class _EpollPoller:
+    """One-shot epoll: arming a parked descriptor costs one epoll_ctl, firing disarms it."""
+
+    def __init__(self) -> None:
+        self._epoll = select.epoll()
+        self._armed_by: Dict[int, int] = {}  # fd -> id() of the connection last armed on it
+
+    def watch(self, fd: int) -> None:
+        self._epoll.register(fd, select.EPOLLIN)
+
+    def arm(self, fd: int, conn: Any) -> None:
+        if self._armed_by.get(fd) == id(conn):
+            try:
+                self._epoll.modify(fd, _ONE_SHOT_READ)
+            except FileNotFoundError:  # the descriptor was closed and reused meanwhile
+                self._epoll.register(fd, _ONE_SHOT_READ)
+        else:
+            try:
+                self._epoll.register(fd, _ONE_SHOT_READ)
+            except FileExistsError:
+                self._epoll.modify(fd, _ONE_SHOT_READ)
+        self._armed_by[fd] = id(conn)
+
+    def fired(self, fd: int) -> None:
+        """The kernel disarmed it already (one-shot)."""
+
+    def forget(self, fd: int) -> None:
+        self._armed_by.pop(fd, None)
+        try:
+            self._epoll.unregister(fd)
+        except (OSError, ValueError):
+            pass
+
+    def poll(self, timeout: float) -> List[int]:
+        return [fd for fd, _ in self._epoll.poll(timeout)]
+
+    def close(self) -> None:
+        self._epoll.close()
+
+
+class _SelectorPoller:
+    """Portable fallback: register on park, unregister when it fires."""
+
+    def __init__(self) -> None:
+        self._selector = selectors.DefaultSelector()
+
+    def watch(self, fd: int) -> None:
+        self._selector.register(fd, selectors.EVENT_READ)
+
+    def arm(self, fd: int, conn: Any) -> None:
+        self._selector.register(fd, selectors.EVENT_READ)
+
+    def fired(self, fd: int) -> None:
+        self.forget(fd)
+
+    def forget(self, fd: int) -> None:
+        try:
+            self._selector.unregister(fd)
+        except (KeyError, ValueError, OSError):
+            pass
+
+    def poll(self, timeout: float) -> List[int]:
+        return [key.fd for key, _ in self._selector.select(timeout)]
+
+    def close(self) -> None:
+        self._selector.close()
+
+
+def make_poller() -> Any:
+    """The fastest poller of this platform."""
+    if hasattr(select, "epoll") and hasattr(select, "EPOLLONESHOT"):
+        return _EpollPoller()
+    return _SelectorPoller()
 
 
 class Monitor:
@@ -34,7 +114,7 @@ class Monitor:
 
     def __init__(self, dispatch: Callable[[Any], None], timeout: float = 600.0,
                  sweep_s: Optional[float] = None, clock: Callable[[], float] = time.monotonic,
-                 name: str = "rocket-monitor") -> None:
+                 name: str = "rocket-monitor", poller: Any = None) -> None:
         self.dispatch = dispatch
         self.timeout = timeout
         self.sweep_s = sweep_s if sweep_s is not None else (min(1.0, timeout / 2) if timeout else 1.0)
@@ -42,14 +122,16 @@ class Monitor:
         self.name = name
         self.closed_idle = 0
         self.parks = 0
-        self._selector = selectors.DefaultSelector()
+        self._poller = poller if poller is not None else make_poller()
         self._lock = threading.Lock()
         self._parked: Dict[int, Any] = {}
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_r.setblocking(False)
         self._wake_w.setblocking(False)
-        self._selector.register(self._wake_r, selectors.EVENT_READ, None)
+        self._wake_fd = self._wake_r.fileno()
+        self._poller.watch(self._wake_fd)
         self._running = False
+        self._closed = False
         self._thread: Optional[threading.Thread] = None
 
     def __len__(self) -> int:
@@ -67,13 +149,13 @@ class Monitor:
         self.parks += 1
         with self._lock:
             if self._running:
+                fd = conn.fileno()
+                self._parked[fd] = conn  # before arming: the event may fire at once
                 try:
-                    self._selector.register(conn, selectors.EVENT_READ, conn)
-                except (ValueError, KeyError, OSError):  # closed meanwhile, or a bad fd
-                    pass
-                else:
-                    self._parked[conn.fileno()] = conn
+                    self._poller.arm(fd, conn)
                     return
+                except (ValueError, KeyError, OSError):  # closed meanwhile, or a bad fd
+                    self._parked.pop(fd, None)
         conn.close()
 
     def stop(self, timeout: float = 2.0) -> None:
@@ -90,46 +172,44 @@ class Monitor:
             self._thread.join(timeout)
         self._thread = None
         with self._lock:
-            for conn in list(self._parked.values()):
-                self._unregister(conn)
+            for fd, conn in list(self._parked.items()):
+                self._poller.forget(fd)
                 conn.close()
             self._parked.clear()
-            if self._selector is not None:
-                self._selector.close()
+            if not self._closed:
+                self._closed = True
+                self._poller.close()
                 self._wake_r.close()
                 self._wake_w.close()
 
-    def _unregister(self, conn: Any) -> None:
-        self._parked.pop(conn.fileno(), None)
-        try:
-            self._selector.unregister(conn)
-        except (KeyError, ValueError, OSError):
-            pass
-
     def _run(self) -> None:
-        select = self._selector.select
+        poll = self._poller.poll
+        fired = self._poller.fired
+        parked = self._parked
+        wake_fd = self._wake_fd
         next_sweep = self.clock() + self.sweep_s
         while self._running:
             try:
-                events = select(self.sweep_s)
+                fds = poll(self.sweep_s)
             except OSError as exc:  # a parked socket closed under us: drop closed fds
-                log.debug("select failed: %s", exc)
+                log.debug("poll failed: %s", exc)
                 self._drop_closed()
                 continue
             ready = []
             with self._lock:
                 if not self._running:
                     return
-                for key, _ in events:
-                    conn = key.data
-                    if conn is None:
+                for fd in fds:
+                    if fd == wake_fd:
                         try:
                             self._wake_r.recv(4096)
                         except OSError:
                             pass
                         continue
-                    self._unregister(conn)
-                    ready.append(conn)
+                    conn = parked.pop(fd, None)
+                    if conn is not None:
+                        fired(fd)
+                        ready.append(conn)
             for conn in ready:
                 self.dispatch(conn)
             if self.timeout and self.clock() >= next_sweep:
@@ -140,9 +220,10 @@ class Monitor:
         deadline = self.clock() - self.timeout
         expired = []
         with self._lock:
-            for conn in list(self._parked.values()):
+            for fd, conn in list(self._parked.items()):
                 if conn.last_active <= deadline:
-                    self._unregister(conn)
+                    del self._parked[fd]
+                    self._poller.forget(fd)
                     expired.append(conn)
         for conn in expired:
             conn.close()
@@ -153,9 +234,6 @@ class Monitor:
     def _drop_closed(self) -> None:
         with self._lock:
             for fd, conn in list(self._parked.items()):
-                if getattr(conn, "closed", False) or conn.fileno() < 0:
-                    self._parked.pop(fd, None)
-                    try:
-                        self._selector.unregister(conn)
-                    except (KeyError, ValueError, OSError):
-                        pass
+                if getattr(conn, "closed", False):
+                    del self._parked[fd]
+                    self._poller.forget(fd)

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from rocket.monitor import Monitor
+from rocket.monitor import Monitor, _SelectorPoller, make_poller
 
 
 class FakeConn:
@@ -45,8 +45,8 @@ def conns():
         conn.cleanup()
 
 
-@pytest.fixture
-def monitor_with_queue():
+@pytest.fixture(params=["native", "selectors"])
+def monitor_with_queue(request):
     ready = []
     event = threading.Event()
 
@@ -57,7 +57,8 @@ def monitor_with_queue():
     monitors = []
 
     def make(**kwargs):
-        m = Monitor(dispatch, **kwargs)
+        poller = make_poller() if request.param == "native" else _SelectorPoller()
+        m = Monitor(dispatch, poller=poller, **kwargs)
         m.start()
         monitors.append(m)
         return m
@@ -136,3 +137,35 @@ def test_many_parked_connections_cost_no_threads(conns, monitor_with_queue):
     assert threading.active_count() == before + 1
     parked[137].peer.sendall(b"x")
     assert event.wait(2) and ready == [parked[137]]
+
+
+def test_reparking_the_same_connection_rearms_it(conns, monitor_with_queue):
+    make, ready, event = monitor_with_queue
+    monitor = make(timeout=60)
+    conn = conns()
+    for round_no in range(5):
+        event.clear()
+        monitor.park(conn)
+        conn.peer.sendall(b"x")
+        assert event.wait(2), round_no
+        assert conn.sock.recv(10) == b"x"
+    assert ready == [conn] * 5 and monitor.parks == 5
+
+
+def test_a_reused_descriptor_is_armed_for_its_new_connection(conns, monitor_with_queue):
+    make, ready, event = monitor_with_queue
+    monitor = make(timeout=60)
+    first = conns()
+    monitor.park(first)
+    first.peer.sendall(b"x")
+    assert event.wait(2)
+    fd = first.fileno()
+    first.cleanup()  # closed while disarmed; the OS may hand its number to the next socket
+    event.clear()
+    for _ in range(20):
+        second = conns()
+        if second.fileno() == fd:
+            break
+    monitor.park(second)
+    second.peer.sendall(b"y")
+    assert event.wait(2) and ready[-1] is second
