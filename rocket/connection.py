@@ -61,6 +61,7 @@ class Connection:
 
     __slots__ = ("sock", "client_addr", "server_addr", "secure", "peer_cert", "parser",
                  "last_active", "read_timeout", "send_timeout", "needs_handshake", "closed",
+                 "on_close",
                  "_buf", "_view", "_recv_timeout", "_kernel", "_fd", "__weakref__")
 
     def __init__(self, sock: socket.socket, client_addr: Any, server_addr: Any, parser: Any,
@@ -77,6 +78,8 @@ class Connection:
         self.send_timeout = send_timeout
         self.needs_handshake = secure
         self.closed = False
+        self.on_close: Any = None
+        """Called as ``on_close(conn)`` once, after the socket is closed (connection hooks)."""
         self._buf = bytearray(RECV_BUFFER_BYTES)
         self._view = memoryview(self._buf)
         self._recv_timeout: Optional[float] = -1.0
@@ -220,6 +223,10 @@ class Connection:
             self.sock.close()
         except OSError:
             pass
+        on_close = self.on_close
+        if on_close is not None:
+            self.on_close = None
+            on_close(self)
 
     def abort(self) -> None:
         """Wake a thread blocked on this connection (used at stop): shut down both directions."""
