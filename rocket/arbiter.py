@@ -36,7 +36,7 @@ from typing import Any, Callable, Dict, List, Optional
 from rocket.arbiter_worker import BOOT_ERROR_EXIT, ChildSpec, child_main
 from rocket.binding import bind_socket, listen_fds
 from rocket.config import Config, ConfigError, Interface
-from rocket.scoreboard import RETIRING, SERVING, STATE_NAMES, Slot
+from rocket.scoreboard import RETIRING, SERVING, STATE_NAMES, Board, Slot
 
 __all__ = ["Arbiter", "Backoff", "SignalQueue", "run_arbiter", "wants_arbiter", "describe_status",
            "max_requests_for", "fork_supported", "TICK_S"]
@@ -58,14 +58,15 @@ KILL_MARGIN_S = 1.0
 SIGNALS = ("SIGTERM", "SIGINT", "SIGQUIT", "SIGHUP", "SIGTTIN", "SIGTTOU", "SIGUSR1", "SIGCHLD")
 
 
-def wants_arbiter(workers: int, max_requests: int = 0,
+def wants_arbiter(workers: int, max_requests: int = 0, concurrency: str = "thread",
                   environ: Optional[Dict[str, str]] = None) -> bool:
-    """True when the settings need the arbiter: several workers, ``max_requests`` (a worker
-    must be replaced) or systemd socket activation for this process (``LISTEN_FDS``)."""
+    """True when the settings need the arbiter: several workers, ``concurrency='process'``,
+    ``max_requests`` (a worker must be replaced) or systemd socket activation for this
+    process (``LISTEN_FDS``)."""
     env = os.environ if environ is None else environ
     activated = bool(env.get("LISTEN_FDS")) and env.get("LISTEN_PID", str(os.getpid())) == str(
         os.getpid())
-    return workers > 1 or bool(max_requests) or activated
+    return workers > 1 or bool(max_requests) or concurrency == "process" or activated
 
 
 def fork_supported() -> bool:
@@ -187,6 +188,7 @@ class WorkerProcess:
         self.generation = generation
         self.spawned_at = spawned_at
         self.serving_since: Optional[float] = None
+        self.board_index: Optional[int] = None
         self.term_at: Optional[float] = None   # when we sent SIGTERM (it is stopping)
         self.killed: Optional[str] = None      # why we sent SIGKILL
 
@@ -222,13 +224,17 @@ class Arbiter:
 
     def __init__(self, load_app: Callable[[], Any], settings: Dict[str, Any],
                  clock: Callable[[], float] = time.monotonic,
-                 rng: Optional[random.Random] = None) -> None:
+                 rng: Optional[random.Random] = None,
+                 build_server: Optional[Callable[..., Any]] = None) -> None:
         if not fork_supported():
             raise ConfigError(f"workers > 1 needs os.fork(), which this platform "
                               f"({os.name}) does not have; use workers=1")
         self.config: Any = Config(**settings)
         self.settings = dict(settings)
         self.load_app = load_app
+        self.build_server = build_server
+        """``build_server(app, settings, sockets)`` run in each worker (None: the WSGI Rocket)."""
+        self.started_at = time.time()
         self.clock = clock
         self.rng = rng or random.Random()
         self.target = self.config.workers
@@ -239,6 +245,7 @@ class Arbiter:
         self.interfaces: List[Interface] = []
         self.reuse_port = bool(self.config.reuse_port)
         self.backoff = Backoff()
+        self.board = Board()
         self.signals: Optional[SignalQueue] = None
         self.ever_served = False
         self.stopping: Optional[str] = None
@@ -311,8 +318,11 @@ class Arbiter:
             others += [_Fd(self.signals.wake_r), _Fd(self.signals.wake_w)]
         spec = ChildSpec(self.load_app, self.settings, self.sockets, slot, self.generation,
                          budget, self.pid, close_fds=others)
+        spec.build_server = self.build_server
         if self.reuse_port:
             spec.make_sockets = self._child_sockets
+        else:
+            spec.board, spec.board_index = self.board, self.board.claim()
         # Signals stay blocked across fork() so that none reaches the child before it has
         # replaced the arbiter's handlers with its own (it unblocks them then).
         blocked = _block_signals()
@@ -321,6 +331,8 @@ class Arbiter:
         except OSError as exc:
             _restore_mask(blocked)
             slot.close()
+            if spec.board_index is not None:
+                self.board.set(spec.board_index, -1)
             log.error("cannot fork a worker: %s", exc)
             self.backoff.failed(self.clock())
             return None
@@ -328,6 +340,7 @@ class Arbiter:
             child_main(spec)  # never returns
         _restore_mask(blocked)
         worker = WorkerProcess(pid, slot, self.generation, self.clock())
+        worker.board_index = spec.board_index
         self.workers[pid] = worker
         return worker
 
@@ -347,6 +360,8 @@ class Arbiter:
                 continue
             self._exited(worker, status)
             worker.slot.close()
+            if worker.board_index is not None:
+                self.board.set(worker.board_index, -1)
 
     def _exited(self, worker: WorkerProcess, status: int) -> None:
         now = self.clock()
@@ -440,8 +455,12 @@ class Arbiter:
 
     # -- signals ---------------------------------------------------------------------------
     def on_signal(self, signum: int) -> None:
-        """Act on one queued signal (called from the main loop only)."""
-        name = signal.Signals(signum).name
+        """Act on one queued signal (called from the main loop only); other numbers (0 is
+        used to wake the loop after setting ``stopping``) only wake it."""
+        try:
+            name = signal.Signals(signum).name
+        except ValueError:
+            return
         if name == "SIGCHLD":
             return
         if name == "SIGTERM":
@@ -522,6 +541,7 @@ class Arbiter:
             except OSError:
                 pass
         self.sockets = []
+        self.board.close()
         for path in self._unix_paths:
             try:
                 os.unlink(path)
@@ -532,26 +552,31 @@ class Arbiter:
 
     # -- stats -----------------------------------------------------------------------------
     def info(self) -> Dict[str, Any]:
-        """Figures summed over the workers, plus one entry per worker process."""
+        """Figures summed over the workers, plus one entry per worker process (the shape of
+        every server's ``info()``, see :mod:`rocket.serverinfo`)."""
+        from rocket.server import SERVER_SOFTWARE
+        from rocket.serverinfo import arbiter_info
+
         now = self.clock()
         per_worker = []
         for w in sorted(self.workers.values(), key=lambda w: w.spawned_at):
             r = w.slot.read()
+            threads, busy = int(r["threads"]), int(r["busy"])
             per_worker.append({
                 "pid": w.pid, "generation": w.generation,
                 "state": "stopping" if w.term_at is not None else STATE_NAMES.get(int(r["state"]), "?"),
-                "requests": int(r["requests"]), "connections_active": int(r["connections"]),
-                "threads": int(r["threads"]), "threads_busy": int(r["busy"]),
-                "queue_depth": int(r["queued"]), "uptime_s": round(now - w.spawned_at, 3),
+                "received_connections": int(r["received"]),
+                "active_connections": int(r["connections"]), "idle_connections": int(r["idle"]),
+                "parks": int(r["parks"]),
+                "requests": int(r["requests"]), "threads": threads, "threads_busy": busy,
+                "threads_idle": max(0, threads - busy), "queue_depth": int(r["queued"]),
+                "uptime_s": round(now - w.spawned_at, 3),
                 "heartbeat_age_s": round(max(0.0, now - r["heartbeat_at"]), 3),
             })
-        total = {key: sum(p[key] for p in per_worker) for key in
-                 ("requests", "connections_active", "threads", "threads_busy", "queue_depth")}
-        return {"pid": self.pid, "listen": [i.describe() for i in self.interfaces],
-                "workers_wanted": self.target, "generation": self.generation,
-                "read_timeout": self.config.header_timeout,
-                "keep_alive_timeout": self.config.keep_alive, **total,
-                "workers": per_worker}
+        info = arbiter_info(SERVER_SOFTWARE, not self.stopping,
+                            [i.describe() for i in self.interfaces], self.config, self.target,
+                            self.generation, self.started_at, per_worker)
+        return info
 
 
 def run_arbiter(app: Any, settings: Dict[str, Any]) -> int:

@@ -10,6 +10,9 @@ How it works:
   its shared :class:`~rocket.scoreboard.Slot`. Progress means "no request in flight, or a
   request started or finished since the last beat"; a process whose threads all sit in a hung
   app stops making progress, and the arbiter kills it after ``worker_timeout``.
+- Workers sharing a listening socket take turns accepting (:class:`AcceptBalancer`), so a
+  burst of new keep-alive connections is spread over the processes instead of landing on
+  whichever one woke first.
 - After ``max_requests`` (plus its jitter) the child marks itself RETIRING and keeps serving;
   the arbiter starts its replacement and, once that one serves, sends SIGTERM.
 - A graceful stop closes the listeners (other processes keep accepting on the shared
@@ -27,10 +30,10 @@ import sys
 import time
 from typing import Any, Callable, Dict, List, Optional
 
-from rocket.scoreboard import BOOTING, DRAINING, RETIRING, SERVING, Slot
+from rocket.scoreboard import BOOTING, DRAINING, RETIRING, SERVING, Board, Slot
 
 __all__ = ["BOOT_ERROR_EXIT", "BEAT_S", "ChildSpec", "child_main", "build_server",
-           "graceful_stop", "Progress"]
+           "graceful_stop", "Progress", "AcceptBalancer"]
 
 BOOT_ERROR_EXIT = 3
 """Exit code of a child that could not import the app or start its server (as gunicorn's)."""
@@ -57,6 +60,11 @@ class ChildSpec:
         self.close_fds = close_fds or []
         self.make_sockets: Optional[Callable[[], List[Any]]] = None
         """With reuse_port: binds this worker's own sockets (called in the child)."""
+        self.board: Optional[Board] = None
+        self.board_index: Optional[int] = None
+        """Shared connection counts and this worker's entry (shared sockets only)."""
+        self.build_server: Optional[Callable[..., Any]] = None
+        """Builds the child's server like :func:`build_server` (the SocketServer's own)."""
 
 
 def build_server(app: Any, settings: Dict[str, Any], sockets: List[Any]) -> Any:
@@ -65,7 +73,7 @@ def build_server(app: Any, settings: Dict[str, Any], sockets: List[Any]) -> Any:
 
     kwargs = dict(settings)
     for name in ("workers", "reuse_port", "max_requests", "max_requests_jitter",
-                 "graceful_timeout", "worker_timeout", "handle_signals"):
+                 "graceful_timeout", "worker_timeout", "handle_signals", "concurrency"):
         kwargs.pop(name, None)
     bind = kwargs.pop("bind", ("127.0.0.1", 8000))
     min_threads = kwargs.pop("min_threads", None)
@@ -97,14 +105,16 @@ class Progress:
 
 
 def server_figures(server: Any) -> Dict[str, int]:
-    """requests, connections, busy, threads, queued and handled of a running server."""
+    """requests, connections, busy, threads, queued, received, idle and handled of a server."""
     pool = server.pool.stats() if server.pool is not None else {}
     parked = len(server.monitor) if server.monitor is not None else 0
     busy, queued = pool.get("busy", 0), pool.get("queued", 0)
     return {"requests": int(getattr(server.worker, "requests", 0) or 0),
             "connections": parked + busy + queued, "busy": busy,
             "threads": pool.get("threads", 0), "queued": queued,
-            "handled": pool.get("handled", 0)}
+            "handled": pool.get("handled", 0),
+            "received": int(getattr(server, "connections_received", 0) or 0), "idle": parked,
+            "parks": int(getattr(server.monitor, "parks", 0) or 0)}
 
 
 def graceful_stop(server: Any, timeout: float, clock: Callable[[], float] = time.monotonic,
@@ -140,6 +150,55 @@ def graceful_stop(server: Any, timeout: float, clock: Callable[[], float] = time
             return False
     server.stop()
     return finished
+
+
+class AcceptBalancer:
+    """``has_room()`` for the listeners of a worker sharing its sockets with other workers.
+
+    The kernel wakes every process polling a shared socket and the first to run takes the
+    connection, so one process can take a whole burst. Before each accept this worker
+    publishes its open-connection count on the shared :class:`~rocket.scoreboard.Board`; when
+    it holds more than ``slack`` above the least loaded worker it steps back, but for at most
+    ``max_defer_s``, so a slow or stuck sibling never stops it from accepting.
+    """
+
+    def __init__(self, board: Board, index: int, count: Callable[[], int],
+                 has_room: Callable[[], bool] = lambda: True, slack: int = 1,
+                 max_defer_s: float = 0.01, clock: Callable[[], float] = time.monotonic) -> None:
+        self.board = board
+        self.index = index
+        self.count = count
+        self.inner_has_room = has_room
+        self.slack = slack
+        self.max_defer_s = max_defer_s
+        self.clock = clock
+        self.deferred_since: Optional[float] = None
+
+    def has_room(self) -> bool:
+        """True when this worker should accept the next connection now."""
+        if not self.inner_has_room():
+            return False
+        mine = self.count()
+        self.board.set(self.index, mine)
+        least = min((c for i, c in enumerate(self.board.counts()) if c >= 0 and i != self.index),
+                    default=None)
+        if least is None or mine <= least + self.slack:
+            self.deferred_since = None
+            return True
+        now = self.clock()
+        if self.deferred_since is None:
+            self.deferred_since = now
+        elif now - self.deferred_since >= self.max_defer_s:
+            self.deferred_since = None
+            return True
+        return False
+
+
+def open_connections(server: Any) -> int:
+    """Connections this server holds: parked, being served, or queued for a thread."""
+    pool = server.pool.stats() if server.pool is not None else {}
+    parked = len(server.monitor) if server.monitor is not None else 0
+    return parked + pool.get("busy", 0) + pool.get("queued", 0)
 
 
 class _Signals:
@@ -217,7 +276,7 @@ def _serve(spec: ChildSpec) -> int:
     try:
         sockets = spec.make_sockets() if spec.make_sockets is not None else spec.sockets
         app = spec.load_app()
-        server = build_server(app, spec.settings, sockets)
+        server = (spec.build_server or build_server)(app, spec.settings, sockets)
         server.start(background=True)
     except BaseException as exc:  # noqa: BLE001 - reported to the arbiter by the exit code
         from rocket.appimport import AppImportError
@@ -227,6 +286,11 @@ def _serve(spec: ChildSpec) -> int:
         else:
             log.exception("worker %d failed to start", pid)
         return BOOT_ERROR_EXIT
+    board, index = spec.board, spec.board_index
+    if board is not None and index is not None:
+        for listener in server.listeners:
+            listener.has_room = AcceptBalancer(board, index, lambda: open_connections(server),
+                                               listener.has_room).has_room
     progress = Progress(time.monotonic())
     booted = False
     state = SERVING
@@ -242,6 +306,8 @@ def _serve(spec: ChildSpec) -> int:
             log.info("worker %d served %d requests (max_requests); asking to be replaced",
                      pid, figures["requests"])
         slot.write(state=state, heartbeat_at=now, progress_at=progress_at, **figures)
+        if board is not None and index is not None:
+            board.set(index, figures["connections"])
         if not booted:
             booted = True
             log.info("Booted worker process %d (generation %d)", pid, spec.generation)

@@ -14,9 +14,9 @@ from __future__ import annotations
 import mmap
 import struct
 import time
-from typing import Callable, Dict
+from typing import Callable, Dict, Optional
 
-__all__ = ["Slot", "BOOTING", "SERVING", "RETIRING", "DRAINING", "STATE_NAMES"]
+__all__ = ["Slot", "Board", "BOOTING", "SERVING", "RETIRING", "DRAINING", "STATE_NAMES"]
 
 BOOTING, SERVING, RETIRING, DRAINING = 0, 1, 2, 3
 """Worker states: importing the app; accepting; asking to be replaced; finishing and exiting."""
@@ -24,7 +24,8 @@ BOOTING, SERVING, RETIRING, DRAINING = 0, 1, 2, 3
 STATE_NAMES = {BOOTING: "booting", SERVING: "serving", RETIRING: "retiring",
                DRAINING: "draining"}
 
-_INT_FIELDS = ("pid", "state", "requests", "connections", "busy", "threads", "queued")
+_INT_FIELDS = ("pid", "state", "requests", "connections", "busy", "threads", "queued",
+               "received", "idle", "parks")
 _TIME_FIELDS = ("heartbeat_at", "progress_at")
 _LAYOUT = struct.Struct("=Q" + "q" * len(_INT_FIELDS) + "d" * len(_TIME_FIELDS))
 _SEQ = struct.Struct("=Q")
@@ -35,7 +36,9 @@ class Slot:
     """One worker's shared record; create it in the parent before ``fork()``.
 
     ``write(**fields)`` (child) updates some fields; ``read()`` (either side) returns them all.
-    Integer fields: pid, state, requests, connections, busy, threads, queued; time fields:
+    Integer fields: pid, state, requests, connections, busy, threads, queued, received
+    (connections accepted), idle (connections parked in the monitor now), parks (times a
+    connection was parked); time fields:
     heartbeat_at, progress_at.
     """
 
@@ -85,5 +88,48 @@ class Slot:
 
     def close(self) -> None:
         """Unmap the page (in the parent, once the worker has been reaped)."""
+        if not self._map.closed:
+            self._map.close()
+
+
+BOARD_ENTRIES = 128
+"""Workers whose connection counts are shared for accept balancing; more are served unbalanced."""
+
+_ENTRY = struct.Struct("=q")
+
+
+class Board:
+    """Every worker's open-connection count in one shared page, mapped before the first fork
+    so that all workers, even ones forked later, see each other. Entry -1 means "no worker".
+
+    Workers sharing one listening socket use it to take turns accepting (see
+    ``rocket.arbiter_worker.AcceptBalancer``); each entry is one aligned 8-byte word, so a
+    reader sees either the old or the new count.
+    """
+
+    def __init__(self, entries: int = BOARD_ENTRIES) -> None:
+        self.entries = entries
+        self._all = struct.Struct(f"={entries}q")
+        self._map = mmap.mmap(-1, self._all.size)
+        self._all.pack_into(self._map, 0, *([-1] * entries))
+
+    def set(self, index: int, count: int) -> None:
+        """Publish worker ``index``'s count (-1 frees the entry)."""
+        _ENTRY.pack_into(self._map, index * _ENTRY.size, count)
+
+    def counts(self) -> tuple:
+        """Every entry, -1 for free ones."""
+        return self._all.unpack_from(self._map, 0)
+
+    def claim(self) -> Optional[int]:
+        """A free entry, set to 0 (called by the arbiter before forking); None when full."""
+        for index, count in enumerate(self.counts()):
+            if count < 0:
+                self.set(index, 0)
+                return index
+        return None
+
+    def close(self) -> None:
+        """Unmap the page."""
         if not self._map.closed:
             self._map.close()

@@ -17,7 +17,7 @@ from rocket.binding import (
     socket_address,
 )
 from rocket.config import Config, Interface
-from rocket.scoreboard import SERVING, Slot
+from rocket.scoreboard import SERVING, Board, Slot
 
 
 def test_bind_tcp_port_0_is_listening_and_inheritable():
@@ -144,3 +144,15 @@ def test_slot_left_mid_write_is_still_readable():
         assert slot.read()["requests"] == 9
     finally:
         slot.close()
+
+
+def test_board_entries_are_claimed_published_and_freed():
+    board = Board(entries=3)
+    try:
+        assert board.counts() == (-1, -1, -1)
+        assert [board.claim(), board.claim(), board.claim(), board.claim()] == [0, 1, 2, None]
+        board.set(1, 7)
+        board.set(0, -1)
+        assert board.counts() == (-1, 7, 0) and board.claim() == 0
+    finally:
+        board.close()
