@@ -21,7 +21,7 @@ import selectors
 import socket
 import time
 from collections import deque
-from typing import Callable, Dict, Optional
+from typing import Callable, Dict, List, Optional, Tuple
 
 from rocket.bench.stats import LatencyHistogram
 from rocket.http.client import ResponseParser, format_request
@@ -58,7 +58,8 @@ class LoadSpec:
                  method: bytes = b"GET", connections: int = 1,
                  duration_s: Optional[float] = None, requests: Optional[int] = None,
                  keep_alive: bool = True, body_size: int = 0, chunked_upload: bool = False,
-                 pipeline: int = 1, timeout_s: float = 5.0, drain_s: float = 1.0) -> None:
+                 pipeline: int = 1, timeout_s: float = 5.0, drain_s: float = 1.0,
+                 headers: Optional[List[Tuple[str, str]]] = None) -> None:
         if duration_s is None and requests is None:
             raise ValueError("give a duration or a request count")
         if connections < 1 or pipeline < 1:
@@ -77,10 +78,11 @@ class LoadSpec:
         self.pipeline = pipeline if keep_alive else 1
         self.timeout_s = timeout_s
         self.drain_s = drain_s
+        self.headers = list(headers or [])
 
     def request_bytes(self) -> bytes:
         """The request every connection sends, encoded once."""
-        headers = [("Host", self.host_header), ("User-Agent", "rocket-bench")]
+        headers = [("Host", self.host_header), ("User-Agent", "rocket-bench")] + self.headers
         if not self.keep_alive:
             headers.append(("Connection", "close"))
         body = None

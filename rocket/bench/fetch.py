@@ -13,7 +13,7 @@ import sys
 import time
 from typing import List, Optional, Tuple
 
-from rocket.bench.target import Target, parse_url
+from rocket.bench.target import Target, parse_header, parse_url
 from rocket.http.client import ResponseParser, format_request
 from rocket.http.errors import HTTPError
 from rocket.http.events import NEED_DATA, ConnectionClosed, Data, EndOfMessage, Response
@@ -174,12 +174,7 @@ def main(a: argparse.Namespace) -> int:
     """Entry point of ``fetch``: 0 on a complete response, 1 on failure, 2 on bad usage."""
     try:
         target = parse_url(a.url)
-        headers = []
-        for h in a.header:
-            name, sep, value = h.partition(":")
-            if not sep or not name.strip():
-                raise ValueError(f"bad header {h!r} (expected 'Name: value')")
-            headers.append((name.strip(), value.strip()))
+        headers = [parse_header(h) for h in a.header]
         body = None
         if a.data is not None:
             if a.data.startswith("@"):

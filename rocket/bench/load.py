@@ -8,6 +8,8 @@ counters and latency histograms, which merge exactly.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import copy
 import json
 import math
 import multiprocessing
@@ -15,7 +17,7 @@ import queue as queue_mod
 import signal
 import sys
 import time
-from typing import Callable, Dict, List, Optional, TextIO
+from typing import Callable, Dict, Iterator, List, Optional, TextIO
 
 from rocket.bench.engine import LoadSpec, run_load
 from rocket.bench.stats import (
@@ -26,7 +28,7 @@ from rocket.bench.stats import (
     merge_counts,
     percentile_key,
 )
-from rocket.bench.target import parse_url
+from rocket.bench.target import parse_header, parse_url
 
 CLIENT_BOUND_PCT = 90.0  # a client process this busy measures itself, not the server
 _START_TIMEOUT_S = 60.0  # spawning interpreters is slow on a loaded machine, never minutes
@@ -50,6 +52,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--chunked-upload", action="store_true",
                    help="send the body with Transfer-Encoding: chunked")
     p.add_argument("--pipeline", type=int, default=1, help="requests in flight per connection")
+    p.add_argument("-H", "--header", action="append", default=[], metavar="'NAME: VALUE'",
+                   help="extra request header (repeatable)")
     p.add_argument("--timeout", type=float, default=5.0, help="seconds before a request fails")
     p.add_argument("--json", metavar="FILE", help="also write the result as JSON ('-' = stdout)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress line")
@@ -68,7 +72,8 @@ def spec_from_args(a: argparse.Namespace) -> LoadSpec:
     duration = a.duration if a.duration is not None or a.requests is not None else 5.0
     return LoadSpec(t.host, t.port, t.target, t.host_header, method.encode("ascii"),
                     a.connections, duration, a.requests, a.keep_alive, a.body_size,
-                    a.chunked_upload, a.pipeline, a.timeout)
+                    a.chunked_upload, a.pipeline, a.timeout,
+                    headers=[parse_header(h) for h in a.header])
 
 
 def _split(total: int, parts: int) -> List[int]:
@@ -88,16 +93,18 @@ def run(spec: LoadSpec, processes: int = 1,
         progress: Optional[Callable[[Dict[str, float]], None]] = None) -> dict:
     """Run ``spec`` split over ``processes`` client processes; return the merged result."""
     if processes <= 1:
-        return summarize(spec, [run_load(spec, progress)])
+        with _sigint_as_request() as asked:
+            res = summarize(spec, [run_load(spec, progress, lambda: bool(asked))])
+        res["interrupted"] = res["interrupted"] or bool(asked)
+        return res
     if spec.connections < processes:
         raise ValueError("need at least one connection per process (-c >= --processes)")
     specs = []
     conns = _split(spec.connections, processes)
     reqs = _split(spec.requests, processes) if spec.requests is not None else [None] * processes
     for c, n in zip(conns, reqs):
-        s = LoadSpec(spec.host, spec.port, spec.target, spec.host_header, spec.method, c,
-                     spec.duration_s, n, spec.keep_alive, spec.body_size, spec.chunked_upload,
-                     spec.pipeline, spec.timeout_s, spec.drain_s)
+        s = copy.copy(spec)
+        s.connections, s.requests = c, n
         specs.append(s)
     ctx = multiprocessing.get_context("spawn")
     q = ctx.Queue()
@@ -132,36 +139,61 @@ def run(spec: LoadSpec, processes: int = 1,
     return res
 
 
+@contextlib.contextmanager
+def _sigint_as_request() -> Iterator[List[bool]]:
+    """While active, the first Ctrl-C only appends to the yielded list (the run then stops
+    cleanly and reports); a second one raises KeyboardInterrupt as usual."""
+    asked: List[bool] = []
+
+    def on_sigint(signum, frame) -> None:
+        if asked:
+            raise KeyboardInterrupt
+        asked.append(True)
+
+    try:
+        previous = signal.signal(signal.SIGINT, on_sigint)
+    except ValueError:  # not the main thread: Ctrl-C is not delivered here anyway
+        previous = None
+    try:
+        yield asked
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+
+
 def _collect(spec: LoadSpec, procs: list, q, stop, results: Dict[int, dict],
              progress: Optional[Callable[[Dict[str, float]], None]]) -> bool:
-    """Gather progress and results from the children; Ctrl-C asks them to stop early.
-    Returns True when that happened."""
+    """Gather progress and results from the children; on Ctrl-C ask them to stop (they
+    report what they measured). True when stopped early."""
     latest: Dict[int, Dict[str, float]] = {}
     grace_s = spec.timeout_s * 2 + 30  # past its end, a child that says nothing is stuck
     end = time.monotonic() + spec.duration_s + grace_s if spec.duration_s else math.inf
-    while len(results) < len(procs) and time.monotonic() < end:
-        try:
-            kind, idx, payload = q.get(timeout=0.5)
-        except queue_mod.Empty:
-            if not any(pr.is_alive() for pr in procs):
+    with _sigint_as_request() as asked:
+        while len(results) < len(procs) and time.monotonic() < end:
+            if asked and not stop.is_set():
+                stop.set()
+                end = min(end, time.monotonic() + grace_s)
+            if not _collect_one(procs, q, results, latest, progress):
                 break  # every child exited and the queue is drained: some crashed
-            continue
-        except KeyboardInterrupt:
-            if stop.is_set():
-                raise
-            stop.set()
-            end = min(end, time.monotonic() + grace_s)
-            continue
-        if kind == "result":
-            results[idx] = payload
-        elif kind == "progress":
-            latest[idx] = payload
-            if progress is not None and len(latest) == len(procs):
-                progress({k: sum(s[k] for s in latest.values()) if k != "elapsed_s"
-                          else max(s[k] for s in latest.values())
-                          for k in ("elapsed_s", "responses", "errors", "requests")})
-                latest.clear()
-    return stop.is_set()
+    return bool(asked)
+
+
+def _collect_one(procs: list, q, results: Dict[int, dict], latest: Dict[int, Dict[str, float]],
+                 progress: Optional[Callable[[Dict[str, float]], None]]) -> bool:
+    try:
+        kind, idx, payload = q.get(timeout=0.5)
+    except queue_mod.Empty:
+        return any(pr.is_alive() for pr in procs)
+    if kind == "result":
+        results[idx] = payload
+    elif kind == "progress":
+        latest[idx] = payload
+        if progress is not None and len(latest) == len(procs):
+            progress({k: sum(s[k] for s in latest.values()) if k != "elapsed_s"
+                      else max(s[k] for s in latest.values())
+                      for k in ("elapsed_s", "responses", "errors", "requests")})
+            latest.clear()
+    return True
 
 
 def summarize(spec: LoadSpec, parts: List[dict]) -> dict:

@@ -60,3 +60,11 @@ def parse_hostport(text: str) -> Tuple[str, int]:
     if ":" not in text.split("://")[-1].rstrip("/").rsplit("]", 1)[-1]:
         raise ValueError(f"no port in {text!r} (expected HOST:PORT)")
     return t.address
+
+
+def parse_header(text: str) -> Tuple[str, str]:
+    """``'Name: value'`` -> ``("Name", "value")``; raises ValueError without a colon."""
+    name, sep, value = text.partition(":")
+    if not sep or not name.strip():
+        raise ValueError(f"bad header {text!r} (expected 'Name: value')")
+    return name.strip(), value.strip()

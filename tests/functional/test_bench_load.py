@@ -125,11 +125,12 @@ def test_server_closing_after_each_response_is_not_an_error(serve_app):
     assert res["connects"] >= 50
 
 
-def test_ctrl_c_reports_what_was_measured(address):
+@pytest.mark.parametrize("processes", ["1", "2"])
+def test_ctrl_c_reports_what_was_measured(address, processes):
     host, port = address
     proc = subprocess.Popen(
         [sys.executable, "-m", "rocket.bench", "load", f"http://{host}:{port}/", "-d", "30",
-         "-c", "4", "--processes", "2", "--json", "-"],
+         "-c", "4", "--processes", processes, "--json", "-"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 30
@@ -149,3 +150,21 @@ def test_ctrl_c_reports_what_was_measured(address):
     assert res["interrupted"] is True
     consistent(res)
     assert res["responses"] > 0
+
+
+def token_app(environ, start_response):
+    ok = environ.get("HTTP_X_TOKEN") == "abc"
+    start_response("200 OK" if ok else "403 Forbidden", [("Content-Length", "0")])
+    return [b""]
+
+
+def test_extra_headers_reach_the_app(serve_app, capsys):
+    host, port = serve_app(token_app)
+    assert main(["load", f"http://{host}:{port}/", "-n", "20", "-c", "2", "-q",
+                 "-H", "X-Token: abc", "--json", "-"]) == 0
+    out = capsys.readouterr().out
+    res = json.loads(out[out.index("{"):])
+    assert res["status"] == {"200": 20}
+    res = run(LoadSpec(host, port, b"/", requests=10, connections=2))
+    assert res["status"] == {"403": 10} and res["non_2xx_3xx"] == 10
+    consistent(res)

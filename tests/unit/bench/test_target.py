@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rocket.bench.target import Target, parse_hostport, parse_url
+from rocket.bench.target import Target, parse_header, parse_hostport, parse_url
 
 
 def test_url_parts():
@@ -39,3 +39,11 @@ def test_hostport():
     assert parse_hostport("[::1]:81") == ("::1", 81)
     with pytest.raises(ValueError, match="no port"):
         parse_hostport("127.0.0.1")
+
+
+def test_header_option():
+    assert parse_header("X-Token:  abc ") == ("X-Token", "abc")
+    assert parse_header("Empty:") == ("Empty", "")
+    for bad in ("no colon", ": value"):
+        with pytest.raises(ValueError, match="bad header"):
+            parse_header(bad)
