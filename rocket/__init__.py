@@ -18,6 +18,7 @@ from rocket.server import (  # noqa: E402
     Server,
     serve,
 )
+from rocket.sockets import LineProtocol, Protocol, SocketServer  # noqa: E402
 
 __all__ = [
     "VERSION",
@@ -26,6 +27,9 @@ __all__ = [
     "Rocket3",
     "Server",
     "serve",
+    "SocketServer",
+    "Protocol",
+    "LineProtocol",
     "CherryPyWSGIServer",
     "Config",
     "ConfigError",
