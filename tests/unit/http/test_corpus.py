@@ -109,7 +109,7 @@ def messages(events: list) -> List[dict]:
             current = {"request": event, "body": b"", "trailers": None}
         elif isinstance(event, Data):
             assert current is not None, "Data outside a message"
-            assert isinstance(event.data, bytes)
+            assert type(event.data) is bytes and event.data, repr(event.data)
             current["body"] += event.data
         elif isinstance(event, EndOfMessage):
             assert current is not None, "EndOfMessage outside a message"
@@ -126,7 +126,20 @@ def latin1(text: str) -> bytes:
     return text.encode("latin-1")
 
 
+def check_types(msg: dict) -> None:
+    """Every byte string handed out is exactly ``bytes`` (a bytearray would compare equal)."""
+    req = msg["request"]
+    for value in (req.method, req.target, req.http_version):
+        assert type(value) is bytes, repr(value)
+    for pairs in (req.headers, msg["trailers"]):
+        assert type(pairs) is list
+        for pair in pairs:
+            assert type(pair) is tuple and len(pair) == 2
+            assert type(pair[0]) is bytes and type(pair[1]) is bytes, repr(pair)
+
+
 def check_message(msg: dict, meta: dict) -> None:
+    check_types(msg)
     req = msg["request"]
     assert req.method == latin1(meta["method"])
     assert req.target == latin1(meta["target"])
@@ -176,7 +189,7 @@ def test_valid_pipelined(name, raw, meta, split):
     check_message(msgs[0], meta)
     check_next(msgs[1])
     check_message(msgs[2], meta)
-    assert parser.trailing_data == b""
+    assert parser.trailing_data == b"" and type(parser.trailing_data) is bytes
 
 
 def expect_error(parser: RequestParser, pieces: List[bytes], meta: dict) -> errors.HTTPError:
