@@ -175,6 +175,15 @@ def _check_line_endings(block: bytes, line_count: int) -> None:
     raise BadRequest("malformed line endings")
 
 
+def _check_new_line_feeds(buf: bytes, start: int) -> None:
+    """Raise on a bare LF at or after ``start`` in a partly received block (RFC 9112 §2.2)."""
+    i = buf.find(b"\n", max(start - 1, 0))
+    while i >= 0:
+        if i == 0 or buf[i - 1] != 0x0D:
+            raise BadRequest(f"bare LF line ending at byte {i}; lines must end with CRLF")
+        i = buf.find(b"\n", i + 1)
+
+
 def _field_name(name: bytes, line: bytes) -> bytes:
     """Validate an uncached field name and return it lower-cased (RFC 9112 §5.1)."""
     if _TOKEN.fullmatch(name) is None:
@@ -214,7 +223,16 @@ def _parse_fields(lines: List[bytes], max_field_bytes: int, check_length: bool) 
 class RequestParser:
     """Parses a stream of HTTP/1.x requests from one connection; see the module docstring."""
 
-    __slots__ = ("limits", "_buf", "_eof", "_state", "_remaining", "_body_bytes", "_skipped")
+    __slots__ = (
+        "limits",
+        "_buf",
+        "_eof",
+        "_state",
+        "_remaining",
+        "_body_bytes",
+        "_skipped",
+        "_scanned",
+    )
 
     def __init__(self, limits: Optional[Limits] = None) -> None:
         self.limits = limits or DEFAULT_LIMITS
@@ -224,11 +242,15 @@ class RequestParser:
         self._remaining = 0
         self._body_bytes = 0
         self._skipped = 0
+        # How far the buffer has been searched for the terminator of the current head, chunk
+        # line or trailer block: a client sending one byte at a time costs linear, not
+        # quadratic, time. (``_buf`` becomes a bytearray while such a unit accumulates.)
+        self._scanned = 0
 
     @property
     def trailing_data(self) -> bytes:
         """Bytes received but not consumed yet (the start of the next pipelined request)."""
-        return self._buf
+        return bytes(self._buf)
 
     @property
     def eof(self) -> bool:
@@ -247,7 +269,10 @@ class RequestParser:
         elif self._eof:
             raise RuntimeError("feed() after end of input")
         elif self._buf:
-            self._buf += data
+            buf = self._buf
+            if type(buf) is bytes:
+                self._buf = buf = bytearray(buf)
+            buf += data
         else:
             self._buf = bytes(data)
 
@@ -281,12 +306,17 @@ class RequestParser:
             if self._skipped > self.limits.max_request_line:
                 raise BadRequest("too many empty lines before the request line")
             buf = self._buf = buf[skipped:]
-        end = buf.find(b"\r\n\r\n")
+        end = buf.find(b"\r\n\r\n", self._scanned)
         if end < 0:
             return self._incomplete_head(buf)
-        head = buf[:end]
-        self._buf = buf[end + 4 :]
+        if type(buf) is bytes:
+            head = buf[:end]
+            self._buf = buf[end + 4 :]
+        else:
+            head = bytes(buf[:end])
+            self._buf = bytes(buf[end + 4 :])
         self._skipped = 0
+        self._scanned = 0
         limits = self.limits
         lines = head.split(b"\r\n")
         _check_line_endings(head, len(lines))
@@ -386,9 +416,9 @@ class RequestParser:
             raise RequestLineTooLong(f"request line exceeds max_request_line={limits.max_request_line}")
         elif len(buf) > line_end + 2 + limits.max_header_bytes:
             raise HeaderTooLarge(f"header block exceeds max_header_bytes={limits.max_header_bytes}")
-        if buf.count(b"\n") != buf.count(b"\r\n"):  # do not wait for a CRLF CRLF that never comes
-            lines = buf.split(b"\r\n")
-            _check_line_endings(buf, len(lines))
+        start = self._scanned
+        self._scanned = max(0, len(buf) - 3)
+        _check_new_line_feeds(buf, start)  # do not wait for a CRLF CRLF that never comes
         return NEED_DATA
 
     @staticmethod
@@ -457,10 +487,10 @@ class RequestParser:
             return NEED_DATA
         remaining = self._remaining
         if len(buf) <= remaining:
-            data = buf
+            data = buf if type(buf) is bytes else bytes(buf)
             self._buf = b""
         else:
-            data = buf[:remaining]
+            data = bytes(buf[:remaining])
             self._buf = buf[remaining:]
         remaining -= len(data)
         self._remaining = remaining
@@ -471,16 +501,20 @@ class RequestParser:
     def _chunk_size(self) -> Event:
         buf = self._buf
         limits = self.limits
-        end = buf.find(b"\r\n")
+        start = self._scanned
+        end = buf.find(b"\r\n", start)
         if end < 0 or end > limits.max_chunk_line:
             if len(buf) > limits.max_chunk_line:
                 raise BadRequest(f"chunk-size line exceeds max_chunk_line={limits.max_chunk_line}")
-            if b"\n" in buf or b"\r" in buf[:-1]:  # RFC 9112 §7.1: the line ends with CRLF
-                raise BadRequest(f"chunk-size line not ended by CRLF: {_show(buf)}")
+            # RFC 9112 §7.1: the line ends with CRLF; a CR or LF inside it is never valid.
+            if buf.find(b"\n", start) >= 0 or buf.find(b"\r", start, len(buf) - 1) >= 0:
+                raise BadRequest(f"chunk-size line not ended by CRLF: {_show(bytes(buf))}")
             if self._eof:
                 raise IncompleteRequest("connection closed inside a chunk-size line")
+            self._scanned = max(0, len(buf) - 1)
             return NEED_DATA
-        line = buf[:end]
+        self._scanned = 0
+        line = bytes(buf[:end])
         self._buf = buf[end + 2 :]
         size, semi, ext = line.partition(b";")
         if semi:
@@ -520,18 +554,20 @@ class RequestParser:
             self._state = _IDLE
             return EndOfMessage()
         limits = self.limits
-        end = buf.find(b"\r\n\r\n")
+        start = self._scanned
+        end = buf.find(b"\r\n\r\n", start)
         if end < 0:
             if len(buf) > limits.max_trailer_bytes:
                 raise HeaderTooLarge(f"trailer block exceeds max_trailer_bytes={limits.max_trailer_bytes}")
-            if buf.count(b"\n") != buf.count(b"\r\n"):
-                _check_line_endings(buf, len(buf.split(b"\r\n")))
+            _check_new_line_feeds(buf, start)
             if self._eof:
                 raise IncompleteRequest("connection closed inside the trailer section")
+            self._scanned = max(0, len(buf) - 3)
             return NEED_DATA
         if end > limits.max_trailer_bytes:
             raise HeaderTooLarge(f"trailer block exceeds max_trailer_bytes={limits.max_trailer_bytes}")
-        block = buf[:end]
+        self._scanned = 0
+        block = bytes(buf[:end])
         self._buf = buf[end + 4 :]
         lines = block.split(b"\r\n")
         _check_line_endings(block, len(lines))
