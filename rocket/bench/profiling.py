@@ -1,28 +1,32 @@
 """cProfile for a threaded server: one profile per thread, merged into one stats file.
 
-``cProfile`` only sees the thread that enabled it, so the server wraps each thread's target::
+``cProfile`` only sees the thread that enabled it. Two ways to cover a server's threads:
 
-    profiler = ThreadProfiler("rocket.prof")             # when --profile FILE is set
-    t = threading.Thread(target=profiler.wrap(worker_loop), name="rocket-worker-3")
-    ...
-    profiler.dump()                                       # on exit, after joining threads
+- ``installed()``: every thread started while it is active gets its own profiler (through
+  ``threading.setprofile``), with no change to the code that starts the threads; on exit the
+  merged stats are written. This is what ``rocket --profile FILE`` needs::
 
-Threads that ended merged their data when they returned; threads still running at ``dump()``
-contribute what they recorded so far (the call in progress is not counted). The file is a
-standard ``pstats`` file: ``python -m rocket.bench profile-report FILE`` prints the top
-functions, and ``snakeviz``/``pstats`` read it as well.
+      with ThreadProfiler("rocket.prof").installed(prefix="rocket-"):
+          server.start()                      # blocks until stopped; threads start inside
+
+- ``wrap(target)``: wrap one thread target explicitly, then ``dump()`` when done.
+
+Threads that ended count in full; threads still running at ``dump()`` contribute what they
+recorded so far (the call in progress is not counted). The file is a standard ``pstats``
+file: ``python -m rocket.bench profile-report FILE`` prints the top functions.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import cProfile
 import functools
 import io
 import pstats
 import sys
 import threading
-from typing import Any, Callable, Dict, List, Optional, TextIO
+from typing import Any, Callable, Dict, Iterator, List, Optional, TextIO
 
 SORT_KEYS = ("tottime", "cumulative", "calls", "ncalls", "time")
 
@@ -38,22 +42,56 @@ class _Snapshot:
 
 
 class ThreadProfiler:
-    """Profiles every thread whose target goes through ``wrap`` (or ``run``); thread-safe."""
+    """Profiles threads started under ``installed()``/``install()`` or run through ``wrap``
+    (or ``run``), and merges them; thread-safe."""
 
     def __init__(self, path: Optional[str] = None) -> None:
         self.path = path
         self._lock = threading.Lock()
         self._merged: Optional[pstats.Stats] = None
         self._active: Dict[int, cProfile.Profile] = {}
+        self._prefix = ""
         self.threads = 0
+        """How many threads were profiled."""
+
+    def _start(self) -> cProfile.Profile:
+        prof = cProfile.Profile()
+        with self._lock:
+            self._active[id(prof)] = prof
+            self.threads += 1
+        prof.enable()
+        return prof
+
+    def _thread_hook(self, frame: Any, event: str, arg: Any) -> None:
+        sys.setprofile(None)  # runs once, as the first event of each new thread
+        if threading.current_thread().name.startswith(self._prefix):
+            self._start()
+
+    def install(self, prefix: str = "") -> None:
+        """Profile every thread started from now on whose name starts with ``prefix``."""
+        self._prefix = prefix
+        threading.setprofile(self._thread_hook)
+
+    def uninstall(self) -> None:
+        """Stop profiling new threads (those already profiled keep recording)."""
+        threading.setprofile(None)
+
+    @contextlib.contextmanager
+    def installed(self, prefix: str = "") -> Iterator[ThreadProfiler]:
+        """``install()`` for the duration of the block; on exit ``uninstall()`` and
+        ``dump()`` (when a path was given)."""
+        self.install(prefix)
+        try:
+            yield self
+        finally:
+            self.uninstall()
+            if self.path:
+                self.dump()
 
     def run(self, target: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """Call ``target`` under a profiler in this thread; merge the data when it returns."""
-        prof = cProfile.Profile()
+        prof = self._start()
         key = id(prof)
-        with self._lock:
-            self._active[key] = prof
-        prof.enable()
         try:
             return target(*args, **kwargs)
         finally:
@@ -70,7 +108,6 @@ class ThreadProfiler:
         return profiled
 
     def _add(self, stats: pstats.Stats) -> None:
-        self.threads += 1
         if self._merged is None:
             self._merged = stats
         else:

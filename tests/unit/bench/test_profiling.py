@@ -79,3 +79,22 @@ def test_profile_report_on_a_bad_file_is_a_clear_error(tmp_path, capsys):
     bad.write_bytes(b"not a profile")
     assert bench_main(["profile-report", str(bad)]) == 2
     assert "cannot read" in capsys.readouterr().err
+
+
+def test_installed_profiles_threads_started_inside_by_name(tmp_path):
+    path = str(tmp_path / "inst.prof")
+    prof = ThreadProfiler(path)
+    with prof.installed(prefix="rocket-"):
+        named = threading.Thread(target=busy_function_one, args=(3000,), name="rocket-worker-1")
+        other = threading.Thread(target=busy_function_one, args=(3000,), name="unrelated")
+        named.start()
+        other.start()
+        named.join(10)
+        other.join(10)
+    after = threading.Thread(target=busy_function_one, args=(3000,), name="rocket-worker-2")
+    after.start()
+    after.join(10)
+    assert prof.threads == 1  # only the rocket- thread started inside the block
+    stats = pstats.Stats(path)
+    key = next(k for k in stats.stats if k[2] == "busy_function_one")
+    assert stats.stats[key][1] == 1
