@@ -23,7 +23,7 @@ import sys
 import time
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
-from rocket.config import ALIASES, SETTINGS, SETTINGS_BY_NAME, ConfigError
+from rocket.config import ALIASES, SETTINGS, SETTINGS_BY_NAME, ConfigError, convert
 from rocket.server import Rocket
 from rocket.socket_worker import MessageStream, ProtocolWorker
 from rocket.workers import register_method
@@ -133,11 +133,15 @@ class SocketServer(Rocket):
         max_threads = settings.pop("max_threads", None)
         keep_alive = settings.pop("keep_alive", 600.0)
         handle_signals = settings.pop("handle_signals", True)
+        queue_size = settings.pop("queue_size", None)  # the table's meaning, not Rocket 1.x's
         self.protocol_factory = protocol_factory
         self.handler = handler
         app_info = {"protocol_factory": protocol_factory, "handler": handler}
         super().__init__(bind, METHOD, app_info, min_threads, max_threads, None, keep_alive,
                          handle_signals, **settings)
+        if queue_size is not None:
+            self.config.queue_size = self.queue_size = convert(SETTINGS_BY_NAME["queue_size"],
+                                                               queue_size)
         self._parser_class = self._new_stream
         self._arbiter: Any = None
 

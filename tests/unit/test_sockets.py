@@ -17,7 +17,7 @@ from rocket.socket_worker import (
     MessageStream,
     MessageTooLarge,
 )
-from rocket.sockets import LineProtocol, Protocol, settings_from_argv
+from rocket.sockets import LineProtocol, Protocol, SocketServer, settings_from_argv
 
 
 class LengthPrefixed(Protocol):
@@ -260,3 +260,20 @@ def test_arbiter_info_sums_workers_in_the_common_shape():
 
 def test_hook_names_are_settings():
     assert all(name in Config().as_dict() for name in HOOK_NAMES)
+
+
+def test_process_mode_info_and_stop_go_to_the_arbiter():
+    class FakeArbiter:
+        stopping = None
+        signals = None
+
+        def info(self) -> dict:
+            return {"from": "arbiter"}
+
+    server = SocketServer(Protocol, lambda conn, m: m, bind="127.0.0.1:0", workers=2,
+                          handle_signals=False, queue_size=7)
+    assert server.multi_process and server.config.queue_size == 7
+    server._arbiter = FakeArbiter()
+    assert server.info() == {"from": "arbiter"}
+    server.stop()
+    assert server._arbiter.stopping == "graceful"

@@ -1,0 +1,183 @@
+"""``examples/echo.py`` and ``examples/line_chat.py`` run as subprocesses on loopback, driven
+by their command-line flags; every process is stopped (SIGTERM, then SIGKILL) in a fixture."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import List, Optional, Tuple
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+EXAMPLES = os.path.join(ROOT, "examples")
+LISTENING = re.compile(r"Listening on sockets: (\S+?):(\d+)$")
+
+if not hasattr(signal, "SIGTERM") or os.name != "posix":  # pragma: no cover
+    pytest.skip("the examples are driven with POSIX signals", allow_module_level=True)
+
+
+class ExampleProcess:
+    """``python examples/NAME *args`` with its log collected live by a reader thread."""
+
+    def __init__(self, name: str, *args: str) -> None:
+        env = dict(os.environ, PYTHONPATH=ROOT, PYTHONUNBUFFERED="1")
+        self.proc = subprocess.Popen([sys.executable, os.path.join(EXAMPLES, name), *args],
+                                     cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, text=True)
+        self.lines: List[str] = []
+        self._cond = threading.Condition()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            with self._cond:
+                self.lines.append(line.rstrip("\n"))
+                self._cond.notify_all()
+
+    def wait_for(self, pattern: str, count: int = 1, timeout: float = 10.0) -> List[re.Match]:
+        """The first ``count`` matches of ``pattern`` in the log, waiting up to ``timeout``."""
+        regex = re.compile(pattern)
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                found = [m for line in self.lines for m in [regex.search(line)] if m]
+                if len(found) >= count:
+                    return found[:count]
+                left = deadline - time.monotonic()
+                if left <= 0 or (self.proc.poll() is not None and not self._reader.is_alive()):
+                    raise AssertionError(f"{pattern!r} x{count} not logged:\n" + self.log())
+                self._cond.wait(min(left, 0.1))
+
+    def log(self) -> str:
+        with self._cond:
+            return "\n".join(self.lines)
+
+    def stop(self) -> Optional[int]:
+        """SIGTERM, then SIGKILL after 10 s; returns the exit code."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        self._reader.join(5)
+        return self.proc.returncode
+
+
+@pytest.fixture
+def run_example():
+    started: List[ExampleProcess] = []
+
+    def start(name: str, *args: str) -> ExampleProcess:
+        process = ExampleProcess(name, *args)
+        started.append(process)
+        return process
+
+    try:
+        yield start
+    finally:
+        for process in started:
+            process.stop()
+
+
+def tcp_port(process: ExampleProcess) -> int:
+    return int(process.wait_for(LISTENING.pattern)[0].group(2))
+
+
+def recv_exactly(sock: socket.socket, size: int) -> bytes:
+    data = b""
+    while len(data) < size:
+        chunk = sock.recv(size - len(data))
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def echo_clients(address: Tuple, family: int, clients: int) -> List[bool]:
+    """``clients`` concurrent connections, each sending its own bytes and checking them."""
+
+    def one(n: int) -> bool:
+        payload = (b"<%d>" % n) * 500
+        with socket.socket(family, socket.SOCK_STREAM) as sock:
+            sock.settimeout(10)
+            sock.connect(address)
+            sock.sendall(payload)
+            return recv_exactly(sock, len(payload)) == payload
+
+    with ThreadPoolExecutor(min(clients, 32)) as pool:
+        return list(pool.map(one, range(clients), timeout=30))
+
+
+def test_echo_example_over_tcp_with_the_documented_flags(run_example):
+    echo = run_example("echo.py", "--bind", "127.0.0.1:0", "--backlog", "1000",
+                       "--keep-alive", "10", "--concurrency", "thread")
+    port = tcp_port(echo)
+    assert echo_clients(("127.0.0.1", port), socket.AF_INET, 50) == [True] * 50
+    assert echo.stop() == 0
+    assert "Stopping Server" in echo.log() and "Traceback" not in echo.log()
+
+
+def test_echo_example_over_a_unix_socket(run_example, tmp_path):
+    path = str(tmp_path / "echo.sock")
+    echo = run_example("echo.py", "--bind", "unix:" + path)
+    echo.wait_for(re.escape("Listening on sockets: unix:" + path))
+    assert echo_clients(path, socket.AF_UNIX, 20) == [True] * 20
+    assert echo.stop() == 0
+
+
+def test_echo_example_keep_alive_flag_closes_idle_clients(run_example):
+    echo = run_example("echo.py", "--bind", "127.0.0.1:0", "--keep-alive", "0.5")
+    with socket.create_connection(("127.0.0.1", tcp_port(echo)), timeout=5) as sock:
+        sock.sendall(b"ping")
+        assert recv_exactly(sock, 4) == b"ping"
+        started = time.monotonic()
+        assert sock.recv(10) == b""  # closed by the server, not by the 5 s client timeout
+        assert time.monotonic() - started < 3.0
+
+
+def test_echo_example_bad_flag_is_one_line_and_exit_code_2(run_example):
+    echo = run_example("echo.py", "--backlog", "lots")
+    assert echo.proc.wait(20) == 2
+    echo._reader.join(5)
+    assert "--backlog" in echo.log() and "Traceback" not in echo.log()
+
+
+def test_line_chat_example_broadcasts_to_the_others(run_example):
+    chat = run_example("line_chat.py", "--bind", "127.0.0.1:0")
+    port = tcp_port(chat)
+    people = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(3)]
+    try:
+        readers = [sock.makefile("rb") for sock in people]
+        for n, reader in enumerate(readers):  # joined in order: the welcome counts them
+            assert reader.readline() == b"* welcome, %d online\n" % (n + 1)
+        alice, bob, carol = people
+        alice_port = alice.getsockname()[1]
+        alice.sendall(b"hello\nhow are you\n")
+        for reader in readers[1:]:
+            assert reader.readline() == b"127.0.0.1:%d: hello\n" % alice_port
+            assert reader.readline() == b"127.0.0.1:%d: how are you\n" % alice_port
+        alice.settimeout(0.3)
+        with pytest.raises(socket.timeout):
+            alice.recv(100)  # nobody echoes to the sender
+        readers[1].close()
+        bob.close()  # bob leaves: the others keep chatting
+        time.sleep(0.2)
+        carol.sendall(b"bye\n")
+        alice.settimeout(5)
+        assert readers[0].readline() == b"127.0.0.1:%d: bye\n" % carol.getsockname()[1]
+    finally:
+        for sock in people:
+            sock.close()
+    assert chat.stop() == 0
