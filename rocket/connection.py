@@ -61,8 +61,7 @@ class Connection:
 
     __slots__ = ("sock", "client_addr", "server_addr", "secure", "peer_cert", "parser",
                  "last_active", "read_timeout", "send_timeout", "needs_handshake", "closed",
-                 "on_close",
-                 "_buf", "_view", "_recv_timeout", "_kernel", "_fd", "__weakref__")
+                 "on_close", "_recv_timeout", "_kernel", "_fd", "__weakref__")
 
     def __init__(self, sock: socket.socket, client_addr: Any, server_addr: Any, parser: Any,
                  secure: bool = False, read_timeout: float = 10.0,
@@ -80,8 +79,6 @@ class Connection:
         self.closed = False
         self.on_close: Any = None
         """Called as ``on_close(conn)`` once, after the socket is closed (connection hooks)."""
-        self._buf = bytearray(RECV_BUFFER_BYTES)
-        self._view = memoryview(self._buf)
         self._recv_timeout: Optional[float] = -1.0
         self._kernel = _KERNEL_TIMEOUTS and not secure and sock.family != getattr(socket, "AF_UNIX", -1)
         self._fd = sock.fileno()
