@@ -224,7 +224,8 @@ def serve_resolved(resolved: Resolved) -> int:
     from rocket.arbiter import wants_arbiter
     from rocket.clilog import LogSetupError, setup_logging
 
-    if wants_arbiter(resolved.values.get("workers", 1), resolved.values.get("max_requests", 0)):
+    if wants_arbiter(resolved.values.get("workers", 1), resolved.values.get("max_requests", 0),
+                     resolved.values.get("concurrency", "thread")):
         try:
             setup_logging(resolved)
         except LogSetupError as exc:
@@ -271,12 +272,41 @@ def run_server(app: Any, resolved: Resolved) -> int:
     try:
         server = Rocket(bind, "wsgi", {"wsgi_app": app}, min_threads, max_threads, None,
                         keep_alive, handle_signals, **kwargs)
+        if handle_signals:
+            _stop_on_early_signals(server)
         server.start()
     except ConfigError as exc:
         return _error(str(exc), EXIT_FAILURE)
     except OSError as exc:
         return _error(describe_start_error(exc, resolved), EXIT_FAILURE)
     return EXIT_OK
+
+
+EARLY_SIGNAL_WAIT_S = 30.0
+"""How long a stop asked for during start-up waits for the server to be up (binding is quick;
+this only bounds a thread that would otherwise wait forever if start() fails)."""
+
+
+def _stop_on_early_signals(server: Any) -> None:
+    """SIGTERM/SIGINT before ``start()`` installs its handlers stop the server cleanly (unix
+    socket files removed) instead of killing the process, as a supervisor may signal at once."""
+    import signal
+    import threading
+    import time
+
+    def stop_when_running() -> None:
+        deadline = time.monotonic() + EARLY_SIGNAL_WAIT_S
+        while not server.running and time.monotonic() < deadline:
+            time.sleep(0.01)
+        server.stop()
+
+    def early(signum: int, frame: Any) -> None:
+        threading.Thread(target=stop_when_running, name="rocket-early-stop",
+                         daemon=True).start()
+
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, early)
 
 
 def run_workers(resolved: Resolved) -> int:
