@@ -23,7 +23,7 @@ DOC_DEFAULTS = {"backlog": "`socket.SOMAXCONN`"}
 def _default(name: str, value: Any) -> str:
     if name in DOC_DEFAULTS:
         return DOC_DEFAULTS[name]
-    if value is None:
+    if value is None or value == ():
         return "—"
     if isinstance(value, tuple) and value and isinstance(value[0], Interface):
         return ", ".join(f"`{i.host}:{i.port}`" for i in value)
