@@ -88,6 +88,13 @@ def test_env_config_file_and_precedence(capsys, tmp_path, monkeypatch):
     assert "keep_alive = 5.0  # from --timeout" in out
 
 
+def test_app_from_the_environment_and_command_line_over_it(capsys, monkeypatch):
+    monkeypatch.setenv("ROCKET_APP", "envmod:app")
+    assert 'app = "envmod:app"  # from ROCKET_APP\n' in run(["--check-config"], capsys)[1]
+    out = run(["--check-config", "climod:make()"], capsys)[1]
+    assert 'app = "climod:make()"  # from MODULE:APP\n' in out
+
+
 def test_settings_markdown(capsys):
     code, out, _ = run(["--settings-markdown"], capsys)
     assert code == 0 and out == settings_markdown() + "\n"
