@@ -277,3 +277,16 @@ def test_signal_handlers_are_restored_after_stop():
     finally:
         server.stop()
     assert signal.getsignal(signal.SIGTERM) is before
+
+
+def test_the_same_server_can_start_again_after_stop():
+    server = new_server()
+    server.start(background=True)
+    port = server.ports[0]
+    server.stop()
+    server.start(background=True)
+    try:
+        assert server.ports == [port]
+        assert get(port)[0] == b"HTTP/1.1 200 OK"
+    finally:
+        server.stop()
