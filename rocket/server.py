@@ -376,8 +376,8 @@ def serve(app: Any, **settings: Any) -> None:
     config: Any = server.config
     from rocket.arbiter import run_arbiter, wants_arbiter
 
-    if wants_arbiter(config.workers, config.max_requests):  # processes under a supervisor
-        code = run_arbiter(app, server.config.as_dict())
+    if wants_arbiter(config.workers, config.max_requests, config.concurrency):
+        code = run_arbiter(app, {name: getattr(config, name) for name in config.explicit})
         if code:
             raise RuntimeError(f"the worker processes failed (exit code {code}); "
                                "see the Rocket.Errors log")
