@@ -138,9 +138,11 @@ class HTTPWorker(Worker):
                     if not self.handle_request(conn, event):
                         conn.close()
                         return False
-                    if parser.trailing_data or not parser.idle:
-                        continue  # a pipelined request (or the end of this one) is buffered
-                    event = NEED_DATA  # nothing buffered: skip asking the parser
+                    if parser.trailing_data:
+                        continue  # a pipelined request is buffered
+                    # Nothing buffered and the request consumed (handle_request's promise):
+                    # skip asking the parser, it can only say NEED_DATA.
+                    event = NEED_DATA
                 if event is NEED_DATA:
                     if not parser.trailing_data:
                         # Idle between requests: linger briefly, then park.

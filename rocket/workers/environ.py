@@ -60,9 +60,18 @@ def decode_path(path: bytes) -> str:
     ).decode("latin-1")
 
 
+_LINE_PLACEHOLDERS = dict.fromkeys(
+    ("REQUEST_METHOD", "SERVER_PROTOCOL", "REQUEST_URI", "RAW_URI", "PATH_INFO", "QUERY_STRING"),
+    "",
+)
+
+
 def base_environ(conn: Any, server: Any, shared: Dict[str, Any]) -> Dict[str, Any]:
     """The per-connection part of the environ; ``shared`` holds the per-server part."""
     env = dict(shared)
+    # Every request sets these; having them here sizes the dict so that per-request copies
+    # overwrite in place instead of growing (and rehashing) the table.
+    env.update(_LINE_PLACEHOLDERS)
     client = conn.client_addr
     if isinstance(client, tuple) and len(client) >= 2:
         env["REMOTE_ADDR"] = str(client[0])
