@@ -27,16 +27,27 @@ import errno
 import logging
 import os
 import random
-import select
 import signal
 import socket
 import time
 from typing import Any, Callable, Dict, List, Optional
 
 from rocket.arbiter_worker import BOOT_ERROR_EXIT, ChildSpec, child_main
-from rocket.binding import bind_socket, listen_fds
+from rocket.binding import bind_interfaces, listen_fds, reuse_port_sockets
 from rocket.config import Config, ConfigError, Interface
 from rocket.scoreboard import RETIRING, SERVING, STATE_NAMES, Board, Slot
+from rocket.supervision import (
+    Backoff,
+    FdCloser,
+    SignalQueue,
+    WorkerProcess,
+    block_signals,
+    describe_status,
+    fork_supported,
+    max_requests_for,
+    restore_mask,
+    wants_arbiter,
+)
 
 __all__ = ["Arbiter", "Backoff", "SignalQueue", "run_arbiter", "wants_arbiter", "describe_status",
            "max_requests_for", "fork_supported", "TICK_S"]
@@ -54,170 +65,6 @@ QUICK_STOP_S = 7.0
 
 KILL_MARGIN_S = 1.0
 """Extra time after graceful_timeout before a stopping worker is SIGKILLed."""
-
-SIGNALS = ("SIGTERM", "SIGINT", "SIGQUIT", "SIGHUP", "SIGTTIN", "SIGTTOU", "SIGUSR1", "SIGCHLD")
-
-
-def wants_arbiter(workers: int, max_requests: int = 0, concurrency: str = "thread",
-                  environ: Optional[Dict[str, str]] = None) -> bool:
-    """True when the settings need the arbiter: several workers, ``concurrency='process'``,
-    ``max_requests`` (a worker must be replaced) or systemd socket activation for this
-    process (``LISTEN_FDS``)."""
-    env = os.environ if environ is None else environ
-    activated = bool(env.get("LISTEN_FDS")) and env.get("LISTEN_PID", str(os.getpid())) == str(
-        os.getpid())
-    return workers > 1 or bool(max_requests) or concurrency == "process" or activated
-
-
-def fork_supported() -> bool:
-    """True when this platform can run worker processes (it has ``os.fork``)."""
-    return hasattr(os, "fork")
-
-
-def describe_status(status: int) -> str:
-    """``exited with code 1`` or ``killed by signal 9 (SIGKILL)`` for a ``waitpid`` status."""
-    if os.WIFSIGNALED(status):
-        number = os.WTERMSIG(status)
-        try:
-            name = signal.Signals(number).name
-        except ValueError:
-            name = "unknown"
-        return f"killed by signal {number} ({name})"
-    if os.WIFEXITED(status):
-        return f"exited with code {os.WEXITSTATUS(status)}"
-    return f"ended with status {status}"
-
-
-def max_requests_for(max_requests: int, jitter: int, rng: random.Random) -> int:
-    """One worker's request budget: ``max_requests`` + random 0..``jitter``; 0 = unlimited."""
-    if not max_requests:
-        return 0
-    return max_requests + (rng.randint(0, jitter) if jitter else 0)
-
-
-class Backoff:
-    """Delay before the next fork while workers keep dying: 0, then 0.1 s doubling to 10 s."""
-
-    def __init__(self, first_s: float = 0.1, max_s: float = 10.0) -> None:
-        self.first_s = first_s
-        self.max_s = max_s
-        self.failures = 0
-        self.last_failure_at = float("-inf")
-        self.next_at = float("-inf")
-
-    def failed(self, now: float) -> float:
-        """Record a crash at ``now``; returns the delay before the next fork."""
-        self.failures += 1
-        self.last_failure_at = now
-        delay = 0.0 if self.failures == 1 else min(self.max_s,
-                                                   self.first_s * 2 ** (self.failures - 2))
-        self.next_at = now + delay
-        return delay
-
-    def reset(self) -> None:
-        """Workers are stable again."""
-        self.failures = 0
-        self.next_at = float("-inf")
-
-    def ready(self, now: float) -> bool:
-        """True when a fork may happen now."""
-        return now >= self.next_at
-
-
-class SignalQueue:
-    """Handlers append the signal number and write one byte to a pipe; nothing else."""
-
-    def __init__(self) -> None:
-        self.pending: List[int] = []
-        self.wake_r, self.wake_w = os.pipe()
-        os.set_blocking(self.wake_r, False)
-        os.set_blocking(self.wake_w, False)
-        self._old: Dict[int, Any] = {}
-
-    def install(self, names: Any = SIGNALS) -> None:
-        """Route ``names`` (those this platform has) to :meth:`handler`."""
-        for name in names:
-            number = getattr(signal, name, None)
-            if number is not None:
-                self._old[number] = signal.signal(number, self.handler)
-
-    def handler(self, signum: int, frame: Any) -> None:
-        """The signal handler: enqueue and wake the main loop."""
-        self.pending.append(signum)
-        try:
-            os.write(self.wake_w, b"!")
-        except OSError:
-            pass  # the pipe is full: the loop is awake anyway
-
-    def wait(self, timeout: float) -> None:
-        """Sleep up to ``timeout`` s, or less when a signal arrives."""
-        if not self.pending:
-            try:
-                select.select([self.wake_r], [], [], timeout)
-            except InterruptedError:
-                pass
-        try:
-            while os.read(self.wake_r, 512):
-                pass
-        except (BlockingIOError, InterruptedError):
-            pass
-
-    def drain(self) -> List[int]:
-        """The signals received since the last call, in order."""
-        taken, self.pending[:] = list(self.pending), []
-        return taken
-
-    def restore(self) -> None:
-        """Put the previous handlers back and close the pipe."""
-        for number, old in self._old.items():
-            signal.signal(number, old if old is not None else signal.SIG_DFL)
-        self._old.clear()
-        for fd in (self.wake_r, self.wake_w):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
-
-
-class WorkerProcess:
-    """The arbiter's record of one child."""
-
-    def __init__(self, pid: int, slot: Slot, generation: int, spawned_at: float) -> None:
-        self.pid = pid
-        self.slot = slot
-        self.generation = generation
-        self.spawned_at = spawned_at
-        self.serving_since: Optional[float] = None
-        self.board_index: Optional[int] = None
-        self.term_at: Optional[float] = None   # when we sent SIGTERM (it is stopping)
-        self.killed: Optional[str] = None      # why we sent SIGKILL
-
-    def send(self, signum: int) -> None:
-        """Signal the child; a child that is already gone is not an error."""
-        try:
-            os.kill(self.pid, signum)
-        except ProcessLookupError:
-            pass
-
-
-def _block_signals() -> Any:
-    if not hasattr(signal, "pthread_sigmask"):
-        return None
-    return signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())
-
-
-def _restore_mask(mask: Any) -> None:
-    if mask is not None:
-        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
-
-
-class _Fd:
-    def __init__(self, fd: int) -> None:
-        self.fd = fd
-
-    def close(self) -> None:
-        os.close(self.fd)
-
 
 class Arbiter:
     """Runs ``settings['workers']`` worker processes serving ``load_app()`` (see module doc)."""
@@ -262,45 +109,12 @@ class Arbiter:
             self.interfaces = [Interface("", 0, fd=s.fileno()) for s in adopted]
             log.info("Adopted %d socket(s) from systemd (LISTEN_FDS)", len(adopted))
         else:
-            for interface in self.config.bind:
-                if interface.fd is not None:
-                    from rocket.binding import adopt_fd
-
-                    sock = adopt_fd(interface.fd)
-                elif self.reuse_port and interface.unix_path is None:
-                    sock = self._reserve_port(interface)
-                    interface = interface._replace(port=sock.getsockname()[1])
-                else:
-                    sock = bind_socket(interface, self.config.backlog)
-                    if interface.unix_path is not None:
-                        self._unix_paths.append(interface.unix_path)
-                    else:
-                        interface = interface._replace(port=sock.getsockname()[1])
-                self.sockets.append(sock)
-                self.interfaces.append(interface)
+            self.sockets, self.interfaces, self._unix_paths = bind_interfaces(
+                self.config.bind, self.config.backlog, self.reuse_port)
         self.settings["bind"] = list(self.interfaces)
 
-    def _reserve_port(self, interface: Interface) -> socket.socket:
-        sock = bind_socket(interface, 0, reuse_port=True)
-        # Not listening: only listening sockets join the kernel's SO_REUSEPORT group, so the
-        # arbiter keeps the port without ever being handed a connection.
-        fresh = socket.socket(sock.family, sock.type)
-        fresh.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        fresh.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-        address = sock.getsockname()
-        sock.close()
-        fresh.bind(address)
-        return fresh
-
     def _child_sockets(self) -> List[socket.socket]:
-        if not self.reuse_port:
-            return self.sockets
-        own = []
-        for interface, sock in zip(self.interfaces, self.sockets):
-            if interface.fd is None and interface.unix_path is None:
-                sock = bind_socket(interface, self.config.backlog, reuse_port=True)
-            own.append(sock)
-        return own
+        return reuse_port_sockets(self.interfaces, self.sockets, self.config.backlog)
 
     @property
     def ports(self) -> List[int]:
@@ -315,7 +129,7 @@ class Arbiter:
                                   self.rng)
         others: List[Any] = [w.slot for w in self.workers.values()]
         if self.signals is not None:
-            others += [_Fd(self.signals.wake_r), _Fd(self.signals.wake_w)]
+            others += [FdCloser(self.signals.wake_r), FdCloser(self.signals.wake_w)]
         spec = ChildSpec(self.load_app, self.settings, self.sockets, slot, self.generation,
                          budget, self.pid, close_fds=others)
         spec.build_server = self.build_server
@@ -325,11 +139,11 @@ class Arbiter:
             spec.board, spec.board_index = self.board, self.board.claim()
         # Signals stay blocked across fork() so that none reaches the child before it has
         # replaced the arbiter's handlers with its own (it unblocks them then).
-        blocked = _block_signals()
+        blocked = block_signals()
         try:
             pid = os.fork()
         except OSError as exc:
-            _restore_mask(blocked)
+            restore_mask(blocked)
             slot.close()
             if spec.board_index is not None:
                 self.board.set(spec.board_index, -1)
@@ -338,7 +152,7 @@ class Arbiter:
             return None
         if pid == 0:
             child_main(spec)  # never returns
-        _restore_mask(blocked)
+        restore_mask(blocked)
         worker = WorkerProcess(pid, slot, self.generation, self.clock())
         worker.board_index = spec.board_index
         self.workers[pid] = worker

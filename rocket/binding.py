@@ -16,10 +16,11 @@ from __future__ import annotations
 import os
 import socket
 import stat
-from typing import Any, List, Optional
+from typing import Any, List, Optional, Sequence, Tuple
 
 __all__ = ["SD_LISTEN_FDS_START", "bind_socket", "listen_fds", "adopt_fd", "parse_fd_bind",
-           "socket_address", "reuse_port_supported"]
+           "socket_address", "reuse_port_supported", "bind_interfaces", "reserve_port",
+           "reuse_port_sockets"]
 
 SD_LISTEN_FDS_START = 3
 """The first descriptor systemd passes (sd_listen_fds(3)); 0-2 are stdio."""
@@ -146,3 +147,69 @@ def socket_address(sock: socket.socket) -> str:
         return "unix:" + (name.decode() if isinstance(name, bytes) else name)
     host = name[0]
     return f"[{host}]:{name[1]}" if ":" in host else f"{host}:{name[1]}"
+
+
+def reserve_port(interface: Any) -> socket.socket:
+    """A bound, *not listening* ``SO_REUSEPORT`` socket on ``interface`` (port 0 resolved).
+
+    Only listening sockets join the kernel's SO_REUSEPORT group, so its holder keeps the
+    address without ever being handed a connection, while workers bind their own sockets.
+    """
+    probe = bind_socket(interface, 0, reuse_port=True)
+    address = probe.getsockname()
+    sock = socket.socket(probe.family, probe.type)
+    probe.close()
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind(address)
+    except BaseException:
+        sock.close()
+        raise
+    sock.set_inheritable(True)
+    return sock
+
+
+def bind_interfaces(interfaces: Sequence[Any], backlog: int, reuse_port: bool = False
+                    ) -> Tuple[List[socket.socket], List[Any], List[str]]:
+    """Bind (or adopt, for ``fd://N``) every interface once, before workers are forked.
+
+    Returns the sockets, the interfaces with the ports actually bound, and the unix socket
+    paths created (to remove at exit). With ``reuse_port`` TCP interfaces only get their port
+    reserved (:func:`reserve_port`); each worker then binds its own socket.
+    """
+    sockets: List[socket.socket] = []
+    bound: List[Any] = []
+    unix_paths: List[str] = []
+    try:
+        for interface in interfaces:
+            if interface.fd is not None:
+                sock = adopt_fd(interface.fd)
+            elif reuse_port and interface.unix_path is None:
+                sock = reserve_port(interface)
+                interface = interface._replace(port=sock.getsockname()[1])
+            else:
+                sock = bind_socket(interface, backlog)
+                if interface.unix_path is not None:
+                    unix_paths.append(interface.unix_path)
+                else:
+                    interface = interface._replace(port=sock.getsockname()[1])
+            sockets.append(sock)
+            bound.append(interface)
+    except BaseException:
+        for sock in sockets:
+            sock.close()
+        raise
+    return sockets, bound, unix_paths
+
+
+def reuse_port_sockets(interfaces: Sequence[Any], shared: Sequence[socket.socket],
+                       backlog: int) -> List[socket.socket]:
+    """One worker's sockets in reuse_port mode: its own listening socket for each TCP
+    interface, the shared one for unix and ``fd://`` interfaces."""
+    own = []
+    for interface, sock in zip(interfaces, shared):
+        if interface.fd is None and interface.unix_path is None:
+            sock = bind_socket(interface, backlog, reuse_port=True)
+        own.append(sock)
+    return own

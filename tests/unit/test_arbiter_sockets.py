@@ -10,9 +10,11 @@ import pytest
 
 from rocket.binding import (
     adopt_fd,
+    bind_interfaces,
     bind_socket,
     listen_fds,
     parse_fd_bind,
+    reuse_port_sockets,
     reuse_port_supported,
     socket_address,
 )
@@ -156,3 +158,32 @@ def test_board_entries_are_claimed_published_and_freed():
         assert board.counts() == (-1, 7, 0) and board.claim() == 0
     finally:
         board.close()
+
+
+def test_bind_interfaces_resolves_ports_and_lists_unix_paths(tmp_path):
+    path = str(tmp_path / "a.sock")
+    sockets, bound, unix_paths = bind_interfaces(
+        [Interface("127.0.0.1", 0), Interface("", 0, unix_path=path)], backlog=8)
+    try:
+        assert bound[0].port == sockets[0].getsockname()[1] != 0
+        assert unix_paths == [path] and bound[1].unix_path == path
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+@pytest.mark.skipif(not reuse_port_supported(), reason="no SO_REUSEPORT")
+def test_reuse_port_reserves_the_port_without_listening_and_workers_bind_their_own():
+    sockets, bound, _ = bind_interfaces([Interface("127.0.0.1", 0)], backlog=8, reuse_port=True)
+    reserved = sockets[0]
+    own = reuse_port_sockets(bound, sockets, backlog=8)
+    try:
+        assert not reserved.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN)
+        assert own[0] is not reserved and own[0].getsockname() == reserved.getsockname()
+        client = socket.create_connection(("127.0.0.1", bound[0].port), timeout=5)
+        accepted, _ = own[0].accept()                # the only listener gets the connection
+        accepted.close()
+        client.close()
+    finally:
+        own[0].close()
+        reserved.close()
