@@ -321,7 +321,11 @@ class WSGIWorker(HTTPWorker):
             if block.__class__ is bytes and exchange.head is None:
                 head = exchange.head = exchange.plan(len(block))
                 if head.framing == "length" and head.content_length == len(block):
-                    exchange.send(head.data + block)
+                    try:
+                        exchange.conn.sendall(head.data + block)
+                    except OSError:
+                        exchange.peer_gone = True
+                        raise
                     exchange.body_sent = len(block)
                     return head.keep_alive
                 if head.framing == "none":
