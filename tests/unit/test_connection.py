@@ -175,3 +175,26 @@ def test_abort_wakes_a_blocked_reader(pair):
     conn.abort()
     reader.join(2)
     assert not reader.is_alive() and result == [False]
+
+
+def test_sendmany_sends_every_buffer_in_order(pair):
+    import threading
+
+    conn, client = pair
+    buffers = [b"HTTP/1.1 200 OK\r\n\r\n", b""] + [os.urandom(65536) for _ in range(16)]
+    buffers += [b"x"] * 600  # more buffers than one sendmsg call takes
+    expected = b"".join(buffers)
+    got = bytearray()
+
+    def read():
+        while len(got) < len(expected):
+            chunk = client.recv(1 << 20)
+            if not chunk:
+                break
+            got.extend(chunk)
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    conn.sendmany(buffers)
+    reader.join(5)
+    assert bytes(got) == expected
