@@ -19,6 +19,7 @@ from rocket.server import (  # noqa: E402
     serve,
 )
 from rocket.sockets import LineProtocol, Protocol, SocketServer  # noqa: E402
+from rocket.workers import get_worker_class, register_method  # noqa: E402
 
 __all__ = [
     "VERSION",
@@ -31,6 +32,11 @@ __all__ = [
     "Protocol",
     "LineProtocol",
     "CherryPyWSGIServer",
+    "Worker",
+    "WSGIWorker",
+    "FileSystemWorker",
+    "register_method",
+    "get_worker_class",
     "Config",
     "ConfigError",
     "SOCKET_TIMEOUT",
@@ -41,3 +47,14 @@ __all__ = [
     "DEFAULTS",
     "NullHandler",
 ]
+
+
+def __getattr__(name: str):
+    # Worker classes on first use (PEP 562), so ``import rocket`` stays light.
+    if name in ("Worker", "WSGIWorker", "FileSystemWorker"):
+        import rocket.workers
+
+        if name == "FileSystemWorker":
+            return get_worker_class("fs")
+        return getattr(rocket.workers, name)
+    raise AttributeError(f"module 'rocket' has no attribute {name!r}")

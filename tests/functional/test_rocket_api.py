@@ -162,3 +162,20 @@ def test_unix_socket_bind(server_factory, tmp_path):
     import os
 
     assert not os.path.exists(path)
+
+
+def test_worker_extension_point_is_exported(server_factory):
+    class Echo(rocket.Worker):
+        """Answers every connection with one line and closes it."""
+
+        def handle(self, conn):
+            conn.sendall(b"echo\n")
+            conn.close()
+            return False
+
+    rocket.register_method("echo-test", Echo)
+    assert rocket.get_worker_class("ECHO-TEST") is Echo
+    assert issubclass(rocket.WSGIWorker, rocket.Worker)
+    server = server_factory(("127.0.0.1", 0), "echo-test", {})
+    with socket.create_connection(("127.0.0.1", server.ports[0]), timeout=5) as sock:
+        assert sock.recv(100) == b"echo\n"
