@@ -211,7 +211,11 @@ class Monitor:
                         fired(fd)
                         ready.append(conn)
             for conn in ready:
-                self.dispatch(conn)
+                try:
+                    self.dispatch(conn)
+                except Exception:  # the monitor must outlive any one connection
+                    log.exception("dispatching %r failed; closing it", conn)
+                    conn.close()
             if self.timeout and self.clock() >= next_sweep:
                 self._sweep()
                 next_sweep = self.clock() + self.sweep_s

@@ -169,3 +169,30 @@ def test_a_reused_descriptor_is_armed_for_its_new_connection(conns, monitor_with
     monitor.park(second)
     second.peer.sendall(b"y")
     assert event.wait(2) and ready[-1] is second
+
+
+def test_a_failing_dispatch_does_not_kill_the_monitor(conns, caplog):
+    calls = []
+    event = threading.Event()
+
+    def dispatch(conn):
+        calls.append(conn)
+        if len(calls) == 1:
+            raise RuntimeError("boom")
+        event.set()
+
+    monitor = Monitor(dispatch, timeout=60)
+    monitor.start()
+    try:
+        first, second = conns(), conns()
+        monitor.park(first)
+        first.peer.sendall(b"x")
+        deadline = time.monotonic() + 2
+        while not first.closed and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert first.closed and "dispatching" in caplog.text
+        monitor.park(second)
+        second.peer.sendall(b"y")
+        assert event.wait(2) and calls[-1] is second
+    finally:
+        monitor.stop()
