@@ -3,7 +3,7 @@
 How it works
 ------------
 ``handle_request`` builds the environ (a copy of a per-connection base dict plus the request
-line and headers), calls the application with a per-request :class:`_Exchange` (which holds
+line and headers), calls the application with a per-request :class:`Exchange` (which holds
 ``start_response`` and ``write``), sends what the application returns and calls its
 ``close()``. The head goes out with the first non-empty body block — a single-block result
 goes out as head + body in one ``sendall``. Framing comes from the response writer:
@@ -24,26 +24,18 @@ from typing import Any, Optional
 
 from rocket.http.errors import HTTPError, InternalServerError, InvalidResponse
 from rocket.http.events import Request
-from rocket.http.writer import encode_chunk, http_date, last_chunk, plan_response
+from rocket.http.writer import plan_response
 from rocket.workers.base import HTTPWorker, error_logger, setting
 from rocket.workers.environ import base_environ, build_environ
+from rocket.workers.exchange import DRAIN_MAX_BYTES, Exchange, WSGIViolation
 from rocket.workers.filewrapper import FileWrapper
 from rocket.workers.wsgi_input import EMPTY_INPUT, WSGIInput
 
 __all__ = ["WSGIWorker", "WSGIViolation", "DRAIN_MAX_BYTES"]
 
-# An unread request body is read and discarded after the response so the connection can be
-# reused; past this many bytes closing is cheaper than reading (waitress and gunicorn agree).
-DRAIN_MAX_BYTES = 64 * 1024
-
-_CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
-# Planned response heads kept per worker; apps use a handful of (status, headers) shapes, and
-# the bound stops an app that puts per-request values in headers from growing it.
-_PLAN_CACHE_MAX = 256
 _DEFAULT_LOG_FORMAT = '%(client_ip)s - "%(request_line)s" - %(status)s %(size)s'
 _INFO = logging.INFO
 _access_log = logging.getLogger("Rocket.Requests")
-_warned_write = []  # non-empty once the write() deprecation warning has been logged
 
 
 class _ThreadState(threading.local):
@@ -51,174 +43,6 @@ class _ThreadState(threading.local):
 
     conn: Any = None
     base: dict = {}
-
-
-class WSGIViolation(Exception):
-    """The application broke a PEP 3333 rule; the message names the rule."""
-
-
-class _Exchange:
-    """One request/response: ``start_response`` and ``write`` for the application."""
-
-    __slots__ = ("conn", "request", "input", "worker", "status", "headers", "head",
-                 "body_sent", "continue_sent", "overflow_logged", "peer_gone")
-
-    def __init__(self, worker: WSGIWorker, conn: Any, request: Request) -> None:
-        self.worker = worker
-        self.conn = conn
-        self.request = request
-        self.input: Any = EMPTY_INPUT
-        self.status: Optional[str] = None
-        self.headers: Any = None
-        self.head: Any = None  # the ResponseHead once sent
-        self.body_sent = 0
-        self.continue_sent = False
-        self.overflow_logged = False
-        self.peer_gone = False
-
-    def start_response(self, status: str, headers: list, exc_info: Any = None) -> Any:
-        """PEP 3333 ``start_response``; returns the ``write`` callable."""
-        if exc_info:
-            try:
-                if self.head is not None:
-                    raise exc_info[1].with_traceback(exc_info[2])
-            finally:
-                exc_info = None  # break the frame <-> traceback cycle (PEP 3333)
-        elif self.status is not None:
-            raise AssertionError(
-                "start_response() called a second time without exc_info (PEP 3333)"
-            )
-        if status.__class__ is not str:
-            raise TypeError(f"status must be a str (PEP 3333), got {status!r}")
-        if headers.__class__ is not list:
-            raise TypeError(f"response_headers must be a list (PEP 3333), got {headers!r}")
-        self.status = status
-        self.headers = headers
-        return self.app_write
-
-    def app_write(self, data: bytes) -> None:
-        """The ``write`` callable given to the application (deprecated by PEP 3333)."""
-        if not _warned_write:
-            _warned_write.append(True)
-            error_logger().warning(
-                "the application uses the write() callable of start_response(), deprecated "
-                "by PEP 3333; return an iterable instead"
-            )
-        if self.status is None:
-            raise WSGIViolation("write() called before start_response() (PEP 3333)")
-        self.write(data)
-
-    def send(self, data: bytes) -> None:
-        """``conn.sendall``, remembering a failure as "the peer is gone"."""
-        try:
-            self.conn.sendall(data)
-        except OSError:
-            self.peer_gone = True
-            raise
-
-    def send_continue(self) -> None:
-        """Send ``100 Continue`` before the first body read, unless the response has begun."""
-        if self.head is None and not self.continue_sent:
-            self.continue_sent = True
-            self.send(_CONTINUE)
-
-    def plan(self, body_length: Optional[int]) -> Any:
-        """Plan the head; a single block that disagrees with the app's Content-Length is
-        planned without its length, so the usual truncate/close rules apply."""
-        if self.status is None:
-            raise WSGIViolation("the application returned before calling start_response()")
-        request = self.request
-        keep_alive = request.keep_alive
-        inp = self.input
-        if inp is not EMPTY_INPUT and not inp.at_eof and keep_alive:
-            # Unread body: reuse only if it can be drained cheaply and the client will send it.
-            keep_alive = not (
-                inp.error is not None
-                or (request.expect_continue and not self.continue_sent)
-                or (request.content_length or 0) > DRAIN_MAX_BYTES
-            )
-        # Apps answer most requests with the same status and headers: reuse the planned head
-        # while its Date is current (plan_response is a pure function of these inputs).
-        plans = self.worker.plans
-        try:
-            key = (self.status, tuple(self.headers), request.method, request.http_version,
-                   keep_alive, body_length)
-            entry = plans.get(key)
-        except TypeError:  # unhashable header items: plan_response names the problem
-            key = entry = None
-        date = http_date()
-        if entry is not None and entry[0] == date:
-            return entry[1]
-        server = self.worker.server_header
-        try:
-            head = plan_response(request.method, request.http_version, keep_alive,
-                                 self.status, self.headers, body_length, server)
-        except InvalidResponse:
-            if body_length is None:
-                raise
-            return plan_response(request.method, request.http_version, keep_alive,
-                                 self.status, self.headers, None, server)
-        if key is not None:
-            if len(plans) >= _PLAN_CACHE_MAX:
-                plans.clear()
-            plans[key] = (date, head)
-        return head
-
-    def write(self, data: bytes) -> None:
-        """Send one body block (the head first, if still pending)."""
-        if data.__class__ is not bytes:
-            if not isinstance(data, bytes):
-                raise WSGIViolation(
-                    f"the application produced {type(data).__name__}, not bytes: body blocks "
-                    "must be bytestrings (PEP 3333)"
-                )
-            data = bytes(data)
-        head = self.head
-        if head is None:
-            if not data:
-                return  # PEP 3333: the head waits for the first non-empty block
-            head = self.head = self.plan(None)
-            prefix = head.data
-        else:
-            prefix = b""
-        framing = head.framing
-        if framing == "length":
-            room = head.content_length - self.body_sent
-            if len(data) > room:
-                if not self.overflow_logged:
-                    self.overflow_logged = True
-                    error_logger().warning(
-                        "application sent more than its Content-Length %s; body truncated",
-                        head.content_length,
-                    )
-                data = data[:room]
-            self.body_sent += len(data)
-        elif framing == "chunked":
-            self.body_sent += len(data)
-            data = encode_chunk(data)
-        elif framing == "none":
-            data = b""
-        else:
-            self.body_sent += len(data)
-        if prefix or data:
-            self.send(prefix + data)
-
-    def finish(self) -> bool:
-        """Complete the response; True when the connection may be reused."""
-        head = self.head
-        if head is None:
-            head = self.head = self.plan(0)
-            self.send(head.data)
-        framing = head.framing
-        if framing == "chunked":
-            self.send(last_chunk())
-        elif framing == "length" and self.body_sent < head.content_length:
-            error_logger().error(
-                "application sent %d of its %d-byte Content-Length; closing the connection",
-                self.body_sent, head.content_length,
-            )
-            return False
-        return head.keep_alive
 
 
 class WSGIWorker(HTTPWorker):
@@ -279,7 +103,7 @@ class WSGIWorker(HTTPWorker):
         local = self._local
         base = local.base if local.conn is conn else self._base(conn)
         environ = build_environ(base, request)
-        exchange = _Exchange(self, conn, request)
+        exchange = Exchange(self, conn, request)
         if request.chunked or request.content_length:
             inp = exchange.input = WSGIInput(
                 conn, self.body_timeout_s,
@@ -314,7 +138,7 @@ class WSGIWorker(HTTPWorker):
             keep_alive = exchange.input.drain(DRAIN_MAX_BYTES)
         return keep_alive
 
-    def _send(self, exchange: _Exchange, result: Any) -> bool:
+    def _send(self, exchange: Exchange, result: Any) -> bool:
         cls = result.__class__
         if (cls is list or cls is tuple) and len(result) == 1:
             block = result[0]
@@ -346,7 +170,7 @@ class WSGIWorker(HTTPWorker):
             write(block)
         return exchange.finish()
 
-    def _send_file(self, exchange: _Exchange, wrapper: FileWrapper) -> bool:
+    def _send_file(self, exchange: Exchange, wrapper: FileWrapper) -> bool:
         span = wrapper.sendfile_span()
         if span is None or exchange.status is None or exchange.head is not None:
             for block in wrapper:
@@ -376,7 +200,7 @@ class WSGIWorker(HTTPWorker):
             )
         return exchange.finish()
 
-    def _failed(self, exchange: _Exchange, exc: Exception) -> None:
+    def _failed(self, exchange: Exchange, exc: Exception) -> None:
         log = error_logger()
         if isinstance(exc, WSGIViolation):
             log.error("WSGI rule broken by %r: %s", self.app, exc)
@@ -400,7 +224,7 @@ class WSGIWorker(HTTPWorker):
         except OSError:
             pass  # the peer is gone; the connection is closed by the request loop
 
-    def _log_access(self, conn: Any, exchange: _Exchange) -> None:
+    def _log_access(self, conn: Any, exchange: Exchange) -> None:
         request = exchange.request
         head = exchange.head
         client = conn.client_addr

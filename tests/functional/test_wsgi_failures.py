@@ -4,6 +4,7 @@ server goes on serving."""
 from __future__ import annotations
 
 import logging
+import time
 
 import pytest
 
@@ -16,6 +17,14 @@ def server():
     raises.ClosingBody.closed.clear()
     with running(raises.app, validate=False) as server:
         yield server
+
+
+def _eventually(predicate, timeout=2.0):
+    """close() runs after the response is sent, so the client may see the answer first."""
+    deadline = time.monotonic() + timeout
+    while not predicate() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return predicate()
 
 
 def _still_serving(server):
@@ -96,7 +105,7 @@ def test_write_callable_works_and_warns_once(server, caplog):
         c.close()
     warnings = [r for r in caplog.records if "write() callable" in r.getMessage()]
     assert len(warnings) <= 1  # once per process (an earlier test may have used it)
-    assert raises.ClosingBody.closed == [True, True]
+    assert _eventually(lambda: raises.ClosingBody.closed == [True, True])
 
 
 def test_exc_info_replaces_status_before_headers(server):
@@ -111,7 +120,7 @@ def test_close_called_on_success(server):
     c.send(b"GET /ok HTTP/1.1\r\nHost: x\r\n\r\n")
     c.response()
     c.close()
-    assert raises.ClosingBody.closed == [True]
+    assert _eventually(lambda: raises.ClosingBody.closed == [True])
 
 
 def test_access_log_format_and_off_switch(caplog):
