@@ -83,6 +83,7 @@ def build_server(app: Any, settings: Dict[str, Any], sockets: List[Any]) -> Any:
     server = Rocket(bind, "wsgi", {"wsgi_app": app}, min_threads, max_threads, queue_size,
                     keep_alive, False, workers=int(settings.get("workers", 2)), **kwargs)
     server.sockets = dict(enumerate(sockets))
+    server.in_worker_process = True  # serve here; workers > 1 only sets wsgi.multiprocess
     return server
 
 

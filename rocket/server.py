@@ -117,6 +117,9 @@ class Rocket:
         self._stopped.set()
         self._restart_requested = False
         self._turn = threading.local()
+        self.in_worker_process = False
+        """True in a process forked by the arbiter: serve here, never start another arbiter."""
+        self._arbiter: Any = None
         self._old_signals: Dict[int, Any] = {}
         from rocket.http.parser import RequestParser
 
@@ -128,7 +131,14 @@ class Rocket:
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self, background: bool = False) -> None:
-        """Start serving; blocks until stop(), a signal or Ctrl-C unless ``background``."""
+        """Start serving; blocks until stop(), a signal or Ctrl-C unless ``background``.
+
+        With ``workers`` > 1 (see :attr:`multi_process`) an arbiter forks worker processes
+        that each run this server; it needs the main thread, so ``background`` is refused.
+        """
+        if self.multi_process:
+            self._run_arbiter(background)
+            return
         with self._lock:
             if self._running:
                 raise RuntimeError("this Rocket is already running")
@@ -157,7 +167,15 @@ class Rocket:
             self._restore_signals()
 
     def stop(self, stoplogging: bool = False) -> None:
-        """Stop listeners, monitor and workers; idempotent and callable from any thread."""
+        """Stop listeners, monitor and workers; idempotent and callable from any thread.
+        In process mode it asks the arbiter for a graceful stop."""
+        arbiter = self._arbiter
+        if arbiter is not None and not self.in_worker_process:
+            if arbiter.stopping is None:
+                arbiter.stopping = "graceful"
+                if arbiter.signals is not None:
+                    arbiter.signals.handler(0, None)  # wakes its loop
+            return
         with self._lock:
             if not self._running:
                 return
@@ -197,6 +215,40 @@ class Rocket:
     def running(self) -> bool:
         """True between start() and stop()."""
         return self._running
+
+    @property
+    def multi_process(self) -> bool:
+        """True when start() runs an arbiter and worker processes (``workers`` > 1,
+        ``concurrency='process'``, ``max_requests`` or systemd socket activation)."""
+        from rocket.arbiter import wants_arbiter
+
+        c: Any = self.config
+        return not self.in_worker_process and wants_arbiter(c.workers, c.max_requests,
+                                                            c.concurrency)
+
+    def _run_arbiter(self, background: bool) -> None:
+        from rocket.arbiter import Arbiter
+        from rocket.config import ConfigError
+
+        if background:
+            raise ConfigError("workers > 1 serves in the foreground: the arbiter needs the main "
+                              "thread for its signals; use start()")
+        settings = {name: getattr(self.config, name) for name in self.config.explicit}
+        settings.pop("handle_signals", None)
+        self._arbiter = Arbiter(lambda: None, settings, build_server=self._as_worker)
+        self.started_at = time.time()
+        code = self._arbiter.run()
+        if code:
+            raise RuntimeError(f"the worker processes failed (exit code {code}); "
+                               "see the Rocket.Errors log")
+
+    def _as_worker(self, app: Any, settings: Dict[str, Any], sockets: List[Any]) -> Rocket:
+        """In a forked worker process: this very server, on the arbiter's sockets."""
+        self.in_worker_process = True
+        self.config.handle_signals = False
+        self.sockets = dict(enumerate(sockets))
+        self.interfaces = list(settings["bind"])
+        return self
 
     def __enter__(self) -> Rocket:
         self.start(background=True)
@@ -338,6 +390,8 @@ class Rocket:
         the same keys as the SocketServer's and the arbiter's (see :mod:`rocket.serverinfo`)."""
         from rocket.serverinfo import process_info
 
+        if self._arbiter is not None and not self.in_worker_process:
+            return self._arbiter.info()  # type: ignore[no-any-return]
         return process_info(self)
 
     @property
@@ -372,17 +426,7 @@ class Server(Rocket):
 def serve(app: Any, **settings: Any) -> None:
     """Serve ``app`` until stopped (signal or Ctrl-C): ``serve(app, host=, port=, threads=)``."""
     settings.setdefault("handle_signals", True)
-    server = Server(app, **settings)
-    config: Any = server.config
-    from rocket.arbiter import run_arbiter, wants_arbiter
-
-    if wants_arbiter(config.workers, config.max_requests, config.concurrency):
-        code = run_arbiter(app, {name: getattr(config, name) for name in config.explicit})
-        if code:
-            raise RuntimeError(f"the worker processes failed (exit code {code}); "
-                               "see the Rocket.Errors log")
-        return
-    server.start()
+    Server(app, **settings).start()
 
 
 def _close(conn: Any) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ast
 import http.client
+import json
 import os
 import re
 import signal
@@ -424,6 +425,46 @@ def test_serve_api_with_workers_runs_the_arbiter(servers):
     assert pids <= {str(p) for p in server.booted_pids()}
     server.signal(signal.SIGTERM)
     assert server.proc.wait(10) == 0
+
+
+ROCKET_API_SCRIPT = """
+import json, logging, threading, time, urllib.request
+logging.basicConfig(level=logging.INFO)
+from rocket.server import Rocket
+from workers_app import app
+server = Rocket(("127.0.0.1", 0), "wsgi", {"wsgi_app": app}, workers=2, access_log=False)
+
+def poke():
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        info = server.info()
+        if [w["state"] for w in info.get("workers", [])] == ["serving", "serving"]:
+            break
+        time.sleep(0.05)
+    port = int(info["listen_on"][0].rsplit(":", 1)[1])
+    for _ in range(25):
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10).read()
+    time.sleep(0.6)  # a heartbeat or two
+    print("INFO " + json.dumps(server.info()), flush=True)
+    server.stop()
+
+threading.Thread(target=poke, daemon=True).start()
+server.start()
+print("STOPPED", flush=True)
+"""
+
+
+def test_rocket_api_with_workers_aggregates_info_and_stops_from_a_thread():
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    proc = subprocess.run([sys.executable, "-c", ROCKET_API_SCRIPT], cwd=APPS, env=env,
+                          capture_output=True, text=True, timeout=40)
+    assert proc.returncode == 0, proc.stderr
+    line = next(x for x in proc.stdout.splitlines() if x.startswith("INFO "))
+    info = json.loads(line[5:])
+    assert len(info["workers"]) == 2 and info["requests"] >= 25
+    assert sum(w["requests"] for w in info["workers"]) == info["requests"]
+    assert all(w["pid"] != info["pid"] and w["threads"] >= 1 for w in info["workers"])
+    assert proc.stdout.rstrip().endswith("STOPPED")
 
 
 def test_app_that_cannot_be_imported_stops_the_arbiter_with_code_3():
