@@ -26,6 +26,10 @@ from rocket.bench.load import run as run_load
 from rocket.bench.servers import DEFAULT_SERVERS, SERVERS, ServerProcess
 from rocket.bench.stats import fmt_ms, fmt_rate, markdown_table
 
+# where connections outnumber a typical pool: a pinned-thread server leaves some unserved,
+# which wrk cannot show (it only times the requests that complete)
+FAIR_SCENARIOS = ("hello-c256", "sleep-c100")
+
 # name -> (path, connections, keep_alive, body_size); the project's standard scenarios
 SCENARIOS: Dict[str, Tuple[str, int, bool, int]] = {
     "hello-c1": ("/", 1, True, 0),
@@ -53,6 +57,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--client-cpus", default="0", help="CPU list of the client (0)")
     p.add_argument("--no-pin", dest="pin", action="store_false", help="do not pin to CPUs")
     p.add_argument("--timeout", type=float, default=2.0, help="seconds before a request fails")
+    p.add_argument("--fairness", type=float, default=2.0, metavar="SECONDS",
+                   help=f"after wrk, count responses per connection with load for "
+                        f"{' and '.join(FAIR_SCENARIOS)} (0 = off)")
     p.add_argument("--json", metavar="FILE", help="write every result as JSON")
     p.add_argument("--plot", metavar="PNG", help="write a chart (needs matplotlib)")
     p.add_argument("--markdown", metavar="FILE", help="write the tables as Markdown")
@@ -75,10 +82,11 @@ def _pin(cpus: Optional[str]) -> Optional[set]:
     return old
 
 
-def measure(a: argparse.Namespace, url: str, scenario: str, seconds: float) -> dict:
+def measure(a: argparse.Namespace, url: str, scenario: str, seconds: float,
+            force_load: bool = False) -> dict:
     """One load run of ``scenario`` against ``url`` with the chosen client."""
     path, conns, keep_alive, body = SCENARIOS[scenario]
-    use_wrk = a.client == "wrk" or (a.client == "auto" and wrk.available())
+    use_wrk = not force_load and (a.client == "wrk" or (a.client == "auto" and wrk.available()))
     if use_wrk:
         prefix = ["taskset", "-c", a.client_cpus] if a.pin and _has_taskset() else None
         return wrk.run_wrk(url + path, conns, seconds, keep_alive, body, a.timeout, prefix)
@@ -127,6 +135,8 @@ def bench_one(a: argparse.Namespace, name: str, scenario: str) -> dict:
         rec["cpu_us_per_req"] = (round(1e6 * (cpu1 - cpu0) / res["responses"], 1)
                                  if res["responses"] else None)
         rec["rss_peak_mib"] = round(rss, 1) if rss else None
+        if scenario in FAIR_SCENARIOS and "fairness" not in rec and a.fairness > 0:
+            rec["fairness"] = measure(a, url, scenario, a.fairness, force_load=True)["fairness"]
     except RuntimeError as e:
         rec.update(status="failed", error=str(e))
     finally:
@@ -142,13 +152,21 @@ def _cell(rec: Optional[dict], base: Optional[dict], key: str) -> str:
     if key == "rps":
         text = fmt_rate(rec["rps"])
         if base is not None and base.get("status") == "ok" and base["rps"]:
-            text += " (%.2f×)" % (rec["rps"] / base["rps"])
+            text += f" ({rec['rps'] / base['rps']:.2f}×)"
         return text + (" *" if rec.get("client_bound") else "")
     return fmt_ms(rec["latency_ms"].get(key))
 
 
+def _fair_cell(rec: Optional[dict]) -> str:
+    fair = (rec or {}).get("fairness")
+    if not fair:
+        return "-"
+    return f"{fair['served']}/{fair['connections']} (Jain {fair['jain']:.2f})"
+
+
 def tables(results: List[dict], servers: List[str], scenarios: List[str]) -> str:
-    """Markdown tables: req/s (ratio to Rocket) and p99 latency, one row per server."""
+    """Markdown tables: req/s (ratio to Rocket), p99 and p50 latency, one row per server,
+    and the connections served in the fairness scenarios."""
     by = {(r["server"], r["scenario"]): r for r in results}
     out = []
     for title, key in (("req/s (ratio to rocket; * = client-bound)", "rps"),
@@ -156,6 +174,12 @@ def tables(results: List[dict], servers: List[str], scenarios: List[str]) -> str
         rows = [[s] + [_cell(by.get((s, sc)), by.get(("rocket", sc)), key) for sc in scenarios]
                 for s in servers]
         out.append("### {}\n\n{}".format(title, markdown_table(["server"] + scenarios, rows)))
+    fair_scens = [sc for sc in scenarios if any(
+        by.get((s, sc), {}).get("fairness") for s in servers)]
+    if fair_scens:
+        rows = [[s] + [_fair_cell(by.get((s, sc))) for sc in fair_scens] for s in servers]
+        out.append("### connections that got at least one response (Jain index: 1 = even)"
+                   "\n\n" + markdown_table(["server"] + fair_scens, rows))
     errs = [r for r in results if r.get("errors_total")]
     if errs:
         out.append("Errors: " + "; ".join("{} {}: {}".format(r["server"], r["scenario"],

@@ -21,10 +21,11 @@ import selectors
 import socket
 import time
 from collections import deque
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional
 
+from rocket.bench.loadspec import LoadSpec, raise_fd_limit
 from rocket.bench.stats import LatencyHistogram
-from rocket.http.client import ResponseParser, format_request
+from rocket.http.client import ResponseParser
 from rocket.http.errors import HTTPError, IncompleteResponse
 from rocket.http.events import NEED_DATA, ConnectionClosed, Data, EndOfMessage, Response
 
@@ -33,71 +34,16 @@ PROGRESS_EVERY_S = 1.0
 _CHECK_EVERY_S = 0.1  # how often timeouts and the deadline are looked at
 _CONNECTING = (errno.EINPROGRESS, errno.EWOULDBLOCK, errno.EALREADY, 0)
 
-
-def raise_fd_limit(wanted: int) -> int:
-    """Raise the soft RLIMIT_NOFILE towards ``wanted`` (up to the hard limit); return it."""
-    try:
-        import resource
-    except ImportError:  # not on this platform: whatever the OS gives
-        return wanted
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft != resource.RLIM_INFINITY and soft < wanted:
-        new = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
-        try:
-            resource.setrlimit(resource.RLIMIT_NOFILE, (new, hard))
-            soft = new
-        except (ValueError, OSError):
-            pass
-    return wanted if soft == resource.RLIM_INFINITY else soft
-
-
-class LoadSpec:
-    """What one load run does; plain attributes so it pickles into client processes."""
-
-    def __init__(self, host: str, port: int, target: bytes = b"/", host_header: str = "",
-                 method: bytes = b"GET", connections: int = 1,
-                 duration_s: Optional[float] = None, requests: Optional[int] = None,
-                 keep_alive: bool = True, body_size: int = 0, chunked_upload: bool = False,
-                 pipeline: int = 1, timeout_s: float = 5.0, drain_s: float = 1.0,
-                 headers: Optional[List[Tuple[str, str]]] = None) -> None:
-        if duration_s is None and requests is None:
-            raise ValueError("give a duration or a request count")
-        if connections < 1 or pipeline < 1:
-            raise ValueError("connections and pipeline must be at least 1")
-        self.host = host
-        self.port = port
-        self.target = target
-        self.host_header = host_header or f"{host}:{port}"
-        self.method = method
-        self.connections = connections
-        self.duration_s = duration_s
-        self.requests = requests
-        self.keep_alive = keep_alive
-        self.body_size = body_size
-        self.chunked_upload = chunked_upload
-        self.pipeline = pipeline if keep_alive else 1
-        self.timeout_s = timeout_s
-        self.drain_s = drain_s
-        self.headers = list(headers or [])
-
-    def request_bytes(self) -> bytes:
-        """The request every connection sends, encoded once."""
-        headers = [("Host", self.host_header), ("User-Agent", "rocket-bench")] + self.headers
-        if not self.keep_alive:
-            headers.append(("Connection", "close"))
-        body = None
-        if self.body_size or self.chunked_upload or self.method in (b"POST", b"PUT"):
-            body = b"a" * self.body_size
-            headers.append(("Content-Type", "application/octet-stream"))
-        return format_request(self.method.decode("latin-1"), self.target.decode("latin-1"),
-                              headers, body=body, chunked=self.chunked_upload)
+__all__ = ["LoadClient", "LoadSpec", "run_load"]
 
 
 class _Conn:
     __slots__ = ("sock", "parser", "sent_at", "unsent", "out", "connected", "opened_at",
-                 "will_close", "mask")
+                 "will_close", "mask", "slot")
 
-    def __init__(self, sock: socket.socket, parser: ResponseParser, now: float) -> None:
+    def __init__(self, sock: socket.socket, parser: ResponseParser, now: float,
+                 slot: int) -> None:
+        self.slot = slot  # which of the N client connections this is (replacements keep it)
         self.sock = sock
         self.parser = parser
         self.sent_at: deque = deque()  # queue times of requests written, oldest first
@@ -131,7 +77,8 @@ class LoadClient:
         self.budget = spec.requests if spec.requests is not None else -1  # -1: no count
         self.stopping = False
         self.conns: set = set()
-        self.reopen = 0  # connections to open again at the end of this loop turn
+        self.reopen: List[int] = []  # slots to open again at the end of this loop turn
+        self.per_slot = [0] * spec.connections  # responses per client connection
 
     # -- bookkeeping -------------------------------------------------------------------
     def _error(self, kind: str, n: int) -> None:
@@ -152,7 +99,7 @@ class LoadClient:
         return sum(len(c.sent_at) + c.unsent for c in self.conns)
 
     # -- connections -------------------------------------------------------------------
-    def _open(self, now: float) -> None:
+    def _open(self, now: float, slot: int) -> None:
         n = self._take(self.spec.pipeline)
         if not n:
             return
@@ -160,7 +107,7 @@ class LoadClient:
                              socket.SOCK_STREAM)
         sock.setblocking(False)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        conn = _Conn(sock, ResponseParser(), now)
+        conn = _Conn(sock, ResponseParser(), now, slot)
         conn.unsent = n
         self.connects += 1
         self.conns.add(conn)
@@ -185,7 +132,7 @@ class LoadClient:
         conn.sock.close()
         self.conns.discard(conn)
         if not self.stopping:
-            self.reopen += 1
+            self.reopen.append(conn.slot)
 
     def _fail(self, conn: _Conn, kind: str) -> None:
         """Close ``conn``; every request it still carries ends as an error of ``kind``."""
@@ -258,6 +205,7 @@ class LoadClient:
                         return
                     self.hist.add(now - conn.sent_at.popleft())
                     self.responses += 1
+                    self.per_slot[conn.slot] += 1
                     if conn.will_close:
                         # wait for the server's FIN (its side keeps the TIME_WAIT); requests
                         # still queued behind this answer end as "closed" at EOF
@@ -301,7 +249,7 @@ class LoadClient:
     def _stop_issuing(self, now: float) -> None:
         """The run is over: no new requests; requests never sent are not counted."""
         self.stopping = True
-        self.reopen = 0
+        self.reopen = []
         for conn in [c for c in self.conns if not c.sent_at or not c.connected]:
             self.issued -= conn.unsent
             conn.unsent = 0
@@ -334,15 +282,15 @@ class LoadClient:
             "status": {str(k): v for k, v in sorted(self.status.items())},
             "connects": self.connects, "bytes_in": self.bytes_in, "bytes_out": self.bytes_out,
             "wall_s": wall, "cpu_s": cpu, "latency": self.hist.to_dict(),
-            "interrupted": interrupted,
+            "interrupted": interrupted, "per_connection": self.per_slot,
         }
 
     def _loop(self, start: float) -> None:
         spec = self.spec
         deadline = start + spec.duration_s if spec.duration_s is not None else None
         drain_until = None
-        for _ in range(spec.connections):
-            self._open(start)
+        for slot in range(spec.connections):
+            self._open(start, slot)
         next_check = start + _CHECK_EVERY_S
         next_progress = start + PROGRESS_EVERY_S
         while self.conns or self.reopen:
@@ -360,9 +308,9 @@ class LoadClient:
                 if mask & selectors.EVENT_READ:
                     self._on_read(conn)
             now = time.perf_counter()
-            reopen, self.reopen = self.reopen, 0
-            for _ in range(reopen):
-                self._open(now)
+            reopen, self.reopen = self.reopen, []
+            for slot in reopen:
+                self._open(now, slot)
             if now < next_check:
                 continue
             next_check = now + _CHECK_EVERY_S

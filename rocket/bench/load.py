@@ -23,6 +23,7 @@ from rocket.bench.engine import LoadSpec, run_load
 from rocket.bench.stats import (
     PERCENTILES,
     LatencyHistogram,
+    fairness,
     fmt_bytes,
     fmt_ms,
     merge_counts,
@@ -226,6 +227,7 @@ def summarize(spec: LoadSpec, parts: List[dict]) -> dict:
         "client_cpu_pct": max(cpu_each), "client_cpu_pct_each": cpu_each,
         "client_bound": max(cpu_each) >= CLIENT_BOUND_PCT,
         "interrupted": any(r.get("interrupted") for r in parts),
+        "fairness": fairness([n for r in parts for n in r.get("per_connection", [])]),
     }
 
 
@@ -263,6 +265,7 @@ def format_report(res: dict) -> str:
     status = ", ".join(f"{k}: {n}" for k, n in res["status"].items()) or "-"
     wall = res["duration_s"] or 1.0
     cpu_each = ", ".join(f"{c}%" for c in res["client_cpu_pct_each"])
+    fair = res["fairness"]
     lines = [
         f"Requests    {res['requests']} sent, {res['responses']} responses, "
         f"{res['errors_total']} errors ({res['non_2xx_3xx']} non-2xx/3xx responses)",
@@ -270,6 +273,9 @@ def format_report(res: dict) -> str:
         f" {fmt_bytes(res['bytes_out'] / wall)}/s out ({fmt_bytes(res['bytes_in'])} in total)",
         f"Latency ms  {pcts}  max {fmt_ms(lat['max_ms'])}  (mean {fmt_ms(lat['mean_ms'])})",
         f"Errors      {errs}",
+        f"Fairness    {fair['served']} of {fair['connections']} connections served;"
+        f" responses per connection min {fair['min']}, median {fair['median']:g},"
+        f" max {fair['max']}; Jain index {fair['jain']}",
         f"Status      {status}",
         f"Client CPU  {res['client_cpu_pct']}% (per process: {cpu_each})",
     ]

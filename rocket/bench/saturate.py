@@ -19,8 +19,8 @@ import sys
 import time
 from typing import Dict, List, Optional
 
-from rocket.bench.engine import raise_fd_limit
 from rocket.bench.fetch import fetch
+from rocket.bench.loadspec import raise_fd_limit
 from rocket.bench.stats import fmt_ms
 from rocket.bench.target import Target, parse_hostport
 from rocket.http.client import ResponseParser, format_request

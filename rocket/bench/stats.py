@@ -94,6 +94,21 @@ def percentile_key(pct: float) -> str:
     return "p{}_ms".format((f"{pct:g}").replace(".", ""))
 
 
+def fairness(per_connection: List[int]) -> Dict[str, float]:
+    """How evenly responses spread over the client connections: ``served`` (connections
+    with at least one response) of ``connections``, ``min``/``median``/``max`` responses per
+    connection and Jain's index (1.0 = perfectly even). A server that pins threads to
+    connections leaves some unserved, which req/s and latency alone never show."""
+    counts = sorted(per_connection)
+    n = len(counts)
+    total = sum(counts)
+    squares = sum(c * c for c in counts)
+    median = (counts[(n - 1) // 2] + counts[n // 2]) / 2 if n else 0
+    return {"connections": n, "served": sum(1 for c in counts if c),
+            "min": counts[0] if n else 0, "median": median, "max": counts[-1] if n else 0,
+            "jain": round(total * total / (n * squares), 3) if squares else 0.0}
+
+
 def merge_counts(dicts: Iterable[Dict[str, int]]) -> Dict[str, int]:
     """Sum several ``{kind: count}`` dicts (keys sorted, zero counts dropped)."""
     out: Dict[str, int] = {}

@@ -49,6 +49,10 @@ def test_rocket_alone_every_scenario(tmp_path, capsys):
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert png.stat().st_size > 10000
     assert "| rocket |" in out and "(1.00×)" in out
+    fair = {r["scenario"]: r["fairness"] for r in doc["results"] if "fairness" in r}
+    assert fair["hello-c256"]["served"] == 256  # Rocket serves every connection
+    assert fair["sleep-c100"]["served"] == 100
+    assert "connections that got at least one response" in out
     text = md.read_text()
     assert "python -m rocket.bench compare --servers rocket" in text
     assert "![compare chart](c.png)" in text

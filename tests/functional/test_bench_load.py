@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -168,3 +169,47 @@ def test_extra_headers_reach_the_app(serve_app, capsys):
     res = run(LoadSpec(host, port, b"/", requests=10, connections=2))
     assert res["status"] == {"403": 10} and res["non_2xx_3xx"] == 10
     consistent(res)
+
+
+def test_fairness_every_connection_served(address):
+    host, port = address
+    res = run(LoadSpec(host, port, b"/", duration_s=1.0, connections=8))
+    fair = res["fairness"]
+    assert fair["connections"] == 8 and fair["served"] == 8
+    assert fair["min"] > 0 and 0 < fair["jain"] <= 1.0
+
+
+def test_fairness_shows_connections_a_server_never_serves():
+    """A server that serves one keep-alive connection and never accepts another one."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    stop = threading.Event()
+    answer = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+
+    def serve_one():
+        conn, _ = listener.accept()
+        conn.settimeout(0.2)
+        with conn:
+            while not stop.is_set():
+                try:
+                    data = conn.recv(65536)
+                except socket.timeout:
+                    continue
+                if not data:
+                    return
+                conn.sendall(answer * data.count(b"\r\n\r\n"))
+
+    t = threading.Thread(target=serve_one, daemon=True)
+    t.start()
+    try:
+        res = run(LoadSpec("127.0.0.1", listener.getsockname()[1], b"/", duration_s=1.0,
+                           connections=4, timeout_s=3.0, drain_s=0.2))
+    finally:
+        stop.set()
+        listener.close()
+        t.join(5)
+    consistent(res)
+    assert res["fairness"]["served"] == 1
+    assert res["fairness"]["connections"] == 4
+    assert res["errors"].get("unfinished") == 3  # the three never-served requests

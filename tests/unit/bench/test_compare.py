@@ -44,3 +44,15 @@ def test_markdown_without_markers_is_the_section(tmp_path):
     out = tmp_path / "fresh.md"
     write_markdown(str(out), "just the tables")
     assert out.read_text() == "just the tables"
+
+
+def test_fairness_table_only_for_scenarios_that_have_it():
+    fair = {"connections": 256, "served": 32, "min": 0, "median": 0, "max": 900, "jain": 0.12}
+    results = [rec("rocket", "hello-c256", 5000.0, fairness=dict(fair, served=256, jain=1.0)),
+               rec("rocket3", "hello-c256", 9000.0, fairness=fair),
+               rec("rocket", "hello-c16", 9000.0)]
+    text = tables(results, ["rocket", "rocket3"], ["hello-c16", "hello-c256"])
+    section = text[text.index("connections that got"):]
+    assert "| server | hello-c256 |" in section  # no column for hello-c16
+    assert "| rocket3 | 32/256 (Jain 0.12) |" in section
+    assert "| rocket | 256/256 (Jain 1.00) |" in section

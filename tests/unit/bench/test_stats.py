@@ -8,6 +8,7 @@ import pytest
 
 from rocket.bench.stats import (
     LatencyHistogram,
+    fairness,
     fmt_bytes,
     fmt_ms,
     fmt_rate,
@@ -94,3 +95,13 @@ def test_formatting():
     assert fmt_bytes(3 * 1024 ** 3) == "3.00 GiB"
     table = markdown_table(["server", "a"], [["rocket", "1"]])
     assert table.splitlines() == ["| server | a |", "|---|---:|", "| rocket | 1 |"]
+
+
+def test_fairness():
+    even = fairness([10, 10, 10, 10])
+    assert even == {"connections": 4, "served": 4, "min": 10, "median": 10.0, "max": 10,
+                    "jain": 1.0}
+    starved = fairness([0, 0, 0, 40])
+    assert starved["served"] == 1 and starved["jain"] == 0.25 and starved["median"] == 0
+    assert fairness([])["connections"] == 0
+    assert fairness([1, 2, 3])["median"] == 2
