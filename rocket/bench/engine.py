@@ -33,6 +33,7 @@ RECV_BYTES = 262144  # one recv per wake-up takes a 1 MiB response in four calls
 PROGRESS_EVERY_S = 1.0
 _CHECK_EVERY_S = 0.1  # how often timeouts and the deadline are looked at
 _CONNECTING = (errno.EINPROGRESS, errno.EWOULDBLOCK, errno.EALREADY, 0)
+_AF_UNIX = getattr(socket, "AF_UNIX", None)
 
 __all__ = ["LoadClient", "LoadSpec", "run_load"]
 
@@ -65,6 +66,11 @@ class LoadClient:
         self.progress = progress
         self.should_stop = should_stop
         self.request = spec.request_bytes()
+        if spec.unix_path:
+            self.family, self.address = _AF_UNIX, spec.unix_path
+        else:
+            self.family = socket.AF_INET6 if ":" in spec.host else socket.AF_INET
+            self.address = (spec.host, spec.port)
         self.sel = selectors.DefaultSelector()
         self.hist = LatencyHistogram()
         self.errors: Dict[str, int] = {}
@@ -103,15 +109,15 @@ class LoadClient:
         n = self._take(self.spec.pipeline)
         if not n:
             return
-        sock = socket.socket(socket.AF_INET6 if ":" in self.spec.host else socket.AF_INET,
-                             socket.SOCK_STREAM)
+        sock = socket.socket(self.family, socket.SOCK_STREAM)
         sock.setblocking(False)
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if self.family != _AF_UNIX:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         conn = _Conn(sock, ResponseParser(), now, slot)
         conn.unsent = n
         self.connects += 1
         self.conns.add(conn)
-        if sock.connect_ex((self.spec.host, self.spec.port)) not in _CONNECTING:
+        if sock.connect_ex(self.address) not in _CONNECTING:
             self._fail(conn, "connect")
             return
         self._watch(conn, selectors.EVENT_WRITE)

@@ -34,6 +34,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--raw", action="store_true",
                    help="show the exact bytes sent and received (escaped, line by line)")
     p.add_argument("--timeout", type=float, default=10.0, help="socket timeout in seconds")
+    p.add_argument("--unix", metavar="PATH", help="connect to this unix socket (URL gives Host)")
     p.add_argument("-k", "--insecure", action="store_true",
                    help="https: do not verify the server certificate")
 
@@ -80,7 +81,7 @@ class Fetched:
 
 def fetch(target: Target, method: bytes = b"GET", headers: Optional[list] = None,
           body: Optional[bytes] = None, chunked: bool = False, timeout_s: float = 10.0,
-          verify: bool = True) -> Fetched:
+          verify: bool = True, unix_path: Optional[str] = None) -> Fetched:
     """Send one request to ``target`` and read the whole response; raises OSError/HTTPError."""
     out = Fetched()
     out.method = method
@@ -88,7 +89,17 @@ def fetch(target: Target, method: bytes = b"GET", headers: Optional[list] = None
     out.sent = format_request(method.decode("latin-1"), target.target.decode("latin-1"), hdrs,
                               body=body, chunked=chunked)
     t0 = time.perf_counter()
-    sock = socket.create_connection(target.address, timeout=timeout_s)
+    if unix_path:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(timeout_s)
+        try:
+            sock.connect(unix_path)
+        except OSError:
+            sock.close()
+            raise
+    else:
+        sock = socket.create_connection(target.address, timeout=timeout_s)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     try:
         out.connect_s = time.perf_counter() - t0
         if target.tls:
@@ -98,7 +109,6 @@ def fetch(target: Target, method: bytes = b"GET", headers: Optional[list] = None
                 ctx.verify_mode = ssl.CERT_NONE
             sock = ctx.wrap_socket(sock, server_hostname=target.host)
             out.tls_s = time.perf_counter() - t0
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         sock.sendall(out.sent)
         parser = ResponseParser()
         parser.expect(method)
@@ -189,7 +199,8 @@ def main(a: argparse.Namespace) -> int:
         return 2
     method = (a.method or ("POST" if body is not None else "GET")).upper().encode("ascii")
     try:
-        res = fetch(target, method, headers, body, a.chunked, a.timeout, not a.insecure)
+        res = fetch(target, method, headers, body, a.chunked, a.timeout, not a.insecure,
+                    a.unix)
     except (OSError, HTTPError) as e:
         print(f"fetch: {type(e).__name__}: {e}", file=sys.stderr)
         return 1

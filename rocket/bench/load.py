@@ -53,6 +53,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--chunked-upload", action="store_true",
                    help="send the body with Transfer-Encoding: chunked")
     p.add_argument("--pipeline", type=int, default=1, help="requests in flight per connection")
+    p.add_argument("--unix", metavar="PATH", help="connect to this unix socket (URL gives Host)")
     p.add_argument("-H", "--header", action="append", default=[], metavar="'NAME: VALUE'",
                    help="extra request header (repeatable)")
     p.add_argument("--timeout", type=float, default=5.0, help="seconds before a request fails")
@@ -74,7 +75,7 @@ def spec_from_args(a: argparse.Namespace) -> LoadSpec:
     return LoadSpec(t.host, t.port, t.target, t.host_header, method.encode("ascii"),
                     a.connections, duration, a.requests, a.keep_alive, a.body_size,
                     a.chunked_upload, a.pipeline, a.timeout,
-                    headers=[parse_header(h) for h in a.header])
+                    headers=[parse_header(h) for h in a.header], unix_path=a.unix)
 
 
 def _split(total: int, parts: int) -> List[int]:

@@ -32,7 +32,8 @@ class LoadSpec:
                  duration_s: Optional[float] = None, requests: Optional[int] = None,
                  keep_alive: bool = True, body_size: int = 0, chunked_upload: bool = False,
                  pipeline: int = 1, timeout_s: float = 5.0, drain_s: float = 1.0,
-                 headers: Optional[List[Tuple[str, str]]] = None) -> None:
+                 headers: Optional[List[Tuple[str, str]]] = None,
+                 unix_path: Optional[str] = None) -> None:
         if duration_s is None and requests is None:
             raise ValueError("give a duration or a request count")
         if connections < 1 or pipeline < 1:
@@ -52,6 +53,7 @@ class LoadSpec:
         self.timeout_s = timeout_s
         self.drain_s = drain_s
         self.headers = list(headers or [])
+        self.unix_path = unix_path  # connect to this unix socket instead of host:port
 
     def request_bytes(self) -> bytes:
         """The request every connection sends, encoded once."""
