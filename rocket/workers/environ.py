@@ -15,7 +15,7 @@ from urllib.parse import unquote_to_bytes
 
 from rocket.http.events import Request
 
-__all__ = ["base_environ", "build_environ", "decode_path", "environ_key"]
+__all__ = ["base_environ", "build_environ", "header_environ", "decode_path", "environ_key"]
 
 # Header name -> environ key. "" marks a dropped name. Bounded so that a client sending random
 # header names cannot grow it without limit; 1024 covers every header real clients send.
@@ -98,18 +98,43 @@ def base_environ(conn: Any, server: Any, shared: Dict[str, Any]) -> Dict[str, An
     return env
 
 
-def build_environ(base: Dict[str, Any], request: Request) -> Dict[str, Any]:
+def build_environ(base: Dict[str, Any], request: Request, memo: Any = None) -> Dict[str, Any]:
     """The environ of one request: a copy of ``base`` plus the request line and headers.
 
-    ``wsgi.input`` is left to the caller.
+    ``memo`` (optional, one per thread) remembers the last header block and its environ
+    keys: a keep-alive client usually repeats its headers, and comparing two tuples of bytes
+    is cheaper than mapping every header again. ``wsgi.input`` is left to the caller.
     """
     env = base.copy()
     line_keys = _LINES.get((request.method, request.target, request.http_version))
     if line_keys is None:
         line_keys = _line_keys(request)
     env.update(line_keys)
+    headers = request.headers
+    if memo is None:
+        env.update(header_environ(headers))
+    else:
+        block = tuple(headers)
+        if memo.headers == block:
+            env.update(memo.header_env)
+        else:
+            header_env = header_environ(headers)
+            env.update(header_env)
+            memo.headers = block
+            memo.header_env = header_env
+    authority = line_keys.get("_authority")
+    if authority is not None:
+        # RFC 9112 §3.2.2: the authority of an absolute-form target replaces Host.
+        del env["_authority"]
+        env["HTTP_HOST"] = authority
+    return env
+
+
+def header_environ(headers: Any) -> Dict[str, str]:
+    """The environ keys of a header list (CONTENT_TYPE, CONTENT_LENGTH, HTTP_*)."""
+    env: Dict[str, str] = {}
     keys = _KEYS
-    for name, value in request.headers:
+    for name, value in headers:
         key = keys.get(name)
         if key is None:
             key = environ_key(name)
@@ -122,11 +147,6 @@ def build_environ(base: Dict[str, Any], request: Request) -> Dict[str, Any]:
             # RFC 9110 §5.3: same-name fields combine with ", "; Cookie with "; " (RFC 6265 §5.4).
             sep = "; " if key == "HTTP_COOKIE" else ", "
             env[key] = old + sep + value.decode("latin-1")
-    authority = line_keys.get("_authority")
-    if authority is not None:
-        # RFC 9112 §3.2.2: the authority of an absolute-form target replaces Host.
-        del env["_authority"]
-        env["HTTP_HOST"] = authority
     return env
 
 

@@ -43,6 +43,8 @@ class _ThreadState(threading.local):
 
     conn: Any = None
     base: dict = {}
+    headers: Any = None  # the last header block seen on this thread (build_environ's memo)
+    header_env: dict = {}
 
 
 class WSGIWorker(HTTPWorker):
@@ -102,7 +104,7 @@ class WSGIWorker(HTTPWorker):
         """Run the application for ``request``; True when the connection may be reused."""
         local = self._local
         base = local.base if local.conn is conn else self._base(conn)
-        environ = build_environ(base, request)
+        environ = build_environ(base, request, local)
         exchange = Exchange(self, conn, request)
         if request.chunked or request.content_length:
             inp = exchange.input = WSGIInput(

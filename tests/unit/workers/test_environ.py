@@ -80,3 +80,17 @@ def test_base_environ_plain_and_tls():
     env = base_environ(FakeConnection([], secure=True, peer_cert=der), server, shared)
     assert env["HTTPS"] == "on" and env["wsgi.url_scheme"] == "https"
     assert env["SSL_CLIENT_RAW_CERT"] == ssl.DER_cert_to_PEM_cert(der)
+
+
+def test_header_memo_reuses_only_identical_blocks():
+    import types
+
+    memo = types.SimpleNamespace(headers=None, header_env={})
+    first = build_environ({}, _request(b"/", [(b"host", b"a"), (b"x-n", b"1")]), memo)
+    first["HTTP_X_N"] = "changed by the app"
+    again = build_environ({}, _request(b"/", [(b"host", b"a"), (b"x-n", b"1")]), memo)
+    assert again["HTTP_X_N"] == "1" and again is not first
+    other = build_environ({}, _request(b"/", [(b"host", b"a"), (b"x-n", b"2")]), memo)
+    assert other["HTTP_X_N"] == "2"
+    fewer = build_environ({}, _request(b"/", [(b"host", b"a")]), memo)
+    assert "HTTP_X_N" not in fewer
