@@ -157,11 +157,13 @@ def test_echo_example_bad_flag_is_one_line_and_exit_code_2(run_example):
 def test_line_chat_example_broadcasts_to_the_others(run_example):
     chat = run_example("line_chat.py", "--bind", "127.0.0.1:0")
     port = tcp_port(chat)
-    people = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(3)]
+    people: List[socket.socket] = []
+    readers = []
     try:
-        readers = [sock.makefile("rb") for sock in people]
-        for n, reader in enumerate(readers):  # joined in order: the welcome counts them
-            assert reader.readline() == b"* welcome, %d online\n" % (n + 1)
+        for n in range(3):  # one at a time: each welcome counts the people online
+            people.append(socket.create_connection(("127.0.0.1", port), timeout=5))
+            readers.append(people[-1].makefile("rb"))
+            assert readers[-1].readline() == b"* welcome, %d online\n" % (n + 1)
         alice, bob, carol = people
         alice_port = alice.getsockname()[1]
         alice.sendall(b"hello\nhow are you\n")
