@@ -213,3 +213,40 @@ def test_fairness_shows_connections_a_server_never_serves():
     assert res["fairness"]["served"] == 1
     assert res["fairness"]["connections"] == 4
     assert res["errors"].get("unfinished") == 3  # the three never-served requests
+
+
+def test_malformed_responses_are_parse_errors():
+    """A server that answers every connection with bytes that are not HTTP, then closes."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)
+    listener.settimeout(0.2)
+    stop = threading.Event()
+
+    def serve():
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except (socket.timeout, OSError):
+                continue
+            with conn:
+                try:
+                    conn.recv(65536)
+                    conn.sendall(b"NOT HTTP AT ALL\r\n\r\n")
+                except OSError:
+                    pass
+
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    try:
+        res = run(LoadSpec("127.0.0.1", listener.getsockname()[1], b"/", requests=30,
+                           connections=3, timeout_s=3.0))
+    finally:
+        stop.set()
+        t.join(5)
+        listener.close()
+    consistent(res)
+    assert res["responses"] == 0
+    assert res["requests"] == 30
+    assert res["errors"].get("parse", 0) >= 1
+    assert set(res["errors"]) <= {"parse", "read", "closed"}
