@@ -207,9 +207,6 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         if resolved.values["app"] is None and not resolved.values["static"]:
             raise UsageError("missing MODULE:APP (the application to serve), e.g. "
                              "rocket myproject.wsgi:application")
-        if resolved.values["static"] and resolved.values.get("workers", 1) > 1:
-            raise UsageError("static mounts (--static) are served with workers = 1 only; "
-                             "drop --workers or serve the files from the app")
     except (UsageError, SourceError) as exc:
         return _error(str(exc), EXIT_USAGE)
     if resolved.values["reload"]:
@@ -246,11 +243,7 @@ def serve_resolved(resolved: Resolved) -> int:
         return _error(str(exc), EXIT_USAGE)
     if resolved.values["umask"] is not None:
         os.umask(resolved.values["umask"])
-    if resolved.values["static"]:
-        from rocket.static_mounts import wrap_static
-
-        app = wrap_static(app, resolved.values["static"])
-    return run_server(app, resolved)
+    return run_server(app, resolved)  # Rocket puts the ``static`` mounts in front of app
 
 
 START_ERRNOS = {errno.EADDRINUSE: "address already in use",
@@ -272,41 +265,12 @@ def run_server(app: Any, resolved: Resolved) -> int:
     try:
         server = Rocket(bind, "wsgi", {"wsgi_app": app}, min_threads, max_threads, None,
                         keep_alive, handle_signals, **kwargs)
-        if handle_signals:
-            _stop_on_early_signals(server)
-        server.start()
+        server.start()  # its signal handlers are in place before any socket is bound
     except ConfigError as exc:
         return _error(str(exc), EXIT_FAILURE)
     except OSError as exc:
         return _error(describe_start_error(exc, resolved), EXIT_FAILURE)
     return EXIT_OK
-
-
-EARLY_SIGNAL_WAIT_S = 30.0
-"""How long a stop asked for during start-up waits for the server to be up (binding is quick;
-this only bounds a thread that would otherwise wait forever if start() fails)."""
-
-
-def _stop_on_early_signals(server: Any) -> None:
-    """SIGTERM/SIGINT before ``start()`` installs its handlers stop the server cleanly (unix
-    socket files removed) instead of killing the process, as a supervisor may signal at once."""
-    import signal
-    import threading
-    import time
-
-    def stop_when_running() -> None:
-        deadline = time.monotonic() + EARLY_SIGNAL_WAIT_S
-        while not server.running and time.monotonic() < deadline:
-            time.sleep(0.01)
-        server.stop()
-
-    def early(signum: int, frame: Any) -> None:
-        threading.Thread(target=stop_when_running, name="rocket-early-stop",
-                         daemon=True).start()
-
-    if threading.current_thread() is threading.main_thread():
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(signum, early)
 
 
 def run_workers(resolved: Resolved) -> int:

@@ -190,6 +190,13 @@ def optional_hook(value: Any) -> Optional[Callable[..., Any]]:
     return target  # type: ignore[no-any-return]
 
 
+def static_mounts(value: Any) -> Tuple[Tuple[Any, ...], ...]:
+    """URL=DIR, e.g. /assets=./public."""
+    from rocket.static_mounts import to_static_mounts  # imported only when the setting is used
+
+    return to_static_mounts(value)
+
+
 class Setting(NamedTuple):
     """One row of the table: name, converter (raises ValueError/TypeError), default, help."""
 
@@ -269,6 +276,14 @@ SETTINGS: List[Setting] = [
     Setting("max_message_bytes", non_negative_int, 1 << 20,
             "SocketServer: bytes of one buffered, not yet decoded message (larger closes the "
             "connection); 1 MiB bounds memory per connection; 0 = unbounded"),
+    Setting("static", static_mounts, (),
+            "static mounts in front of the app, e.g. [\"/assets=./public\"]: URL=DIR strings "
+            "or (url, dir[, options]) tuples; the longest URL wins and owns its whole prefix "
+            "(repeatable on the command line, where the app may then be omitted)"),
+    Setting("profile", optional_path, None,
+            "write cProfile stats of the server's threads to this file when it stops (FILE.PID "
+            "per worker process); `python -m rocket.bench profile-report FILE` shows the top "
+            "functions"),
     Setting("connection_made", optional_hook, None,
             "hook connection_made(conn), called when a connection is first served "
             "(a callable or MODULE:NAME)"),

@@ -83,6 +83,8 @@ class Rocket:
 
         self.method = method
         self.worker_class = get_worker_class(method)
+        if self.config.static:
+            _check_static_method(method, self.worker_class)
         self.app_info = app_info if app_info is not None else {}
         self.app_info["server_software"] = SERVER_SOFTWARE
         self.app_info["min_threads"] = min_threads
@@ -121,6 +123,7 @@ class Rocket:
         """True in a process forked by the arbiter: serve here, never start another arbiter."""
         self._arbiter: Any = None
         self._old_signals: Dict[int, Any] = {}
+        self._profiler: Any = None
         from rocket.http.parser import RequestParser
 
         self._parser_class = RequestParser
@@ -144,15 +147,23 @@ class Rocket:
                 raise RuntimeError("this Rocket is already running")
             self._apply_globals()
             if self.worker is None:
-                self.worker = self.worker_class(self.app_info, self)
+                self.worker = self.worker_class(self._worker_app_info(), self)
                 if self.hooks is not None:
                     self.hooks.install(self.worker)
             log.info("Starting %s", SERVER_SOFTWARE)
-            self._start_components()
+            if self.config.handle_signals:
+                # Before binding: a SIGTERM from the moment sockets exist stops cleanly (the
+                # handler's stop() waits for this lock, then sees the server running).
+                self._install_signals()
+            self._start_profiler()
+            try:
+                self._start_components()
+            except BaseException:
+                self._restore_signals()
+                self._stop_profiler(write=False)
+                raise
             self._stopped.clear()
             self._running = True
-            if self.config.handle_signals:
-                self._install_signals()
         if background:
             return
         try:
@@ -185,6 +196,7 @@ class Rocket:
             if self.worker is not None:
                 self.worker.close()
                 self.worker = None
+            self._stop_profiler()
             self._restore_signals()
             self._stopped.set()
         if stoplogging:
@@ -258,6 +270,30 @@ class Rocket:
         self.stop()
 
     # -- wiring -------------------------------------------------------------------------------
+    def _worker_app_info(self) -> dict:
+        """``app_info`` for the worker: the ``static`` setting's mounts wrap ``wsgi_app``."""
+        mounts = self.config.static  # type: ignore[attr-defined]
+        if not mounts:
+            return self.app_info
+        from rocket.static_mounts import wrap_static
+
+        return dict(self.app_info, wsgi_app=wrap_static(self.app_info.get("wsgi_app"), mounts))
+
+    def _start_profiler(self) -> None:
+        """With the ``profile`` setting, profile the threads started from now on."""
+        path = self.config.profile  # type: ignore[attr-defined]
+        if path is not None and self._profiler is None:
+            from rocket.server_profile import start_profile
+
+            self._profiler = start_profile(path, per_process=self.in_worker_process)
+
+    def _stop_profiler(self, write: bool = True) -> None:
+        profiler, self._profiler = self._profiler, None
+        if profiler is not None:
+            from rocket.server_profile import finish_profile
+
+            finish_profile(profiler, self.log, write)
+
     def _apply_globals(self) -> None:
         explicit = self.config.explicit
         timeout = _module_global("SOCKET_TIMEOUT", 10)
@@ -427,6 +463,16 @@ def serve(app: Any, **settings: Any) -> None:
     """Serve ``app`` until stopped (signal or Ctrl-C): ``serve(app, host=, port=, threads=)``."""
     settings.setdefault("handle_signals", True)
     Server(app, **settings).start()
+
+
+def _check_static_method(method: str, worker_class: type) -> None:
+    """Static mounts wrap a WSGI application: refuse them for a method without one."""
+    from rocket.config import ConfigError
+    from rocket.workers import WSGIWorker
+
+    if method.lower() == "fs" or not issubclass(worker_class, WSGIWorker):
+        raise ConfigError(f"static mounts go in front of a WSGI application and method "
+                          f"{method!r} has none; use method 'wsgi' (app_info['wsgi_app'])")
 
 
 def _close(conn: Any) -> None:

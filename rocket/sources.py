@@ -129,13 +129,6 @@ def thread_range(value: Any) -> Optional[Tuple[int, int]]:
     return numbers
 
 
-def static_mounts(value: Any) -> Tuple[Tuple[Any, ...], ...]:
-    """URL=DIR, e.g. /assets=./public."""
-    from rocket.static_mounts import to_static_mounts
-
-    return to_static_mounts(value)
-
-
 REPEATABLE = ("bind", "static")
 """Settings given once per value on the command line and comma-separated in variables."""
 
@@ -153,9 +146,6 @@ CLI_SETTINGS: List[Setting] = [
     Setting("threads", thread_range, None,
             "MIN[:MAX] worker threads, shorthand for min_threads and max_threads (MAX "
             "omitted = max_threads' default)"),
-    Setting("static", static_mounts, (),
-            "URL=DIR: serve the files under DIR at URL in front of the app (repeatable); with "
-            "static mounts the app may be omitted"),
     Setting("log_level", log_level, "info", "level of the CLI's log on standard error"),
     Setting("log_config", optional_path, None,
             "logging.config.dictConfig file (.json or .toml) replacing the CLI's handlers"),

@@ -60,6 +60,8 @@ _OPTIONS = (
 
 
 def _normalize_prefix(prefix: str) -> str:
+    if prefix == "":
+        return prefix  # "/" once normalized: the whole site (mounts are normalized twice)
     if not prefix.startswith("/"):
         raise ValueError(f"static mount URL {prefix!r} must start with '/'")
     if any(c in prefix for c in "?#%\\\x00") or any(c.isspace() for c in prefix):
@@ -119,8 +121,8 @@ def to_static_mounts(value: Any) -> Tuple[Tuple[Any, ...], ...]:
     """
     if value is None:
         return ()
-    if isinstance(value, (str, tuple)):
-        value = [value]
+    if isinstance(value, str) or (isinstance(value, tuple) and value and isinstance(value[0], str)):
+        value = [value]  # one mount; a tuple of mounts (this function's own result) stays a list
     mounts = []
     for entry in value:
         if isinstance(entry, str):

@@ -57,8 +57,10 @@ class RocketProcess:
     """``rocket ARGS`` with stdout/stderr collected by reader threads; always ``stop()`` it."""
 
     def __init__(self, args: Sequence[str], cwd: str, env: Optional[dict] = None,
-                 use_module: bool = False) -> None:
-        self.proc = subprocess.Popen(command(use_module) + list(args), cwd=cwd,
+                 use_module: bool = False, program: Optional[Sequence[str]] = None) -> None:
+        # ``program`` replaces the rocket command, e.g. [sys.executable, "-c", SCRIPT]
+        program = list(program) if program is not None else command(use_module)
+        self.proc = subprocess.Popen(program + list(args), cwd=cwd,
                                      env=env if env is not None else clean_env(),
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self.out: List[str] = []

@@ -175,7 +175,8 @@ def test_static_mounts_from_every_source(tmp_path):
     pub = str(tmp_path / "pub")
     r = resolve({"static": ([f"/a={pub}", f"/={pub}"], "--static")}, {})
     assert r.values["static"] == (("/a", pub), ("", pub))
-    assert "static" not in r.config_kwargs()
+    assert r.config_kwargs()["static"] == (("/a", pub), ("", pub))  # a Config key: Rocket mounts
+    assert "static" not in resolve({}, {}).config_kwargs()
     r = resolve({}, {"ROCKET_STATIC": f"/b={pub},/c={pub}"})
     assert [m[0] for m in r.values["static"]] == ["/b", "/c"]
     with pytest.raises(SourceError) as err:
