@@ -66,6 +66,7 @@ QUICK_STOP_S = 7.0
 KILL_MARGIN_S = 1.0
 """Extra time after graceful_timeout before a stopping worker is SIGKILLed."""
 
+
 class Arbiter:
     """Runs ``settings['workers']`` worker processes serving ``load_app()`` (see module doc)."""
 

@@ -19,6 +19,7 @@ __all__ = ["SIGNALS", "wants_arbiter", "fork_supported", "describe_status", "max
            "FdCloser"]
 
 SIGNALS = ("SIGTERM", "SIGINT", "SIGQUIT", "SIGHUP", "SIGTTIN", "SIGTTOU", "SIGUSR1", "SIGCHLD")
+"""The signals the arbiter routes to its queue (those this platform has)."""
 
 
 def wants_arbiter(workers: int, max_requests: int = 0, concurrency: str = "thread",

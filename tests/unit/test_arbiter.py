@@ -18,6 +18,7 @@ from rocket.arbiter import (
     WorkerProcess,
     describe_status,
     max_requests_for,
+    wants_arbiter,
 )
 from rocket.config import ConfigError
 from rocket.scoreboard import RETIRING, SERVING, Slot
@@ -77,6 +78,15 @@ def test_max_requests_jitter_stays_in_range_and_varies():
     assert min(budgets) >= 50 and max(budgets) <= 60 and len(budgets) > 5
     assert max_requests_for(50, 0, rng) == 50
     assert max_requests_for(0, 10, rng) == 0
+
+
+def test_wants_arbiter_for_workers_max_requests_process_mode_and_socket_activation():
+    assert not wants_arbiter(1, environ={})
+    assert wants_arbiter(2, environ={})
+    assert wants_arbiter(1, max_requests=100, environ={})
+    assert wants_arbiter(1, concurrency="process", environ={})
+    assert wants_arbiter(1, environ={"LISTEN_FDS": "1", "LISTEN_PID": str(os.getpid())})
+    assert not wants_arbiter(1, environ={"LISTEN_FDS": "1", "LISTEN_PID": "1"})
 
 
 def test_describe_status_names_code_and_signal():
