@@ -173,7 +173,8 @@ class SocketServer(Rocket):
     def _run_arbiter(self) -> None:
         from rocket.arbiter import Arbiter
 
-        settings = self.config.as_dict()
+        config = self.config
+        settings = {name: getattr(config, name) for name in config.explicit | {"bind"}}
         settings["max_requests"] = 0  # here it counts messages per connection, not per process
         settings.pop("handle_signals", None)
         self._arbiter = Arbiter(lambda: None, settings, build_server=self._child_server)
