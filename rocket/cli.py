@@ -263,8 +263,11 @@ def run_server(app: Any, resolved: Resolved) -> int:
                    ("keep_alive", 600.0), ("handle_signals", True))]
     bind, min_threads, max_threads, keep_alive, handle_signals = positional
     try:
+        queue_size = kwargs.pop("queue_size", None)
         server = Rocket(bind, "wsgi", {"wsgi_app": app}, min_threads, max_threads, None,
                         keep_alive, handle_signals, **kwargs)
+        if queue_size is not None:
+            server.set_queue_size(queue_size)
         server.start()  # its signal handlers are in place before any socket is bound
     except ConfigError as exc:
         return _error(str(exc), EXIT_FAILURE)

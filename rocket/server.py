@@ -133,6 +133,14 @@ class Rocket:
         """The connection/request hooks of the settings, or None when none is set."""
 
     # -- lifecycle ---------------------------------------------------------------------------
+    def set_queue_size(self, value: Any) -> None:
+        """Apply the settings table's ``queue_size`` (the bound of the work queue). Rocket 1.x's
+        positional ``queue_size`` means the listen backlog, so the table's cannot travel in
+        ``**settings``; the modern entry points set it through here."""
+        from rocket.config import SETTINGS_BY_NAME, convert
+
+        self.config.queue_size = self.queue_size = convert(SETTINGS_BY_NAME["queue_size"], value)
+
     def start(self, background: bool = False) -> None:
         """Start serving; blocks until stop(), a signal or Ctrl-C unless ``background``.
 
@@ -455,8 +463,11 @@ class Server(Rocket):
             settings.setdefault("max_threads", int(high) if high else 0)
         min_threads = settings.pop("min_threads", None)
         max_threads = settings.pop("max_threads", None)
+        queue_size = settings.pop("queue_size", None)  # the table's meaning, not Rocket 1.x's
         super().__init__(bind, "wsgi", {"wsgi_app": app}, min_threads, max_threads, None,
                          keep_alive, handle_signals, **settings)
+        if queue_size is not None:
+            self.set_queue_size(queue_size)
 
 
 def serve(app: Any, **settings: Any) -> None:
