@@ -5,7 +5,6 @@ keep-alive idle close. Every server is stopped in a fixture's ``finally``."""
 from __future__ import annotations
 
 import logging
-import os
 import socket
 import threading
 import time
@@ -20,6 +19,9 @@ from rocket.socket_worker import MessageTimeout, MessageTooLarge
 from tests.unit.test_sockets import LengthPrefixed
 
 IO_TIMEOUT_S = 10.0
+
+if not hasattr(socket, "AF_UNIX"):  # pragma: no cover - unix sockets are POSIX
+    pytest.skip("these tests use unix sockets too", allow_module_level=True)
 
 
 @pytest.fixture
@@ -122,6 +124,27 @@ def test_messages_split_across_reads_and_several_in_one_read(start_server, tmp_p
         assert recv_exactly(sock, 12) == b"01A02BC03DEF"
         sock.sendall(b"02xy00")  # an empty message is a message too
         assert recv_exactly(sock, 6) == b"02XY00"
+
+
+def test_repeated_binds_tcp_unix_and_an_inherited_fd(start_server, tmp_path):
+    inherited = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    inherited.bind(("127.0.0.1", 0))
+    inherited.listen(16)
+    path = str(tmp_path / "both.sock")
+    try:
+        server = start_server(LineProtocol, echo,
+                              bind=["127.0.0.1:0", "unix:" + path, f"fd://{inherited.fileno()}"])
+        addresses = [(socket.AF_INET, ("127.0.0.1", server.ports[0])), (socket.AF_UNIX, path),
+                     (socket.AF_INET, inherited.getsockname())]
+        for family, address in addresses:
+            with socket.socket(family, socket.SOCK_STREAM) as sock:
+                sock.settimeout(IO_TIMEOUT_S)
+                sock.connect(address)
+                sock.sendall(b"%r\n" % (address,))
+                assert recv_exactly(sock, len(b"%r\n" % (address,))) == b"%r\n" % (address,)
+        assert server.info()["received_connections"] == 3
+    finally:
+        inherited.close()
 
 
 def test_replies_come_back_in_order_and_none_means_no_reply(start_server):
@@ -353,8 +376,3 @@ def test_constructor_checks_its_callables():
         SocketServer(None, echo)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="handler"):
         SocketServer(Protocol)
-
-
-if not hasattr(socket, "AF_UNIX"):  # pragma: no cover - unix sockets are POSIX
-    pytestmark = pytest.mark.skip("needs unix sockets")
-assert os.sep  # keep os imported for tmp paths on every platform
