@@ -125,3 +125,17 @@ def test_futures_executor_is_created_and_closed(caplog):
     assert worker.shared_environ["wsgiorg.futures"] is executor.futures
     worker.close()
     assert executor._shutdown
+
+
+def test_list_result_is_coalesced_into_few_writes():
+    blocks = [bytes([i]) * 65536 for i in range(20)]  # 1.25 MiB
+
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Type", "application/octet-stream")])
+        return blocks
+
+    conn = FakeConnection([GET, None])
+    assert _worker(app).handle(conn) is True
+    assert len(conn.sent) == 2  # head + first 1 MiB, then the rest
+    head, _, body = conn.output.partition(b"\r\n\r\n")
+    assert b"Content-Length: 1310720" in head and body == b"".join(blocks)
