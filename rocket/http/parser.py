@@ -21,7 +21,7 @@ front proxy does not (or the reverse) is a request-smuggling vector, so Rocket s
 from __future__ import annotations
 
 import re
-from typing import Dict, List, Optional, Tuple, Union
+from typing import List, Optional, Union
 
 from .errors import (
     BadRequest,
@@ -35,79 +35,21 @@ from .errors import (
     VersionNotSupported,
 )
 from .events import NEED_DATA, ConnectionClosed, Data, EndOfMessage, Request, _Sentinel
+from .fields import (
+    OWS,
+    TOKEN,
+    check_line_endings,
+    check_new_line_feeds,
+    parse_fields,
+    show,
+)
+from .limits import DEFAULT_LIMITS, Limits
 
 __all__ = ["Limits", "RequestParser", "HTTPError"]
 
 Event = Union[Request, Data, EndOfMessage, ConnectionClosed, _Sentinel]
 
 
-class Limits:
-    """Size limits for the parser; every one is a setting.
-
-    The defaults follow long-standing practice, so that what passes nginx or Apache passes here:
-
-    - ``max_request_line`` 8190: Apache's ``LimitRequestLine``; longer URLs break in browsers
-      and proxies anyway (414).
-    - ``max_field_bytes`` 8190: Apache's ``LimitRequestFieldSize`` for one header line (431).
-    - ``max_header_bytes`` 65536: the whole head; four of nginx's 8 KiB large buffers with
-      margin for big cookies (431).
-    - ``max_headers`` 100: Apache's ``LimitRequestFields`` (431).
-    - ``max_chunk_line`` 4096: a chunk-size line is a hex number plus rarely used extensions;
-      4 KiB leaves room for extensions while bounding what a chunk line can make us buffer (400).
-    - ``max_trailer_bytes`` 8192: trailers are rare and small (431).
-    - ``max_body`` 1 GiB: waitress' ``max_request_body_size``; 0 means no limit (413).
-    """
-
-    __slots__ = (
-        "max_request_line",
-        "max_field_bytes",
-        "max_header_bytes",
-        "max_headers",
-        "max_chunk_line",
-        "max_trailer_bytes",
-        "max_body",
-    )
-
-    def __init__(
-        self,
-        *,
-        max_request_line: int = 8190,
-        max_field_bytes: int = 8190,
-        max_header_bytes: int = 65536,
-        max_headers: int = 100,
-        max_chunk_line: int = 4096,
-        max_trailer_bytes: int = 8192,
-        max_body: int = 1 << 30,
-    ) -> None:
-        for name, value in (
-            ("max_request_line", max_request_line),
-            ("max_field_bytes", max_field_bytes),
-            ("max_header_bytes", max_header_bytes),
-            ("max_headers", max_headers),
-            ("max_chunk_line", max_chunk_line),
-            ("max_trailer_bytes", max_trailer_bytes),
-        ):
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        if not isinstance(max_body, int) or max_body < 0:
-            raise ValueError(f"max_body must be an integer >= 0 (0 = no limit), got {max_body!r}")
-        self.max_request_line = max_request_line
-        self.max_field_bytes = max_field_bytes
-        self.max_header_bytes = max_header_bytes
-        self.max_headers = max_headers
-        self.max_chunk_line = max_chunk_line
-        self.max_trailer_bytes = max_trailer_bytes
-        self.max_body = max_body
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={getattr(self, k)}" for k in self.__slots__)
-        return f"Limits({args})"
-
-
-DEFAULT_LIMITS = Limits()
-
-# RFC 9110 §5.6.2: token = 1*tchar
-_TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 # RFC 9112 §2.3: HTTP-version = HTTP-name "/" DIGIT "." DIGIT
 _VERSION = re.compile(rb"HTTP/([0-9])\.([0-9])")
 # RFC 9112 §7.1: chunk-size = 1*HEXDIG
@@ -119,10 +61,6 @@ _CHUNK_EXT = re.compile(
     rb"(?:[ \t]*=[ \t]*(?:[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
     rb'|"(?:[\t !#-\[\]-~\x80-\xff]|\\[\t -~\x80-\xff])*"))?)*'
 )
-# Bytes that may appear in a head besides CR LF pairs: everything but the CTLs (RFC 9110 §5.5,
-# RFC 9112 §2.2). HTAB is allowed (OWS in field values); the request line rules exclude it there.
-_NOT_CTL = bytes(b for b in range(256) if b >= 0x20 and b != 0x7F) + b"\t"
-_OWS = b" \t"
 _KNOWN_METHODS = frozenset(
     [b"GET", b"HEAD", b"POST", b"PUT", b"DELETE", b"OPTIONS", b"PATCH", b"TRACE", b"CONNECT"]
 )
@@ -132,12 +70,6 @@ _HOST = b"host"
 _CONNECTION = b"connection"
 _EXPECT = b"expect"
 _FRAMING_NAMES = frozenset([_CONTENT_LENGTH, _TRANSFER_ENCODING, _HOST, _CONNECTION, _EXPECT])
-
-# Field names seen before, mapped to their lower-case form. Validating a name is a regex match;
-# remembering the few dozen names real clients send skips it. Bounded so that a client sending
-# random names cannot grow it.
-_NAME_CACHE: Dict[bytes, bytes] = {}
-_NAME_CACHE_MAX = 512
 
 # States.
 _IDLE = 0
@@ -149,75 +81,7 @@ _TRAILERS = 5
 _DONE = 6
 
 _NO_TRAILERS = EndOfMessage()
-
-
-def _show(data: bytes, limit: int = 40) -> str:
-    """repr of the offending bytes, truncated, for error messages."""
-    return repr(data[:limit]) + ("..." if len(data) > limit else "")
-
-
-def _check_line_endings(block: bytes, line_count: int) -> None:
-    """Reject CTLs, bare CR and bare LF in a head or trailer block split into ``line_count``."""
-    # After deleting every allowed byte, only CRs, LFs and other CTLs remain. A valid block
-    # has exactly the CR LF pairs that separate its lines, so the rest must be that long.
-    rest = block.translate(None, _NOT_CTL)
-    if len(rest) == 2 * (line_count - 1):
-        return
-    for i, b in enumerate(block):
-        if b == 0x0D:
-            if block[i + 1 : i + 2] != b"\n":  # RFC 9112 §2.2
-                raise BadRequest(f"bare CR at byte {i}; CR is only allowed before LF")
-        elif b == 0x0A:
-            if i == 0 or block[i - 1] != 0x0D:  # RFC 9112 §2.2
-                raise BadRequest(f"bare LF line ending at byte {i}; lines must end with CRLF")
-        elif (b < 0x20 and b != 0x09) or b == 0x7F:  # RFC 9110 §5.5
-            raise BadRequest(f"control character {bytes([b])!r} at byte {i}")
-    raise BadRequest("malformed line endings")
-
-
-def _check_new_line_feeds(buf: bytes, start: int) -> None:
-    """Raise on a bare LF at or after ``start`` in a partly received block (RFC 9112 §2.2)."""
-    i = buf.find(b"\n", max(start - 1, 0))
-    while i >= 0:
-        if i == 0 or buf[i - 1] != 0x0D:
-            raise BadRequest(f"bare LF line ending at byte {i}; lines must end with CRLF")
-        i = buf.find(b"\n", i + 1)
-
-
-def _field_name(name: bytes, line: bytes) -> bytes:
-    """Validate an uncached field name and return it lower-cased (RFC 9112 §5.1)."""
-    if _TOKEN.fullmatch(name) is None:
-        if line[:1] in (b" ", b"\t"):  # RFC 9112 §5.2
-            raise BadRequest(f"obsolete line folding is not accepted: {_show(line)}")
-        if not name:
-            raise BadRequest(f"empty field name: {_show(line)}")
-        if name[-1:] in (b" ", b"\t"):  # RFC 9112 §5.1
-            raise BadRequest(f"whitespace between field name and colon: {_show(line)}")
-        raise BadRequest(f"invalid character in field name: {_show(name)}")
-    lower = name.lower()
-    if len(_NAME_CACHE) < _NAME_CACHE_MAX:
-        _NAME_CACHE[name] = lower
-    return lower
-
-
-def _parse_fields(lines: List[bytes], max_field_bytes: int, check_length: bool) -> List[Tuple[bytes, bytes]]:
-    """Turn field lines into (lower-case name, stripped value) pairs (RFC 9112 §5)."""
-    fields = []
-    append = fields.append
-    cache_get = _NAME_CACHE.get
-    for line in lines:
-        if check_length and len(line) > max_field_bytes:
-            raise HeaderTooLarge(f"a header field exceeds max_field_bytes={max_field_bytes}: {_show(line)}")
-        name, colon, value = line.partition(b":")
-        if not colon:
-            if line[:1] in (b" ", b"\t"):  # RFC 9112 §5.2
-                raise BadRequest(f"obsolete line folding is not accepted: {_show(line)}")
-            raise BadRequest(f"header field without a colon: {_show(line)}")
-        lower = cache_get(name)
-        if lower is None:
-            lower = _field_name(name, line)
-        append((lower, value.strip(_OWS)))
-    return fields
+_MEMO_MAX_BYTES = 2048  # browsers' heads with cookies fit; bigger ones are rarely repeated
 
 
 class RequestParser:
@@ -232,6 +96,7 @@ class RequestParser:
         "_body_bytes",
         "_skipped",
         "_scanned",
+        "_memo",
     )
 
     def __init__(self, limits: Optional[Limits] = None) -> None:
@@ -246,6 +111,11 @@ class RequestParser:
         # line or trailer block: a client sending one byte at a time costs linear, not
         # quadratic, time. (``_buf`` becomes a bytearray while such a unit accumulates.)
         self._scanned = 0
+        # The last head parsed on this connection and what it parsed to. Keep-alive clients
+        # (API pollers, health checks, load balancers, benchmarks) often repeat a head byte for
+        # byte; equal bytes parse to an equal result, so a repeat skips validation. One entry,
+        # bounded by _MEMO_MAX_BYTES, so it costs little memory per idle connection.
+        self._memo: Optional[tuple] = None
 
     @property
     def trailing_data(self) -> bytes:
@@ -317,9 +187,23 @@ class RequestParser:
             self._buf = bytes(buf[end + 4 :])
         self._skipped = 0
         self._scanned = 0
+        memo = self._memo
+        if memo is not None and memo[0] == head:
+            _, method, target, http_version, fields, keep_alive, expect, length, chunked = memo
+            if chunked:
+                self._state = _CHUNK_SIZE
+                self._body_bytes = 0
+            elif length:
+                self._state = _BODY
+                self._remaining = length
+            else:
+                self._state = _DONE
+            return Request(
+                method, target, http_version, list(fields), keep_alive, expect, length, chunked
+            )
         limits = self.limits
         lines = head.split(b"\r\n")
-        _check_line_endings(head, len(lines))
+        check_line_endings(head, len(lines))
 
         # Request line: RFC 9112 §3.
         line = lines[0]
@@ -329,10 +213,10 @@ class RequestParser:
             )
         parts = line.split(b" ")
         if len(parts) != 3:  # RFC 9112 §3: method SP request-target SP HTTP-version
-            raise BadRequest(f"request line is not 'METHOD SP TARGET SP VERSION': {_show(line)}")
+            raise BadRequest(f"request line is not 'METHOD SP TARGET SP VERSION': {show(line)}")
         method, target, version = parts
-        if method not in _KNOWN_METHODS and _TOKEN.fullmatch(method) is None:  # RFC 9110 §9.1
-            raise BadRequest(f"invalid method token: {_show(method)}")
+        if method not in _KNOWN_METHODS and TOKEN.fullmatch(method) is None:  # RFC 9110 §9.1
+            raise BadRequest(f"invalid method token: {show(method)}")
         if version == b"HTTP/1.1":
             http_version = b"1.1"
         elif version == b"HTTP/1.0":
@@ -348,7 +232,7 @@ class RequestParser:
         if end > limits.max_header_bytes + len(line):
             raise HeaderTooLarge(f"header block exceeds max_header_bytes={limits.max_header_bytes}")
         # No single line can be longer than the whole head: skip the per-line check when short.
-        headers = _parse_fields(lines[1:], limits.max_field_bytes, end > limits.max_field_bytes)
+        headers = parse_fields(lines[1:], limits.max_field_bytes, end > limits.max_field_bytes)
 
         content_length = None
         chunked = False
@@ -368,16 +252,16 @@ class RequestParser:
                 content_length = self._content_length(value)
             elif name == _TRANSFER_ENCODING:
                 # RFC 9110 §5.6.1: empty list elements are ignored.
-                codings = (codings or []) + [c for c in value.lower().split(b",") if c.strip(_OWS)]
+                codings = (codings or []) + [c for c in value.lower().split(b",") if c.strip(OWS)]
             elif name == _CONNECTION:
-                tokens = [t.strip(_OWS) for t in value.lower().split(b",")]
+                tokens = [t.strip(OWS) for t in value.lower().split(b",")]
                 if b"close" in tokens:
                     close = True
                 elif b"keep-alive" in tokens:  # RFC 9112 §9.3: persistence for HTTP/1.0
                     keep_alive = True
             else:  # Expect: RFC 9110 §10.1.1
                 if value.lower() != b"100-continue":
-                    raise ExpectationFailed(f"unsupported expectation: {_show(value)}")
+                    raise ExpectationFailed(f"unsupported expectation: {show(value)}")
                 # A server MUST ignore a 100-continue expectation in an HTTP/1.0 request.
                 expect_continue = http_version == b"1.1"
 
@@ -397,6 +281,11 @@ class RequestParser:
             self._remaining = content_length
         else:
             self._state = _DONE
+        if end <= _MEMO_MAX_BYTES:
+            self._memo = (
+                head, method, target, http_version, tuple(headers), keep_alive, expect_continue,
+                content_length, chunked,
+            )
         return Request(
             method, target, http_version, headers, keep_alive, expect_continue, content_length, chunked
         )
@@ -406,7 +295,7 @@ class RequestParser:
         limits = self.limits
         if self._eof:
             if buf:
-                raise IncompleteRequest(f"connection closed inside a request head: {_show(buf)}")
+                raise IncompleteRequest(f"connection closed inside a request head: {show(buf)}")
             return ConnectionClosed()
         line_end = buf.find(b"\r\n")
         if line_end < 0:
@@ -418,14 +307,14 @@ class RequestParser:
             raise HeaderTooLarge(f"header block exceeds max_header_bytes={limits.max_header_bytes}")
         start = self._scanned
         self._scanned = max(0, len(buf) - 3)
-        _check_new_line_feeds(buf, start)  # do not wait for a CRLF CRLF that never comes
+        check_new_line_feeds(buf, start)  # do not wait for a CRLF CRLF that never comes
         return NEED_DATA
 
     @staticmethod
     def _version(version: bytes) -> bytes:
         match = _VERSION.fullmatch(version)
         if match is None:
-            raise BadRequest(f"malformed HTTP version: {_show(version)}")
+            raise BadRequest(f"malformed HTTP version: {show(version)}")
         if match.group(1) != b"1":  # RFC 9110 §2.5
             raise VersionNotSupported(f"HTTP major version {match.group(1).decode()} is not supported")
         # A higher minor version is answered as the highest we implement (RFC 9110 §2.5).
@@ -439,23 +328,23 @@ class RequestParser:
             pass
         elif target == b"*":
             if method != b"OPTIONS":
-                raise BadRequest(f"asterisk-form target is only allowed with OPTIONS, not {_show(method)}")
+                raise BadRequest(f"asterisk-form target is only allowed with OPTIONS, not {show(method)}")
         elif method == b"CONNECT":
             host, colon, port = target.rpartition(b":")
             if not colon or not host or not port.isdigit():
-                raise BadRequest(f"CONNECT needs an authority-form target host:port: {_show(target)}")
+                raise BadRequest(f"CONNECT needs an authority-form target host:port: {show(target)}")
         elif b"://" not in target or not target[:1].isalpha():
-            raise BadRequest(f"invalid request target: {_show(target)}")
+            raise BadRequest(f"invalid request target: {show(target)}")
         # RFC 3986: a target is ASCII without spaces (already split on) or a fragment.
         if not target.isascii() or b"#" in target or b"\t" in target:
-            raise BadRequest(f"invalid character in request target: {_show(target)}")
+            raise BadRequest(f"invalid character in request target: {show(target)}")
 
     def _content_length(self, value: bytes) -> int:
         # RFC 9110 §8.6: Content-Length = 1*DIGIT. No sign, no spaces, no lists.
         if not value.isdigit():
-            raise BadRequest(f"Content-Length is not a non-negative integer: {_show(value)}")
+            raise BadRequest(f"Content-Length is not a non-negative integer: {show(value)}")
         if len(value) > 18:  # past any real body, and short of int()'s digit limit
-            raise BodyTooLarge(f"Content-Length {_show(value)} is too large")
+            raise BodyTooLarge(f"Content-Length {show(value)} is too large")
         return int(value)
 
     @staticmethod
@@ -464,16 +353,16 @@ class RequestParser:
             raise BadRequest("both Content-Length and Transfer-Encoding are present")
         if http_version == b"1.0":  # RFC 9112 §6.1: treat as faulty framing
             raise BadRequest("Transfer-Encoding in an HTTP/1.0 request")
-        codings = [c.strip(_OWS) for c in codings]
+        codings = [c.strip(OWS) for c in codings]
         if not codings:
             raise BadRequest("empty Transfer-Encoding")
         if codings[-1] != b"chunked":  # RFC 9112 §6.3 (4): length unknowable → 400, then close
-            raise BadRequest(f"Transfer-Encoding must end with chunked, not {_show(codings[-1])}")
+            raise BadRequest(f"Transfer-Encoding must end with chunked, not {show(codings[-1])}")
         if codings.count(b"chunked") > 1:  # RFC 9112 §7: chunked MUST NOT be applied twice
             raise BadRequest("chunked applied more than once")
         if len(codings) > 1:  # RFC 9112 §6.1: a coding we do not understand → 501
             raise NotImplementedCoding(
-                f"transfer coding {_show(b', '.join(codings[:-1]))} is not implemented"
+                f"transfer coding {show(b', '.join(codings[:-1]))} is not implemented"
             )
         return True
 
@@ -508,7 +397,7 @@ class RequestParser:
                 raise BadRequest(f"chunk-size line exceeds max_chunk_line={limits.max_chunk_line}")
             # RFC 9112 §7.1: the line ends with CRLF; a CR or LF inside it is never valid.
             if buf.find(b"\n", start) >= 0 or buf.find(b"\r", start, len(buf) - 1) >= 0:
-                raise BadRequest(f"chunk-size line not ended by CRLF: {_show(bytes(buf))}")
+                raise BadRequest(f"chunk-size line not ended by CRLF: {show(bytes(buf))}")
             if self._eof:
                 raise IncompleteRequest("connection closed inside a chunk-size line")
             self._scanned = max(0, len(buf) - 1)
@@ -518,11 +407,11 @@ class RequestParser:
         self._buf = buf[end + 2 :]
         size, semi, ext = line.partition(b";")
         if semi:
-            size = size.rstrip(_OWS)  # BWS before the first ';' (RFC 9112 §7.1.1)
+            size = size.rstrip(OWS)  # BWS before the first ';' (RFC 9112 §7.1.1)
             if _CHUNK_EXT.fullmatch(semi + ext) is None:
-                raise BadRequest(f"malformed chunk extension: {_show(line)}")
+                raise BadRequest(f"malformed chunk extension: {show(line)}")
         if len(size) > 15 or _HEX.fullmatch(size) is None:  # RFC 9112 §7.1; 15 hex digits < 2**60
-            raise BadRequest(f"invalid chunk size: {_show(size)}")
+            raise BadRequest(f"invalid chunk size: {show(size)}")
         n = int(size, 16)
         if n == 0:
             self._state = _TRAILERS
@@ -542,7 +431,7 @@ class RequestParser:
             self._state = _CHUNK_SIZE
             return self._chunk_size()
         if len(buf) >= 2 or (buf and buf != b"\r"):  # RFC 9112 §7.1: chunk-data CRLF
-            raise BadRequest(f"chunk data not followed by CRLF: {_show(buf)}")
+            raise BadRequest(f"chunk data not followed by CRLF: {show(buf)}")
         if self._eof:
             raise IncompleteRequest("connection closed after chunk data")
         return NEED_DATA
@@ -559,7 +448,7 @@ class RequestParser:
         if end < 0:
             if len(buf) > limits.max_trailer_bytes:
                 raise HeaderTooLarge(f"trailer block exceeds max_trailer_bytes={limits.max_trailer_bytes}")
-            _check_new_line_feeds(buf, start)
+            check_new_line_feeds(buf, start)
             if self._eof:
                 raise IncompleteRequest("connection closed inside the trailer section")
             self._scanned = max(0, len(buf) - 3)
@@ -570,9 +459,9 @@ class RequestParser:
         block = bytes(buf[:end])
         self._buf = buf[end + 4 :]
         lines = block.split(b"\r\n")
-        _check_line_endings(block, len(lines))
+        check_line_endings(block, len(lines))
         if len(lines) > limits.max_headers:
             raise HeaderTooLarge(f"{len(lines)} trailer fields exceed max_headers={limits.max_headers}")
-        trailers = _parse_fields(lines, limits.max_field_bytes, True)
+        trailers = parse_fields(lines, limits.max_field_bytes, True)
         self._state = _IDLE
         return EndOfMessage(trailers)

@@ -36,7 +36,7 @@ def test_json_report_shape(capsys):
     report = json.loads(capsys.readouterr().out)
     assert set(report["requests_per_second"]) == set(bench.MESSAGES)
     for row in report["requests_per_second"].values():
-        assert set(row) == {"rocket", "h11", "httptools"}
+        assert set(row) == {"rocket", "rocket-repeat", "h11", "httptools"}
         assert row["rocket"] > 0
         for peer in ("h11", "httptools"):
             assert row[peer] is None or row[peer] > 0
@@ -50,12 +50,12 @@ def test_table_from_the_command_line():
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()
     assert lines[0].startswith("request parser, requests/s")
-    assert lines[1].split() == ["message", "rocket", "h11", "httptools", "rocket/h11",
+    assert lines[1].split() == ["message", "rocket", "rocket-repeat", "h11", "httptools", "rocket/h11",
                                 "rocket/httptools"]
     rows = {line.split()[0]: line.split()[1:] for line in lines[2:2 + len(bench.MESSAGES)]}
     assert set(rows) == set(bench.MESSAGES)
     for cells in rows.values():
-        assert len(cells) == 5
+        assert len(cells) == 6
         assert float(cells[0].replace(",", "")) > 0
 
 

@@ -231,3 +231,30 @@ def test_limits_are_validated():
         Limits(max_headers=0)
     with pytest.raises(ValueError, match="max_body"):
         Limits(max_body=-1)
+
+
+def test_a_repeated_head_parses_to_an_equal_independent_request():
+    head = b"POST /p HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nX-A: 1\r\n\r\n"
+    p = RequestParser()
+    p.feed(head + b"abc" + head + b"xyz" + head.replace(b"X-A: 1", b"X-A: 2") + b"123")
+    first, data1, _ = p.next_event(), p.next_event(), p.next_event()
+    first.headers.append((b"mutated", b"yes"))
+    second, data2, _ = p.next_event(), p.next_event(), p.next_event()
+    third = p.next_event()
+    assert (data1.data, data2.data) == (b"abc", b"xyz")
+    assert second.headers == [(b"host", b"a"), (b"content-length", b"3"), (b"x-a", b"1")]
+    assert second.content_length == 3 and second.target == b"/p"
+    assert third.headers[-1] == (b"x-a", b"2")
+    assert p.next_event().data == b"123"
+
+
+def test_a_repeated_chunked_head_still_decodes_its_body():
+    head = b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+    p = RequestParser()
+    p.feed(head + b"2\r\nab\r\n0\r\n\r\n" + head + b"1\r\nc\r\n0\r\n\r\n")
+    bodies = []
+    for _ in range(2):
+        assert p.next_event().chunked
+        bodies.append(p.next_event().data)
+        assert isinstance(p.next_event(), EndOfMessage)
+    assert bodies == [b"ab", b"c"]
