@@ -114,7 +114,10 @@ def _learn_status(status: object) -> Tuple[int, bytes]:
         raise InvalidResponse(
             f"status {status!r} is not a 3-digit code, a space and a reason (RFC 9112 §4)"
         )
-    entry = (int(match.group(1)), status.encode("latin-1") + b"\r\n")
+    code = int(match.group(1))
+    if code == 101:  # RFC 9110 §15.2.2: a protocol switch this server cannot carry out
+        raise InvalidResponse("101 Switching Protocols is not supported (no connection upgrades)")
+    entry = (code, status.encode("latin-1") + b"\r\n")
     if len(_statuses) < _STATUS_CACHE_MAX:
         _statuses[status] = entry
     return entry

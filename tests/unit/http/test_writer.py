@@ -348,3 +348,10 @@ def test_last_chunk_with_and_without_trailers():
 def test_bad_trailers_are_refused(trailer):
     with pytest.raises(InvalidResponse):
         last_chunk([trailer])
+
+
+def test_switching_protocols_is_refused():
+    with pytest.raises(InvalidResponse, match="101"):
+        plan_response(b"GET", b"1.1", True, "101 Switching Protocols", [("Upgrade", "x")])
+    with pytest.raises(InvalidResponse, match="101"):
+        plan_response(b"GET", b"1.1", True, "101 ", [])
