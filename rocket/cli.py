@@ -218,6 +218,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
 def serve_resolved(resolved: Resolved) -> int:
     """Import the app, set up logging and serve until stopped; returns the exit code."""
+    from rocket import accesslog
+
+    try:
+        return _serve_resolved(resolved)
+    finally:
+        accesslog.uninstall()  # flushes; main() may run again in this process (tests)
+
+
+def _serve_resolved(resolved: Resolved) -> int:
     from rocket.arbiter import wants_arbiter
     from rocket.clilog import LogSetupError, setup_logging
 

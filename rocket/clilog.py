@@ -1,8 +1,9 @@
 """Logging for the ``rocket`` command (the library itself installs no handler).
 
 By default the ``Rocket`` channel goes to standard error at ``--log-level`` and the access log
-(``Rocket.Requests``, not propagated) to ``--access-log`` (a file, or ``-`` for standard
-output). ``--log-config FILE`` hands the whole setup to :func:`logging.config.dictConfig`
+to ``--access-log`` (a file, or ``-`` for standard output) through the buffered
+:class:`rocket.accesslog.AccessLogWriter`, not through logging (``Rocket.Requests`` stays
+quiet). ``--log-config FILE`` hands the whole setup to :func:`logging.config.dictConfig`
 with the JSON or TOML document in FILE instead.
 """
 
@@ -14,6 +15,8 @@ import logging.config
 import sys
 from typing import Any, Dict, Optional
 
+from rocket import accesslog
+from rocket.accesslog import AccessLogWriter
 from rocket.logs import ROOT_NAME
 from rocket.sources import Resolved, SourceError, level_number, read_toml
 
@@ -60,25 +63,24 @@ def setup_logging(resolved: Resolved) -> None:
         return
     access = logging.getLogger(ROOT_NAME + ".Requests")
     target = values["access_log"]
-    access_handler: Optional[logging.Handler] = None
+    writer: Optional[AccessLogWriter] = None
     if target == "-":
-        access_handler = logging.StreamHandler(sys.stdout)
+        writer = AccessLogWriter(sys.stdout)
     elif target is not None:
         try:
-            access_handler = logging.FileHandler(target, encoding="utf-8")
+            stream = open(target, "a", encoding="utf-8", buffering=1 << 16)  # noqa: SIM115
         except OSError as exc:
             label = origin.get("access_log", "--access-log")
             raise LogSetupError(f"{label}: cannot open {target!r}: "
                                 f"{exc.strerror or exc}") from None
+        writer = AccessLogWriter(stream, close_stream=True)
     root = logging.getLogger(ROOT_NAME)
     root.setLevel(level_number(values["log_level"]))
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter(LOG_FORMAT))
     root.addHandler(handler)
+    # The access log bypasses logging (see rocket.accesslog): the channel stays quiet.
     access.propagate = False
-    if access_handler is None:
-        access.disabled = True
-        return
-    access.setLevel(logging.INFO)
-    access_handler.setFormatter(logging.Formatter("%(message)s"))
-    access.addHandler(access_handler)
+    access.disabled = True
+    if writer is not None:
+        accesslog.install(writer)

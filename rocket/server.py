@@ -17,7 +17,7 @@ import threading
 import time
 from typing import Any, Dict, List, Optional
 
-from rocket import __version__
+from rocket import __version__, accesslog
 from rocket.config import Config
 from rocket.connection import Connection
 from rocket.listener import Listener, make_tls_context
@@ -206,6 +206,7 @@ class Rocket:
                 self.worker = None
             self._stop_profiler()
             self._restore_signals()
+            accesslog.flush()
             self._stopped.set()
         if stoplogging:
             logging.shutdown()

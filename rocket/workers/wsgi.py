@@ -22,6 +22,7 @@ import threading
 import time
 from typing import Any, Optional
 
+from rocket import accesslog
 from rocket.http.errors import HTTPError, InternalServerError, InvalidResponse
 from rocket.http.events import Request
 from rocket.http.writer import plan_response
@@ -138,7 +139,8 @@ class WSGIWorker(HTTPWorker):
                 except Exception:
                     keep_alive = False
                     error_logger().exception("close() of the application's result raised")
-        if self.access_log_on and _access_log.isEnabledFor(_INFO):
+        if self.access_log_on and (accesslog.active is not None
+                                   or _access_log.isEnabledFor(_INFO)):
             self._log_access(conn, exchange)
         if keep_alive and exchange.input is not EMPTY_INPUT and not exchange.input.at_eof:
             keep_alive = exchange.input.drain(DRAIN_MAX_BYTES)
@@ -295,7 +297,11 @@ class WSGIWorker(HTTPWorker):
             error_logger().error("access_log_format %r is unusable (%r); access log disabled",
                                  self.access_log_format, exc)
             return
-        _access_log.info(line)
+        writer = accesslog.active
+        if writer is not None:
+            writer.write(line)
+        else:
+            _access_log.info(line)
 
 
 _log_time_cache = [0, ""]

@@ -101,6 +101,22 @@ def test_tcp_serves_logs_combined_access_line_and_stops_cleanly(project, rocket_
     assert "Traceback" not in proc.stderr and error_lines(proc.stderr) == []
 
 
+def test_access_log_file_is_written_within_a_second_while_serving(project, rocket_proc):
+    proc = rocket_proc(["--bind", "127.0.0.1:0", "--access-log", "access.log", "hello:app"],
+                       project)
+    port = proc.port()
+    for _ in range(3):
+        assert get(port)[0] == 200
+    deadline = time.monotonic() + 5  # the writer flushes once a second
+    lines: list = []
+    while time.monotonic() < deadline and len(lines) < 3:
+        time.sleep(0.1)
+        log = project / "access.log"
+        lines = log.read_text().splitlines() if log.exists() else []
+    assert len(lines) == 3 and all('"GET /path HTTP/1.1" 200 ' in line for line in lines), lines
+    assert proc.stop() == 0
+
+
 def test_python_m_rocket_factory_env_over_file_and_custom_format(project, rocket_proc):
     (project / "r.toml").write_text('[rocket]\nbind = "127.0.0.1:1"\nmin_threads = 2\n'
                                     'access_log_format = "%(h)s %(s)s %(r)s"\n')
