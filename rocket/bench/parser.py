@@ -66,13 +66,11 @@ MESSAGES: Dict[str, bytes] = {
 }
 
 
-def rocket_runner(message: bytes) -> Callable[[], Result]:
-    """One Rocket parser, fed heads that differ from the previous one (full validation)."""
-    twin = message.replace(b"\r\nHost:", b"\r\nhost:", 1)
-    assert twin != message, "every benchmark message carries a Host field"
+def _rocket_once(messages: List[bytes]) -> Callable[[], Result]:
+    """One Rocket parser fed ``messages`` in turn, one per call, as a connection would."""
     parser = RequestParser()
     feed, next_event = parser.feed, parser.next_event
-    turn = [message, twin]
+    turn = list(messages)
 
     def once() -> Result:
         turn.reverse()
@@ -92,26 +90,16 @@ def rocket_runner(message: bytes) -> Callable[[], Result]:
     return once
 
 
+def rocket_runner(message: bytes) -> Callable[[], Result]:
+    """Heads that differ from the previous one each time (full validation)."""
+    twin = message.replace(b"\r\nHost:", b"\r\nhost:", 1)
+    assert twin != message, "every benchmark message carries a Host field"
+    return _rocket_once([twin, message])
+
+
 def rocket_repeat_runner(message: bytes) -> Callable[[], Result]:
-    """One Rocket parser fed the same message every iteration (its repeated-head memo hits)."""
-    parser = RequestParser()
-    feed, next_event = parser.feed, parser.next_event
-
-    def once() -> Result:
-        feed(message)
-        req = next_event()
-        assert type(req) is Request
-        body = []
-        while True:
-            event = next_event()
-            if type(event) is Data:
-                body.append(event.data)
-            elif type(event) is EndOfMessage:
-                return req.method, req.target, req.headers, b"".join(body)
-            else:
-                raise RuntimeError(f"unexpected event {event!r}")
-
-    return once
+    """The same message every time (the parser's repeated-head memo hits)."""
+    return _rocket_once([message])
 
 
 def maybe_h11_runner(message: bytes) -> Optional[Callable[[], Result]]:
