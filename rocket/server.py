@@ -117,7 +117,6 @@ class Rocket:
         self._running = False
         self._stopped = threading.Event()
         self._stopped.set()
-        self._restart_requested = False
         self._turn = threading.local()
         self.in_worker_process = False
         """True in a process forked by the arbiter: serve here, never start another arbiter."""
@@ -175,10 +174,8 @@ class Rocket:
         if background:
             return
         try:
-            while not self._stopped.wait(1.0):
-                if self._restart_requested:
-                    self._restart_requested = False
-                    self.restart()
+            while not self._stopped.wait(1.0):  # wakes to let Ctrl-C through
+                pass
         except KeyboardInterrupt:
             log.info("Received keyboard interrupt")
         finally:
