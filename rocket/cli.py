@@ -264,20 +264,12 @@ START_ERRNOS = {errno.EADDRINUSE: "address already in use",
 def run_server(app: Any, resolved: Resolved) -> int:
     """Serve ``app`` with the resolved settings until a signal stops it."""
     from rocket.config import ConfigError
-    from rocket.server import Rocket
+    from rocket.server import Server
 
     kwargs = resolved.config_kwargs()
-    positional = [kwargs.pop(name, default) for name, default in
-                  (("bind", ("127.0.0.1", 8000)), ("min_threads", None), ("max_threads", None),
-                   ("keep_alive", 600.0), ("handle_signals", True))]
-    bind, min_threads, max_threads, keep_alive, handle_signals = positional
+    kwargs.setdefault("handle_signals", True)  # Server's default is False (embedded use)
     try:
-        queue_size = kwargs.pop("queue_size", None)
-        server = Rocket(bind, "wsgi", {"wsgi_app": app}, min_threads, max_threads, None,
-                        keep_alive, handle_signals, **kwargs)
-        if queue_size is not None:
-            server.set_queue_size(queue_size)
-        server.start()  # its signal handlers are in place before any socket is bound
+        Server(app, **kwargs).start()  # its signal handlers are in place before any bind
     except ConfigError as exc:
         return _error(str(exc), EXIT_FAILURE)
     except OSError as exc:
