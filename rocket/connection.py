@@ -77,6 +77,7 @@ class Connection:
         self.peer_cert: Optional[bytes] = None
         self.parser = parser
         self.last_active = time.monotonic()
+        """When the connection was last parked (set by the monitor, which alone reads it)."""
         self.read_timeout = read_timeout
         self.send_timeout = send_timeout
         self.needs_handshake = secure
@@ -141,7 +142,6 @@ class Connection:
                 raise _timed_out() from None
         if n:
             self.parser.feed(buf[:n].tobytes())
-            self.last_active = time.monotonic()
             return True
         self.parser.feed(b"")
         return False
