@@ -101,9 +101,6 @@ class LoadClient:
         self.issued += n
         return n
 
-    def _in_flight(self) -> int:
-        return sum(len(c.sent_at) + c.unsent for c in self.conns)
-
     # -- connections -------------------------------------------------------------------
     def _open(self, now: float, slot: int) -> None:
         n = self._take(self.spec.pipeline)
