@@ -17,8 +17,6 @@ from rocket.workers.base import TIMEOUT_ERRORS
 
 __all__ = ["WSGIInput", "EmptyInput", "EMPTY_INPUT"]
 
-_CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
-
 
 class EmptyInput:
     """``wsgi.input`` of a request without a body: always at end of file. Stateless, shared."""
