@@ -62,6 +62,25 @@ def serve(worker: FakeWorker, clock: FakeClock, state: int = SERVING) -> None:
     worker.slot.write(state=state, heartbeat_at=clock(), progress_at=clock())
 
 
+def die(arb: FakeArbiter, worker: FakeWorker, status: int) -> None:
+    """What reaping does for a worker that exited with ``status``."""
+    del arb.workers[worker.pid]
+    arb._exited(worker, status)
+
+
+def reload_started(clock: FakeClock) -> tuple:
+    """An arbiter whose two workers serve, just after SIGHUP: (arbiter, old, new workers)."""
+    arb = FakeArbiter(clock)
+    arb.maintain()
+    old = list(arb.workers.values())
+    for w in old:
+        serve(w, clock)
+    arb.maintain()
+    arb.on_signal(signal.SIGHUP)
+    arb.maintain()
+    return arb, old, [w for w in arb.workers.values() if w not in old]
+
+
 # -- small pieces ------------------------------------------------------------------------------
 def test_backoff_is_immediate_once_then_doubles_to_a_cap():
     backoff = Backoff(first_s=0.1, max_s=1.0)
@@ -126,15 +145,7 @@ def test_spawns_the_target_and_nothing_more():
 
 def test_reload_terminates_old_workers_only_once_the_new_ones_serve():
     clock = FakeClock()
-    arb = FakeArbiter(clock)
-    arb.maintain()
-    old = list(arb.workers.values())
-    for w in old:
-        serve(w, clock)
-    arb.maintain()
-    arb.on_signal(signal.SIGHUP)
-    arb.maintain()
-    new = [w for w in arb.workers.values() if w not in old]
+    arb, old, new = reload_started(clock)
     assert len(new) == 2 and all(w.generation == 2 for w in new)
     assert all(w.sent == [] for w in old)          # still serving while the new ones boot
     serve(new[0], clock)
@@ -215,15 +226,13 @@ def test_crash_loop_backs_off_and_stable_workers_reset_it():
     arb.maintain()
     for expected in (0.0, 0.1, 0.2):
         worker = arb.spawned[-1]
-        del arb.workers[worker.pid]
-        arb._exited(worker, 1 << 8)
+        die(arb, worker, 1 << 8)
         assert arb.backoff.next_at - clock.now == pytest.approx(expected)
         clock.now += expected
         arb.maintain()
     count = len(arb.spawned)
     worker = arb.spawned[-1]
-    del arb.workers[worker.pid]
-    arb._exited(worker, 1 << 8)                    # 4th death: wait 0.4 s
+    die(arb, worker, 1 << 8)                       # 4th death: wait 0.4 s
     arb.maintain()
     assert len(arb.spawned) == count
     clock.now += 0.4
@@ -241,24 +250,14 @@ def test_boot_failure_before_anything_served_stops_the_arbiter():
     arb = FakeArbiter(clock)
     arb.maintain()
     worker = arb.spawned[0]
-    del arb.workers[worker.pid]
-    arb._exited(worker, 3 << 8)
+    die(arb, worker, 3 << 8)
     assert arb.stopping == "quick" and arb.exit_code == 3
 
 
 def test_boot_failure_during_reload_keeps_the_old_generation():
     clock = FakeClock()
-    arb = FakeArbiter(clock)
-    arb.maintain()
-    old = list(arb.workers.values())
-    for w in old:
-        serve(w, clock)
-    arb.maintain()
-    arb.on_signal(signal.SIGHUP)
-    arb.maintain()
-    new = [w for w in arb.workers.values() if w not in old]
-    del arb.workers[new[0].pid]
-    arb._exited(new[0], 3 << 8)
+    arb, old, new = reload_started(clock)
+    die(arb, new[0], 3 << 8)
     assert arb.generation == 1 and arb.stopping is None
     arb.maintain()
     assert all(w.sent == [] for w in old)
