@@ -14,23 +14,11 @@ def app(environ, start_response):
     elif mode == "readall":  # read() with no size: needs wsgi.input_terminated (no validator)
         body = inp.read()
     elif mode == "read1":
-        parts = []
-        while True:
-            piece = inp.read(7)
-            if not piece:
-                break
-            parts.append(piece)
-        body = b"".join(parts)
+        body = b"".join(iter(lambda: inp.read(7), b""))
     elif mode == "lines":
         body = b"".join(inp.readlines())
     elif mode == "readline":
-        parts = []
-        while True:
-            line = inp.readline(5)
-            if not line:
-                break
-            parts.append(line)
-        body = b"|".join(parts)
+        body = b"|".join(iter(lambda: inp.readline(5), b""))
     elif mode == "iter":
         body = b"".join(line for line in inp)
     else:  # "none": never touch the body
