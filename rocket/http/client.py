@@ -14,7 +14,7 @@ import re
 from collections import deque
 from typing import Iterable, List, Optional, Sequence, Tuple, Union
 
-from rocket.http.errors import BadResponse, IncompleteResponse
+from rocket.http.errors import BadResponse, HTTPError, IncompleteResponse
 from rocket.http.events import (
     NEED_DATA,
     ConnectionClosed,
@@ -23,12 +23,13 @@ from rocket.http.events import (
     Headers,
     Response,
 )
+from rocket.http.fields import TOKEN, check_line_endings, parse_fields
 from rocket.http.writer import encode_chunk, last_chunk
 
 __all__ = ["ResponseParser", "format_request"]
 
 # RFC 9110 §5.6.2: field-name = token.
-_TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z").match
+_TOKEN = TOKEN.fullmatch
 # RFC 9110 §5.5: field values are VCHAR, obs-text, SP and HTAB; no other CTL, no bare CR.
 _BAD_VALUE = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]").search
 # RFC 9112 §7.1: chunk-size = 1*HEXDIG; 16 digits already exceed any real body.
@@ -38,10 +39,6 @@ _HEAD, _LENGTH, _CHUNK_SIZE_LINE, _CHUNK_DATA, _CHUNK_END, _TRAILERS, _UNTIL_CLO
     range(8)
 )
 
-# Bounded so a server inventing header names cannot grow it without limit.
-_NAME_CACHE_MAX = 512
-_lower_names: dict = {}
-
 Text = Union[str, bytes]
 
 
@@ -49,29 +46,7 @@ def _parse_fields(lines: Sequence[bytes], max_field_bytes: int, max_fields: int)
     """Parse header or trailer field lines into (lower-cased name, stripped value) pairs."""
     if len(lines) > max_fields:
         raise BadResponse(f"more than {max_fields} header fields")
-    fields = []
-    names = _lower_names
-    for line in lines:
-        if len(line) > max_field_bytes:
-            raise BadResponse(f"header field longer than {max_field_bytes} bytes: {line[:40]!r}...")
-        colon = line.find(b":")
-        if colon <= 0:
-            raise BadResponse(f"malformed header field {line!r} (RFC 9112 §5)")
-        name = line[:colon]
-        lower = names.get(name)
-        if lower is None:
-            # RFC 9112 §5.1: no whitespace before the colon; §5.2: obs-fold is rejected
-            # (a folded line starts with SP/HTAB, so its "name" is not a token).
-            if not _TOKEN(name):
-                raise BadResponse(f"malformed header field {line!r} (RFC 9112 §5)")
-            lower = name.lower()
-            if len(names) < _NAME_CACHE_MAX:
-                names[name] = lower
-        value = line[colon + 1 :].strip(b" \t")
-        if _BAD_VALUE(value):
-            raise BadResponse(f"control character in header field {line!r} (RFC 9110 §5.5)")
-        fields.append((lower, value))
-    return fields
+    return parse_fields(lines, max_field_bytes, True)
 
 
 def _members(value: bytes) -> List[bytes]:
@@ -148,6 +123,11 @@ class ResponseParser:
         except BadResponse as exc:
             self._error = exc
             raise
+        except HTTPError as exc:
+            # The field helpers shared with the request parser (fields.py) raise its
+            # error classes; on this side every protocol error is a BadResponse.
+            self._error = BadResponse(exc.message)
+            raise self._error from None
 
     def _next(self) -> object:
         state = self._state
@@ -232,6 +212,7 @@ class ResponseParser:
             raise BadResponse(f"status line longer than {self.max_status_line} bytes")
         if len(head) - len(status_line) > self.max_header_bytes:
             raise BadResponse(f"header block larger than {self.max_header_bytes} bytes")
+        check_line_endings(head, len(lines))  # RFC 9110 §5.5, RFC 9112 §2.2
         parts = status_line.split(b" ", 2)
         # RFC 9112 §4: status-line = HTTP-version SP status-code SP [ reason-phrase ].
         if len(parts) != 3 or parts[0] not in (b"HTTP/1.1", b"HTTP/1.0"):
@@ -239,8 +220,6 @@ class ResponseParser:
         version, code_bytes, reason = parts
         if len(code_bytes) != 3 or not code_bytes.isdigit() or code_bytes[:1] in b"06789":
             raise BadResponse(f"malformed status code {code_bytes!r} (RFC 9110 §15)")
-        if _BAD_VALUE(reason):
-            raise BadResponse(f"control character in reason phrase {reason!r}")
         headers = _parse_fields(lines[1:], self.max_field_bytes, self.max_headers)
         code = int(code_bytes)
         http_version = version[5:]
@@ -332,7 +311,9 @@ class ResponseParser:
             return self._need("trailer section")
         block = bytes(buf[:end])
         del buf[: end + 4]
-        return self._end(_parse_fields(block.split(b"\r\n"), self.max_field_bytes, self.max_headers))
+        lines = block.split(b"\r\n")
+        check_line_endings(block, len(lines))
+        return self._end(_parse_fields(lines, self.max_field_bytes, self.max_headers))
 
 
 def _to_bytes(what: str, value: Text) -> bytes:
