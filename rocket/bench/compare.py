@@ -23,7 +23,7 @@ from typing import Dict, List, Optional, Tuple
 from rocket.bench import wrk
 from rocket.bench.engine import LoadSpec
 from rocket.bench.load import run as run_load
-from rocket.bench.servers import DEFAULT_SERVERS, SERVERS, ServerProcess
+from rocket.bench.servers import DEFAULT_SERVERS, SERVERS, ServerProcess, taskset_prefix
 from rocket.bench.stats import fmt_ms, fmt_rate, markdown_table
 
 # where connections outnumber a typical pool: a pinned-thread server leaves some unserved,
@@ -86,9 +86,8 @@ def measure(a: argparse.Namespace, url: str, scenario: str, seconds: float,
             force_load: bool = False) -> dict:
     """One load run of ``scenario`` against ``url`` with the chosen client."""
     path, conns, keep_alive, body = SCENARIOS[scenario]
-    use_wrk = not force_load and (a.client == "wrk" or (a.client == "auto" and wrk.available()))
-    if use_wrk:
-        prefix = ["taskset", "-c", a.client_cpus] if a.pin and _has_taskset() else None
+    if not force_load and _uses_wrk(a):
+        prefix = taskset_prefix(a.client_cpus) if a.pin else None
         return wrk.run_wrk(url + path, conns, seconds, keep_alive, body, a.timeout, prefix)
     host, port = url[len("http://"):].split(":")
     spec = LoadSpec(host, int(port), path.encode(), "", b"POST" if body else b"GET", conns,
@@ -105,9 +104,9 @@ def measure(a: argparse.Namespace, url: str, scenario: str, seconds: float,
     return res
 
 
-def _has_taskset() -> bool:
-    from rocket.bench.servers import taskset_prefix
-    return bool(taskset_prefix("0"))
+def _uses_wrk(a: argparse.Namespace) -> bool:
+    """True when ``--client`` picks wrk (``auto``: when it is installed)."""
+    return a.client == "wrk" or (a.client == "auto" and wrk.available())
 
 
 def bench_one(a: argparse.Namespace, name: str, scenario: str) -> dict:
@@ -220,7 +219,7 @@ def main(a: argparse.Namespace) -> int:
         a.pin = False
     if a.log_dir:
         os.makedirs(a.log_dir, exist_ok=True)
-    tool = "wrk" if a.client == "wrk" or (a.client == "auto" and wrk.available()) else "load"
+    tool = "wrk" if _uses_wrk(a) else "load"
     meta = {"started": datetime.datetime.now(datetime.timezone.utc).isoformat(
                 timespec="seconds"),
             "command": "python -m rocket.bench " + " ".join(
