@@ -16,6 +16,8 @@ from typing import List, Optional, Tuple
 
 import pytest
 
+from tests.functional.test_socketserver import recv_exactly
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 EXAMPLES = os.path.join(ROOT, "examples")
 LISTENING = re.compile(r"Listening on sockets: (\S+?):(\d+)$")
@@ -93,16 +95,6 @@ def run_example():
 
 def tcp_port(process: ExampleProcess) -> int:
     return int(process.wait_for(LISTENING.pattern)[0].group(2))
-
-
-def recv_exactly(sock: socket.socket, size: int) -> bytes:
-    data = b""
-    while len(data) < size:
-        chunk = sock.recv(size - len(data))
-        if not chunk:
-            break
-        data += chunk
-    return data
 
 
 def echo_clients(address: Tuple, family: int, clients: int) -> List[bool]:
