@@ -80,8 +80,7 @@ def test_interrupt_stops_the_server():
             proc.wait(5)
     assert proc.returncode == 130
     assert "interrupted" in err
-    for pid in servers:
-        assert not os.path.exists(f"/proc/{pid}") or pid not in children_of(proc.pid)
+    for pid in servers:  # compare has exited: its server must not run on (or be reused)
         try:
             with open(f"/proc/{pid}/cmdline", "rb") as f:
                 assert b"rocket.bench.serve" not in f.read()
