@@ -5,16 +5,22 @@ from __future__ import annotations
 import gzip
 import os
 
+import rocket.static
 from rocket.static import StaticFiles
 from rocket.static_cache import ResponseCache
 from tests.unit.static_harness import call
 
 
-def test_hit_equals_miss_and_skips_the_full_path(tmp_path):
+def test_hit_equals_miss_and_skips_the_full_path(tmp_path, monkeypatch):
     (tmp_path / "a.css").write_bytes(b"a{}")
     app = StaticFiles(tmp_path, cache_control="max-age=1")
     first = call(app, "/a.css")
     assert len(app._cache) == 1
+
+    def no_resolution(*args, **kwargs):
+        raise AssertionError("a cache hit resolved the path again")
+
+    monkeypatch.setattr(rocket.static, "resolve", no_resolution)
     second = call(app, "/a.css")
     assert (second.status, second.headers, second.body) == (first.status, first.headers, first.body)
     assert len(app._cache) == 1
