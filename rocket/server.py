@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import platform
-import signal
 import socket
 import sys
 import threading
@@ -23,6 +22,7 @@ from rocket.connection import Connection
 from rocket.listener import Listener, make_tls_context
 from rocket.logs import NullHandler, errors_log, log
 from rocket.monitor import Monitor
+from rocket.server_signals import ServerSignals
 from rocket.threadpool import ThreadPool
 
 SOCKET_TIMEOUT = 10
@@ -121,7 +121,8 @@ class Rocket:
         self.in_worker_process = False
         """True in a process forked by the arbiter: serve here, never start another arbiter."""
         self._arbiter: Any = None
-        self._old_signals: Dict[int, Any] = {}
+        self._signals = ServerSignals(self.stop, self.restart)
+        """Its handlers while running with ``handle_signals`` (see :mod:`rocket.server_signals`)."""
         self._profiler: Any = None
         from rocket.http.parser import RequestParser
 
@@ -161,12 +162,12 @@ class Rocket:
             if self.config.handle_signals:
                 # Before binding: a SIGTERM from the moment sockets exist stops cleanly (the
                 # handler's stop() waits for this lock, then sees the server running).
-                self._install_signals()
+                self._signals.install()
             self._start_profiler()
             try:
                 self._start_components()
             except BaseException:
-                self._restore_signals()
+                self._signals.restore()
                 self._stop_profiler(write=False)
                 raise
             self._stopped.clear()
@@ -180,7 +181,7 @@ class Rocket:
             log.info("Received keyboard interrupt")
         finally:
             self.stop()
-            self._restore_signals()
+            self._signals.restore()
 
     def stop(self, stoplogging: bool = False) -> None:
         """Stop listeners, monitor and workers; idempotent and callable from any thread.
@@ -202,7 +203,7 @@ class Rocket:
                 self.worker.close()
                 self.worker = None
             self._stop_profiler()
-            self._restore_signals()
+            self._signals.restore()
             accesslog.flush()
             self._stopped.set()
         if stoplogging:
@@ -392,39 +393,6 @@ class Rocket:
                 "TLS handshake with %s failed: %s", conn.client_addr[0], exc)
         conn.close()
         return False
-
-    # -- signals ------------------------------------------------------------------------------
-    def _install_signals(self) -> None:
-        if threading.current_thread() is not threading.main_thread():
-            return
-        wanted = {"SIGTERM": self._signal_stop, "SIGINT": self._signal_stop,
-                  "SIGUSR1": self._signal_restart, "SIGHUP": self._signal_restart}
-        for name, handler in wanted.items():
-            signum = getattr(signal, name, None)
-            if signum is None:
-                continue
-            try:
-                self._old_signals[signum] = signal.signal(signum, handler)
-            except (ValueError, OSError):
-                pass
-
-    def _restore_signals(self) -> None:
-        if threading.current_thread() is not threading.main_thread():
-            return
-        for signum, handler in self._old_signals.items():
-            try:
-                signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
-            except (ValueError, OSError, TypeError):
-                pass
-        self._old_signals.clear()
-
-    def _signal_stop(self, signum: int, frame: Any) -> None:
-        log.info("Received signal %s: stopping", signum)
-        threading.Thread(target=self.stop, name="rocket-stop", daemon=True).start()
-
-    def _signal_restart(self, signum: int, frame: Any) -> None:
-        log.info("Received signal %s: restarting", signum)
-        threading.Thread(target=self.restart, name="rocket-restart", daemon=True).start()
 
     # -- stats --------------------------------------------------------------------------------
     def info(self) -> Dict[str, Any]:
