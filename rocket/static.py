@@ -324,14 +324,16 @@ class StaticFiles:
         if method == "HEAD" or length == 0:
             f.close()
             return []
-        body = self._body(environ, f, first, length)
+        body = self._body(environ, f, first, length, size)
         if status == 200 and self._cache is not None and body.__class__ is list:
             key = self._cache.key(environ)
             if key is not None:
                 self._cache.store(key, send_path, st, headers, body[0])
         return body
 
-    def _body(self, environ: Dict[str, Any], f: Any, offset: int, length: int) -> Iterable[bytes]:
+    def _body(
+        self, environ: Dict[str, Any], f: Any, offset: int, length: int, size: int
+    ) -> Iterable[bytes]:
         if length <= SMALL_FILE_BYTES:
             try:
                 f.seek(offset)
@@ -344,7 +346,7 @@ class StaticFiles:
         wrapper = environ.get("wsgi.file_wrapper")
         if wrapper is not None and wrapper is self._rocket_wrapper:
             return wrapper(f, BLOCK_SIZE, offset=offset, length=length)
-        if wrapper is not None and offset == 0 and length == os.fstat(f.fileno()).st_size:
+        if wrapper is not None and offset == 0 and length == size:
             return wrapper(f, BLOCK_SIZE)  # a foreign server's wrapper sends the whole file
         return FileBlocks(f, offset, length)
 

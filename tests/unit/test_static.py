@@ -343,3 +343,26 @@ def test_symlinked_siblings_and_index_follow_the_same_rule(tmp_path):
     allowed = StaticFiles(root, follow_symlinks=True)
     assert call(allowed, "/a.txt", ACCEPT_ENCODING="gzip").body == b"OUTSIDE-GZ"
     assert call(allowed, "/d/").body == b"OUTSIDE-INDEX"
+
+
+def test_foreign_file_wrapper_gets_whole_files_only(app, root):
+    """Under another server, its wsgi.file_wrapper sends a whole large file; a range, which
+    that wrapper cannot express, is read in blocks instead."""
+    import wsgiref.util
+
+    seen = []
+
+    def wrapper(f, block_size):
+        seen.append(f)
+        return wsgiref.util.FileWrapper(f, block_size)
+
+    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/big.bin", "wsgi.file_wrapper": wrapper}
+    body = app(environ, lambda status, headers: None)
+    assert isinstance(body, wsgiref.util.FileWrapper) and len(seen) == 1
+    assert b"".join(body) == (root / "big.bin").read_bytes()
+    body.close()
+    environ["HTTP_RANGE"] = "bytes=1-"
+    body = app(environ, lambda status, headers: None)
+    assert len(seen) == 1
+    assert b"".join(body) == (root / "big.bin").read_bytes()[1:]
+    body.close()
