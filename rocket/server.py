@@ -378,17 +378,12 @@ class Rocket:
                 self.monitor.park(conn)  # type: ignore[union-attr]
 
     def _handshake(self, conn: Connection) -> bool:
-        import ssl
-
         try:
             conn.handshake(self.config.tls_handshake_timeout)
             return True
-        except ssl.SSLError as exc:
+        except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError
             if getattr(exc, "reason", None) == "HTTP_REQUEST":
                 _plain_http_refusal(conn)
-            errors_log(f"Port{conn.server_addr[1]}").debug(
-                "TLS handshake with %s failed: %s", conn.client_addr[0], exc)
-        except (OSError, ValueError) as exc:
             errors_log(f"Port{conn.server_addr[1]}").debug(
                 "TLS handshake with %s failed: %s", conn.client_addr[0], exc)
         conn.close()
