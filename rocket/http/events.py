@@ -112,6 +112,23 @@ class Data:
         return f"Data({self.data!r})"
 
 
+class _NoTrailers(list):
+    """An empty list that refuses to change: one instance is shared by every message
+    without trailers, so that one consumer's edit cannot leak into later messages."""
+
+    __slots__ = ()
+
+    def _read_only(self, *args: object, **kwargs: object) -> None:
+        raise TypeError("the shared empty trailer list is read-only; copy it with list()")
+
+    append = extend = insert = remove = pop = clear = sort = reverse = _read_only  # type: ignore
+    __setitem__ = __delitem__ = __iadd__ = __imul__ = _read_only  # type: ignore
+
+
+NO_TRAILERS: Headers = _NoTrailers()
+"""The ``trailers`` of an ``EndOfMessage`` the request parser shares between messages."""
+
+
 class EndOfMessage:
     """The body is complete; ``trailers`` holds chunked trailer fields (lower-cased names)."""
 

@@ -34,7 +34,7 @@ from .errors import (
     RequestLineTooLong,
     VersionNotSupported,
 )
-from .events import NEED_DATA, ConnectionClosed, Data, EndOfMessage, Request, _Sentinel
+from .events import NEED_DATA, NO_TRAILERS, ConnectionClosed, Data, EndOfMessage, Request, _Sentinel
 from .fields import (
     OWS,
     TOKEN,
@@ -80,7 +80,7 @@ _CHUNK_CRLF = 4
 _TRAILERS = 5
 _DONE = 6
 
-_NO_TRAILERS = EndOfMessage()
+_NO_TRAILERS = EndOfMessage(NO_TRAILERS)  # one shared event; its trailers are read-only
 _MEMO_MAX_BYTES = 2048  # browsers' heads with cookies fit; bigger ones are rarely repeated
 
 
@@ -441,7 +441,7 @@ class RequestParser:
         if buf[:2] == b"\r\n":
             self._buf = buf[2:]
             self._state = _IDLE
-            return EndOfMessage()
+            return _NO_TRAILERS
         limits = self.limits
         start = self._scanned
         end = buf.find(b"\r\n\r\n", start)

@@ -258,3 +258,17 @@ def test_a_repeated_chunked_head_still_decodes_its_body():
         bodies.append(p.next_event().data)
         assert isinstance(p.next_event(), EndOfMessage)
     assert bodies == [b"ab", b"c"]
+
+
+@pytest.mark.parametrize("body", [b"", b"Content-Length: 1\r\n\r\nx", b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n"])
+def test_messages_without_trailers_share_a_read_only_empty_list(body):
+    message = b"POST / HTTP/1.1\r\nHost: a\r\n" + (body or b"\r\n")
+    p = RequestParser()
+    p.feed(message + message)
+    ends = [ev for ev in events(p) if isinstance(ev, EndOfMessage)]
+    assert len(ends) == 2 and ends[0].trailers == [] and isinstance(ends[0].trailers, list)
+    with pytest.raises(TypeError):
+        ends[0].trailers.append((b"x", b"1"))
+    with pytest.raises(TypeError):
+        ends[0].trailers += [(b"x", b"1")]
+    assert ends[1].trailers == [] and list(ends[1].trailers) == []
