@@ -24,17 +24,10 @@ closed once the current reply is sent.
 from __future__ import annotations
 
 import threading
-import time
 from typing import Any, Callable, Optional
 
 from rocket.logs import errors_log
-from rocket.workers.base import (
-    DEFAULT_IO_TIMEOUT_S,
-    DEFAULT_LINGER_S,
-    TIMEOUT_ERRORS,
-    Worker,
-    setting,
-)
+from rocket.workers.base import TIMEOUT_ERRORS, Worker, setting
 
 __all__ = ["MessageStream", "ProtocolWorker", "ProtocolError", "MessageTooLarge",
            "IncompleteMessage", "MessageTimeout", "NEED_DATA"]
@@ -148,15 +141,8 @@ class ProtocolWorker(Worker):
     def __init__(self, app_info: Optional[dict], server: Any) -> None:
         super().__init__(app_info, server)
         self.handler: Callable[[Any, Any], Any] = self.app_info["handler"]
-        config = getattr(server, "config", None)
-        self.read_timeout_s = float(setting(config, "header_timeout", DEFAULT_IO_TIMEOUT_S))
-        self.linger_s = float(setting(config, "linger", DEFAULT_LINGER_S))
-        self.max_messages = int(setting(config, "max_requests", 0))
+        self.max_messages = int(setting(getattr(server, "config", None), "max_requests", 0))
         self.hooks = getattr(server, "hooks", None)
-        self.requests = 0
-        """Messages handled by this worker (approximate under threads; read by info())."""
-        self._draining = server if hasattr(server, "draining") else None
-        self._others_waiting = getattr(server, "has_waiting", None) or (lambda: False)
 
     def handle(self, conn: Any) -> bool:
         """Serve ``conn`` while it has messages (see the module docstring)."""
@@ -179,7 +165,7 @@ class ProtocolWorker(Worker):
                 if stream.eof:
                     conn.close()
                     return False
-                if not stream.buffer:  # between messages: linger briefly, then park
+                if not stream.buffer:  # between messages: linger (inline, per message), park
                     if self._others_waiting():
                         return True
                     try:
@@ -187,14 +173,11 @@ class ProtocolWorker(Worker):
                     except TIMEOUT_ERRORS:
                         return True
                     continue
-                now = time.monotonic()
-                if not deadline:
-                    deadline = now + self.read_timeout_s
                 try:
-                    conn.fill(max(deadline - now, 0.0))
+                    deadline = self.fill_within(conn, deadline)
                 except TIMEOUT_ERRORS:
                     exc = MessageTimeout(f"rest of a message not received within "
-                                         f"header_timeout={self.read_timeout_s:g} s")
+                                         f"header_timeout={self.header_timeout_s:g} s")
                     return self._fail(conn, stream, exc, "closing", False)
         except OSError as exc:  # the peer is gone (reset, broken pipe)
             stream.error = exc
@@ -216,8 +199,7 @@ class ProtocolWorker(Worker):
             stream.send(conn, data)
         if hooks is not None:
             hooks.after(conn, message, reply)
-        draining = self._draining is not None and self._draining.draining
-        if draining or (self.max_messages and stream.messages >= self.max_messages):
+        if self._state.draining or (self.max_messages and stream.messages >= self.max_messages):
             conn.close()
             return False
         return True

@@ -56,25 +56,6 @@ def error_logger() -> logging.Logger:
     return logging.getLogger("Rocket.Errors." + threading.current_thread().name)
 
 
-class Worker:
-    """Base class of every method (``'wsgi'``, ``'fs'``, or your own via ``register_method``).
-
-    One instance serves the whole server and is shared by the pool threads, so per-request
-    state lives in locals, never on ``self``. Subclasses implement :meth:`handle`.
-    """
-
-    def __init__(self, app_info: Optional[dict], server: Any) -> None:
-        self.app_info = app_info if app_info is not None else {}
-        self.server = server
-
-    def handle(self, conn: Any) -> bool:
-        """Serve ``conn`` while it has work; True = keep it (park it), False = it was closed."""
-        raise NotImplementedError(f"{type(self).__name__} must implement handle(conn)")
-
-    def close(self) -> None:
-        """Release what the worker holds (executors, files); the server calls it on stop."""
-
-
 class _NotDraining:
     draining = False
 
@@ -86,25 +67,61 @@ def _nobody_waiting() -> bool:
     return False
 
 
+class Worker:
+    """Base class of every method (``'wsgi'``, ``'fs'``, or your own via ``register_method``).
+
+    One instance serves the whole server and is shared by the pool threads, so per-request
+    state lives in locals, never on ``self``. Subclasses implement :meth:`handle`.
+
+    Settings of the connection loops, read from ``server.config``: ``header_timeout``
+    (seconds for the rest of a started request head or message, default Rocket's
+    ``SOCKET_TIMEOUT``) and ``linger`` (seconds an idle connection keeps its thread before
+    being parked).
+    """
+
+    def __init__(self, app_info: Optional[dict], server: Any) -> None:
+        self.app_info = app_info if app_info is not None else {}
+        self.server = server
+        config = getattr(server, "config", None)
+        self.header_timeout_s = float(setting(config, "header_timeout", DEFAULT_IO_TIMEOUT_S))
+        self.linger_s = float(setting(config, "linger", DEFAULT_LINGER_S))
+        self.requests = 0
+        """Requests (or messages) started on this worker (read by server.info() and the arbiter)."""
+        self._state = server if hasattr(server, "draining") else _NOT_DRAINING
+        # Fairness: when connections wait for a thread, park idle ones at once (no linger).
+        self._others_waiting = getattr(server, "has_waiting", None) or _nobody_waiting
+
+    def handle(self, conn: Any) -> bool:
+        """Serve ``conn`` while it has work; True = keep it (park it), False = it was closed."""
+        raise NotImplementedError(f"{type(self).__name__} must implement handle(conn)")
+
+    def close(self) -> None:
+        """Release what the worker holds (executors, files); the server calls it on stop."""
+
+    def fill_within(self, conn: Any, deadline: float) -> float:
+        """Wait for more of a started request head or message, up to ``header_timeout`` in all.
+
+        ``deadline`` is 0.0 on the first wait (it then starts ``header_timeout`` from now),
+        afterwards the value this returned. Raises one of :data:`TIMEOUT_ERRORS` once it passed.
+        """
+        now = time.monotonic()
+        if not deadline:
+            deadline = now + self.header_timeout_s
+        conn.fill(max(deadline - now, 0.0))
+        return deadline
+
+
 class HTTPWorker(Worker):
     """A worker speaking HTTP/1.x: runs the request loop and answers protocol errors.
 
-    Subclasses implement :meth:`handle_request`. Settings read from ``server.config``:
-    ``header_timeout`` and ``body_timeout`` (seconds, default Rocket's ``SOCKET_TIMEOUT``),
-    ``linger`` (seconds an idle connection keeps its thread before being parked).
+    Subclasses implement :meth:`handle_request`. Settings read from ``server.config``, besides
+    the base class's: ``body_timeout`` (seconds, default ``header_timeout``).
     """
 
     def __init__(self, app_info: Optional[dict], server: Any) -> None:
         super().__init__(app_info, server)
         config = getattr(server, "config", None)
-        self.header_timeout_s = float(setting(config, "header_timeout", DEFAULT_IO_TIMEOUT_S))
         self.body_timeout_s = float(setting(config, "body_timeout", self.header_timeout_s))
-        self.linger_s = float(setting(config, "linger", DEFAULT_LINGER_S))
-        self.requests = 0
-        """Requests started on this worker (read by server.info() and the arbiter)."""
-        self._state = server if hasattr(server, "draining") else _NOT_DRAINING
-        # Fairness: when connections wait for a thread, park idle ones at once (no linger).
-        self._others_waiting = getattr(server, "has_waiting", None) or _nobody_waiting
         software = getattr(server, "software", None) or "Rocket"
         self.server_header = software.encode("latin-1")
 
@@ -145,7 +162,8 @@ class HTTPWorker(Worker):
                     event = NEED_DATA
                 if event is NEED_DATA:
                     if not parser.trailing_data:
-                        # Idle between requests: linger briefly, then park.
+                        # Idle between requests: linger briefly, then park. Inline, not a
+                        # helper shared with ProtocolWorker: this runs once per request.
                         if self._others_waiting():
                             return True
                         try:
@@ -153,11 +171,8 @@ class HTTPWorker(Worker):
                         except TIMEOUT_ERRORS:
                             return True
                         continue
-                    now = time.monotonic()
-                    if not head_deadline:
-                        head_deadline = now + self.header_timeout_s
                     try:
-                        conn.fill(max(head_deadline - now, 0.0))
+                        head_deadline = self.fill_within(conn, head_deadline)
                     except TIMEOUT_ERRORS:
                         self.send_error(
                             conn,
