@@ -43,6 +43,11 @@ BEAT_S = 0.2
 
 log = logging.getLogger("Rocket.Errors.Worker")
 
+ARBITER_SETTINGS = frozenset(("workers", "reuse_port", "max_requests", "max_requests_jitter",
+                              "graceful_timeout", "worker_timeout", "handle_signals",
+                              "concurrency"))
+"""Settings the arbiter acts on; a worker's own server gets the rest."""
+
 
 class ChildSpec:
     """What a worker process needs: how to load the app, the settings and the sockets."""
@@ -68,20 +73,11 @@ class ChildSpec:
 
 
 def build_server(app: Any, settings: Dict[str, Any], sockets: List[Any]) -> Any:
-    """A ``Rocket`` for ``app`` with ``settings`` (Config keys) on pre-bound ``sockets``."""
-    from rocket.server import Rocket
+    """A ``Server`` for ``app`` with ``settings`` (Config keys) on pre-bound ``sockets``."""
+    from rocket.server import Server
 
-    kwargs = dict(settings)
-    for name in ("workers", "reuse_port", "max_requests", "max_requests_jitter",
-                 "graceful_timeout", "worker_timeout", "handle_signals", "concurrency"):
-        kwargs.pop(name, None)
-    bind = kwargs.pop("bind", ("127.0.0.1", 8000))
-    min_threads = kwargs.pop("min_threads", None)
-    max_threads = kwargs.pop("max_threads", None)
-    queue_size = kwargs.pop("queue_size", None)
-    keep_alive = kwargs.pop("keep_alive", 600.0)
-    server = Rocket(bind, "wsgi", {"wsgi_app": app}, min_threads, max_threads, queue_size,
-                    keep_alive, False, workers=int(settings.get("workers", 2)), **kwargs)
+    kwargs = {name: value for name, value in settings.items() if name not in ARBITER_SETTINGS}
+    server = Server(app, workers=int(settings.get("workers", 2)), **kwargs)
     server.sockets = dict(enumerate(sockets))
     server.in_worker_process = True  # serve here; workers > 1 only sets wsgi.multiprocess
     return server

@@ -28,6 +28,14 @@ def test_progress_idle_counts_as_progress_busy_without_change_does_not():
     assert progress.update(5.0, requests=6, handled=1, busy=1, queued=0) == 5.0
 
 
+def test_build_server_passes_the_table_queue_size_and_drops_arbiter_settings():
+    server = build_server(_slow_app, {"queue_size": 500, "max_threads": 10, "workers": 3,
+                                      "max_requests": 100, "handle_signals": True}, [])
+    assert server.config.queue_size == 500          # not Rocket 1.x's positional (backlog) one
+    assert server.config.workers == 3 and server.config.max_requests == 0
+    assert server.config.handle_signals is False and server.in_worker_process
+
+
 def _slow_app(environ, start_response):
     time.sleep(float(environ.get("QUERY_STRING") or 0))
     start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "2")])
