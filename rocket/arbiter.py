@@ -117,11 +117,6 @@ class Arbiter:
     def _child_sockets(self) -> List[socket.socket]:
         return reuse_port_sockets(self.interfaces, self.sockets, self.config.backlog)
 
-    @property
-    def ports(self) -> List[int]:
-        """Bound TCP ports, in interface order."""
-        return [i.port for i in self.interfaces if i.unix_path is None and i.fd is None]
-
     # -- processes -------------------------------------------------------------------------
     def spawn(self) -> Optional[WorkerProcess]:
         """Fork one worker of the current generation; None when fork failed."""
@@ -209,7 +204,7 @@ class Arbiter:
             return
         older = [w for w in self.workers.values()
                  if w.generation < worker.generation and w.term_at is None]
-        if worker.generation == self.generation and older:
+        if older:
             self.generation = max(w.generation for w in older)
             log.error("Reload failed: worker %d of the new generation could not boot (%s); "
                       "the previous workers keep serving", worker.pid, how)
@@ -388,10 +383,9 @@ class Arbiter:
                 "uptime_s": round(now - w.spawned_at, 3),
                 "heartbeat_age_s": round(max(0.0, now - r["heartbeat_at"]), 3),
             })
-        info = arbiter_info(SERVER_SOFTWARE, not self.stopping,
+        return arbiter_info(SERVER_SOFTWARE, not self.stopping,
                             [i.describe() for i in self.interfaces], self.config, self.target,
                             self.generation, self.started_at, per_worker)
-        return info
 
 
 def run_arbiter(app: Any, settings: Dict[str, Any]) -> int:
