@@ -140,6 +140,7 @@ class Rocket:
         from rocket.config import SETTINGS_BY_NAME, convert
 
         self.config.queue_size = self.queue_size = convert(SETTINGS_BY_NAME["queue_size"], value)
+        self.config.explicit |= {"queue_size"}  # as if given to Config: repr, arbiter settings
 
     def start(self, background: bool = False) -> None:
         """Start serving; blocks until stop(), a signal or Ctrl-C unless ``background``.

@@ -22,6 +22,8 @@ def test_server_takes_the_table_queue_size():
     try:
         server.start(background=True)
         assert server.config.queue_size == 3 and server.queue_size == 3
+        assert server.pool.queue_size == 3  # the bound the listeners' has_room() checks
+        assert "queue_size=3" in repr(server.config)
         conn = http.client.HTTPConnection("127.0.0.1", server.ports[0], timeout=5)
         conn.request("GET", "/")
         assert conn.getresponse().read() == b"hi"
