@@ -69,21 +69,8 @@ def test_module_source_imports_no_io(path):
     assert not outside, f"{path.name} imports {outside} from outside rocket.http"
 
 
-# Modules whose transitive imports currently pull in I/O modules, reported to their owner.
-# Strict xfail: fixing the module turns this into a failure until the entry is removed.
-KNOWN_TRANSITIVE: dict = {}
-
-
-def module_params() -> list:
-    out = []
-    for path in MODULES:
-        gap = KNOWN_TRANSITIVE.get(path.stem)
-        marks = [pytest.mark.xfail(reason=gap, strict=True)] if gap else []
-        out.append(pytest.param(f"rocket.http.{path.stem}", id=path.stem, marks=marks))
-    return out
-
-
-@pytest.mark.parametrize("module", module_params())
+@pytest.mark.parametrize("module", [f"rocket.http.{p.stem}" for p in MODULES],
+                         ids=[p.stem for p in MODULES])
 def test_importing_the_module_loads_no_io_modules(module):
     """Import one rocket.http module in a fresh interpreter and diff sys.modules."""
     # rocket/__init__.py is replaced by a bare package so that only rocket.http is measured:
