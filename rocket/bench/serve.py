@@ -9,11 +9,12 @@ thread-pool peers. Rocket itself runs with its own defaults, as a user would run
 from __future__ import annotations
 
 import argparse
-import importlib
 import logging
 import signal
 import sys
 from typing import Callable, Dict
+
+from rocket.appimport import AppImportError, load_app
 
 BACKLOG = 1024  # peers default to 5..128; c=256 scenarios need a deeper accept queue
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
@@ -109,12 +110,6 @@ LAUNCHERS: Dict[str, Callable[[Callable, argparse.Namespace], None]] = {
 }
 
 
-def load_app(spec: str) -> Callable:
-    """``module:attr`` -> the WSGI callable."""
-    mod, _, attr = spec.partition(":")
-    return getattr(importlib.import_module(mod), attr or "app")
-
-
 def main(argv=None) -> int:
     """Parse the launcher's arguments and serve until SIGTERM."""
     p = argparse.ArgumentParser(prog="python -m rocket.bench.serve",
@@ -127,7 +122,11 @@ def main(argv=None) -> int:
     a = p.parse_args(argv)
     if a.host not in LOOPBACK:
         p.error("benchmark servers listen on loopback only")
-    LAUNCHERS[a.kind](load_app(a.app), a)
+    try:
+        app = load_app(a.app, add_cwd=False)
+    except AppImportError as exc:
+        p.error(str(exc))
+    LAUNCHERS[a.kind](app, a)
     return 0
 
 
