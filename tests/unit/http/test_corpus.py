@@ -25,11 +25,6 @@ NEXT = b"GET /next?pipelined=1 HTTP/1.1\r\nHost: next.example\r\n\r\n"
 MAX_EVENTS = 100_000  # a parser stuck returning events without consuming input fails loudly
 
 
-# Cases where rocket/http/parser.py disagrees with the corpus, reported to its owner with a
-# patch. Strict xfail: the day the parser is fixed these turn into failures until removed here.
-KNOWN_PARSER_GAPS: dict = {}
-
-
 def load(kind: str) -> List[tuple]:
     """(name, raw bytes, sidecar dict) for each case of one kind, in file order."""
     out = []
@@ -39,21 +34,16 @@ def load(kind: str) -> List[tuple]:
     return out
 
 
-def params(kind: str, cases: List[tuple]) -> list:
-    """pytest params for cases, with the known parser gaps marked as strict xfails."""
-    out = []
-    for case in cases:
-        gap = KNOWN_PARSER_GAPS.get((kind, case[0]))
-        marks = [pytest.mark.xfail(reason=gap, strict=True)] if gap else []
-        out.append(pytest.param(*case, id=case[0], marks=marks))
-    return out
+def params(cases: List[tuple]) -> list:
+    """pytest params for cases, named by their file number."""
+    return [pytest.param(*case, id=case[0]) for case in cases]
 
 
 VALID = load("valid")
 INVALID = load("invalid")
-VALID_PARAMS = params("valid", VALID)
-INVALID_PARAMS = params("invalid", INVALID)
-PIPELINE_PARAMS = params("invalid", [c for c in INVALID if c[2]["pipeline"]])
+VALID_PARAMS = params(VALID)
+INVALID_PARAMS = params(INVALID)
+PIPELINE_PARAMS = params([c for c in INVALID if c[2]["pipeline"]])
 
 
 def split_whole(data: bytes, seed: int) -> List[bytes]:
