@@ -18,9 +18,8 @@ import socket
 import stat
 from typing import Any, List, Optional, Sequence, Tuple
 
-__all__ = ["SD_LISTEN_FDS_START", "bind_socket", "listen_fds", "adopt_fd", "parse_fd_bind",
-           "socket_address", "reuse_port_supported", "bind_interfaces", "reserve_port",
-           "reuse_port_sockets"]
+__all__ = ["SD_LISTEN_FDS_START", "bind_socket", "listen_fds", "adopt_fd",
+           "reuse_port_supported", "bind_interfaces", "reserve_port", "reuse_port_sockets"]
 
 SD_LISTEN_FDS_START = 3
 """The first descriptor systemd passes (sd_listen_fds(3)); 0-2 are stdio."""
@@ -88,16 +87,6 @@ def _remove_stale_unix_socket(path: str) -> None:
         probe.close()
 
 
-def parse_fd_bind(value: str) -> Optional[int]:
-    """The descriptor number of a ``fd://N`` bind string, or None for any other string."""
-    if not isinstance(value, str) or not value.startswith("fd://"):
-        return None
-    digits = value[5:]
-    if not digits.isdigit():
-        raise ValueError(f"{value!r}: fd:// needs a descriptor number, e.g. fd://3")
-    return int(digits)
-
-
 def adopt_fd(fd: int) -> socket.socket:
     """Wrap inherited descriptor ``fd`` as a listening socket (family and type read from it).
 
@@ -138,15 +127,6 @@ def listen_fds(unset_environment: bool = True, environ: Optional[dict] = None) -
     except ValueError:
         raise OSError(f"LISTEN_FDS={count!r} is not a number") from None
     return [adopt_fd(fd) for fd in range(SD_LISTEN_FDS_START, SD_LISTEN_FDS_START + n)]
-
-
-def socket_address(sock: socket.socket) -> str:
-    """``host:port`` (``[v6]:port``) or ``unix:PATH`` of a listening socket, for logs."""
-    name = sock.getsockname()
-    if isinstance(name, (str, bytes)):
-        return "unix:" + (name.decode() if isinstance(name, bytes) else name)
-    host = name[0]
-    return f"[{host}]:{name[1]}" if ":" in host else f"{host}:{name[1]}"
 
 
 def reserve_port(interface: Any) -> socket.socket:
