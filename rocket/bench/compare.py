@@ -25,6 +25,7 @@ from rocket.bench.engine import LoadSpec
 from rocket.bench.load import run as run_load
 from rocket.bench.servers import DEFAULT_SERVERS, SERVERS, ServerProcess, taskset_prefix
 from rocket.bench.stats import fmt_ms, fmt_rate, markdown_table
+from rocket.bench.target import parse_url
 
 # where connections outnumber a typical pool: a pinned-thread server leaves some unserved,
 # which wrk cannot show (it only times the requests that complete)
@@ -89,8 +90,8 @@ def measure(a: argparse.Namespace, url: str, scenario: str, seconds: float,
     if not force_load and _uses_wrk(a):
         prefix = taskset_prefix(a.client_cpus) if a.pin else None
         return wrk.run_wrk(url + path, conns, seconds, keep_alive, body, a.timeout, prefix)
-    host, port = url[len("http://"):].split(":")
-    spec = LoadSpec(host, int(port), path.encode(), "", b"POST" if body else b"GET", conns,
+    t = parse_url(url)
+    spec = LoadSpec(t.host, t.port, path.encode(), "", b"POST" if body else b"GET", conns,
                     seconds, None, keep_alive, body, False, 1, a.timeout, drain_s=a.timeout)
     old = _pin(a.client_cpus) if a.pin else None
     try:
