@@ -1,5 +1,6 @@
 """Shared fixtures: real Rocket servers on 127.0.0.1 port 0, always stopped; a trustme CA.
 
+- ``background(server) -> server``: any server started in the background, stopped at teardown.
 - ``server_factory(interfaces=..., method='wsgi', app_info=..., **settings) -> Rocket``:
   started in the background (signals off), stopped at teardown.
 - ``serve_app(app, **settings) -> (host, port)``: the common case, one WSGI app on TCP.
@@ -16,16 +17,12 @@ import pytest
 
 
 @pytest.fixture
-def server_factory() -> Any:
-    """Start Rocket servers for a test and stop every one of them afterwards."""
-    from rocket import Rocket
-
+def background() -> Any:
+    """``background(server) -> server``: start any Rocket (or subclass) in the background;
+    every one is stopped at teardown, even when its start failed."""
     servers: List[Any] = []
 
-    def start(interfaces: Any = ("127.0.0.1", 0), method: str = "wsgi", app_info: Any = None,
-              **settings: Any) -> Any:
-        settings.setdefault("handle_signals", False)
-        server = Rocket(interfaces, method, app_info, **settings)
+    def start(server: Any) -> Any:
         servers.append(server)
         server.start(background=True)
         return server
@@ -35,6 +32,19 @@ def server_factory() -> Any:
     finally:
         for server in servers:
             server.stop()
+
+
+@pytest.fixture
+def server_factory(background: Any) -> Any:
+    """Start Rocket servers for a test and stop every one of them afterwards."""
+    from rocket import Rocket
+
+    def start(interfaces: Any = ("127.0.0.1", 0), method: str = "wsgi", app_info: Any = None,
+              **settings: Any) -> Any:
+        settings.setdefault("handle_signals", False)
+        return background(Rocket(interfaces, method, app_info, **settings))
+
+    return start
 
 
 @pytest.fixture
