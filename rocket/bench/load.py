@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import copy
-import json
 import math
 import multiprocessing
 import queue as queue_mod
@@ -28,6 +27,7 @@ from rocket.bench.stats import (
     fmt_ms,
     merge_counts,
     percentile_key,
+    print_result,
 )
 from rocket.bench.target import parse_header, parse_url
 
@@ -314,10 +314,5 @@ def main(a: argparse.Namespace) -> int:
     finally:
         if line is not None:
             line.done()
-    if a.json and a.json != "-":
-        with open(a.json, "w") as f:
-            f.write(json.dumps(res, indent=2, sort_keys=True) + "\n")
-    print(format_report(res))
-    if a.json == "-":
-        print(json.dumps(res, indent=2, sort_keys=True))
+    print_result(format_report(res), res, a.json)
     return 0 if res["responses"] else 1

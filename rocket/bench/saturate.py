@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import errno
-import json
 import os
 import selectors
 import socket
@@ -21,7 +20,7 @@ from typing import Dict, List, Optional
 
 from rocket.bench.fetch import fetch
 from rocket.bench.loadspec import raise_fd_limit
-from rocket.bench.stats import fmt_ms
+from rocket.bench.stats import fmt_ms, print_result
 from rocket.bench.target import Target, parse_hostport
 from rocket.http.client import ResponseParser, format_request
 from rocket.http.errors import HTTPError
@@ -224,10 +223,5 @@ def main(a: argparse.Namespace) -> int:
           f" (pid {os.getpid()})", file=sys.stderr)
     res = saturate(host, port, a.connections, a.connect_timeout, a.hold, a.path, a.timeout,
                    a.serve_check)
-    if a.json and a.json != "-":
-        with open(a.json, "w") as f:
-            f.write(json.dumps(res, indent=2, sort_keys=True) + "\n")
-    print(format_report(res))
-    if a.json == "-":
-        print(json.dumps(res, indent=2, sort_keys=True))
+    print_result(format_report(res), res, a.json)
     return 0 if res["probe"].get("ok") else 1

@@ -7,6 +7,7 @@ several client processes merge by adding counts.
 
 from __future__ import annotations
 
+import json
 from typing import Dict, Iterable, List, Optional
 
 PERCENTILES = (50.0, 90.0, 99.0, 99.9)
@@ -157,3 +158,15 @@ def markdown_table(header: List[str], rows: List[List[str]], right_from: int = 1
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join(align) + "|"]
     lines += ["| " + " | ".join(r) + " |" for r in rows]
     return "\n".join(lines)
+
+
+def print_result(report: str, res: dict, json_dest: Optional[str]) -> None:
+    """Print ``report``; with ``json_dest`` also write ``res`` as JSON to that file, or after
+    the report on stdout when it is ``-`` (the ``--json`` option of ``load`` and ``saturate``)."""
+    doc = json.dumps(res, indent=2, sort_keys=True)
+    if json_dest and json_dest != "-":
+        with open(json_dest, "w") as f:
+            f.write(doc + "\n")
+    print(report)
+    if json_dest == "-":
+        print(doc)
