@@ -251,8 +251,7 @@ class RequestParser:
                     raise BadRequest("more than one Content-Length header")
                 content_length = self._content_length(value)
             elif name == _TRANSFER_ENCODING:
-                # RFC 9110 §5.6.1: empty list elements are ignored.
-                codings = (codings or []) + [c for c in value.lower().split(b",") if c.strip(OWS)]
+                codings = (codings or []) + value.lower().split(b",")
             elif name == _CONNECTION:
                 tokens = [t.strip(OWS) for t in value.lower().split(b",")]
                 if b"close" in tokens:
@@ -353,7 +352,7 @@ class RequestParser:
             raise BadRequest("both Content-Length and Transfer-Encoding are present")
         if http_version == b"1.0":  # RFC 9112 §6.1: treat as faulty framing
             raise BadRequest("Transfer-Encoding in an HTTP/1.0 request")
-        codings = [c.strip(OWS) for c in codings]
+        codings = [c for c in (c.strip(OWS) for c in codings) if c]  # RFC 9110 §5.6.1
         if not codings:
             raise BadRequest("empty Transfer-Encoding")
         if codings[-1] != b"chunked":  # RFC 9112 §6.3 (4): length unknowable → 400, then close
