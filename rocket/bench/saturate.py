@@ -43,6 +43,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", metavar="FILE", help="also write the result as JSON ('-' = stdout)")
 
 
+def _count_error(failed: Dict[str, int], err: int) -> None:
+    name = errno.errorcode.get(err, str(err))
+    failed[name] = failed.get(name, 0) + 1
+
+
 def _open_all(host: str, port: int, n: int, timeout_s: float) -> dict:
     sel = selectors.DefaultSelector()
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -57,8 +62,7 @@ def _open_all(host: str, port: int, n: int, timeout_s: float) -> dict:
         if err in (0, errno.EINPROGRESS, errno.EWOULDBLOCK):
             sel.register(s, selectors.EVENT_WRITE)
         else:
-            failed[errno.errorcode.get(err, str(err))] = failed.get(
-                errno.errorcode.get(err, str(err)), 0) + 1
+            _count_error(failed, err)
             s.close()
     deadline = t0 + timeout_s
     while sel.get_map() and time.perf_counter() < deadline:
@@ -67,8 +71,7 @@ def _open_all(host: str, port: int, n: int, timeout_s: float) -> dict:
             sel.unregister(s)
             err = s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
             if err:
-                name = errno.errorcode.get(err, str(err))
-                failed[name] = failed.get(name, 0) + 1
+                _count_error(failed, err)
                 s.close()
             else:
                 connected.append(s)
