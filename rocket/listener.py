@@ -123,7 +123,6 @@ class Listener:
         self.address = self.sock.getsockname()
         self.on_accept = on_accept
         self.has_room = has_room
-        self.accepted = 0
         self.log = errors_log(f"Port{self.port}")
         self._running = False
         self._thread: Optional[threading.Thread] = None
@@ -183,7 +182,6 @@ class Listener:
                     return
                 continue  # ECONNABORTED, EPROTO...: that client is gone, keep accepting
             backoff = 0.0
-            self.accepted += 1
             try:
                 if self.tls_context is not None:
                     client = self.tls_context.wrap_socket(
