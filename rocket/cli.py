@@ -212,7 +212,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if resolved.values["reload"]:
         from rocket.reload import run_reloader
 
-        return run_reloader(args, resolved)
+        return run_reloader(args, resolved, config_file)
     return serve_resolved(resolved)
 
 

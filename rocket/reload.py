@@ -249,8 +249,10 @@ def _child_main(argv: Sequence[str]) -> None:  # pragma: no cover - forked child
             os._exit(code)
 
 
-def run_reloader(argv: Sequence[str], resolved: Resolved) -> int:
-    """Serve ``argv`` in a child and restart it on source changes until SIGTERM or Ctrl-C."""
+def run_reloader(argv: Sequence[str], resolved: Resolved,
+                 config_file: Optional[str] = None) -> int:
+    """Serve ``argv`` in a child and restart it on source changes (and on changes of
+    ``config_file``) until SIGTERM or Ctrl-C."""
     from rocket.clilog import LOG_FORMAT
 
     if not logging.getLogger().handlers and not log.handlers:
@@ -259,7 +261,7 @@ def run_reloader(argv: Sequence[str], resolved: Resolved) -> int:
         log.addHandler(handler)
         log.setLevel(logging.INFO)
     stop = threading.Event()
-    extra = [p for p in (os.environ.get("ROCKET_CONFIG"), _config_path(argv)) if p]
+    extra = [config_file] if config_file else []
     roots = watch_roots(resolved.values.get("app"), os.getcwd())
     supervisor = Supervisor(argv)
     if supervisor.use_fork:
@@ -288,12 +290,3 @@ def run_reloader(argv: Sequence[str], resolved: Resolved) -> int:
         for signum, handler in old.items():
             signal.signal(signum, handler)
     return 0
-
-
-def _config_path(argv: Sequence[str]) -> Optional[str]:
-    for i, arg in enumerate(argv):
-        if arg in ("-c", "--config") and i + 1 < len(argv):
-            return argv[i + 1]
-        if arg.startswith("--config="):
-            return arg.split("=", 1)[1]
-    return None

@@ -150,3 +150,36 @@ def test_supervisor_runs_the_command_line_in_a_child(capfd, use_fork, tmp_path, 
         supervisor.stop()
     assert capfd.readouterr().err == ("rocket: error: --max-threads: invalid value 'x' "
                                       "(expected an integer >= 0)\n")
+
+
+def test_reload_watches_the_config_file_the_command_line_read(tmp_path, monkeypatch):
+    from rocket import cli, reload
+
+    config = tmp_path / "rocket.toml"
+    config.write_text("max_threads = 40\n")
+    watched = []
+
+    class NoChild:
+        use_fork = False
+
+        def __init__(self, argv) -> None:
+            pass
+
+        def start(self) -> None:
+            pass
+
+        def stop(self) -> None:
+            pass
+
+    def watcher(roots, extra_files, stop):
+        watched.append(list(extra_files))
+        return iter(())                               # no change: the reloader returns
+
+    monkeypatch.setattr(reload, "Supervisor", NoChild)
+    monkeypatch.setattr(reload, "make_watcher", watcher)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("ROCKET_CONFIG", str(tmp_path / "unused.toml"))  # -c wins, as it does
+    assert cli.main(["--reload", "-c", str(config), "m:app"]) == 0
+    monkeypatch.delenv("ROCKET_CONFIG")
+    assert cli.main(["--reload", f"--config={config}", "m:app"]) == 0
+    assert watched == [[str(config)], [str(config)]]
