@@ -23,7 +23,7 @@ from rocket.http.events import (
     Headers,
     Response,
 )
-from rocket.http.fields import TOKEN, check_line_endings, parse_fields
+from rocket.http.fields import TOKEN, check_line_endings, check_new_line_feeds, parse_fields
 from rocket.http.writer import encode_chunk, last_chunk
 
 __all__ = ["ResponseParser", "format_request"]
@@ -201,8 +201,7 @@ class ResponseParser:
                 raise BadResponse(f"status line longer than {self.max_status_line} bytes")
             if line_end >= 0 and len(buf) - line_end - 2 > self.max_header_bytes + 2:
                 raise BadResponse(f"header block larger than {self.max_header_bytes} bytes")
-            if buf.count(b"\n") != buf.count(b"\r\n"):
-                raise BadResponse("bare LF in the response head (RFC 9112 §2.2)")
+            check_new_line_feeds(buf, 0)  # bare LF (RFC 9112 §2.2): fail now, not at EOF
             return self._need("response head")
         head = bytes(buf[:end])
         del buf[: end + 4]
@@ -306,8 +305,7 @@ class ResponseParser:
         if end < 0 or end > self.max_trailer_bytes:
             if end > self.max_trailer_bytes or len(buf) > self.max_trailer_bytes + 4:
                 raise BadResponse(f"trailer section larger than {self.max_trailer_bytes} bytes")
-            if buf.count(b"\n") != buf.count(b"\r\n"):
-                raise BadResponse("bare LF in the trailer section (RFC 9112 §2.2)")
+            check_new_line_feeds(buf, 0)  # bare LF (RFC 9112 §2.2): fail now, not at EOF
             return self._need("trailer section")
         block = bytes(buf[:end])
         del buf[: end + 4]
