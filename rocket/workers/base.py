@@ -158,35 +158,35 @@ class HTTPWorker(Worker):
                     if parser.trailing_data:
                         continue  # a pipelined request is buffered
                     # Nothing buffered and the request consumed (handle_request's promise):
-                    # skip asking the parser, it can only say NEED_DATA.
-                    event = NEED_DATA
-                if event is NEED_DATA:
-                    if not parser.trailing_data:
-                        # Idle between requests: linger briefly, then park. Inline, not a
-                        # helper shared with ProtocolWorker: this runs once per request.
-                        if self._others_waiting():
-                            return True
+                    # the parser can only say NEED_DATA, so go straight to the linger below.
+                elif event is NEED_DATA:
+                    if parser.trailing_data:  # part of a head: wait for the rest
                         try:
-                            conn.fill(self.linger_s)
+                            head_deadline = self.fill_within(conn, head_deadline)
                         except TIMEOUT_ERRORS:
-                            return True
+                            self.send_error(
+                                conn,
+                                RequestTimeout(
+                                    f"request head not received within header_timeout="
+                                    f"{self.header_timeout_s:g} s"
+                                ),
+                            )
+                            conn.close()
+                            return False
                         continue
-                    try:
-                        head_deadline = self.fill_within(conn, head_deadline)
-                    except TIMEOUT_ERRORS:
-                        self.send_error(
-                            conn,
-                            RequestTimeout(
-                                f"request head not received within header_timeout="
-                                f"{self.header_timeout_s:g} s"
-                            ),
-                        )
-                        conn.close()
-                        return False
                 elif event.__class__ is ConnectionClosed:
                     conn.close()
                     return False
-                # Data / EndOfMessage of a request already answered: nothing left to do.
+                else:
+                    continue  # Data / EndOfMessage of a request already answered
+                # Idle between requests: linger briefly, then park. Inline, not a helper
+                # shared with ProtocolWorker: this runs once per request.
+                if self._others_waiting():
+                    return True
+                try:
+                    conn.fill(self.linger_s)
+                except TIMEOUT_ERRORS:
+                    return True
         except OSError:
             # The peer is gone (reset, broken pipe): nothing to answer.
             conn.close()
