@@ -16,6 +16,8 @@ import os
 import re
 from typing import List, Mapping, Optional
 
+from rocket.http.writer import http_date as writer_http_date
+
 # The defaults only, not /etc/mime.types: the same file must get the same type on every host.
 _TYPES = mimetypes.MimeTypes()
 for _type, _ext in (
@@ -70,10 +72,10 @@ def make_etag(st: os.stat_result, suffix: str = "") -> str:
     return f'"{st.st_size:x}-{st.st_mtime_ns:x}{suffix}"'
 
 
-@functools.lru_cache(maxsize=1024)  # one entry per distinct mtime; formatdate costs ~5 µs
+@functools.lru_cache(maxsize=1024)  # one entry per distinct mtime; formatting costs ~1 µs
 def http_date(timestamp: float) -> str:
-    """An IMF-fixdate (RFC 9110 §5.6.7) for a POSIX timestamp."""
-    return email.utils.formatdate(timestamp, usegmt=True)
+    """An IMF-fixdate (RFC 9110 §5.6.7) for a POSIX timestamp (the writer's ``Date`` format)."""
+    return writer_http_date(timestamp).decode("ascii")
 
 
 def maybe_parse_http_date(value: str) -> Optional[int]:
