@@ -93,11 +93,6 @@ class MessageStream:
         """Bytes buffered but not yet decoded into a message."""
         return self.buffer
 
-    @property
-    def idle(self) -> bool:
-        """True when nothing is buffered (between messages)."""
-        return not self.buffer
-
     def next_message(self) -> Any:
         """The next decoded message, or :data:`NEED_DATA`; raises on a decode failure."""
         buffer = self.buffer

@@ -82,7 +82,7 @@ def test_stream_decodes_messages_however_the_bytes_arrive(chunking):
         stream.feed(wire[i:i + step])
         got += drain(stream)
     assert got == [b"hello", b"abc", b"", b"0123456789"]
-    assert stream.trailing_data == b"" and stream.idle
+    assert stream.trailing_data == b""
 
 
 def test_stream_keeps_the_rest_as_bytes_and_reports_it():
@@ -90,7 +90,7 @@ def test_stream_keeps_the_rest_as_bytes_and_reports_it():
     stream.feed(b"02hi01")
     assert stream.next_message() == b"hi"
     assert stream.trailing_data == b"01" and stream.trailing_data.__class__ is bytes
-    assert stream.next_message() is NEED_DATA and not stream.idle
+    assert stream.next_message() is NEED_DATA and stream.trailing_data == b"01"
 
 
 def test_stream_bounds_a_partial_message():
