@@ -230,28 +230,27 @@ def _serve_resolved(resolved: Resolved) -> int:
     from rocket.arbiter import wants_arbiter
     from rocket.clilog import LogSetupError, setup_logging
 
-    if wants_arbiter(resolved.values.get("workers", 1), resolved.values.get("max_requests", 0),
-                     resolved.values.get("concurrency", "thread")):
+    values = resolved.values
+    multi_process = wants_arbiter(values["workers"], values["max_requests"], values["concurrency"])
+    app = None  # with worker processes, each one imports the app (run_workers)
+    if not multi_process and values["app"] is not None:
         try:
-            setup_logging(resolved)
-        except LogSetupError as exc:
-            return _error(str(exc), EXIT_USAGE)
-        return run_workers(resolved)
-    try:
-        app = load_app(resolved.values["app"]) if resolved.values["app"] is not None else None
-    except AppImportError as exc:
-        if resolved.values["log_level"] == "debug" and exc.__cause__ is not None:
-            import traceback
+            app = load_app(values["app"])
+        except AppImportError as exc:
+            if values["log_level"] == "debug" and exc.__cause__ is not None:
+                import traceback
 
-            traceback.print_exception(type(exc.__cause__), exc.__cause__,
-                                      exc.__cause__.__traceback__)
-        return _error(str(exc), EXIT_APP)
+                traceback.print_exception(type(exc.__cause__), exc.__cause__,
+                                          exc.__cause__.__traceback__)
+            return _error(str(exc), EXIT_APP)
     try:
         setup_logging(resolved)
     except LogSetupError as exc:
         return _error(str(exc), EXIT_USAGE)
-    if resolved.values["umask"] is not None:
-        os.umask(resolved.values["umask"])
+    if values["umask"] is not None:
+        os.umask(values["umask"])
+    if multi_process:
+        return run_workers(resolved)
     return run_server(app, resolved)  # Rocket puts the ``static`` mounts in front of app
 
 
@@ -284,8 +283,6 @@ def run_workers(resolved: Resolved) -> int:
     from rocket.arbiter import run_arbiter
     from rocket.config import ConfigError
 
-    if resolved.values["umask"] is not None:
-        os.umask(resolved.values["umask"])
     try:
         return run_arbiter(resolved.values["app"], resolved.config_kwargs())
     except ConfigError as exc:
