@@ -11,7 +11,7 @@ import sys
 from typing import Any, Dict, List, Optional, Sequence
 
 from rocket.config import ALIASES, Interface
-from rocket.sources import accepted_form, all_settings, env_name, flag_name, is_bool
+from rocket.sources import all_settings, env_name, flag_name, is_bool
 
 START = "<!-- settings:start -->"
 END = "<!-- settings:end -->"
@@ -34,7 +34,7 @@ def _default(name: str, value: Any) -> str:
 
 
 def rows() -> List[Dict[str, str]]:
-    """One dict per setting: name, flag, env, default, form, help (markdown-escaped)."""
+    """One dict per setting: name, flag, env, default, help (markdown-escaped)."""
     aliases = {name: alias for alias, name in ALIASES.items()}
     out = []
     for setting in all_settings():
@@ -53,7 +53,6 @@ def rows() -> List[Dict[str, str]]:
             "flag": flag,
             "env": f"`{env_name(setting.name)}`",
             "default": _default(setting.name, setting.default),
-            "form": accepted_form(setting).replace("|", "\\|"),
             "help": setting.help.replace("|", "\\|"),
         })
     return out
