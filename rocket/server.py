@@ -187,12 +187,10 @@ class Rocket:
     def stop(self, stoplogging: bool = False) -> None:
         """Stop listeners, monitor and workers; idempotent and callable from any thread.
         In process mode it asks the arbiter for a graceful stop."""
-        arbiter = self._arbiter
-        if arbiter is not None and not self.in_worker_process:
-            if arbiter.stopping is None:
-                arbiter.stopping = "graceful"
-                if arbiter.signals is not None:
-                    arbiter.signals.handler(0, None)  # wakes its loop
+        if self._arbiter is not None and not self.in_worker_process:
+            from rocket.server_arbiter import ask_graceful_stop
+
+            ask_graceful_stop(self._arbiter)
             return
         with self._lock:
             if not self._running:
@@ -247,28 +245,13 @@ class Rocket:
                                                             c.concurrency)
 
     def _run_arbiter(self, background: bool) -> None:
-        from rocket.arbiter import Arbiter
         from rocket.config import ConfigError
+        from rocket.server_arbiter import serve_in_processes
 
         if background:
             raise ConfigError("workers > 1 serves in the foreground: the arbiter needs the main "
                               "thread for its signals; use start()")
-        settings = {name: getattr(self.config, name) for name in self.config.explicit}
-        settings.pop("handle_signals", None)
-        self._arbiter = Arbiter(lambda: None, settings, build_server=self._as_worker)
-        self.started_at = time.time()
-        code = self._arbiter.run()
-        if code:
-            raise RuntimeError(f"the worker processes failed (exit code {code}); "
-                               "see the Rocket.Errors log")
-
-    def _as_worker(self, app: Any, settings: Dict[str, Any], sockets: List[Any]) -> Rocket:
-        """In a forked worker process: this very server, on the arbiter's sockets."""
-        self.in_worker_process = True
-        self.config.handle_signals = False
-        self.sockets = dict(enumerate(sockets))
-        self.interfaces = list(settings["bind"])
-        return self
+        serve_in_processes(self)
 
     def __enter__(self) -> Rocket:
         self.start(background=True)

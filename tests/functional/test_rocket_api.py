@@ -179,3 +179,12 @@ def test_worker_extension_point_is_exported(server_factory):
     server = server_factory(("127.0.0.1", 0), "echo-test", {})
     with socket.create_connection(("127.0.0.1", server.ports[0]), timeout=5) as sock:
         assert sock.recv(100) == b"echo\n"
+
+
+def test_process_mode_refuses_the_background():
+    server = Rocket(("127.0.0.1", 0), "wsgi", {"wsgi_app": hello}, workers=2,
+                    handle_signals=False)
+    assert server.multi_process
+    with pytest.raises(ConfigError, match="foreground"):
+        server.start(background=True)
+    assert not server.running and server.info()["workers"] == []
