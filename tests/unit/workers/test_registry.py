@@ -20,9 +20,15 @@ def test_register_and_replace():
         def handle(self, conn):
             return False
 
+    class Echo2(Echo):
+        pass
+
     register_method("Echo-Test", Echo)
     assert get_worker_class("echo-test") is Echo
     assert "echo-test" in registered_methods()
+    register_method("ECHO-test", Echo2)  # same name, any case: replaces the earlier class
+    assert get_worker_class("Echo-Test") is Echo2
+    assert registered_methods().count("echo-test") == 1
 
 
 def test_unknown_method_names_the_known_ones():
