@@ -82,6 +82,7 @@ class ResponseCache:
         """Remember one response (``st`` from ``fstat`` of the file the body was read from)."""
         if len(body) > self.max_bytes:
             return
+        self._drop(key)  # threads that missed at once store the same key: count it once
         if self.size_bytes + len(body) > self.max_bytes:
             self._entries.clear()
             self.size_bytes = 0

@@ -99,3 +99,12 @@ def test_store_refuses_oversized_body(tmp_path):
     (tmp_path / "f").write_bytes(b"x")
     cache.store(("/f", ""), str(tmp_path / "f"), os.stat(tmp_path / "f"), [], b"x" * 11)
     assert len(cache) == 0
+
+
+def test_storing_a_key_again_counts_its_body_once(tmp_path):
+    cache = ResponseCache(max_bytes=1000)
+    (tmp_path / "f").write_bytes(b"x")
+    st = os.stat(tmp_path / "f")
+    for _ in range(3):  # e.g. three threads that missed the same file at once
+        cache.store(("/f", ""), str(tmp_path / "f"), st, [], b"x" * 40)
+    assert len(cache) == 1 and cache.size_bytes == 40
