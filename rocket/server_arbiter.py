@@ -9,13 +9,13 @@ sockets. ``stop()`` from any thread asks the arbiter for a graceful stop.
 from __future__ import annotations
 
 import time
-from typing import Any, Dict, Iterable, List
+from typing import Any, Dict, List
 
 
-def arbiter_settings(config: Any, also: Iterable[str] = ()) -> Dict[str, Any]:
-    """The settings handed to the arbiter: those given explicitly (plus ``also``), without
+def arbiter_settings(config: Any) -> Dict[str, Any]:
+    """The settings handed to the arbiter: those given explicitly (``bind`` always is), without
     ``handle_signals`` (the arbiter always handles its signals)."""
-    settings = {name: getattr(config, name) for name in config.explicit | set(also)}
+    settings = {name: getattr(config, name) for name in config.explicit}
     settings.pop("handle_signals", None)
     return settings
 
