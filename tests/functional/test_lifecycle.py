@@ -46,6 +46,16 @@ def read_response(sock):
     return head.split(b"\r\n")[0], body
 
 
+def read_to_eof(sock):
+    """Every byte until the server closes the connection."""
+    chunks = []
+    while True:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+
+
 def get(port, path="/", host="127.0.0.1", keep=False, timeout=5.0):
     """One GET over a raw socket; returns (status line, socket if keep else None)."""
     sock = socket.create_connection((host, port), timeout=timeout)
@@ -167,12 +177,7 @@ def test_socket_timeout_global_is_read_at_start(server_factory, monkeypatch):
     sock = socket.create_connection(("127.0.0.1", server.ports[0]), timeout=5)
     sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n")  # never finishes its head
     t0 = time.monotonic()
-    data = b""
-    while True:
-        chunk = sock.recv(4096)
-        if not chunk:
-            break
-        data += chunk
+    data = read_to_eof(sock)
     assert data.startswith(b"HTTP/1.1 408 ")
     assert time.monotonic() - t0 < 3
     sock.close()

@@ -12,7 +12,7 @@ import pytest
 
 from rocket import Rocket
 from rocket.config import ConfigError
-from tests.functional.test_lifecycle import read_response
+from tests.functional.test_lifecycle import read_response, read_to_eof
 
 
 def whoami(environ, start_response):
@@ -96,12 +96,7 @@ def test_plain_http_on_the_tls_port_is_refused_harmlessly(server_factory, tls_fi
     port = server.ports[0]
     with socket.create_connection(("127.0.0.1", port), timeout=5) as plain:
         plain.sendall(REQUEST)
-        data = b""
-        while True:
-            chunk = plain.recv(4096)
-            if not chunk:
-                break
-            data += chunk
+        data = read_to_eof(plain)
     assert data.startswith(b"HTTP/1.1 400 ")
     assert tls_get(port, client_context(tls_files))[0] == b"HTTP/1.1 200 OK"
 
