@@ -53,6 +53,31 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def stop_process(proc: subprocess.Popen, signum: int, timeout: float) -> None:
+    """Send ``signum`` to a running ``proc``, SIGKILL it after ``timeout`` s; it is reaped."""
+    if proc.poll() is None:
+        proc.send_signal(signum)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+
+
+def unix_get(path: str, target: str = "/u", timeout: float = 5.0) -> str:
+    """The whole response (head and body, decoded) to ``GET target`` on unix socket ``path``."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(timeout)
+        s.connect(path)
+        s.sendall(f"GET {target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+        data = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                return data.decode()
+            data += chunk
+
+
 class RocketProcess:
     """``rocket ARGS`` with stdout/stderr collected by reader threads; always ``stop()`` it."""
 
@@ -111,12 +136,7 @@ class RocketProcess:
 
     def stop(self, signum: int = signal.SIGTERM, timeout: float = 15.0) -> int:
         """Send ``signum`` (SIGKILL after ``timeout``) and return the exit code."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(signum)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
+        stop_process(self.proc, signum, timeout)
         return self.wait()
 
     @property

@@ -22,6 +22,7 @@ from tests.functional.cli_support import (
     error_lines,
     free_port,
     run_rocket,
+    unix_get,
 )
 
 COMBINED_LINE = re.compile(r'^127\.0\.0\.1 - - \[\d\d/\w{3}/\d{4}:\d\d:\d\d:\d\d [+-]\d{4}\] '
@@ -73,19 +74,6 @@ def get(port, path="/path", headers=None, context=None):
         return response.status, response.read().decode()
     finally:
         conn.close()
-
-
-def unix_get(path):
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-        s.settimeout(5)
-        s.connect(path)
-        s.sendall(b"GET /u HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        data = b""
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                return data.decode()
-            data += chunk
 
 
 def test_tcp_serves_logs_combined_access_line_and_stops_cleanly(project, rocket_proc):

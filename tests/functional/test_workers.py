@@ -19,6 +19,8 @@ from typing import List, Optional, Tuple
 
 import pytest
 
+from tests.functional.cli_support import stop_process, unix_get
+
 if not hasattr(os, "fork"):
     pytest.skip("multi-process mode needs os.fork", allow_module_level=True)
 
@@ -93,13 +95,7 @@ class ServerProcess:
 
     def stop(self) -> int:
         """SIGINT then SIGKILL; returns the exit code."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        stop_process(self.proc, signal.SIGINT, 10)
         self._reader.join(5)
         return self.proc.returncode
 
@@ -248,18 +244,8 @@ def test_unix_socket_is_shared_and_removed_by_the_arbiter(tmp_path):
     try:
         server.wait_for(BOOTED.pattern, count=2)
         for _ in range(10):
-            client = socket.socket(socket.AF_UNIX)
-            client.settimeout(10)
-            client.connect(path)
-            client.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-            data = b""
-            while True:
-                chunk = client.recv(4096)
-                if not chunk:
-                    break
-                data += chunk
-            client.close()
-            assert data.startswith(b"HTTP/1.1 200 ") and b"\r\n\r\nv0 " in data
+            data = unix_get(path, "/", timeout=10)
+            assert data.startswith("HTTP/1.1 200 ") and "\r\n\r\nv0 " in data
         assert os.path.exists(path)
     finally:
         server.signal(signal.SIGTERM)
