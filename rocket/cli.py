@@ -135,13 +135,9 @@ def toml_value(value: Any) -> str:
 
 
 def bind_string(interface: Interface) -> str:
-    """An interface as its ``--bind`` form (TLS files are separate settings)."""
-    if getattr(interface, "fd", None) is not None:
-        return f"fd://{interface.fd}"
-    if interface.unix_path is not None:
-        return "unix:" + interface.unix_path
-    host = f"[{interface.host}]" if ":" in interface.host else interface.host
-    return f"{host}:{interface.port}"
+    """An interface as its ``--bind`` form: its log form without the TLS mark (TLS files are
+    separate settings)."""
+    return interface._replace(certfile=None).describe()
 
 
 def render_settings(resolved: Resolved, config: Any) -> str:
