@@ -11,6 +11,7 @@ in ``environ['wsgiorg.futures']`` and collects the result. ``forget()`` removes 
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -29,17 +30,23 @@ class FuturesDict(dict):
         super().__init__()
         self.lock = threading.Lock()
         self._expiring: Dict[str, float] = {}  # name -> monotonic expiry
+        # No entry expires before this (it may be earlier than needed after a forget()), so
+        # the per-request purge is one comparison until then, not a locked scan of them all.
+        self._next_expiry = math.inf
 
     def purge(self, now: Optional[float] = None) -> None:
         """Forget every future whose lifespan has ended (called once per request)."""
         if not self._expiring:
             return
         now = time.monotonic() if now is None else now
+        if now < self._next_expiry:
+            return
         with self.lock:
             for name, expires in list(self._expiring.items()):
                 if expires <= now:
                     del self._expiring[name]
                     self.pop(name, None)
+            self._next_expiry = min(self._expiring.values(), default=math.inf)
 
     def _remember(self, name: str, future: WSGIFuture, lifespan: float) -> None:
         with self.lock:
@@ -48,7 +55,8 @@ class FuturesDict(dict):
                 raise NameError(f"a future is already remembered as {name!r}; forget() it first")
             self[name] = future
             if lifespan > 0:
-                self._expiring[name] = time.monotonic() + lifespan
+                expires = self._expiring[name] = time.monotonic() + lifespan
+                self._next_expiry = min(self._next_expiry, expires)
             else:
                 self._expiring.pop(name, None)
 

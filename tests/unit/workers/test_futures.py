@@ -48,6 +48,22 @@ def test_lifespan_expires_on_purge(executor):
     assert future.result(timeout=5) == 1
 
 
+def test_purge_checks_only_from_the_earliest_expiry_and_survives_forget(executor):
+    import time
+
+    start = time.monotonic()
+    first = executor.submit(lambda: 1).remember("first", lifespan=10)
+    executor.submit(lambda: 2).remember("second", lifespan=20)
+    first.forget()  # the earliest expiry is gone: the later one must still expire
+    executor.futures.purge(now=start + 15)
+    assert "second" in executor.futures
+    executor.futures.purge(now=start + 21)
+    assert "second" not in executor.futures and not executor.futures._expiring
+    executor.submit(lambda: 3).remember("third", lifespan=5)  # a new, earlier expiry counts
+    executor.futures.purge(now=time.monotonic() + 6)
+    assert "third" not in executor.futures
+
+
 def test_attributes(executor):
     assert executor.multithread is True and executor.multiprocess is False
 
