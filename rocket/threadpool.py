@@ -69,10 +69,10 @@ class ThreadPool:
         if not self._running:
             self.discard(item)
             return
-        q = self._queue
-        q.put(item)
-        if self._idle < q.qsize():
-            self._grow(q.qsize() - self._idle)
+        self._queue.put(item)
+        unserved = self._queue.qsize() - self._idle
+        if unserved > 0:
+            self._grow(unserved)
 
     def has_room(self) -> bool:
         """False when ``max_threads`` are busy and ``queue_size`` items already wait."""
