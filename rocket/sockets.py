@@ -23,7 +23,7 @@ import sys
 import time
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
-from rocket.config import ALIASES, SETTINGS, SETTINGS_BY_NAME, ConfigError, convert
+from rocket.config import ALIASES, SETTINGS, SETTINGS_BY_NAME, ConfigError
 from rocket.server import Rocket
 from rocket.socket_worker import MessageStream, ProtocolWorker
 from rocket.workers import register_method
@@ -140,8 +140,7 @@ class SocketServer(Rocket):
         super().__init__(bind, METHOD, app_info, min_threads, max_threads, None, keep_alive,
                          handle_signals, **settings)
         if queue_size is not None:
-            self.config.queue_size = self.queue_size = convert(SETTINGS_BY_NAME["queue_size"],
-                                                               queue_size)
+            self.set_queue_size(queue_size)  # also marks it explicit, so workers inherit it
         self._parser_class = self._new_stream
         self._arbiter: Any = None
 

@@ -277,3 +277,10 @@ def test_process_mode_info_and_stop_go_to_the_arbiter():
     assert server.info() == {"from": "arbiter"}
     server.stop()
     assert server._arbiter.stopping == "graceful"
+
+
+def test_queue_size_is_an_explicit_setting_so_process_workers_inherit_it():
+    server = SocketServer(Protocol, handler=lambda conn, message: message,
+                          bind=("127.0.0.1", 0), queue_size=7, handle_signals=False)
+    assert server.config.queue_size == 7 and server.queue_size == 7
+    assert "queue_size" in server.config.explicit
