@@ -120,7 +120,8 @@ class RequestParser:
     @property
     def trailing_data(self) -> bytes:
         """Bytes received but not consumed yet (the start of the next pipelined request)."""
-        return bytes(self._buf)
+        buf = self._buf
+        return buf if type(buf) is bytes else bytes(buf)
 
     @property
     def eof(self) -> bool:
