@@ -30,6 +30,7 @@ import sys
 import time
 from typing import Any, Callable, Dict, List, Optional
 
+from rocket.config import SETTINGS_BY_NAME
 from rocket.scoreboard import BOOTING, DRAINING, RETIRING, SERVING, Board, Slot
 
 __all__ = ["BOOT_ERROR_EXIT", "BEAT_S", "ChildSpec", "child_main", "build_server",
@@ -291,7 +292,8 @@ def _serve(spec: ChildSpec) -> int:
     progress = Progress(time.monotonic())
     booted = False
     state = SERVING
-    graceful_timeout = float(spec.settings.get("graceful_timeout", 30.0))
+    graceful_timeout = float(spec.settings.get("graceful_timeout",
+                                               SETTINGS_BY_NAME["graceful_timeout"].default))
     while signals.stop is None:
         now = time.monotonic()
         figures = server_figures(server)
