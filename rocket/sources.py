@@ -19,6 +19,7 @@ import logging
 import os
 from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Tuple
 
+from rocket.appimport import parse_spec
 from rocket.config import (
     ALIASES,
     SETTINGS,
@@ -112,9 +113,7 @@ def app_spec(value: Any) -> Optional[str]:
     if value is None:
         return None
     text = str(value).strip()
-    module, sep, attr = text.partition(":")
-    if not (module and sep and attr):
-        raise ValueError(f"{text!r} is not MODULE:APP")
+    parse_spec(text)  # the loader's own check: a malformed spec is a usage error, found early
     return text
 
 

@@ -136,6 +136,8 @@ def test_settings_markdown(capsys):
      "cannot read config file 'missing.toml': No such file or directory"),
     ([], "missing MODULE:APP (the application to serve), e.g. rocket myproject.wsgi:application"),
     (["nocolon"], "MODULE:APP: 'nocolon' is not MODULE:APP (expected MODULE:APP or MODULE:FACTORY(...))"),
+    (["m:make(x)"], "MODULE:APP: 'make(x)': factory arguments must be literals "
+                    "(expected MODULE:APP or MODULE:FACTORY(...))"),
 ])
 def test_usage_errors_are_one_line_exit_2(capsys, argv, line):
     code, out, err = run(argv, capsys)
