@@ -115,6 +115,11 @@ def server_figures(server: Any) -> Dict[str, int]:
             "parks": int(getattr(server.monitor, "parks", 0) or 0)}
 
 
+PARKED_GRACE_S = 0.5
+"""How long a draining worker still serves parked connections that turn readable (a request
+sent just as the drain began) before it closes the idle ones; bounded by graceful_timeout."""
+
+
 def graceful_stop(server: Any, timeout: float, clock: Callable[[], float] = time.monotonic,
                   hurry: Callable[[], bool] = lambda: False, stop_server: bool = True) -> bool:
     """Stop accepting, let in-flight requests finish within ``timeout`` s, then stop.
@@ -128,8 +133,16 @@ def graceful_stop(server: Any, timeout: float, clock: Callable[[], float] = time
     server.draining = True
     for listener in list(server.listeners):
         listener.stop()  # other processes keep accepting on the shared socket
-    if server.monitor is not None:
-        server.monitor.stop()  # idle keep-alive connections: closed cleanly between requests
+    monitor = server.monitor
+    if monitor is not None:
+        # A connection accepted in the listener's last moments may have been parked before
+        # its first request arrived; closing it now would refuse a request that was on its
+        # way. The monitor keeps handing readable connections over for a short grace (every
+        # response now says Connection: close), then closes the idle rest cleanly.
+        grace_end = min(deadline, clock() + PARKED_GRACE_S)
+        while len(monitor) and clock() < grace_end and not hurry():
+            time.sleep(0.01)
+        monitor.stop()
     finished = True
     while server.pool is not None:
         stats = server.pool.stats()

@@ -4,6 +4,7 @@ in-process server."""
 from __future__ import annotations
 
 import http.client
+import socket
 import threading
 import time
 
@@ -144,3 +145,34 @@ def test_accept_balancer_steps_back_when_ahead_but_only_briefly():
         assert not full.has_room()                 # the pool's own limit still applies
     finally:
         board.close()
+
+
+def test_graceful_stop_still_answers_a_parked_connection_whose_request_arrives_late():
+    server, sock = _server()
+    port = sock.getsockname()[1]
+    client = socket.create_connection(("127.0.0.1", port), timeout=10)
+    try:
+        time.sleep(0.3)  # accepted, nothing sent: the worker lingers, then parks it
+        assert len(server.monitor) == 1
+        stopper = threading.Thread(target=graceful_stop, args=(server, 5.0))
+        stopper.start()
+        # The request is "on its way" just as the listeners are done: the moment the monitor
+        # used to close every parked connection.
+        deadline = time.monotonic() + 5
+        while any(lst._thread is not None for lst in server.listeners):
+            assert time.monotonic() < deadline
+            time.sleep(0.005)
+        client.sendall(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+        reply = b""
+        while True:
+            chunk = client.recv(65536)
+            if not chunk:
+                break
+            reply += chunk
+        stopper.join(10)
+        assert reply.startswith(b"HTTP/1.1 200 ")
+        assert b"\r\nConnection: close\r\n" in reply and reply.endswith(b"ok")
+    finally:
+        client.close()
+        server.stop()
+        sock.close()
