@@ -10,7 +10,7 @@ import logging
 from typing import Any, Optional, Sequence
 
 from rocket import Protocol, SocketServer
-from rocket.sockets import settings_from_argv
+from rocket.server.sockets import settings_from_argv
 
 
 def echo(conn: Any, message: bytes) -> bytes:

@@ -8,7 +8,7 @@ import logging
 import threading
 
 from rocket import LineProtocol, SocketServer
-from rocket.sockets import send, settings_from_argv
+from rocket.server.sockets import send, settings_from_argv
 
 clients: set = set()
 lock = threading.Lock()

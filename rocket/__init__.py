@@ -1,12 +1,14 @@
 """Rocket: a fast, strict, production-grade pure-Python WSGI server."""
 
-__version__ = "2.0.0.dev0"
+from rocket._version import __version__
+
 VERSION = __version__
 
 from rocket.compat import CherryPyWSGIServer  # noqa: E402
-from rocket.config import Config, ConfigError  # noqa: E402
+from rocket.config.settings import Config, ConfigError  # noqa: E402
 from rocket.logs import NullHandler  # noqa: E402
-from rocket.server import (  # noqa: E402
+from rocket.server.sockets import LineProtocol, Protocol, SocketServer  # noqa: E402
+from rocket.server.wsgi import (  # noqa: E402
     BUF_SIZE,
     DEFAULTS,
     HTTP_SERVER_SOFTWARE,
@@ -18,7 +20,6 @@ from rocket.server import (  # noqa: E402
     Server,
     serve,
 )
-from rocket.sockets import LineProtocol, Protocol, SocketServer  # noqa: E402
 from rocket.workers import get_worker_class, register_method  # noqa: E402
 
 __all__ = [

@@ -1,6 +1,6 @@
 """``python -m rocket``: the same as the ``rocket`` command."""
 
-from rocket.cli import run
+from rocket.cli.main import run
 
 if __name__ == "__main__":
     run()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from rocket.server import Rocket
+from rocket.server.wsgi import Rocket
 
 
 def CherryPyWSGIServer(bind_addr: Any, wsgi_app: Any, numthreads: int = 10,

@@ -16,7 +16,7 @@ keeps the connection for as long as it is busy:
    rest, then answer 408;
 5. a parser ``HTTPError``: answer with its status (text/plain, ``Connection: close``), close.
 
-Only :class:`~rocket.connection.Connection` touches the socket; an ``OSError`` from it means
+Only :class:`~rocket.net.connection.Connection` touches the socket; an ``OSError`` from it means
 the peer is gone, and the worker closes the connection quietly.
 """
 

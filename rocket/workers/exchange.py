@@ -15,7 +15,7 @@ from rocket.http.errors import InvalidResponse
 from rocket.http.events import Request
 from rocket.http.writer import encode_chunk, http_date, last_chunk, plan_response
 from rocket.workers.base import error_logger
-from rocket.workers.wsgi_input import EMPTY_INPUT
+from rocket.workers.input import EMPTY_INPUT
 
 __all__ = ["Exchange", "WSGIViolation", "DRAIN_MAX_BYTES"]
 

@@ -1,7 +1,7 @@
 """The ``fs`` method: Rocket's FileSystemWorker, serving a directory with no application.
 
 ``Rocket(..., method='fs', app_info={'document_root': DIR, 'display_index': bool})`` as in
-Rocket 1.2.8. The worker is the WSGI worker running :class:`rocket.static.StaticFiles`, so it
+Rocket 1.2.8. The worker is the WSGI worker running :class:`rocket.static.files.StaticFiles`, so it
 gets the same request loop, keep-alive, access log and ``sendfile`` path as every app; the
 extra app_info keys ``cache_control``, ``follow_symlinks``, ``show_dotfiles``,
 ``precompressed`` and ``cache_bytes`` pass through to ``StaticFiles``.
@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from typing import Any, Optional
 
-from rocket.static import StaticFiles
+from rocket.static.files import StaticFiles
 from rocket.workers.wsgi import WSGIWorker
 
 __all__ = ["FileSystemWorker"]

@@ -30,7 +30,7 @@ from rocket.workers.base import HTTPWorker, error_logger, setting
 from rocket.workers.environ import base_environ, build_environ
 from rocket.workers.exchange import DRAIN_MAX_BYTES, Exchange, WSGIViolation
 from rocket.workers.filewrapper import FileWrapper
-from rocket.workers.wsgi_input import EMPTY_INPUT, WSGIInput
+from rocket.workers.input import EMPTY_INPUT, WSGIInput
 
 __all__ = ["WSGIWorker", "WSGIViolation", "DRAIN_MAX_BYTES"]
 
@@ -77,7 +77,7 @@ class WSGIWorker(HTTPWorker):
         }
         self.executor = None
         if self.app_info.get("futures"):
-            from rocket.futures import WSGIExecutor
+            from rocket.workers.futures import WSGIExecutor
 
             self.executor = self.app_info.get("executor")
             if self.executor is None:

@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 
-from rocket.server import Server
+from rocket.server.wsgi import Server
 
 
 def hello(environ, start_response):

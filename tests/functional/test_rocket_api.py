@@ -113,7 +113,7 @@ def test_server_context_manager_and_serve():
     def app(environ, start_response):
         return hello(environ, start_response)
 
-    import rocket.server as server_module
+    import rocket.server.wsgi as server_module
 
     original = server_module.Server.start
 

@@ -14,9 +14,9 @@ from typing import Any, Callable, List, Tuple
 import pytest
 
 from rocket import LineProtocol, Protocol, Rocket, SocketServer
-from rocket.serverinfo import INFO_KEYS
-from rocket.socket_worker import MessageTimeout, MessageTooLarge
-from tests.unit.test_sockets import LengthPrefixed
+from rocket.server.info import INFO_KEYS
+from rocket.workers.protocol import MessageTimeout, MessageTooLarge
+from tests.unit.server.test_sockets import LengthPrefixed
 
 IO_TIMEOUT_S = 10.0
 

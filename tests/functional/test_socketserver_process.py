@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from rocket.serverinfo import INFO_KEYS, SUMMED_KEYS
+from rocket.server.info import INFO_KEYS, SUMMED_KEYS
 from tests.functional.test_examples import ExampleProcess, echo_clients
 
 if not hasattr(os, "fork"):  # pragma: no cover

@@ -12,7 +12,7 @@ import time
 import pytest
 import requests
 
-from rocket.static_validators import http_date
+from rocket.static.validators import http_date
 from tests.functional.static_support import (
     MiB,
     memory_kib,
@@ -22,7 +22,7 @@ from tests.functional.static_support import (
     subprocess_server,
     write_pattern_file,
 )
-from tests.unit.test_static_paths import TRAVERSALS
+from tests.unit.static.test_paths import TRAVERSALS
 
 SIZES = {"zero.bin": 0, "one.bin": 1, "mib.bin": MiB}
 CURL = shutil.which("curl")
@@ -207,7 +207,7 @@ def test_thirty_traversals_on_the_wire(site):
 
 
 def test_static_mounts_in_front_of_an_app(site):
-    from rocket.static import static_mounts
+    from rocket.static.files import static_mounts
 
     root, _ = site
 

@@ -13,7 +13,7 @@ import textwrap
 import pytest
 
 from rocket import Rocket, Server
-from rocket.config import Config, ConfigError
+from rocket.config.settings import Config, ConfigError
 from tests.functional.cli_support import HELLO_APP, RocketProcess, clean_env
 
 

@@ -11,7 +11,7 @@ import time
 import pytest
 
 from rocket import Rocket
-from rocket.config import ConfigError
+from rocket.config.settings import ConfigError
 from tests.functional.test_lifecycle import read_response, read_to_eof
 
 

@@ -404,7 +404,7 @@ def test_info_ttin_ttou_and_reuse_port(servers):
 
 def test_serve_api_with_workers_runs_the_arbiter(servers):
     script = ("import logging; logging.basicConfig(level=logging.INFO); "
-              "from rocket.server import serve; from workers_app import app; "
+              "from rocket.server.wsgi import serve; from workers_app import app; "
               "serve(app, port=0, workers=2, access_log=False)")
     server = servers(cmd=[sys.executable, "-c", script])
     pids = {fetch_once(server.port)[1].split()[1] for _ in range(30)}
@@ -416,7 +416,7 @@ def test_serve_api_with_workers_runs_the_arbiter(servers):
 ROCKET_API_SCRIPT = """
 import json, logging, threading, time, urllib.request
 logging.basicConfig(level=logging.INFO)
-from rocket.server import Rocket
+from rocket.server.wsgi import Rocket
 from workers_app import app
 server = Rocket(("127.0.0.1", 0), "wsgi", {"wsgi_app": app}, workers=2, access_log=False)
 

@@ -147,7 +147,7 @@ def test_file_wrapper_sends_identical_bytes(big_file, validate):
 
 
 def test_file_wrapper_uses_sendfile(big_file):
-    from rocket.connection import Connection
+    from rocket.net.connection import Connection
 
     calls = []
     original = Connection.sendfile

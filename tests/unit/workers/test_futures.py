@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rocket.futures import FuturesMiddleware, WSGIExecutor, WSGIFuture
+from rocket.workers.futures import FuturesMiddleware, WSGIExecutor, WSGIFuture
 
 
 @pytest.fixture

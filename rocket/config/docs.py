@@ -1,0 +1,100 @@
+"""The README's settings table, generated from the settings rows so it cannot drift.
+
+``python -m rocket.config.docs [README.md]`` rewrites the text between the
+``<!-- settings:start -->`` and ``<!-- settings:end -->`` markers;
+``rocket --settings-markdown`` prints the table. A unit test fails when README is stale.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any, Dict, List, Optional, Sequence
+
+from rocket.config.settings import ALIASES, Interface
+from rocket.config.sources import all_settings, env_name, flag_name, is_bool
+
+START = "<!-- settings:start -->"
+END = "<!-- settings:end -->"
+
+DOC_DEFAULTS = {"backlog": "`socket.SOMAXCONN`"}
+"""Defaults that depend on the platform, shown by name so the README is the same everywhere."""
+
+
+def _default(name: str, value: Any) -> str:
+    if name in DOC_DEFAULTS:
+        return DOC_DEFAULTS[name]
+    if value is None or value == ():
+        return "—"
+    if isinstance(value, tuple) and value and isinstance(value[0], Interface):
+        return ", ".join(f"`{i.host}:{i.port}`" for i in value)
+    if isinstance(value, bool):
+        return f"`{str(value).lower()}`"
+    text = str(value).replace("|", "\\|")
+    return f"`{text}`"
+
+
+def rows() -> List[Dict[str, str]]:
+    """One dict per setting: name, flag, env, default, help (markdown-escaped)."""
+    aliases = {name: alias for alias, name in ALIASES.items()}
+    out = []
+    for setting in all_settings():
+        if setting.name == "app":
+            flag = "`MODULE:APP` (positional)"
+        elif is_bool(setting):
+            flag = f"`{flag_name(setting.name)}` / `{flag_name('no_' + setting.name)}`"
+        else:
+            flag = f"`{flag_name(setting.name)}`"
+        if setting.name == "access_log":
+            flag += " / `--no-access-log`"
+        if setting.name in aliases and setting.name != "bind":
+            flag += f", `{flag_name(aliases[setting.name])}`"
+        out.append({
+            "name": setting.name,
+            "flag": flag,
+            "env": f"`{env_name(setting.name)}`",
+            "default": _default(setting.name, setting.default),
+            "help": setting.help.replace("|", "\\|"),
+        })
+    return out
+
+
+def settings_markdown() -> str:
+    """The settings as a markdown table."""
+    lines = ["| setting (TOML key) | command line | environment | default | meaning |",
+             "|---|---|---|---|---|"]
+    for r in rows():
+        lines.append(f"| `{r['name']}` | {r['flag']} | {r['env']} | {r['default']} | "
+                     f"{r['help']} |")
+    return "\n".join(lines)
+
+
+def splice(text: str, table: str) -> str:
+    """``text`` with the part between the markers replaced by ``table``; ValueError if no markers."""
+    start, end = text.find(START), text.find(END)
+    if start < 0 or end < start:
+        raise ValueError(f"README has no {START} ... {END} block")
+    return text[:start + len(START)] + "\n" + table + "\n" + text[end:]
+
+
+def maybe_stale_readme(path: str) -> Optional[str]:
+    """The up-to-date README text when ``path`` is out of date, else None."""
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    fresh = splice(text, settings_markdown())
+    return fresh if fresh != text else None
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Rewrite the settings block of README.md (or the path given); returns 0."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    path = args[0] if args else "README.md"
+    fresh = maybe_stale_readme(path)
+    if fresh is not None:
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(fresh)
+        print(f"updated the settings table in {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

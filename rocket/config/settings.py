@@ -1,0 +1,375 @@
+"""The settings table: one row per setting drives the API (and later CLI, TOML, env and docs).
+
+``Config(**kwargs)`` converts and validates every value, rejects unknown keys and
+contradictions with a ``ConfigError`` naming the setting and the accepted form.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from typing import Any, Callable, Dict, List, NamedTuple, Optional, Tuple
+
+from rocket.logs import ROCKET_FORMAT
+
+
+class ConfigError(ValueError):
+    """A setting has a bad value, is unknown, or contradicts another one."""
+
+
+class Interface(NamedTuple):
+    """One address to listen on: TCP ``host``/``port`` (with optional TLS files) or a unix path."""
+
+    host: str
+    port: int
+    keyfile: Optional[str] = None
+    certfile: Optional[str] = None
+    ca_certs: Optional[str] = None
+    unix_path: Optional[str] = None
+    fd: Optional[int] = None
+
+    @property
+    def secure(self) -> bool:
+        """True when this interface serves TLS."""
+        return self.certfile is not None
+
+    def describe(self) -> str:
+        """``ip:port`` (``*`` appended for TLS, as Rocket logs it) or ``unix:PATH``."""
+        if self.fd is not None:
+            return f"fd://{self.fd}"
+        if self.unix_path is not None:
+            return "unix:" + self.unix_path
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}" + ("*" if self.secure else "")
+
+
+def _interface(value: Any) -> Interface:
+    if isinstance(value, Interface):
+        return value
+    if isinstance(value, str):
+        if value.startswith("fd://"):  # an inherited listening socket, adopted not bound
+            digits = value[5:]
+            if not digits.isdigit():
+                raise ValueError(f"{value!r}: fd:// needs a descriptor number, e.g. fd://3")
+            return Interface("", 0, fd=int(digits))
+        if value.startswith("unix:"):
+            path = value[5:]
+            if not path:
+                raise ValueError("empty unix socket path")
+            return Interface("", 0, unix_path=path)
+        host, sep, port = value.rpartition(":")
+        if not sep:
+            raise ValueError(f"{value!r} has no port")
+        host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+        return Interface(host or "0.0.0.0", _port(port))
+    if isinstance(value, (tuple, list)) and len(value) in (2, 4, 5):
+        host, port = str(value[0]), _port(value[1])
+        if len(value) == 2:
+            return Interface(host, port)
+        key, cert = value[2], value[3]
+        if not key or not cert:
+            raise ValueError("a TLS interface needs both a keyfile and a certfile")
+        ca = value[4] if len(value) == 5 and value[4] else None
+        return Interface(host, port, str(key), str(cert), str(ca) if ca else None)
+    raise ValueError(f"{value!r} is not (ip, port), (ip, port, key, cert), "
+                     "(ip, port, key, cert, ca_certs), 'host:port' or 'unix:PATH'")
+
+
+def _port(value: Any) -> int:
+    port = int(value)
+    if not 0 <= port <= 65535:
+        raise ValueError(f"port {port} is outside 0-65535")
+    return port
+
+
+def to_interfaces(value: Any) -> Tuple[Interface, ...]:
+    """One interface (tuple or string) or a list of them, as Rocket's ``interfaces``."""
+    if isinstance(value, (str, Interface)) or (
+        isinstance(value, (tuple, list)) and len(value) in (2, 4, 5)
+        and isinstance(value[0], str) and _is_port(value[1])
+    ):
+        value = [value]
+    items = [_interface(v) for v in value]
+    if not items:
+        raise ValueError("at least one interface is required")
+    return tuple(items)
+
+
+def _is_port(value: Any) -> bool:
+    return (isinstance(value, int) and not isinstance(value, bool)) or (
+        isinstance(value, str) and value.isdigit())
+
+
+def to_bool(value: Any) -> bool:
+    """True/False, or the strings yes/no, true/false, on/off, 1/0."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in _BOOLS:
+        return _BOOLS[value.strip().lower()]
+    raise ValueError(f"{value!r} is not a boolean")
+
+
+_BOOLS = {"1": True, "yes": True, "true": True, "on": True,
+          "0": False, "no": False, "false": False, "off": False}
+
+
+def non_negative_int(value: Any) -> int:
+    """An integer >= 0."""
+    if isinstance(value, bool):
+        raise ValueError(f"{value!r} is not an integer")
+    number = int(value)
+    if number < 0:
+        raise ValueError(f"{number} is negative")
+    return number
+
+
+def non_negative_float(value: Any) -> float:
+    """A number of seconds >= 0."""
+    if isinstance(value, bool):
+        raise ValueError(f"{value!r} is not a number")
+    number = float(value)
+    if not number >= 0:
+        raise ValueError(f"{number} is negative")
+    return number
+
+
+def positive_int(value: Any) -> int:
+    """An integer >= 1."""
+    number = non_negative_int(value)
+    if number < 1:
+        raise ValueError(f"{number} is less than 1")
+    return number
+
+
+def optional_path(value: Any) -> Optional[str]:
+    """A file path, or None."""
+    if value is None or value == "":
+        return None
+    return os.fspath(value)
+
+
+def optional_str(value: Any) -> Optional[str]:
+    """A string, or None."""
+    return None if value is None else str(value)
+
+
+CONCURRENCY_MODES = ("thread", "process")
+
+
+def concurrency_mode(value: Any) -> str:
+    """Thread or process."""
+    mode = str(value).strip().lower()
+    if mode not in CONCURRENCY_MODES:
+        raise ValueError(f"{value!r} is neither thread nor process")
+    return mode
+
+
+def optional_hook(value: Any) -> Optional[Callable[..., Any]]:
+    """A callable or MODULE:NAME (imported now, so a typo fails at start), or None."""
+    if value is None or value == "":
+        return None
+    if callable(value):
+        return value  # type: ignore[no-any-return]
+    module_name, sep, attr = str(value).strip().partition(":")
+    if not (module_name and sep and attr):
+        raise ValueError(f"{value!r} is neither a callable nor MODULE:NAME")
+    import importlib
+
+    try:
+        target: Any = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ValueError(f"cannot import {module_name!r}: {exc}") from None
+    for part in attr.split("."):
+        if not hasattr(target, part):
+            raise ValueError(f"module {module_name!r} has no {attr!r}")
+        target = getattr(target, part)
+    if not callable(target):
+        raise ValueError(f"{value!r} is not callable")
+    return target  # type: ignore[no-any-return]
+
+
+def static_mounts(value: Any) -> Tuple[Tuple[Any, ...], ...]:
+    """URL=DIR, e.g. /assets=./public."""
+    from rocket.static.mounts import to_static_mounts  # imported only when the setting is used
+
+    return to_static_mounts(value)
+
+
+class Setting(NamedTuple):
+    """One row of the table: name, converter (raises ValueError/TypeError), default, help."""
+
+    name: str
+    converter: Callable[[Any], Any]
+    default: Any
+    help: str
+
+
+SETTINGS: List[Setting] = [
+    Setting("bind", to_interfaces, (Interface("127.0.0.1", 8000),),
+            "interfaces: (ip, port[, keyfile, certfile[, ca_certs]]), 'host:port', 'unix:PATH' "
+            "or 'fd://N' (an inherited listening socket)"),
+    Setting("backlog", non_negative_int, socket.SOMAXCONN,
+            "listen() backlog; the kernel's SOMAXCONN so bursts of connects are not dropped"),
+    Setting("min_threads", non_negative_int, 10, "worker threads kept alive when idle"),
+    Setting("max_threads", non_negative_int, 0, "upper bound of worker threads; 0 = no bound"),
+    Setting("queue_size", non_negative_int, 1024,
+            "connections that may wait for a thread once max_threads are busy; bounded so an "
+            "overloaded server pushes back through the listen backlog instead of growing memory"),
+    Setting("keep_alive", non_negative_float, 600.0,
+            "seconds an idle keep-alive connection is kept (Rocket's `timeout`); 0 = never closed"),
+    Setting("header_timeout", non_negative_float, 10.0,
+            "seconds to wait for request bytes once a request started (Rocket's SOCKET_TIMEOUT)"),
+    Setting("body_timeout", non_negative_float, 10.0,
+            "seconds to wait for each piece of a request body and for each send"),
+    Setting("linger", non_negative_float, 0.05,
+            "seconds a worker waits for the next request before parking the connection in the "
+            "monitor; long enough to keep busy clients on their thread, short enough that idle "
+            "ones never pin it"),
+    Setting("tls_handshake_timeout", non_negative_float, 5.0,
+            "seconds a client gets to finish the TLS handshake; a silent client is cut after it"),
+    Setting("certfile", optional_path, None, "PEM certificate chain for every TCP interface"),
+    Setting("keyfile", optional_path, None, "PEM private key for certfile"),
+    Setting("ca_certs", optional_path, None, "CA bundle to verify optional client certificates"),
+    Setting("ciphers", optional_str, None, "OpenSSL cipher string; None = Python's defaults"),
+    Setting("max_request_line", non_negative_int, 8190,
+            "bytes in the request line (414); 8 KiB as Apache, nginx and gunicorn"),
+    Setting("max_field_bytes", non_negative_int, 8190,
+            "bytes in one header field (431); 8 KiB as Apache"),
+    Setting("max_header_bytes", non_negative_int, 65536,
+            "bytes in the whole header block (431); room for large cookies, bounded memory"),
+    Setting("max_headers", non_negative_int, 100, "header fields per request (431), as Apache"),
+    Setting("max_chunk_line", non_negative_int, 4096,
+            "bytes in a chunk-size line with extensions; real ones are a few bytes"),
+    Setting("max_trailer_bytes", non_negative_int, 8192, "bytes of chunked trailer fields"),
+    Setting("max_body", non_negative_int, 1 << 30,
+            "bytes in a request body (413); 1 GiB; 0 = unbounded"),
+    Setting("access_log", to_bool, True, "log one line per request to Rocket.Requests"),
+    Setting("access_log_format", str, ROCKET_FORMAT,
+            "%-style format of the access-log line (Rocket's own line by default)"),
+    Setting("handle_signals", to_bool, True,
+            "SIGTERM/SIGINT stop, SIGHUP/SIGUSR1 restart (main thread only)"),
+    Setting("workers", positive_int, 1,
+            "worker processes; above 1 an arbiter binds the sockets once and supervises them"),
+    Setting("reuse_port", to_bool, False,
+            "with workers > 1, give each worker its own SO_REUSEPORT socket instead of sharing "
+            "one; off by default: the shared, accept-balanced socket measured as fast here "
+            "(1.06x reuse_port, 2 workers, keep-alive hello) and loses no queued connection "
+            "when a worker exits"),
+    Setting("max_requests", non_negative_int, 0,
+            "requests after which a worker process is replaced (bounds leaks); 0 = never; "
+            "SocketServer: messages per connection before it is closed"),
+    Setting("max_requests_jitter", non_negative_int, 0,
+            "random 0..N added to max_requests per worker so workers do not all restart at once"),
+    Setting("graceful_timeout", non_negative_float, 30.0,
+            "seconds a stopping worker gets to finish in-flight requests (SIGTERM, reload, "
+            "retirement) before it is killed; 30 as gunicorn"),
+    Setting("worker_timeout", non_negative_float, 30.0,
+            "seconds a worker process may go without progress (a hung app) before the arbiter "
+            "kills and replaces it; 0 = never; 30 as gunicorn's timeout"),
+    Setting("server_name", optional_str, None,
+            "SERVER_NAME in the environ; None = this host's name"),
+    Setting("concurrency", concurrency_mode, "thread",
+            "thread: one process and its thread pool; process: `workers` processes under an "
+            "arbiter (workers > 1 implies process whatever this says)"),
+    Setting("max_message_bytes", non_negative_int, 1 << 20,
+            "SocketServer: bytes of one buffered, not yet decoded message (larger closes the "
+            "connection); 1 MiB bounds memory per connection; 0 = unbounded"),
+    Setting("static", static_mounts, (),
+            "static mounts in front of the app, e.g. [\"/assets=./public\"]: URL=DIR strings "
+            "or (url, dir[, options]) tuples; the longest URL wins and owns its whole prefix "
+            "(repeatable on the command line, where the app may then be omitted)"),
+    Setting("profile", optional_path, None,
+            "write cProfile stats of the server's threads to this file when it stops (FILE.PID "
+            "per worker process); `python -m rocket.bench profile-report FILE` shows the top "
+            "functions"),
+    Setting("connection_made", optional_hook, None,
+            "hook connection_made(conn), called when a connection is first served "
+            "(a callable or MODULE:NAME)"),
+    Setting("pre_request", optional_hook, None,
+            "hook pre_request(conn, message) before each request or message is handled"),
+    Setting("post_request", optional_hook, None,
+            "hook post_request(conn, message, reply) after it was answered (reply is None "
+            "for HTTP: the response is already sent)"),
+    Setting("connection_lost", optional_hook, None,
+            "hook connection_lost(conn, exc) once the connection is closed; exc is what "
+            "ended it when known (a decode error, a reset), else None"),
+]
+
+SETTINGS_BY_NAME: Dict[str, Setting] = {s.name: s for s in SETTINGS}
+ALIASES = {"timeout": "keep_alive", "interfaces": "bind"}
+"""Rocket's names for settings of the table."""
+
+
+class Config:
+    """Validated settings; attributes by setting name (``config.max_threads``)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        for alias, name in ALIASES.items():
+            if alias in kwargs:
+                if name in kwargs:
+                    raise ConfigError(f"give either {alias!r} or {name!r}, not both")
+                kwargs[name] = kwargs.pop(alias)
+        unknown = sorted(set(kwargs) - set(SETTINGS_BY_NAME))
+        if unknown:
+            raise ConfigError(f"unknown setting {unknown[0]!r}; known settings: "
+                              + ", ".join(sorted(SETTINGS_BY_NAME)))
+        self.explicit = frozenset(kwargs)
+        for setting in SETTINGS:
+            value = kwargs.get(setting.name, setting.default)
+            if setting.name in kwargs:
+                value = convert(setting, value)
+            setattr(self, setting.name, value)
+        self._check()
+
+    @property
+    def timeout(self) -> float:
+        """Rocket's name for ``keep_alive``."""
+        return self.keep_alive  # type: ignore[attr-defined,no-any-return]
+
+    def _check(self) -> None:
+        c: Any = self
+        if c.max_threads and c.min_threads > c.max_threads:
+            raise ConfigError(f"min_threads ({c.min_threads}) exceeds max_threads "
+                              f"({c.max_threads}); lower min_threads or raise max_threads "
+                              "(0 = unbounded)")
+        if (c.keyfile is None) != (c.certfile is None):
+            raise ConfigError("certfile and keyfile must be given together")
+        if c.ca_certs is not None and c.certfile is None:
+            raise ConfigError("ca_certs (client certificates) needs certfile and keyfile")
+        if c.header_timeout and c.linger > c.header_timeout:
+            raise ConfigError(f"linger ({c.linger}) must not exceed header_timeout "
+                              f"({c.header_timeout})")
+        if c.certfile is not None:
+            c.bind = tuple(i if i.secure or i.unix_path is not None
+                           else i._replace(keyfile=c.keyfile, certfile=c.certfile,
+                                           ca_certs=c.ca_certs) for i in c.bind)
+
+    def limits(self) -> Any:
+        """The parser ``Limits`` built from the max_* settings."""
+        from rocket.http.parser import Limits
+
+        return Limits(**{name: getattr(self, name) for name in LIMIT_FIELDS})
+
+    def as_dict(self) -> Dict[str, Any]:
+        """Every setting and its value."""
+        return {s.name: getattr(self, s.name) for s in SETTINGS}
+
+    def __repr__(self) -> str:
+        changed = ", ".join(f"{n}={getattr(self, n)!r}" for n in sorted(self.explicit))
+        return f"Config({changed})"
+
+
+LIMIT_FIELDS = ("max_request_line", "max_field_bytes", "max_header_bytes", "max_headers",
+                "max_chunk_line", "max_trailer_bytes", "max_body")
+
+
+def convert(setting: Setting, value: Any) -> Any:
+    """Run a row's converter; any failure becomes a ConfigError naming the setting."""
+    try:
+        return setting.converter(value)
+    except (TypeError, ValueError) as exc:
+        doc = (setting.converter.__doc__ or "").strip().splitlines()[0:1]
+        form = doc[0] if doc else setting.help
+        raise ConfigError(f"setting {setting.name!r}: {exc} (expected {form})") from None

@@ -1,0 +1,192 @@
+"""One listening socket and the thread that accepts on it (``rocket-listener-<port>``).
+
+The socket is bound, and any TLS context loaded, in the constructor, so a busy port or a
+missing/unusable key or certificate raises there and never degrades to plain HTTP. TLS
+sockets are wrapped with ``do_handshake_on_connect=False``: the handshake runs later on a
+pool thread with its own timeout, so a client that never handshakes blocks nobody.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import socket
+import stat
+import threading
+import time
+from typing import Any, Callable, Optional
+
+from rocket.config.settings import ConfigError, Interface
+from rocket.logs import errors_log
+
+ACCEPT_CAPACITY_ERRNOS = frozenset(
+    getattr(errno, name) for name in ("EMFILE", "ENFILE", "ENOBUFS", "ENOMEM")
+    if hasattr(errno, name)
+)
+"""accept() failures meaning "out of descriptors or memory": back off instead of spinning."""
+
+ACCEPT_BACKOFF_S = (0.01, 0.5)
+"""First and largest pause after a capacity error; doubles in between."""
+
+ACCEPT_POLL_S = 1.0
+"""accept() timeout so the thread notices stop() on systems where shutdown() does not wake it."""
+
+
+def make_tls_context(interface: Interface, ciphers: Optional[str] = None) -> Any:
+    """A server ``SSLContext`` for ``interface``; raises ConfigError naming the bad file."""
+    import ssl
+
+    where = f"interface {interface.host}:{interface.port}"
+    for label, path in (("certfile", interface.certfile), ("keyfile", interface.keyfile),
+                        ("ca_certs", interface.ca_certs)):
+        if path is not None and not os.path.isfile(path):
+            raise ConfigError(f"{where}: {label} {path!r} does not exist or is not a file")
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    try:
+        ctx.load_cert_chain(interface.certfile, interface.keyfile)  # type: ignore[arg-type]
+    except (ssl.SSLError, OSError) as exc:
+        raise ConfigError(f"{where}: cannot use certfile {interface.certfile!r} with keyfile "
+                          f"{interface.keyfile!r}: {exc}") from None
+    if interface.ca_certs:
+        try:
+            ctx.load_verify_locations(cafile=interface.ca_certs)
+        except (ssl.SSLError, OSError) as exc:
+            raise ConfigError(f"{where}: cannot load ca_certs {interface.ca_certs!r}: {exc}") from None
+        ctx.verify_mode = ssl.CERT_OPTIONAL
+    if ciphers:
+        try:
+            ctx.set_ciphers(ciphers)
+        except ssl.SSLError as exc:
+            raise ConfigError(f"{where}: ciphers {ciphers!r}: {exc}") from None
+    return ctx
+
+
+def bind_socket(interface: Interface, backlog: int) -> socket.socket:
+    """A listening socket for ``interface`` (TCP over IPv4/IPv6, or unix)."""
+    if interface.unix_path is not None:
+        path = interface.unix_path
+        try:
+            if stat.S_ISSOCK(os.stat(path).st_mode) and not _unix_socket_answers(path):
+                os.unlink(path)  # a stale socket left by a crashed server
+        except FileNotFoundError:
+            pass
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    else:
+        family = socket.AF_INET6 if ":" in interface.host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        if os.name != "nt":
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(interface.unix_path if interface.unix_path is not None
+                  else (interface.host, interface.port))
+        sock.listen(backlog)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def _unix_socket_answers(path: str) -> bool:
+    """True when a server accepts on ``path``: its socket file must not be replaced (bind then
+    fails with EADDRINUSE instead of silently stealing the address)."""
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        probe.settimeout(1.0)
+        probe.connect(path)
+        return True
+    except OSError:
+        return False
+    finally:
+        probe.close()
+
+
+class Listener:
+    """Accepts connections on one interface and passes ``(sock, addr, listener)`` on.
+
+    ``has_room()`` is asked before each accept; while it says no, the thread waits and the
+    kernel's backlog absorbs new connects (back-pressure instead of unbounded queueing).
+    """
+
+    def __init__(self, interface: Interface, on_accept: Callable[[Any, Any, Listener], None],
+                 backlog: int = socket.SOMAXCONN, ciphers: Optional[str] = None,
+                 has_room: Callable[[], bool] = lambda: True, sock: Optional[socket.socket] = None) -> None:
+        self.tls_context = make_tls_context(interface, ciphers) if interface.secure else None
+        # A socket passed in (inherited from an arbiter or systemd) may be shared with other
+        # processes: shutdown() would stop them accepting too, so only close our descriptor.
+        self.owns_socket = sock is None
+        self.sock = sock if sock is not None else bind_socket(interface, backlog)
+        if interface.unix_path is None and self.sock.family != getattr(socket, "AF_UNIX", -1):
+            interface = interface._replace(port=self.sock.getsockname()[1])
+        self.interface = interface
+        self.port = interface.port
+        self.secure = interface.secure
+        self.address = self.sock.getsockname()
+        self.on_accept = on_accept
+        self.has_room = has_room
+        self.log = errors_log(f"Port{self.port}")
+        self._running = False
+        self._thread: Optional[threading.Thread] = None
+        self.sock.settimeout(ACCEPT_POLL_S)
+
+    def start(self) -> None:
+        """Start the accept thread."""
+        self._running = True
+        name = f"rocket-listener-{self.port or os.path.basename(self.interface.unix_path or '')}"
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 2.0) -> None:
+        """Stop accepting and close the socket so the port can be bound again at once."""
+        self._running = False
+        if self.owns_socket:
+            try:
+                self.sock.shutdown(socket.SHUT_RDWR)  # wakes a blocked accept() on Linux
+            except OSError:
+                pass
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout)
+        self._thread = None
+        self.close()
+
+    def close(self) -> None:
+        """Close the listening socket (and remove a unix socket file)."""
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+        if self.interface.unix_path is not None and self.owns_socket:
+            try:
+                os.unlink(self.interface.unix_path)
+            except OSError:
+                pass
+
+    def _run(self) -> None:
+        backoff = 0.0
+        accept = self.sock.accept
+        while self._running:
+            if not self.has_room():
+                time.sleep(0.005)
+                continue
+            try:
+                client, addr = accept()
+            except socket.timeout:
+                continue
+            except OSError as exc:
+                if not self._running:
+                    return
+                if exc.errno in ACCEPT_CAPACITY_ERRNOS:
+                    backoff = min(ACCEPT_BACKOFF_S[1], backoff * 2 or ACCEPT_BACKOFF_S[0])
+                    self.log.warning("accept() failed (%s); pausing %.2fs", exc, backoff)
+                    time.sleep(backoff)
+                elif exc.errno in (errno.EINVAL, errno.EBADF):  # socket shut down or closed
+                    return
+                continue  # ECONNABORTED, EPROTO...: that client is gone, keep accepting
+            backoff = 0.0
+            try:
+                if self.tls_context is not None:
+                    client = self.tls_context.wrap_socket(
+                        client, server_side=True, do_handshake_on_connect=False)
+                self.on_accept(client, addr, self)
+            except Exception:
+                self.log.exception("cannot set up a connection from %s", addr)
+                client.close()

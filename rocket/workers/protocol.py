@@ -1,0 +1,212 @@
+"""The SocketServer's worker: decode messages, call the handler, send the encoded replies.
+
+How it works
+------------
+Each connection carries a :class:`MessageStream` where an HTTP connection carries its request
+parser (``conn.parser``): ``Connection.fill`` feeds it the bytes it reads, and the stream asks
+the connection's protocol to ``decode`` them. The pool calls ``handle(conn)`` whenever the
+connection has work, and the worker keeps it while it is busy:
+
+1. decode the next message from the buffered bytes;
+2. a message: fire ``pre_request``, call ``handler(conn, message)``, encode and send the reply
+   (unless it is None), fire ``post_request``; messages of one connection are thus handled
+   one at a time, in order, by the thread that owns the connection;
+3. nothing buffered: wait ``linger`` seconds for more on this thread, then return True so the
+   server parks the connection in the monitor (which closes it after ``keep_alive`` idle s);
+4. part of a message buffered: wait up to ``header_timeout`` in total for the rest;
+5. a decode error, a message over ``max_message_bytes``, a handler or encode error: one log
+   line (a traceback for handler bugs), the connection closes, the server goes on.
+
+After ``max_requests`` messages (0 = no limit), or during a graceful stop, the connection is
+closed once the current reply is sent.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Callable, Optional
+
+from rocket.logs import errors_log
+from rocket.workers.base import TIMEOUT_ERRORS, Worker, setting
+
+__all__ = ["MessageStream", "ProtocolWorker", "ProtocolError", "MessageTooLarge",
+           "IncompleteMessage", "MessageTimeout", "NEED_DATA"]
+
+log = errors_log("Sockets")
+
+
+class _NeedData:
+    def __repr__(self) -> str:
+        return "NEED_DATA"
+
+
+NEED_DATA: Any = _NeedData()
+"""Returned by :meth:`MessageStream.next_message` when no whole message is buffered."""
+
+
+class ProtocolError(Exception):
+    """The bytes of a connection cannot become a message; the connection is closed."""
+
+
+class MessageTooLarge(ProtocolError):
+    """More than ``max_message_bytes`` are buffered without a whole message."""
+
+
+class IncompleteMessage(ProtocolError):
+    """The peer closed the connection in the middle of a message."""
+
+
+class MessageTimeout(ProtocolError):
+    """The rest of a started message did not arrive within ``header_timeout``."""
+
+
+class MessageStream:
+    """Per-connection state in the place of the HTTP parser: buffered bytes and the protocol.
+
+    ``feed(data)`` (``b""`` = EOF) and ``trailing_data`` are what the connection and the
+    server use; the worker calls :meth:`next_message`. ``error`` is the exception that ended
+    the connection, if any (passed to ``connection_lost``); ``send_lock`` serialises sends to
+    this connection from several threads (see :func:`rocket.server.sockets.send`).
+    """
+
+    __slots__ = ("protocol", "max_message_bytes", "buffer", "eof", "error", "messages",
+                 "send_lock")
+
+    def __init__(self, protocol: Any = None, max_message_bytes: int = 0) -> None:
+        self.protocol = protocol
+        self.max_message_bytes = max_message_bytes
+        self.buffer = b""
+        self.eof = False
+        self.error: Optional[BaseException] = None
+        self.messages = 0
+        self.send_lock = threading.Lock()
+
+    def feed(self, data: bytes) -> None:
+        """Buffer ``data`` read from the peer; ``b""`` records the end of the stream."""
+        if data:
+            self.buffer = self.buffer + data if self.buffer else data
+        else:
+            self.eof = True
+
+    @property
+    def trailing_data(self) -> bytes:
+        """Bytes buffered but not yet decoded into a message."""
+        return self.buffer
+
+    def next_message(self) -> Any:
+        """The next decoded message, or :data:`NEED_DATA`; raises on a decode failure."""
+        buffer = self.buffer
+        if not buffer:
+            return NEED_DATA
+        message, rest = self.protocol.decode(buffer)
+        if rest.__class__ is not bytes:
+            rest = bytes(rest)
+        self.buffer = rest
+        if message is None:
+            limit = self.max_message_bytes
+            if limit and len(rest) > limit:
+                raise MessageTooLarge(f"{len(rest)} bytes buffered without a whole message "
+                                      f"(max_message_bytes={limit})")
+            if self.eof:
+                raise IncompleteMessage(f"connection closed inside a message "
+                                        f"({len(rest)} bytes buffered)")
+            return NEED_DATA
+        return message
+
+    def send(self, conn: Any, data: bytes) -> None:
+        """Send encoded ``data`` on ``conn`` under this stream's lock (OSError if gone)."""
+        with self.send_lock:
+            conn.sendall(data)
+
+
+def _describe(conn: Any) -> str:
+    host, port = conn.client_addr
+    return f"{host}:{port}" if port else (host or "unix peer")
+
+
+class ProtocolWorker(Worker):
+    """Serves the messages of ``conn.parser`` (a :class:`MessageStream`) with
+    ``app_info['handler']``; the SocketServer builds the streams and their protocols.
+
+    Settings read from ``server.config``: ``header_timeout`` (seconds for the rest of a started
+    message), ``linger``, ``max_requests`` (messages per connection; 0 = no limit); hooks come
+    from ``server.hooks``.
+    """
+
+    def __init__(self, app_info: Optional[dict], server: Any) -> None:
+        super().__init__(app_info, server)
+        self.handler: Callable[[Any, Any], Any] = self.app_info["handler"]
+        self.max_messages = int(setting(getattr(server, "config", None), "max_requests", 0))
+        self.hooks = getattr(server, "hooks", None)
+
+    def handle(self, conn: Any) -> bool:
+        """Serve ``conn`` while it has messages (see the module docstring)."""
+        stream: MessageStream = conn.parser
+        if stream.protocol is None:  # the factory failed when the connection was accepted
+            exc = stream.error or RuntimeError("no protocol for this connection")
+            return self._fail(conn, stream, exc, "closing: the protocol factory raised", True)
+        deadline = 0.0  # for the rest of a started message; 0 = none started
+        try:
+            while True:
+                try:
+                    message = stream.next_message()
+                except Exception as exc:
+                    return self._fail(conn, stream, exc, "closing: cannot decode", False)
+                if message is not NEED_DATA:
+                    deadline = 0.0
+                    if not self._serve(conn, stream, message):
+                        return False
+                    continue
+                if stream.eof:
+                    conn.close()
+                    return False
+                if not stream.buffer:  # between messages: linger (inline, per message), park
+                    if self._others_waiting():
+                        return True
+                    try:
+                        conn.fill(self.linger_s)
+                    except TIMEOUT_ERRORS:
+                        return True
+                    continue
+                try:
+                    deadline = self.fill_within(conn, deadline)
+                except TIMEOUT_ERRORS:
+                    exc = MessageTimeout(f"rest of a message not received within "
+                                         f"header_timeout={self.header_timeout_s:g} s")
+                    return self._fail(conn, stream, exc, "closing", False)
+        except OSError as exc:  # the peer is gone (reset, broken pipe)
+            stream.error = exc
+            conn.close()
+            return False
+
+    def _serve(self, conn: Any, stream: MessageStream, message: Any) -> bool:
+        stream.messages += 1
+        self.requests += 1
+        hooks = self.hooks
+        if hooks is not None:
+            hooks.before(conn, message)
+        try:
+            reply = self.handler(conn, message)
+            data = None if reply is None else stream.protocol.encode(reply)
+        except Exception as exc:
+            return self._fail(conn, stream, exc, "closing: the handler or encode() raised", True)
+        if data:
+            stream.send(conn, data)
+        if hooks is not None:
+            hooks.after(conn, message, reply)
+        if self._state.draining or (self.max_messages and stream.messages >= self.max_messages):
+            conn.close()
+            return False
+        return True
+
+    def _fail(self, conn: Any, stream: MessageStream, exc: Exception, what: str,
+              traceback: bool) -> bool:
+        stream.error = exc
+        if isinstance(exc, IncompleteMessage):
+            log.debug("%s: %s", _describe(conn), exc)  # the peer's choice, not an error here
+        elif traceback:
+            log.error("%s: %s", _describe(conn), what, exc_info=exc)
+        else:
+            log.warning("%s: %s: %s", _describe(conn), what, exc)
+        conn.close()
+        return False

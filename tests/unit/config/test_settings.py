@@ -1,0 +1,94 @@
+"""The settings table: conversion, validation, contradictions, Rocket's interface forms."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+from rocket.config.settings import SETTINGS, Config, ConfigError, Interface, to_interfaces
+
+
+def test_defaults_match_rocket():
+    c = Config()
+    assert c.min_threads == 10
+    assert c.max_threads == 0
+    assert c.keep_alive == 600 and c.timeout == 600
+    assert c.header_timeout == 10
+    assert c.backlog == socket.SOMAXCONN
+    assert c.bind == (Interface("127.0.0.1", 8000),)
+    assert 0 < c.linger < 1
+
+
+def test_every_row_has_help_and_a_converting_default():
+    for setting in SETTINGS:
+        assert setting.help, setting.name
+        if setting.default is not None:
+            assert setting.converter(setting.default) == setting.default, setting.name
+
+
+def test_values_are_converted():
+    c = Config(min_threads="4", max_threads="8", access_log="off", linger="0.1")
+    assert (c.min_threads, c.max_threads, c.access_log, c.linger) == (4, 8, False, 0.1)
+
+
+def test_unknown_key_names_it():
+    with pytest.raises(ConfigError, match="unknown setting 'max_thread'"):
+        Config(max_thread=3)
+
+
+@pytest.mark.parametrize("name,value,expected", [
+    ("min_threads", -1, "'min_threads'.*negative"),
+    ("max_threads", "many", "'max_threads'"),
+    ("access_log", "maybe", "'access_log'.*boolean"),
+    ("keep_alive", -5, "'keep_alive'"),
+    ("bind", ("127.0.0.1", 70000), "'bind'.*65535"),
+    ("bind", ("127.0.0.1", 80, "key.pem"), "'bind'"),
+    ("bind", "localhost", "'bind'.*no port"),
+])
+def test_bad_values_name_the_setting(name, value, expected):
+    with pytest.raises(ConfigError, match=expected):
+        Config(**{name: value})
+
+
+def test_contradictions_are_refused():
+    with pytest.raises(ConfigError, match="min_threads.*exceeds max_threads"):
+        Config(min_threads=20, max_threads=5)
+    Config(min_threads=20, max_threads=0)  # 0 = unbounded: no contradiction
+    with pytest.raises(ConfigError, match="together"):
+        Config(certfile="c.pem")
+    with pytest.raises(ConfigError, match="ca_certs"):
+        Config(ca_certs="ca.pem")
+    with pytest.raises(ConfigError, match="linger"):
+        Config(linger=5, header_timeout=1)
+    with pytest.raises(ConfigError, match="either 'timeout' or 'keep_alive'"):
+        Config(timeout=1, keep_alive=2)
+
+
+def test_rocket_interface_forms():
+    assert to_interfaces(("0.0.0.0", 80)) == (Interface("0.0.0.0", 80),)
+    assert to_interfaces([("::1", "81"), ("127.0.0.1", 82, "k.pem", "c.pem")]) == (
+        Interface("::1", 81), Interface("127.0.0.1", 82, "k.pem", "c.pem"))
+    five = to_interfaces(("127.0.0.1", 443, "k", "c", "ca"))[0]
+    assert five.ca_certs == "ca" and five.secure
+    assert to_interfaces("[::1]:8080") == (Interface("::1", 8080),)
+    assert to_interfaces(["a:1", "unix:/tmp/r.sock"])[1].unix_path == "/tmp/r.sock"
+    assert to_interfaces(("localhost", 0))[0].describe() == "localhost:0"
+    assert Interface("::1", 443, "k", "c").describe() == "[::1]:443*"
+
+
+def test_global_tls_files_apply_to_plain_interfaces():
+    c = Config(bind=["127.0.0.1:0", ("127.0.0.1", 1, "k2", "c2")], certfile="c", keyfile="k")
+    assert c.bind[0].certfile == "c" and c.bind[1].certfile == "c2"
+
+
+def test_limits_are_built_from_the_table():
+    limits = Config(max_body=5, max_headers=7).limits()
+    assert limits.max_body == 5 and limits.max_headers == 7
+
+
+def test_aliases_and_explicit():
+    c = Config(timeout=0, interfaces=("127.0.0.1", 9))
+    assert c.keep_alive == 0 and c.bind[0].port == 9
+    assert c.explicit == {"keep_alive", "bind"}
+    assert "keep_alive=0" in repr(c)

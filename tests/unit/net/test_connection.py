@@ -1,0 +1,200 @@
+"""Connection: reads feed the parser, timeouts, sends, sendfile, close; plain TCP and unix."""
+
+from __future__ import annotations
+
+import errno
+import os
+import socket
+import time
+
+import pytest
+
+from rocket.http.events import NEED_DATA, Request
+from rocket.http.parser import RequestParser
+from rocket.net.connection import PEER_GONE_ERRNOS, Connection
+
+
+class RecordingParser:
+    """Keeps what it is fed; ``trailing_data`` is what was fed and not taken."""
+
+    def __init__(self):
+        self.fed = []
+        self.trailing_data = b""
+
+    def feed(self, data):
+        self.fed.append(data)
+        self.trailing_data += data
+
+
+def tcp_pair():
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    client = socket.create_connection(listener.getsockname())
+    server, addr = listener.accept()
+    listener.close()
+    return server, addr, client
+
+
+@pytest.fixture(params=["tcp", "unix"])
+def pair(request):
+    if request.param == "tcp":
+        server, addr, client = tcp_pair()
+    else:
+        server, client = socket.socketpair()
+        addr = ""
+    conn = Connection(server, addr, server.getsockname(), RecordingParser(),
+                      read_timeout=1.0, send_timeout=1.0)
+    yield conn, client
+    conn.close()
+    client.close()
+
+
+def test_fill_feeds_the_parser_and_reports_eof(pair):
+    conn, client = pair
+    client.sendall(b"GET / HTTP/1.1\r\n")
+    assert conn.fill() is True
+    assert conn.parser.fed == [b"GET / HTTP/1.1\r\n"]
+    assert type(conn.parser.fed[0]) is bytes
+    assert conn.has_buffered
+    client.shutdown(socket.SHUT_WR)
+    assert conn.fill() is False
+    assert conn.parser.fed[-1] == b""
+
+
+def test_fill_times_out(pair):
+    conn, client = pair
+    t0 = time.monotonic()
+    with pytest.raises(socket.timeout):
+        conn.fill(0.1)
+    assert 0.05 < time.monotonic() - t0 < 0.5
+    with pytest.raises(socket.timeout):
+        conn.fill(0)  # a single try without waiting
+    client.sendall(b"x")
+    time.sleep(0.05)
+    assert conn.fill(0) is True  # and the previous timeouts did not break the socket
+    assert conn.parser.fed[-1] == b"x"
+
+
+def test_linger_then_send_keeps_the_send_timeout(pair):
+    conn, client = pair
+    with pytest.raises(socket.timeout):
+        conn.fill(0.01)
+    payload = os.urandom(1 << 20)  # larger than the socket buffers: needs the reader
+    import threading
+
+    got = bytearray()
+
+    def read():
+        while len(got) < len(payload):
+            got.extend(client.recv(65536))
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    time.sleep(0.05)  # the send has to wait longer than the last read timeout
+    conn.sendall(payload)
+    reader.join(5)
+    assert bytes(got) == payload
+
+
+def test_real_parser_pipelining():
+    server, addr, client = tcp_pair()
+    conn = Connection(server, addr, server.getsockname(), RequestParser())
+    try:
+        client.sendall(b"GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n")
+        time.sleep(0.05)
+        conn.fill()
+        first = conn.parser.next_event()
+        assert isinstance(first, Request) and first.target == b"/a"
+        conn.parser.next_event()  # EndOfMessage
+        assert conn.has_buffered
+        assert conn.parser.next_event().target == b"/b"
+        conn.parser.next_event()
+        assert conn.parser.next_event() is NEED_DATA and not conn.has_buffered
+        assert conn.client_addr == addr and conn.server_addr[1] == server.getsockname()[1]
+        assert server.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+    finally:
+        conn.close()
+        client.close()
+
+
+def test_sendfile_sends_the_requested_span(pair, tmp_path):
+    conn, client = pair
+    path = tmp_path / "data.bin"
+    data = os.urandom(300_000)
+    path.write_bytes(data)
+    import threading
+
+    got = bytearray()
+
+    def read(n):
+        while len(got) < n:
+            chunk = client.recv(65536)
+            if not chunk:
+                break
+            got.extend(chunk)
+
+    reader = threading.Thread(target=read, args=(200_000,))
+    reader.start()
+    with open(path, "rb") as f:
+        assert conn.sendfile(f, 1000, 200_000) == 200_000
+        assert f.tell() == 201_000
+    reader.join(5)
+    assert bytes(got) == data[1000:201_000]
+
+
+def test_sendfile_falls_back_for_objects_without_a_descriptor(pair):
+    import io
+
+    conn, client = pair
+    assert conn.sendfile(io.BytesIO(b"0123456789"), 2, 5) == 5
+    assert client.recv(100) == b"23456"
+
+
+def test_close_is_idempotent_and_send_after_peer_close_raises(pair):
+    conn, client = pair
+    client.close()
+    with pytest.raises(OSError) as info:
+        for _ in range(50):
+            conn.sendall(b"x" * 65536)
+    assert info.value.errno in PEER_GONE_ERRNOS or isinstance(info.value, socket.timeout)
+    conn.close()
+    conn.close()
+    assert conn.closed
+    assert errno.EPIPE in PEER_GONE_ERRNOS and errno.ECONNRESET in PEER_GONE_ERRNOS
+
+
+def test_abort_wakes_a_blocked_reader(pair):
+    import threading
+
+    conn, client = pair
+    result = []
+    reader = threading.Thread(target=lambda: result.append(conn.fill(5)))
+    reader.start()
+    time.sleep(0.1)
+    conn.abort()
+    reader.join(2)
+    assert not reader.is_alive() and result == [False]
+
+
+def test_sendmany_sends_every_buffer_in_order(pair):
+    import threading
+
+    conn, client = pair
+    buffers = [b"HTTP/1.1 200 OK\r\n\r\n", b""] + [os.urandom(65536) for _ in range(16)]
+    buffers += [b"x"] * 600  # more buffers than one sendmsg call takes
+    expected = b"".join(buffers)
+    got = bytearray()
+
+    def read():
+        while len(got) < len(expected):
+            chunk = client.recv(1 << 20)
+            if not chunk:
+                break
+            got.extend(chunk)
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    conn.sendmany(buffers)
+    reader.join(5)
+    assert bytes(got) == expected

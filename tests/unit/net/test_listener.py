@@ -1,0 +1,179 @@
+"""Listener: accepts on TCP/IPv6/unix, back-pressure, EMFILE back-off, clean stop, TLS setup."""
+
+from __future__ import annotations
+
+import errno
+import os
+import socket
+import threading
+import time
+
+import pytest
+
+from rocket.config.settings import ConfigError, Interface
+from rocket.net.listener import ACCEPT_CAPACITY_ERRNOS, Listener, make_tls_context
+
+
+@pytest.fixture
+def listeners():
+    made = []
+
+    def make(*args, **kwargs):
+        listener = Listener(*args, **kwargs)
+        made.append(listener)
+        listener.start()
+        return listener
+
+    yield make
+    for listener in made:
+        listener.stop()
+
+
+def collector():
+    got = []
+    event = threading.Event()
+
+    def on_accept(sock, addr, listener):
+        got.append((sock, addr, listener))
+        event.set()
+
+    return got, event, on_accept
+
+
+def test_accepts_and_names_its_thread(listeners):
+    got, event, on_accept = collector()
+    listener = listeners(Interface("127.0.0.1", 0), on_accept)
+    assert listener.port > 0 and listener.interface.port == listener.port
+    assert f"rocket-listener-{listener.port}" in [t.name for t in threading.enumerate()]
+    client = socket.create_connection(("127.0.0.1", listener.port))
+    assert event.wait(2)
+    sock, addr, who = got[0]
+    assert who is listener and addr[1] == client.getsockname()[1]
+    assert sock.gettimeout() is None
+    sock.close()
+    client.close()
+
+
+def test_stop_closes_the_socket_and_the_port_is_free_at_once():
+    listener = Listener(Interface("127.0.0.1", 0), lambda *a: a[0].close())
+    listener.start()
+    port = listener.port
+    client = socket.create_connection(("127.0.0.1", port))  # leaves a TIME_WAIT behind
+    time.sleep(0.05)
+    client.close()
+    t0 = time.monotonic()
+    listener.stop()
+    assert time.monotonic() - t0 < 0.5
+    assert not [t for t in threading.enumerate() if t.name == f"rocket-listener-{port}"]
+    again = Listener(Interface("127.0.0.1", port), lambda *a: None)
+    assert again.port == port
+    again.close()
+
+
+def test_back_pressure_waits_for_room(listeners):
+    got, event, on_accept = collector()
+    room = [False]
+    listener = listeners(Interface("127.0.0.1", 0), on_accept, has_room=lambda: room[0])
+    client = socket.create_connection(("127.0.0.1", listener.port))  # sits in the backlog
+    assert not event.wait(0.2)
+    room[0] = True
+    assert event.wait(2)
+    got[0][0].close()
+    client.close()
+
+
+def test_ipv6(listeners):
+    if not socket.has_ipv6:
+        pytest.skip("no IPv6")
+    try:
+        probe = socket.socket(socket.AF_INET6)
+        probe.bind(("::1", 0))
+        probe.close()
+    except OSError:
+        pytest.skip("::1 not available")
+    got, event, on_accept = collector()
+    listener = listeners(Interface("::1", 0), on_accept)
+    client = socket.create_connection(("::1", listener.port))
+    assert event.wait(2)
+    assert got[0][1][0] == "::1"
+    got[0][0].close()
+    client.close()
+
+
+def test_unix_socket(listeners, tmp_path):
+    path = str(tmp_path / "r.sock")
+    got, event, on_accept = collector()
+    listener = listeners(Interface("", 0, unix_path=path), on_accept)
+    client = socket.socket(socket.AF_UNIX)
+    client.connect(path)
+    assert event.wait(2)
+    got[0][0].close()
+    client.close()
+    listener.stop()
+    assert not os.path.exists(path)
+
+
+class CapacityFailingSocket:
+    """A listening socket whose accept() fails with EMFILE: the listener must back off."""
+
+    family = socket.AF_INET
+
+    def __init__(self):
+        self.calls = 0
+
+    def getsockname(self):
+        return ("127.0.0.1", 1)
+
+    def settimeout(self, value):
+        pass
+
+    def accept(self):
+        self.calls += 1
+        raise OSError(errno.EMFILE, "Too many open files")
+
+    def shutdown(self, how):
+        pass
+
+    def close(self):
+        pass
+
+
+def test_backs_off_when_out_of_descriptors(caplog):
+    fake = CapacityFailingSocket()
+    listener = Listener(Interface("127.0.0.1", 1), lambda *a: None, sock=fake)  # type: ignore[arg-type]
+    listener.start()
+    time.sleep(0.6)
+    listener.stop()
+    assert 2 <= fake.calls <= 12  # 10 ms, 20 ms, ... 500 ms: no spinning
+    assert "Too many open files" in caplog.text
+    assert errno.EMFILE in ACCEPT_CAPACITY_ERRNOS and errno.ENFILE in ACCEPT_CAPACITY_ERRNOS
+
+
+def test_missing_or_bad_tls_files_fail_at_construction(tmp_path, tls_files):
+    missing = Interface("127.0.0.1", 0, str(tmp_path / "nokey.pem"), tls_files.cert_path)
+    with pytest.raises(ConfigError, match="keyfile .*nokey.pem.* does not exist"):
+        Listener(missing, lambda *a: None)
+    garbage = tmp_path / "garbage.pem"
+    garbage.write_text("not a certificate")
+    with pytest.raises(ConfigError, match="cannot use certfile"):
+        Listener(Interface("127.0.0.1", 0, tls_files.key_path, str(garbage)), lambda *a: None)
+    with pytest.raises(ConfigError, match="ca_certs"):
+        make_tls_context(Interface("127.0.0.1", 0, tls_files.key_path, tls_files.cert_path,
+                                   str(garbage)))
+    with pytest.raises(ConfigError, match="ciphers"):
+        make_tls_context(Interface("127.0.0.1", 0, tls_files.key_path, tls_files.cert_path),
+                         ciphers="NO-SUCH-CIPHER")
+
+
+def test_tls_sockets_are_wrapped_without_handshake(listeners, tls_files):
+    import ssl
+
+    got, event, on_accept = collector()
+    listener = listeners(Interface("127.0.0.1", 0, tls_files.key_path, tls_files.cert_path),
+                         on_accept)
+    silent = socket.create_connection(("127.0.0.1", listener.port))  # never handshakes
+    assert event.wait(2)  # the accept path did not wait for it
+    sock = got[0][0]
+    assert isinstance(sock, ssl.SSLSocket)
+    sock.close()
+    silent.close()

@@ -1,0 +1,277 @@
+"""The arbiter's pieces in isolation: backoff, jitter, exit statuses, the signal queue and the
+supervision rule (with fake worker processes and a fake clock, so nothing is forked)."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import time
+
+import pytest
+
+from rocket.config.settings import ConfigError
+from rocket.process import arbiter as arbiter_module
+from rocket.process.arbiter import (
+    Arbiter,
+    Backoff,
+    SignalQueue,
+    WorkerProcess,
+    describe_status,
+    max_requests_for,
+    wants_arbiter,
+)
+from rocket.process.scoreboard import RETIRING, SERVING, Slot
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class FakeWorker(WorkerProcess):
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.sent: list = []
+
+    def send(self, signum: int) -> None:
+        self.sent.append(signum)
+
+
+class FakeArbiter(Arbiter):
+    """Spawns FakeWorkers with real slots and made-up pids; never forks or signals."""
+
+    def __init__(self, clock: FakeClock, **settings) -> None:
+        settings.setdefault("workers", 2)
+        super().__init__(lambda: None, settings, clock=clock, rng=random.Random(7))
+        self._next_pid = 50000
+        self.spawned: list = []
+
+    def spawn(self):
+        self._next_pid += 1
+        worker = FakeWorker(self._next_pid, Slot(self.clock), self.generation, self.clock())
+        self.workers[worker.pid] = worker
+        self.spawned.append(worker)
+        return worker
+
+
+def serve(worker: FakeWorker, clock: FakeClock, state: int = SERVING) -> None:
+    worker.slot.write(state=state, heartbeat_at=clock(), progress_at=clock())
+
+
+def die(arb: FakeArbiter, worker: FakeWorker, status: int) -> None:
+    """What reaping does for a worker that exited with ``status``."""
+    del arb.workers[worker.pid]
+    arb._exited(worker, status)
+
+
+def reload_started(clock: FakeClock) -> tuple:
+    """An arbiter whose two workers serve, just after SIGHUP: (arbiter, old, new workers)."""
+    arb = FakeArbiter(clock)
+    arb.maintain()
+    old = list(arb.workers.values())
+    for w in old:
+        serve(w, clock)
+    arb.maintain()
+    arb.on_signal(signal.SIGHUP)
+    arb.maintain()
+    return arb, old, [w for w in arb.workers.values() if w not in old]
+
+
+# -- small pieces ------------------------------------------------------------------------------
+def test_backoff_is_immediate_once_then_doubles_to_a_cap():
+    backoff = Backoff(first_s=0.1, max_s=1.0)
+    delays = [backoff.failed(0.0) for _ in range(7)]
+    assert delays == [0.0, 0.1, 0.2, 0.4, 0.8, 1.0, 1.0]
+    assert not backoff.ready(0.5) and backoff.ready(1.0)
+    backoff.reset()
+    assert backoff.ready(0.0) and backoff.failed(5.0) == 0.0
+
+
+def test_max_requests_jitter_stays_in_range_and_varies():
+    rng = random.Random(1)
+    budgets = {max_requests_for(50, 10, rng) for _ in range(200)}
+    assert min(budgets) >= 50 and max(budgets) <= 60 and len(budgets) > 5
+    assert max_requests_for(50, 0, rng) == 50
+    assert max_requests_for(0, 10, rng) == 0
+
+
+def test_wants_arbiter_for_workers_max_requests_process_mode_and_socket_activation():
+    assert not wants_arbiter(1, environ={})
+    assert wants_arbiter(2, environ={})
+    assert wants_arbiter(1, max_requests=100, environ={})
+    assert wants_arbiter(1, concurrency="process", environ={})
+    assert wants_arbiter(1, environ={"LISTEN_FDS": "1", "LISTEN_PID": str(os.getpid())})
+    assert not wants_arbiter(1, environ={"LISTEN_FDS": "1", "LISTEN_PID": "1"})
+
+
+def test_describe_status_names_code_and_signal():
+    assert describe_status(3 << 8) == "exited with code 3"
+    assert describe_status(signal.SIGKILL) == "killed by signal 9 (SIGKILL)"
+
+
+def test_signal_queue_only_enqueues_and_wakes():
+    queue = SignalQueue()
+    queue.install(["SIGUSR2"])
+    try:
+        os.kill(os.getpid(), signal.SIGUSR2)
+        started = time.monotonic()
+        queue.wait(5.0)
+        assert time.monotonic() - started < 1.0
+        assert queue.drain() == [signal.SIGUSR2]
+        assert queue.drain() == []
+    finally:
+        queue.restore()
+    assert signal.getsignal(signal.SIGUSR2) is signal.SIG_DFL
+
+
+def test_without_fork_workers_are_refused_with_a_clear_error(monkeypatch):
+    monkeypatch.setattr(arbiter_module, "fork_supported", lambda: False)
+    with pytest.raises(ConfigError, match="workers > 1 needs os.fork"):
+        Arbiter(lambda: None, {"workers": 2})
+
+
+# -- the supervision rule ----------------------------------------------------------------------
+def test_spawns_the_target_and_nothing_more():
+    clock = FakeClock()
+    arb = FakeArbiter(clock)
+    arb.maintain()
+    arb.maintain()
+    assert len(arb.workers) == 2
+
+
+def test_reload_terminates_old_workers_only_once_the_new_ones_serve():
+    clock = FakeClock()
+    arb, old, new = reload_started(clock)
+    assert len(new) == 2 and all(w.generation == 2 for w in new)
+    assert all(w.sent == [] for w in old)          # still serving while the new ones boot
+    serve(new[0], clock)
+    arb.maintain()
+    assert all(w.sent == [] for w in old)          # one new worker is not enough
+    serve(new[1], clock)
+    arb.maintain()
+    assert all(w.sent == [signal.SIGTERM] for w in old)
+    assert all(w.sent == [] for w in new)
+
+
+def test_retiring_worker_is_replaced_then_terminated():
+    clock = FakeClock()
+    arb = FakeArbiter(clock, max_requests=50)
+    arb.maintain()
+    a, b = arb.workers.values()
+    serve(a, clock)
+    serve(b, clock)
+    arb.maintain()
+    serve(a, clock, RETIRING)
+    arb.maintain()
+    assert len(arb.workers) == 3 and a.sent == []
+    serve(arb.spawned[-1], clock)
+    arb.maintain()
+    assert a.sent == [signal.SIGTERM] and b.sent == []
+
+
+def test_hung_worker_is_killed_after_worker_timeout():
+    clock = FakeClock()
+    arb = FakeArbiter(clock, worker_timeout=5)
+    arb.maintain()
+    a, b = arb.workers.values()
+    serve(a, clock)
+    serve(b, clock)
+    clock.now += 4.0
+    serve(b, clock)                                # b keeps making progress, a does not
+    arb.maintain()
+    assert a.sent == []
+    clock.now += 1.5
+    arb.maintain()
+    assert a.sent == [signal.SIGKILL] and b.sent == []
+    assert "worker_timeout=5s" in a.killed
+
+
+def test_stopping_worker_is_killed_after_graceful_timeout():
+    clock = FakeClock()
+    arb = FakeArbiter(clock, graceful_timeout=2, worker_timeout=0)
+    arb.maintain()
+    for w in arb.workers.values():
+        serve(w, clock)
+    arb.on_signal(signal.SIGTTOU)
+    arb.maintain()
+    stopping = [w for w in arb.workers.values() if w.sent == [signal.SIGTERM]]
+    assert len(stopping) == 1 and arb.target == 1
+    clock.now += 2.0
+    arb.maintain()
+    assert stopping[0].sent == [signal.SIGTERM]
+    clock.now += 1.5
+    arb.maintain()
+    assert stopping[0].sent == [signal.SIGTERM, signal.SIGKILL]
+
+
+def test_ttin_adds_a_worker_and_ttou_never_goes_below_one():
+    clock = FakeClock()
+    arb = FakeArbiter(clock, workers=1)
+    arb.maintain()
+    arb.on_signal(signal.SIGTTIN)
+    arb.maintain()
+    assert len(arb.workers) == 2
+    arb.on_signal(signal.SIGTTOU)
+    arb.on_signal(signal.SIGTTOU)
+    assert arb.target == 1
+
+
+def test_crash_loop_backs_off_and_stable_workers_reset_it():
+    clock = FakeClock()
+    arb = FakeArbiter(clock, workers=1)
+    arb.maintain()
+    for expected in (0.0, 0.1, 0.2):
+        worker = arb.spawned[-1]
+        die(arb, worker, 1 << 8)
+        assert arb.backoff.next_at - clock.now == pytest.approx(expected)
+        clock.now += expected
+        arb.maintain()
+    count = len(arb.spawned)
+    worker = arb.spawned[-1]
+    die(arb, worker, 1 << 8)                       # 4th death: wait 0.4 s
+    arb.maintain()
+    assert len(arb.spawned) == count
+    clock.now += 0.4
+    arb.maintain()
+    assert len(arb.spawned) == count + 1
+    serve(arb.spawned[-1], clock)
+    arb.maintain()
+    clock.now += arbiter_module.STABLE_S
+    arb.maintain()
+    assert arb.backoff.failures == 0
+
+
+def test_boot_failure_before_anything_served_stops_the_arbiter():
+    clock = FakeClock()
+    arb = FakeArbiter(clock)
+    arb.maintain()
+    worker = arb.spawned[0]
+    die(arb, worker, 3 << 8)
+    assert arb.stopping == "quick" and arb.exit_code == 3
+
+
+def test_boot_failure_during_reload_keeps_the_old_generation():
+    clock = FakeClock()
+    arb, old, new = reload_started(clock)
+    die(arb, new[0], 3 << 8)
+    assert arb.generation == 1 and arb.stopping is None
+    arb.maintain()
+    assert all(w.sent == [] for w in old)
+    assert new[1].sent == [signal.SIGTERM]         # the rest of the abandoned generation
+
+
+def test_info_sums_the_workers_figures():
+    clock = FakeClock()
+    arb = FakeArbiter(clock)
+    arb.maintain()
+    for n, w in enumerate(arb.workers.values()):
+        w.slot.write(pid=w.pid, state=SERVING, requests=10 + n, connections=2, busy=1,
+                     threads=10, queued=n, heartbeat_at=clock())
+    info = arb.info()
+    assert info["requests"] == 21 and info["threads_busy"] == 2 and info["queue_depth"] == 1
+    assert [w["pid"] for w in info["workers"]] == [w.pid for w in arb.spawned]
+    assert {w["state"] for w in info["workers"]} == {"serving"}

@@ -1,0 +1,286 @@
+"""Unit tests of the SocketServer pieces without sockets: protocols, the message stream,
+hooks, the info() shape, the hook and concurrency settings and the argv helper."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, List
+
+import pytest
+
+from rocket.config.settings import Config, ConfigError, concurrency_mode, optional_hook
+from rocket.server.hooks import HOOK_NAMES, Hooks, maybe_hooks
+from rocket.server.info import INFO_KEYS, arbiter_info
+from rocket.server.sockets import LineProtocol, Protocol, SocketServer, settings_from_argv
+from rocket.workers.protocol import (
+    NEED_DATA,
+    IncompleteMessage,
+    MessageStream,
+    MessageTooLarge,
+)
+
+
+class LengthPrefixed(Protocol):
+    """Test protocol: 2 ASCII digits of length, then the payload; a non-digit is an error."""
+
+    def decode(self, data: bytes) -> Any:
+        if len(data) < 2:
+            return None, data
+        if not data[:2].isdigit():
+            raise ValueError(f"bad length prefix {data[:2]!r}")
+        size = int(data[:2])
+        if len(data) < 2 + size:
+            return None, data
+        return data[2:2 + size], memoryview(data)[2 + size:]  # any bytes-like rest works
+
+    def encode(self, message: Any) -> bytes:
+        return b"%02d%s" % (len(message), message)
+
+
+def drain(stream: MessageStream) -> List[Any]:
+    out = []
+    while True:
+        message = stream.next_message()
+        if message is NEED_DATA:
+            return out
+        out.append(message)
+
+
+# -- protocols -------------------------------------------------------------------------------
+def test_base_protocol_passes_bytes_through():
+    p = Protocol()
+    assert p.decode(b"abc") == (b"abc", b"")
+    assert p.encode(bytearray(b"xy")) == b"xy"
+
+
+def test_line_protocol_splits_lines_and_keeps_the_rest():
+    p = LineProtocol()
+    assert p.decode(b"one\ntwo\nthr") == (b"one", b"two\nthr")
+    assert p.decode(b"partial") == (None, b"partial")
+    assert p.encode("héllo") == "héllo\n".encode()
+    crlf = LineProtocol(b"\r\n")
+    assert crlf.decode(b"a\r\nb") == (b"a", b"b")
+
+
+def test_line_protocol_bounds_a_line():
+    p = LineProtocol(max_line_bytes=4)
+    assert p.decode(b"1234\n") == (b"1234", b"")
+    with pytest.raises(ValueError, match="longer than 4"):
+        p.decode(b"12345")
+    with pytest.raises(ValueError, match="longer than 4"):
+        p.decode(b"12345\n")
+
+
+# -- the message stream ----------------------------------------------------------------------
+@pytest.mark.parametrize("chunking", ["whole", "bytewise", "pairs"])
+def test_stream_decodes_messages_however_the_bytes_arrive(chunking):
+    wire = b"05hello03abc00" + b"10" + b"0123456789"
+    stream = MessageStream(LengthPrefixed(), max_message_bytes=64)
+    step = {"whole": len(wire), "bytewise": 1, "pairs": 2}[chunking]
+    got = []
+    for i in range(0, len(wire), step):
+        stream.feed(wire[i:i + step])
+        got += drain(stream)
+    assert got == [b"hello", b"abc", b"", b"0123456789"]
+    assert stream.trailing_data == b""
+
+
+def test_stream_keeps_the_rest_as_bytes_and_reports_it():
+    stream = MessageStream(LengthPrefixed())
+    stream.feed(b"02hi01")
+    assert stream.next_message() == b"hi"
+    assert stream.trailing_data == b"01" and stream.trailing_data.__class__ is bytes
+    assert stream.next_message() is NEED_DATA and stream.trailing_data == b"01"
+
+
+def test_stream_bounds_a_partial_message():
+    stream = MessageStream(LineProtocol(), max_message_bytes=8)
+    stream.feed(b"12345678")
+    assert stream.next_message() is NEED_DATA
+    stream.feed(b"9")
+    with pytest.raises(MessageTooLarge, match="max_message_bytes=8"):
+        stream.next_message()
+
+
+def test_unbounded_stream_when_max_message_bytes_is_zero():
+    stream = MessageStream(LineProtocol(), max_message_bytes=0)
+    stream.feed(b"x" * 100_000)
+    assert stream.next_message() is NEED_DATA
+    stream.feed(b"\n")
+    assert stream.next_message() == b"x" * 100_000
+
+
+def test_stream_eof_between_and_inside_messages():
+    stream = MessageStream(LineProtocol())
+    stream.feed(b"a\n")
+    stream.feed(b"")
+    assert stream.eof and stream.next_message() == b"a" and stream.next_message() is NEED_DATA
+    broken = MessageStream(LineProtocol())
+    broken.feed(b"half")
+    broken.feed(b"")
+    with pytest.raises(IncompleteMessage):
+        broken.next_message()
+
+
+def test_stream_decode_errors_propagate():
+    stream = MessageStream(LengthPrefixed())
+    stream.feed(b"zz")
+    with pytest.raises(ValueError, match="bad length prefix"):
+        stream.next_message()
+
+
+# -- hooks -----------------------------------------------------------------------------------
+class FakeConn:
+    def __init__(self) -> None:
+        self.parser = MessageStream(LineProtocol())
+        self.on_close: Any = None
+
+
+def test_no_hooks_means_no_hooks_object():
+    assert maybe_hooks(Config()) is None
+    hooks = maybe_hooks(Config(pre_request=print))
+    assert isinstance(hooks, Hooks) and hooks.pre_request is print
+    assert "pre_request" in repr(hooks)
+
+
+def test_hooks_fire_and_a_raising_hook_is_logged_not_raised(caplog):
+    calls: List[Any] = []
+
+    def boom(*args: Any) -> None:
+        calls.append(("boom",) + args)
+        raise RuntimeError("hook bug")
+
+    hooks = Hooks(connection_made=boom, pre_request=lambda c, m: calls.append(("pre", m)),
+                  post_request=boom, connection_lost=lambda c, e: calls.append(("lost", e)))
+    conn = FakeConn()
+    with caplog.at_level(logging.ERROR, logger="Rocket.Errors.Hooks"):
+        hooks.made(conn)
+        hooks.before(conn, b"m")
+        hooks.after(conn, b"m", b"r")
+        conn.parser.error = ValueError("why")
+        conn.on_close(conn)
+    assert [c[0] for c in calls] == ["boom", "pre", "boom", "lost"]
+    assert calls[2][2:] == (b"m", b"r") and isinstance(calls[3][1], ValueError)
+    assert sum("hook bug" in r.getMessage() or "raised" in r.getMessage()
+               for r in caplog.records) == 2
+
+
+def test_install_wraps_handle_request_only_when_request_hooks_are_set():
+    class Worker:
+        def handle_request(self, conn: Any, request: Any) -> bool:
+            seen.append(("handle", request))
+            return True
+
+    seen: List[Any] = []
+    plain = Worker()
+    Hooks(connection_made=print).install(plain)
+    assert "handle_request" not in vars(plain)  # untouched: the class method runs
+    worker = Worker()
+    Hooks(pre_request=lambda c, r: seen.append(("pre", r)),
+          post_request=lambda c, r, reply: seen.append(("post", r, reply))).install(worker)
+    assert worker.handle_request(None, "GET /") is True
+    assert seen == [("pre", "GET /"), ("handle", "GET /"), ("post", "GET /", None)]
+
+
+def test_post_request_fires_even_when_the_request_fails():
+    class Worker:
+        def handle_request(self, conn: Any, request: Any) -> bool:
+            raise OSError("peer gone")
+
+    seen: List[Any] = []
+    worker = Worker()
+    Hooks(post_request=lambda c, r, reply: seen.append(r)).install(worker)
+    with pytest.raises(OSError):
+        worker.handle_request(None, "req")
+    assert seen == ["req"]
+
+
+# -- settings --------------------------------------------------------------------------------
+def test_hook_setting_takes_a_callable_or_module_name():
+    assert optional_hook(None) is None and optional_hook("") is None
+    assert optional_hook(len) is len
+    assert optional_hook("os.path:join") is __import__("os").path.join
+    for bad, words in [("nocolon", "MODULE:NAME"), ("no_such_mod_xyz:f", "cannot import"),
+                       ("os:no_such_attr", "has no"), ("os:sep", "not callable")]:
+        with pytest.raises(ValueError, match=words):
+            optional_hook(bad)
+    with pytest.raises(ConfigError, match="connection_lost"):
+        Config(connection_lost="os:sep")
+
+
+def test_concurrency_setting():
+    assert concurrency_mode(" Process ") == "process"
+    with pytest.raises(ValueError):
+        concurrency_mode("fibers")
+    assert Config().concurrency == "thread"
+    assert Config().max_message_bytes == 1 << 20
+
+
+def test_settings_from_argv_uses_the_table():
+    settings = settings_from_argv(["--bind", "127.0.0.1:8070", "--bind", "unix:/tmp/x.sock",
+                                   "--backlog", "1000", "--keep-alive", "10",
+                                   "--concurrency", "thread", "--max-message-bytes", "4096",
+                                   "--no-access-log", "--pre-request", "os.path:join"])
+    assert [i.describe() for i in settings["bind"]] == ["127.0.0.1:8070", "unix:/tmp/x.sock"]
+    assert settings["backlog"] == 1000 and settings["keep_alive"] == 10.0
+    assert settings["concurrency"] == "thread" and settings["max_message_bytes"] == 4096
+    assert settings["access_log"] is False and callable(settings["pre_request"])
+    assert settings_from_argv(["--timeout", "3"]) == {"keep_alive": 3.0}
+    assert settings_from_argv([]) == {}
+    Config(**settings)  # every value is one Config accepts
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["--backlog", "many"], "--backlog"),
+    (["--concurrency", "fibers"], "--concurrency"),
+    (["--nope"], "unrecognized"),
+    (["--timeout", "1", "--keep-alive", "2"], "not both"),
+])
+def test_settings_from_argv_bad_input_is_one_line_and_exit_2(argv, words, capsys):
+    with pytest.raises(SystemExit) as exited:
+        settings_from_argv(argv, prog="echo.py")
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert words in err and "Traceback" not in err
+
+
+# -- info shape ------------------------------------------------------------------------------
+def test_arbiter_info_sums_workers_in_the_common_shape():
+    per_worker = [{"pid": 1, "received_connections": 3, "active_connections": 2, "requests": 10,
+                   "threads": 4, "threads_busy": 1, "threads_idle": 3, "queue_depth": 0},
+                  {"pid": 2, "received_connections": 5, "active_connections": 1, "requests": 7,
+                   "threads": 4, "threads_busy": 2, "threads_idle": 2, "queue_depth": 1}]
+    info = arbiter_info("Rocket x", True, ["127.0.0.1:1"], Config(), 2, 1, 0.0, per_worker)
+    assert set(info) == set(INFO_KEYS)
+    assert info["received_connections"] == info["connections_received"] == 8
+    assert info["requests"] == 17 and info["threads_busy"] == 3 and info["queue_depth"] == 1
+    assert info["listen_on"] == info["listen"] == ["127.0.0.1:1"]
+    assert info["workers"] == per_worker and info["workers_wanted"] == 2
+
+
+def test_hook_names_are_settings():
+    assert all(name in Config().as_dict() for name in HOOK_NAMES)
+
+
+def test_process_mode_info_and_stop_go_to_the_arbiter():
+    class FakeArbiter:
+        stopping = None
+        signals = None
+
+        def info(self) -> dict:
+            return {"from": "arbiter"}
+
+    server = SocketServer(Protocol, lambda conn, m: m, bind="127.0.0.1:0", workers=2,
+                          handle_signals=False, queue_size=7)
+    assert server.multi_process and server.config.queue_size == 7
+    server._arbiter = FakeArbiter()
+    assert server.info() == {"from": "arbiter"}
+    server.stop()
+    assert server._arbiter.stopping == "graceful"
+
+
+def test_queue_size_is_an_explicit_setting_so_process_workers_inherit_it():
+    server = SocketServer(Protocol, handler=lambda conn, message: message,
+                          bind=("127.0.0.1", 0), queue_size=7, handle_signals=False)
+    assert server.config.queue_size == 7 and server.queue_size == 7
+    assert "queue_size" in server.config.explicit

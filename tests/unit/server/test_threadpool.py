@@ -1,0 +1,149 @@
+"""ThreadPool: grows at once, stays within max, shrinks slowly, stop() never hangs."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from rocket.server.threadpool import ThreadPool
+
+
+def wait_for(predicate, timeout=3.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.005)
+    return predicate()
+
+
+@pytest.fixture
+def pools():
+    made = []
+
+    def make(*args, **kwargs):
+        pool = ThreadPool(*args, **kwargs)
+        made.append(pool)
+        pool.start()
+        return pool
+
+    yield make
+    for pool in made:
+        pool.stop(timeout=2)
+
+
+def test_runs_items_on_named_threads(pools):
+    seen = []
+    done = threading.Event()
+
+    def handler(item):
+        seen.append((item, threading.current_thread().name))
+        if len(seen) == 50:
+            done.set()
+
+    pool = pools(handler, min_threads=2)
+    for i in range(50):
+        pool.submit(i)
+    assert done.wait(3)
+    assert sorted(i for i, _ in seen) == list(range(50))
+    assert all(name.startswith("rocket-worker-") for _, name in seen)
+
+
+def test_grows_at_once_when_all_threads_are_busy(pools):
+    release = threading.Event()
+    started = []
+    pool = pools(lambda item: (started.append(item), release.wait(5)), min_threads=2)
+    t0 = time.monotonic()
+    for i in range(40):
+        pool.submit(i)
+    assert wait_for(lambda: len(started) == 40, 2)
+    assert time.monotonic() - t0 < 1.5  # not one thread per second, as Rocket 1.x
+    assert pool.stats()["threads"] >= 40 and pool.stats()["busy"] == 40
+    release.set()
+
+
+def test_max_threads_bounds_the_pool_and_work_waits(pools):
+    release = threading.Event()
+    done = []
+    pool = pools(lambda item: (release.wait(5), done.append(item)), min_threads=1,
+                 max_threads=4, queue_size=3)
+    for i in range(10):
+        pool.submit(i)
+    assert wait_for(lambda: pool.stats()["busy"] == 4)
+    time.sleep(0.15)  # the manager must not grow past max either
+    stats = pool.stats()
+    assert stats["threads"] == 4 and stats["queued"] == 6
+    assert not pool.has_room() and pool.has_waiting
+    release.set()
+    assert wait_for(lambda: len(done) == 10)
+    assert pool.has_room() and not pool.has_waiting
+
+
+def test_shrinks_slowly_back_to_min(pools):
+    release = threading.Event()
+    pool = pools(lambda item: release.wait(5), min_threads=2, shrink_interval_s=0.1)
+    for i in range(12):
+        pool.submit(i)
+    assert wait_for(lambda: pool.stats()["threads"] >= 12)
+    release.set()
+    time.sleep(0.25)
+    assert pool.stats()["threads"] > 2  # one per interval, not all at once
+    assert wait_for(lambda: pool.stats()["threads"] == 2, 4)
+
+
+def test_stop_never_hangs_on_a_stuck_handler():
+    aborted = []
+    stuck = threading.Event()
+
+    def handler(item):
+        while not aborted:
+            stuck.set()
+            time.sleep(0.01)
+
+    pool = ThreadPool(handler, min_threads=1, abort=aborted.append)
+    pool.start()
+    pool.submit("conn")
+    assert stuck.wait(2)
+    t0 = time.monotonic()
+    alive = pool.stop(timeout=1.0)
+    assert time.monotonic() - t0 < 1.5
+    assert aborted == ["conn"] and alive == []
+
+
+def test_stop_discards_queued_and_late_items():
+    discarded = []
+    handled = []
+    pool = ThreadPool(lambda item: (handled.append(item), time.sleep(0.3)), min_threads=1,
+                      max_threads=1, discard=discarded.append)
+    pool.start()
+    for i in range(4):
+        pool.submit(i)
+    pool.stop(timeout=2)
+    pool.submit("late")
+    assert len(handled) <= 1  # one thread, 0.3 s per item: the rest were still queued
+    assert sorted(handled + discarded, key=str) == [0, 1, 2, 3, "late"]
+    assert not [t for t in threading.enumerate() if t.name.startswith("rocket-worker")]
+
+
+def test_handler_errors_are_logged_and_the_thread_survives(pools, caplog):
+    done = threading.Event()
+
+    def handler(item):
+        if item == "boom":
+            raise RuntimeError("boom")
+        done.set()
+
+    discarded = []
+    pool = pools(handler, min_threads=1, max_threads=1, discard=discarded.append)
+    pool.submit("boom")
+    pool.submit("ok")
+    assert done.wait(2)
+    assert discarded == ["boom"]
+    assert "unhandled error" in caplog.text
+
+
+def test_min_greater_than_max_is_refused():
+    with pytest.raises(ValueError):
+        ThreadPool(lambda i: None, min_threads=5, max_threads=2)
