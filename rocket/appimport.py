@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import ast
 import importlib
+import linecache
 import os
 import sys
+import traceback
 from types import ModuleType
-from typing import Any, Callable, Dict, List, NamedTuple, Tuple
+from typing import Any, Callable, Dict, List, NamedTuple, Optional, Tuple
 
 
 class AppImportError(Exception):
@@ -36,7 +38,7 @@ def parse_spec(spec: str) -> AppSpec:
     if not (module and sep and expr):
         raise ValueError(f"{spec!r} is not MODULE:APP")
     if not all(part.isidentifier() for part in module.split(".")):
-        raise ValueError(f"{module!r} is not a module name")
+        raise ValueError(f"{module!r} is not a module name{_spec_hint(module, expr)}")
     try:
         tree = ast.parse(expr.strip(), mode="eval").body
     except SyntaxError:
@@ -67,18 +69,58 @@ def _describe(exc: BaseException) -> str:
     text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
     if isinstance(exc, SyntaxError) and exc.filename:
         text = f"SyntaxError: {exc.msg} ({exc.filename}, line {exc.lineno})"
+    else:
+        where = maybe_app_frame(exc)
+        if where:
+            text += f" (at {where})"
     return " ".join(text.split())
 
 
-def import_module(name: str) -> ModuleType:
-    """Import ``name``; a missing module and an error inside it raise distinct AppImportErrors."""
+_NOT_APP_CODE = tuple(os.path.normcase(os.path.abspath(p)) + os.sep for p in {
+    os.path.dirname(__file__),                       # Rocket itself
+    os.path.dirname(os.__file__),                    # the standard library
+    *(p for p in sys.path if p.endswith(("site-packages", "dist-packages"))),
+})
+
+
+def maybe_app_frame(exc: BaseException) -> Optional[str]:
+    """``file:line: source`` of the innermost frame of the application's own code in
+    ``exc``'s traceback (not Rocket's, the standard library's or an installed package's),
+    or of the innermost real frame when no frame is the app's; None without a traceback."""
+    frames = [(f.f_code.co_filename, lineno)
+              for f, lineno in traceback.walk_tb(exc.__traceback__)
+              if not f.f_code.co_filename.startswith("<")]
+    if not frames:
+        return None
+    own = [frame for frame in frames
+           if not os.path.normcase(os.path.abspath(frame[0])).startswith(_NOT_APP_CODE)]
+    filename, lineno = (own or frames)[-1]
+    shown = os.path.relpath(filename) if not os.path.relpath(filename).startswith("..") \
+        else filename
+    source = linecache.getline(filename, lineno).strip()
+    return f"{shown}:{lineno}" + (f": {source}" if source else "")
+
+
+def _spec_hint(module: str, expr: str) -> str:
+    """The corrected spec for a file name or path given as ``MODULE`` (``good.py:app``,
+    ``app/main.py:app``), as a sentence to append; empty when ``module`` looks right."""
+    path = module.replace("\\", "/")
+    if not path.endswith(".py"):
+        return ""
+    dotted = path[:-3].strip("./").replace("/", ".")
+    return f"; MODULE is a module name, not a file: did you mean '{dotted}:{expr}'?"
+
+
+def import_module(name: str, hint: str = "") -> ModuleType:
+    """Import ``name``; a missing module and an error inside it raise distinct AppImportErrors
+    (``hint`` is appended to the first)."""
     try:
         return importlib.import_module(name)
     except ModuleNotFoundError as exc:
         missing = exc.name or ""
         if missing == name or name.startswith(missing + "."):
             raise AppImportError(f"cannot import module {name!r}: no module named {missing!r} "
-                                 f"(searched from {os.getcwd()})") from None
+                                 f"(searched from {os.getcwd()}){hint}") from None
         raise AppImportError(f"error while importing module {name!r}: {_describe(exc)}") from exc
     except Exception as exc:
         raise AppImportError(f"error while importing module {name!r}: {_describe(exc)}") from exc
@@ -96,7 +138,7 @@ def load_app(spec: str, add_cwd: bool = True) -> Callable[..., Any]:
         raise AppImportError(str(exc)) from None
     if add_cwd and os.getcwd() not in sys.path and "" not in sys.path:
         sys.path.insert(0, os.getcwd())
-    obj: Any = import_module(parsed.module)
+    obj: Any = import_module(parsed.module, _spec_hint(parsed.module, spec.partition(":")[2]))
     where = parsed.module
     for attr in parsed.attrs:
         try:

@@ -233,11 +233,14 @@ def _serve_resolved(resolved: Resolved) -> int:
         try:
             app = load_app(values["app"])
         except AppImportError as exc:
-            if values["log_level"] == "debug" and exc.__cause__ is not None:
-                import traceback
+            if exc.__cause__ is None:
+                return _error(str(exc), EXIT_APP)
+            if values["log_level"] != "debug":
+                return _error(f"{exc}; --log-level debug shows the whole traceback", EXIT_APP)
+            import traceback
 
-                traceback.print_exception(type(exc.__cause__), exc.__cause__,
-                                          exc.__cause__.__traceback__)
+            traceback.print_exception(type(exc.__cause__), exc.__cause__,
+                                      exc.__cause__.__traceback__)
             return _error(str(exc), EXIT_APP)
     try:
         setup_logging(resolved)

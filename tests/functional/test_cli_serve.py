@@ -327,7 +327,8 @@ def test_reload_serves_changed_code_within_3_s_and_survives_syntax_errors(projec
     _wait_for_body(port, "fixed GET /path", 10, proc)
     rewrite(HELLO_APP + "\nraise RuntimeError('not configured')\n")  # valid code, fails to import
     proc.wait_for(r"^rocket: error: error while importing module 'hello': "
-                  r"RuntimeError: not configured$", timeout=5)
+                  r"RuntimeError: not configured \(at hello.py:\d+: "
+                  r"raise RuntimeError\('not configured'\)\)", timeout=5)
     rewrite(HELLO_APP.replace('MESSAGE = "hello"', 'MESSAGE = "again"'))
     _wait_for_body(port, "again GET /path", 10, proc)  # the reloader outlived the failed child
     assert proc.stop() == 0

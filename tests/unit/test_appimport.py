@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import os
 import sys
 import textwrap
 
@@ -11,6 +12,16 @@ import pytest
 from rocket.appimport import AppImportError, load_app, parse_spec
 
 _counter = itertools.count()
+
+
+def where(name: str) -> str:
+    """How the error message names the file of module ``name``."""
+    path = sys.modules[name].__file__ if name in sys.modules else None
+    if path is None:
+        path = next(os.path.join(p, f"{name}.py") for p in sys.path
+                    if os.path.exists(os.path.join(p, f"{name}.py")))
+    rel = os.path.relpath(path)
+    return path if rel.startswith("..") else rel
 
 
 @pytest.fixture
@@ -84,16 +95,54 @@ def test_error_inside_the_module_is_not_module_not_found(module):
     with pytest.raises(AppImportError) as err:
         load_app(f"{name}:app")
     assert str(err.value) == (f"error while importing module {name!r}: ModuleNotFoundError: "
-                              "No module named 'no_such_dependency_xyz'")
+                              "No module named 'no_such_dependency_xyz' "
+                              f"(at {where(name)}:1: import no_such_dependency_xyz)")
     name = module("x = 1 / 0\n")
     with pytest.raises(AppImportError) as err:
         load_app(f"{name}:app")
     assert str(err.value) == (f"error while importing module {name!r}: "
-                              "ZeroDivisionError: division by zero")
+                              f"ZeroDivisionError: division by zero (at {where(name)}:1: x = 1 / 0)")
     name = module("def f(:\n")
     with pytest.raises(AppImportError, match=r"^error while importing module .*: SyntaxError: "
                                              r"invalid syntax \(.*\.py, line 1\)$"):
         load_app(f"{name}:app")
+
+
+def test_the_innermost_frame_of_the_apps_own_code_is_named(module):
+    helper = module("""
+        import json
+
+        def load(path):
+            return json.loads(open(path).read())
+        """)
+    name = module(f"""
+        from {helper} import load
+
+        settings = load("no-such-settings.json")
+        """)
+    with pytest.raises(AppImportError) as err:
+        load_app(f"{name}:app")
+    assert str(err.value).startswith(f"error while importing module {name!r}: "
+                                     "FileNotFoundError: [Errno 2] No such file or directory")
+    # the helper's line, not importlib's, nor the module's own call
+    assert str(err.value).endswith(f"(at {where(helper)}:5: "
+                                   "return json.loads(open(path).read()))")
+    name = module(APP)
+    with pytest.raises(AppImportError) as err:
+        load_app(f"{name}:broken_factory()")
+    assert f"(at {where(name)}:" in str(err.value)
+    assert "raise RuntimeError" in str(err.value)
+
+
+def test_a_file_name_for_module_gets_the_module_name_suggested(module):
+    module(APP)
+    with pytest.raises(AppImportError, match=r"did you mean 'good:app'\?$"):
+        load_app("good.py:app")
+    with pytest.raises(AppImportError, match=r"did you mean 'project.wsgi:application'\?$"):
+        load_app("./project/wsgi.py:application")
+    with pytest.raises(AppImportError) as err:
+        load_app("no_such_mod_xyz:app")
+    assert "did you mean" not in str(err.value)
 
 
 def test_attribute_missing(module):
@@ -125,8 +174,8 @@ def test_factory_raising(module):
     name = module(APP)
     with pytest.raises(AppImportError) as err:
         load_app(f"{name}:broken_factory()")
-    assert str(err.value) == (f"factory '{name}:broken_factory()' raised "
-                              "RuntimeError: database is down")
+    assert str(err.value).startswith(f"factory '{name}:broken_factory()' raised "
+                                     "RuntimeError: database is down (at ")
     assert isinstance(err.value.__cause__, RuntimeError)
     with pytest.raises(AppImportError, match=r"raised TypeError: "):
         load_app(f"{name}:create_app(1, 2, 3)")

@@ -210,5 +210,20 @@ def test_debug_log_level_adds_the_traceback_of_an_import_error(capsys, tmp_path)
         sys.modules.pop("cli_unit_boom_mod", None)
     assert code == EXIT_APP and out == ""
     assert err.startswith("Traceback (most recent call last):")
-    assert err.endswith("rocket: error: error while importing module 'cli_unit_boom_mod': "
-                        "RuntimeError: boom at import\n")
+    last = err.splitlines()[-1]
+    assert last.startswith("rocket: error: error while importing module 'cli_unit_boom_mod': "
+                           "RuntimeError: boom at import (at ")
+    assert last.endswith("cli_unit_boom_mod.py:1: raise RuntimeError('boom at import'))")
+
+
+def test_an_import_error_names_the_flag_that_shows_the_traceback(capsys, tmp_path):
+    (tmp_path / "cli_unit_boom2_mod.py").write_text("raise RuntimeError('boom at import')\n")
+    try:
+        code, out, err = run(["cli_unit_boom2_mod:app"], capsys)
+    finally:
+        sys.modules.pop("cli_unit_boom2_mod", None)
+    assert code == EXIT_APP and out == ""
+    assert err.startswith("rocket: error: error while importing module 'cli_unit_boom2_mod': "
+                          "RuntimeError: boom at import (at ")
+    assert err.endswith("; --log-level debug shows the whole traceback\n")
+    assert err.count("\n") == 1
