@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import html
+import json
 import logging
 import sys
 from typing import Callable, Iterable, List, Optional
@@ -19,16 +20,29 @@ __all__ = ["app", "main"]
 ECHO_MAX_BYTES = 64 * 1024
 
 _PAGE = """<!doctype html>
-<html><head><meta charset="utf-8"><title>Rocket demo</title>
-<style>body{{font-family:sans-serif;margin:2em}}td{{font-family:monospace;padding:2px 8px;
-vertical-align:top}}tr:nth-child(odd){{background:#f3f3f3}}</style></head>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title>
+<style>
+body{{font-family:system-ui,sans-serif;margin:0 auto;padding:1em;max-width:70em;color:#222}}
+table{{border-collapse:collapse;width:100%;table-layout:fixed}}
+td,th{{padding:3px 8px;vertical-align:top;text-align:left;font-family:monospace;font-size:.9em;
+overflow-wrap:anywhere;word-break:break-word}}
+td:first-child,th:first-child{{width:30%}}
+tr:nth-child(odd){{background:#f3f3f3}}
+pre{{background:#f6f6f6;padding:.6em;white-space:pre-wrap;overflow-wrap:anywhere}}
+textarea,input{{max-width:100%;box-sizing:border-box}}
+@media (max-width:600px){{td:first-child,th:first-child{{width:40%}}}}
+</style></head>
 <body><h1>{title}</h1>{content}</body></html>
 """
 
 _FORM = """<form method="post" action="/echo">
 <p><label>Name <input name="name" value="Rocket"></label></p>
 <p><label>Message<br><textarea name="message" rows="4" cols="60">Hello!</textarea></label></p>
-<p><button type="submit">Post to /echo</button></p></form>"""
+<p><button type="submit">Post to /echo</button></p></form>
+<p>Or post any body: <code>curl -H 'Content-Type: application/json' -d '{"a": 1}'
+http://HOST:PORT/echo</code></p>"""
 
 
 def _table(rows: Iterable) -> str:
@@ -40,6 +54,29 @@ def _table(rows: Iterable) -> str:
 
 def _page(title: str, content: str) -> List[bytes]:
     return [_PAGE.format(title=html.escape(title), content=content).encode("utf-8")]
+
+
+def _pre(text: str) -> str:
+    return f"<pre>{html.escape(text)}</pre>"
+
+
+def describe_body(content_type: str, data: bytes) -> str:
+    """The echo page's view of a posted body, chosen by its media type: form fields as a
+    table, JSON pretty-printed, text as text, anything else as escaped bytes."""
+    media = content_type.partition(";")[0].strip().lower()
+    text = data.decode("utf-8", "replace")
+    if media == "application/x-www-form-urlencoded":
+        fields = parse_qsl(data.decode("latin-1"), keep_blank_values=True)
+        return "<h2>Form fields</h2>" + _table(fields) + "<h2>Raw body</h2>" + _pre(text)
+    if media == "application/json" or media.endswith("+json"):
+        try:
+            shown = json.dumps(json.loads(data), indent=2, ensure_ascii=False)
+        except ValueError as exc:
+            return f"<h2>Invalid JSON</h2><p>{html.escape(str(exc))}</p>" + _pre(text)
+        return "<h2>JSON</h2>" + _pre(shown)
+    if media.startswith("text/") or media in ("", "multipart/form-data", "application/xml"):
+        return "<h2>Body</h2>" + _pre(text)
+    return "<h2>Body (bytes)</h2>" + _pre(repr(data)[2:-1])
 
 
 def app(environ: dict, start_response: Callable) -> List[bytes]:
@@ -54,12 +91,10 @@ def app(environ: dict, start_response: Callable) -> List[bytes]:
         return body
     if path == "/echo" and method == "POST":
         data = environ["wsgi.input"].read(ECHO_MAX_BYTES)
-        fields = parse_qsl(data.decode("latin-1"), keep_blank_values=True)
-        content = (
-            f"<p>{len(data)} bytes received as {html.escape(environ.get('CONTENT_TYPE', ''))}"
-            "</p>" + _table(fields) + "<h2>Raw body</h2><pre>"
-            + html.escape(data.decode("utf-8", "replace")) + '</pre><p><a href="/">back</a></p>'
-        )
+        content_type = environ.get("CONTENT_TYPE", "")
+        content = (f"<p>{len(data)} bytes received as "
+                   f"<code>{html.escape(content_type or '(no Content-Type)')}</code></p>"
+                   + describe_body(content_type, data) + '<p><a href="/">back</a></p>')
         start_response("200 OK", [html_type])
         return _page("Echo", content)
     if path == "/echo":
