@@ -8,11 +8,15 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 
+# The distribution was called "rocket" before it became rocket-wsgi: drop that name from an old
+# .venv, or two installs would claim the rocket package.
 $(VENV)/.installed: $(BIN)/python pyproject.toml
+	$(BIN)/pip uninstall -q -y rocket 2>/dev/null || true
 	$(BIN)/pip install -q -e .
 	touch $@
 
 $(VENV)/.installed-test: $(BIN)/python pyproject.toml
+	$(BIN)/pip uninstall -q -y rocket 2>/dev/null || true
 	$(BIN)/pip install -q -e '.[test]'
 	touch $@
 

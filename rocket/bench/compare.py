@@ -262,7 +262,7 @@ def main(a: argparse.Namespace) -> int:
         try:
             plot(doc, a.plot)
         except ImportError:
-            print("compare: --plot needs matplotlib (pip install 'rocket[bench]')",
+            print("compare: --plot needs matplotlib (pip install 'rocket-wsgi[bench]')",
                   file=sys.stderr)
             return 2
     bad = [r for r in results if r["server"] == "rocket" and r.get("status") != "ok"]

@@ -19,7 +19,7 @@ import os
 import sys
 from typing import Any, Optional, Sequence, Tuple
 
-from rocket._version import __version__
+from rocket._version import __version__, maybe_conflicting_install
 from rocket.appimport import AppImportError, load_app
 from rocket.config.settings import ALIASES, Interface
 from rocket.config.sources import (
@@ -186,6 +186,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         if getattr(namespace, "version", False):
             print(f"{PROG} {__version__}")
             return EXIT_OK
+        conflict = maybe_conflicting_install()
+        if conflict:
+            print(f"{PROG}: warning: {conflict}", file=sys.stderr)
         if getattr(namespace, "settings_markdown", False):
             from rocket.config.docs import settings_markdown
 
