@@ -208,7 +208,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if resolved.values["reload"]:
         from rocket.cli.reload import run_reloader
 
-        return run_reloader(args, resolved, config_file)
+        return run_reloader(args, resolved, main, config_file)
     return serve_resolved(resolved)
 
 
