@@ -300,7 +300,7 @@ def maybe_failing_address(exc: OSError, binds: Sequence[Interface]) -> Optional[
     """Which bind fails with ``exc``'s errno when tried alone (the listener does not say)."""
     if len(binds) == 1:
         return bind_string(binds[0])
-    from rocket.net.listener import bind_socket
+    from rocket.net.binding import bind_socket
 
     for interface in binds:
         if interface.unix_path is not None:
