@@ -1,149 +1,25 @@
-"""cProfile for a threaded server: one profile per thread, merged into one stats file.
+"""``profile-report``: the top functions of the ``pstats`` files a profiled server wrote.
 
-``cProfile`` only sees the thread that enabled it. Two ways to cover a server's threads:
+The profiler itself is the runtime's (:class:`rocket.server.profile.ThreadProfiler`, re-exported
+here for the load tools)::
 
-- ``installed()``: every thread started while it is active gets its own profiler (through
-  ``threading.setprofile``), with no change to the code that starts the threads; on exit the
-  merged stats are written. This is what ``rocket --profile FILE`` needs::
-
-      with ThreadProfiler("rocket.prof").installed(prefix="rocket-"):
-          server.start()                      # blocks until stopped; threads start inside
-
-- ``wrap(target)``: wrap one thread target explicitly, then ``dump()`` when done.
-
-Threads that ended count in full; threads still running at ``dump()`` contribute what they
-recorded so far (the call in progress is not counted). The file is a standard ``pstats``
-file: ``python -m rocket.bench profile-report FILE`` prints the top functions.
+    with ThreadProfiler("rocket.prof").installed(prefix="rocket-"):
+        server.start()                      # blocks until stopped; threads start inside
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
-import cProfile
-import functools
 import io
 import pstats
 import sys
-import threading
-from typing import Any, Callable, Dict, Iterator, List, Optional, TextIO
+from typing import List, Optional, TextIO
+
+from rocket.server.profile import ThreadProfiler
+
+__all__ = ["ThreadProfiler", "report", "add_arguments", "main", "SORT_KEYS"]
 
 SORT_KEYS = ("tottime", "cumulative", "calls", "ncalls", "time")
-
-
-class _Snapshot:
-    """What ``pstats.Stats`` accepts: an object with ``stats`` and ``create_stats()``."""
-
-    def __init__(self, stats: dict) -> None:
-        self.stats = stats
-
-    def create_stats(self) -> None:
-        pass
-
-
-class ThreadProfiler:
-    """Profiles threads started under ``installed()``/``install()`` or run through ``wrap``
-    (or ``run``), and merges them; thread-safe."""
-
-    def __init__(self, path: Optional[str] = None) -> None:
-        self.path = path
-        self._lock = threading.Lock()
-        self._merged: Optional[pstats.Stats] = None
-        self._active: Dict[int, cProfile.Profile] = {}
-        self._prefix = ""
-        self.threads = 0
-        """How many threads were profiled."""
-
-    def _start(self) -> cProfile.Profile:
-        prof = cProfile.Profile()
-        with self._lock:
-            self._active[id(prof)] = prof
-            self.threads += 1
-        prof.enable()
-        return prof
-
-    def _thread_hook(self, frame: Any, event: str, arg: Any) -> None:
-        sys.setprofile(None)  # runs once, as the first event of each new thread
-        if threading.current_thread().name.startswith(self._prefix):
-            self._start()
-
-    def install(self, prefix: str = "") -> None:
-        """Profile every thread started from now on whose name starts with ``prefix``."""
-        self._prefix = prefix
-        threading.setprofile(self._thread_hook)
-
-    def uninstall(self) -> None:
-        """Stop profiling new threads (those already profiled keep recording)."""
-        threading.setprofile(None)
-
-    @contextlib.contextmanager
-    def installed(self, prefix: str = "") -> Iterator[ThreadProfiler]:
-        """``install()`` for the duration of the block; on exit ``uninstall()`` and
-        ``dump()`` (when a path was given)."""
-        self.install(prefix)
-        try:
-            yield self
-        finally:
-            self.uninstall()
-            if self.path:
-                self.dump()
-
-    def run(self, target: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        """Call ``target`` under a profiler in this thread; merge the data when it returns."""
-        prof = self._start()
-        key = id(prof)
-        try:
-            return target(*args, **kwargs)
-        finally:
-            prof.disable()
-            with self._lock:
-                self._active.pop(key, None)
-                self._add(pstats.Stats(prof))
-
-    def wrap(self, target: Callable[..., Any]) -> Callable[..., Any]:
-        """``target`` wrapped so that each call is profiled (use as a Thread target)."""
-        @functools.wraps(target)
-        def profiled(*args: Any, **kwargs: Any) -> Any:
-            return self.run(target, *args, **kwargs)
-        return profiled
-
-    def _add(self, stats: pstats.Stats) -> None:
-        if self._merged is None:
-            self._merged = stats
-        else:
-            self._merged.add(stats)
-
-    def stats(self) -> Optional[pstats.Stats]:
-        """Everything recorded so far (finished and running threads), or None if nothing."""
-        with self._lock:
-            merged = None
-            parts = [self._merged] if self._merged is not None else []
-            for prof in list(self._active.values()):
-                prof.snapshot_stats()  # reads the entries; does not stop the other thread
-                parts.append(pstats.Stats(_Snapshot(dict(prof.stats))))
-            for part in parts:
-                if merged is None:
-                    merged = pstats.Stats(_Snapshot(dict(part.stats)))
-                else:
-                    merged.add(part)
-            return merged
-
-    def dump(self, path: Optional[str] = None) -> bool:
-        """Write the merged stats to ``path`` (default: the constructor's); False if empty."""
-        path = path or self.path
-        if not path:
-            raise ValueError("no path to write the profile to")
-        merged = self.stats()
-        if merged is None:
-            return False
-        merged.dump_stats(path)
-        return True
-
-    def __enter__(self) -> ThreadProfiler:
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.dump()
 
 
 def report(paths: List[str], sort: str = "tottime", limit: int = 30,

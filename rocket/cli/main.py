@@ -1,6 +1,6 @@
 """The ``rocket`` command: ``rocket [OPTIONS] MODULE:APP`` (also ``python -m rocket``).
 
-Every flag comes from the settings table (see :mod:`rocket.config.sources`), so the command line,
+Every flag comes from the settings table (see :mod:`rocket.config.argv`), so the command line,
 ``ROCKET_<NAME>`` variables, the ``--config`` TOML file and the README cannot drift apart.
 A mistake prints one line on standard error, never a traceback, and exits with:
 
@@ -17,20 +17,18 @@ import errno
 import json
 import os
 import sys
-from typing import Any, Optional, Sequence, Tuple
+from typing import Any, List, Optional, Sequence, Tuple
 
 from rocket._version import __version__, maybe_conflicting_install
 from rocket.appimport import AppImportError, load_app
-from rocket.config.settings import ALIASES, Interface
+from rocket.config.argv import ArgumentParser, UsageError, add_setting_flags, given_settings
+from rocket.config.settings import Interface, Setting
 from rocket.config.sources import (
-    REPEATABLE,
     RawSource,
     Resolved,
     SourceError,
     all_settings,
     build_config,
-    flag_name,
-    is_bool,
     resolve,
 )
 
@@ -41,24 +39,12 @@ EXIT_APP = 3
 
 PROG = "rocket"
 
-SHORT_FLAGS = {"bind": "-b", "config": "-c"}
-"""gunicorn's short forms for the two flags typed most."""
-
 TLS_FILES = ("certfile", "keyfile", "ca_certs")
 
-
-class UsageError(Exception):
-    """A command-line mistake; ``str()`` is the one line printed after ``rocket: error:``."""
-
-
-class _ArgumentParser(argparse.ArgumentParser):
-    def error(self, message: str) -> Any:  # argparse would print usage and exit
-        raise UsageError(message + (" (see rocket --help)" if "unrecognized" in message else ""))
-
-
 def build_parser() -> argparse.ArgumentParser:
-    """The argparse parser: one flag per settings row, values kept as strings for the converters."""
-    parser = _ArgumentParser(
+    """The argparse parser: the command's own flags, then one per settings row
+    (:mod:`rocket.config.argv`), values kept as strings for the converters."""
+    parser = ArgumentParser(
         prog=PROG, allow_abbrev=False, argument_default=argparse.SUPPRESS,
         description="Serve a WSGI application. Settings may also come from ROCKET_<NAME> "
                     "environment variables and a TOML file (--config); precedence is "
@@ -73,47 +59,22 @@ def build_parser() -> argparse.ArgumentParser:
                         help="print the resolved settings as TOML and exit")
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     parser.add_argument("--settings-markdown", action="store_true", help=argparse.SUPPRESS)
-    for setting in all_settings():
-        if setting.name == "app":
-            continue
-        flags = [flag_name(setting.name)]
-        if setting.name in SHORT_FLAGS:
-            flags.insert(0, SHORT_FLAGS[setting.name])
-        help_text = setting.help.replace("%", "%%")
-        if is_bool(setting):
-            parser.add_argument(*flags, dest=setting.name, action="store_true", help=help_text)
-            parser.add_argument(flag_name("no_" + setting.name), dest=setting.name,
-                                action="store_false", help=argparse.SUPPRESS)
-        elif setting.name in REPEATABLE:
-            parser.add_argument(*flags, dest=setting.name, action="append",
-                                metavar="ADDRESS" if setting.name == "bind" else "URL=DIR",
-                                help=help_text + ("" if "repeatable" in help_text
-                                                  else " (repeatable)"))
-        else:
-            metavar = setting.name.upper()
-            parser.add_argument(*flags, dest=setting.name, metavar=metavar, help=help_text)
-        if setting.name == "access_log":
-            parser.add_argument("--no-access-log", dest="access_log", action="store_const",
-                                const="off", help=argparse.SUPPRESS)
-    for alias, name in ALIASES.items():
-        if name != "bind":
-            parser.add_argument(flag_name(alias), dest=alias, metavar=name.upper(),
-                                help=f"alias of {flag_name(name)} (Rocket's name)")
+    add_setting_flags(parser, setting_rows())
     return parser
+
+
+def setting_rows() -> List[Setting]:
+    """The rows that are flags: every setting but the positional ``app``."""
+    return [s for s in all_settings() if s.name != "app"]
 
 
 def parse_args(argv: Sequence[str]) -> Tuple[argparse.Namespace, RawSource]:
     """Parse ``argv``; returns the namespace and the settings given, labelled by their flag."""
     namespace = build_parser().parse_args(list(argv))
-    raw: RawSource = {}
-    for name, value in vars(namespace).items():
-        if name in ("config", "check_config", "version", "settings_markdown"):
-            continue
-        if name == "app":
-            if value is not None:
-                raw["app"] = (value, "MODULE:APP")
-            continue
-        raw[name] = (value, flag_name(name))
+    raw = given_settings(namespace, setting_rows())
+    app = getattr(namespace, "app", None)
+    if app is not None:
+        raw["app"] = (app, "MODULE:APP")
     return namespace, raw
 
 
@@ -211,7 +172,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if resolved.values["reload"]:
         from rocket.cli.reload import run_reloader
 
-        return run_reloader(args, resolved, config_file)
+        return run_reloader(args, resolved, main, config_file)
     return serve_resolved(resolved)
 
 
@@ -306,7 +267,7 @@ def maybe_failing_address(exc: OSError, binds: Sequence[Interface]) -> Optional[
     """Which bind fails with ``exc``'s errno when tried alone (the listener does not say)."""
     if len(binds) == 1:
         return bind_string(binds[0])
-    from rocket.net.listener import bind_socket
+    from rocket.net.binding import bind_socket
 
     for interface in binds:
         if interface.unix_path is not None:

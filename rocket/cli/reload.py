@@ -21,11 +21,15 @@ import subprocess
 import sys
 import threading
 import time
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Set
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Set
 
 from rocket.config.sources import Resolved
 
 log = logging.getLogger("Rocket.Reload")
+
+Main = Callable[[Sequence[str]], int]
+"""The command line's entry point, ``rocket.cli.main.main``: handed in, so this module never
+imports the one that imports it."""
 
 POLL_INTERVAL_S = 0.3
 """Stat-poll period: a change is seen within about this long; a scan of a project costs
@@ -145,13 +149,14 @@ class Supervisor:
     """Runs the serving child and replaces it on demand.
 
     Where ``os.fork`` exists the child is forked from this process (which has imported Rocket
-    but never the app) and runs ``rocket.cli.main.main(argv + ['--no-reload'])``: a restart then
+    but never the app) and runs ``main(argv + ['--no-reload'])``: a restart then
     costs no interpreter start-up, which keeps reloads quick on a busy machine. Elsewhere the
     child is ``python -m rocket ARGV --no-reload``.
     """
 
-    def __init__(self, argv: Sequence[str], use_fork: Optional[bool] = None) -> None:
+    def __init__(self, argv: Sequence[str], main: Main, use_fork: Optional[bool] = None) -> None:
         self.argv = [*argv, "--no-reload"]
+        self.main = main
         self.use_fork = hasattr(os, "fork") if use_fork is None else use_fork
         self.pid: Optional[int] = None
         self.child: Optional[subprocess.Popen] = None  # type: ignore[type-arg]
@@ -165,7 +170,7 @@ class Supervisor:
         sys.stderr.flush()
         pid = os.fork()
         if pid == 0:  # pragma: no cover - runs in the child, which never returns here
-            _child_main(self.argv)
+            _child_main(self.main, self.argv)
         self.pid = pid
 
     def stop(self) -> None:
@@ -227,13 +232,11 @@ def _stop_pid(pid: int) -> None:
         time.sleep(0.01)
 
 
-def _child_main(argv: Sequence[str]) -> None:  # pragma: no cover - forked child
+def _child_main(main: Main, argv: Sequence[str]) -> None:  # pragma: no cover - forked child
     code = 1
     try:
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, signal.SIG_DFL)  # the server installs its own handlers
-        from rocket.cli.main import main
-
         code = main(argv)
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else 1
@@ -249,10 +252,10 @@ def _child_main(argv: Sequence[str]) -> None:  # pragma: no cover - forked child
             os._exit(code)
 
 
-def run_reloader(argv: Sequence[str], resolved: Resolved,
+def run_reloader(argv: Sequence[str], resolved: Resolved, main: Main,
                  config_file: Optional[str] = None) -> int:
-    """Serve ``argv`` in a child and restart it on source changes (and on changes of
-    ``config_file``) until SIGTERM or Ctrl-C."""
+    """Serve ``argv`` in a child running ``main`` and restart it on source changes (and on
+    changes of ``config_file``) until SIGTERM or Ctrl-C."""
     from rocket.cli.logsetup import LOG_FORMAT
 
     if not logging.getLogger().handlers and not log.handlers:
@@ -263,7 +266,7 @@ def run_reloader(argv: Sequence[str], resolved: Resolved,
     stop = threading.Event()
     extra = [config_file] if config_file else []
     roots = watch_roots(resolved.values.get("app"), os.getcwd())
-    supervisor = Supervisor(argv)
+    supervisor = Supervisor(argv, main)
     if supervisor.use_fork:
         from rocket.workers import get_worker_class
 

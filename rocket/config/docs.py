@@ -10,8 +10,9 @@ from __future__ import annotations
 import sys
 from typing import Any, Dict, List, Optional, Sequence
 
-from rocket.config.settings import ALIASES, Interface
-from rocket.config.sources import all_settings, env_name, flag_name, is_bool
+from rocket.config.argv import flag_aliases, negative_flag
+from rocket.config.settings import Interface
+from rocket.config.sources import all_settings, env_name, flag_name
 
 START = "<!-- settings:start -->"
 END = "<!-- settings:end -->"
@@ -34,20 +35,18 @@ def _default(name: str, value: Any) -> str:
 
 
 def rows() -> List[Dict[str, str]]:
-    """One dict per setting: name, flag, env, default, help (markdown-escaped)."""
-    aliases = {name: alias for alias, name in ALIASES.items()}
+    """One dict per setting: name, flags (as :mod:`rocket.config.argv` makes them), env,
+    default, help (markdown-escaped)."""
     out = []
     for setting in all_settings():
         if setting.name == "app":
             flag = "`MODULE:APP` (positional)"
-        elif is_bool(setting):
-            flag = f"`{flag_name(setting.name)}` / `{flag_name('no_' + setting.name)}`"
         else:
             flag = f"`{flag_name(setting.name)}`"
-        if setting.name == "access_log":
-            flag += " / `--no-access-log`"
-        if setting.name in aliases and setting.name != "bind":
-            flag += f", `{flag_name(aliases[setting.name])}`"
+        negative = negative_flag(setting)
+        if negative is not None:
+            flag += f" / `{negative}`"
+        flag += "".join(f", `{flag_name(alias)}`" for alias in flag_aliases(setting.name))
         out.append({
             "name": setting.name,
             "flag": flag,

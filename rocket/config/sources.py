@@ -2,8 +2,8 @@
 
 The rows of :data:`rocket.config.settings.SETTINGS` (plus the few command-line rows of
 :data:`CLI_SETTINGS`) are the only list of names: each one is a flag ``--max-threads``
-(booleans ``--reload/--no-reload``), a TOML key ``max_threads`` and a variable
-``ROCKET_MAX_THREADS``. :func:`resolve` merges them, command line over environment over file
+(booleans ``--reload/--no-reload``; built by :mod:`rocket.config.argv`), a TOML key
+``max_threads`` and a variable ``ROCKET_MAX_THREADS``. :func:`resolve` merges them, command line over environment over file
 over defaults, converting every value with its row's converter and naming where a bad value
 came from (``--max-threads``, ``ROCKET_MAX_THREADS``, ``rocket.toml: max_threads``).
 
@@ -227,7 +227,7 @@ RawSource = Dict[str, Tuple[Any, str]]
 """name -> (raw value, label naming where it came from)."""
 
 
-def _canonical(raw: RawSource, where: str) -> RawSource:
+def canonical(raw: RawSource, where: str) -> RawSource:
     """Fold Rocket's aliases (``timeout`` -> ``keep_alive``) and ``threads`` (-> min_threads
     and max_threads) within one source, where giving both forms is a contradiction."""
     for alias, name in ALIASES.items():
@@ -259,7 +259,7 @@ def from_environ(environ: Mapping[str, str]) -> RawSource:
             if ALIASES.get(name, name) in REPEATABLE:
                 value = [part for part in value.replace(",", " ").split() if part]
             raw[name] = (value, var)
-    return _canonical(raw, "environment")
+    return canonical(raw, "environment")
 
 
 def read_toml(path: str) -> Dict[str, Any]:
@@ -298,7 +298,7 @@ def from_toml(path: str) -> RawSource:
             hint = " (use underscores)" if key.replace("-", "_") in known else ""
             raise SourceError(f"{label}: unknown setting {key!r}{hint}")
         raw[key] = (value, f"{label}: {key}")
-    return _canonical(raw, label)
+    return canonical(raw, label)
 
 
 def convert_value(setting: Setting, value: Any, label: str) -> Any:
@@ -319,7 +319,7 @@ def resolve(cli: RawSource, environ: Mapping[str, str],
     if config_file:
         merged.update(from_toml(config_file))
     merged.update(from_environ(environ))
-    merged.update(_canonical(dict(cli), "command line"))
+    merged.update(canonical(dict(cli), "command line"))
     values: Dict[str, Any] = {}
     origin: Dict[str, str] = {}
     for setting in all_settings():

@@ -1,9 +1,10 @@
 """Where listening sockets come from: bound here, inherited from systemd, or given as fd://N.
 
 - ``bind_socket(interface, backlog, reuse_port)`` binds and listens on one TCP or unix
-  interface. ``SO_REUSEADDR`` is set on TCP so a restart does not wait for TIME_WAIT;
-  ``reuse_port`` adds ``SO_REUSEPORT`` so each worker process can bind its own socket on the
-  same address and the kernel spreads new connections between them.
+  interface, for a single server and for the arbiter alike. ``SO_REUSEADDR`` is set on TCP
+  so a restart does not wait for TIME_WAIT; ``reuse_port`` adds ``SO_REUSEPORT`` so each
+  worker process can bind its own socket on the same address and the kernel spreads new
+  connections between them.
 - ``listen_fds()`` adopts systemd socket activation (``LISTEN_PID``/``LISTEN_FDS``, fds from 3
   on, sd_listen_fds(3)); ``adopt_fd(n)`` adopts one inherited descriptor (``--bind fd://N``).
   Adopted sockets are never re-bound: the socket is the one the supervisor made.
@@ -13,6 +14,7 @@ Nothing here reads or writes client data; that is ``connection.py``'s job.
 
 from __future__ import annotations
 
+import errno
 import os
 import socket
 import stat
@@ -30,12 +32,20 @@ def reuse_port_supported() -> bool:
     return hasattr(socket, "SO_REUSEPORT")
 
 
-def bind_socket(interface: Any, backlog: int = socket.SOMAXCONN,
-                reuse_port: bool = False) -> socket.socket:
+def bind_socket(interface: Any, backlog: int = socket.SOMAXCONN, reuse_port: bool = False,
+                inheritable: bool = True) -> socket.socket:
     """Bind and listen on ``interface`` (``rocket.config.settings.Interface``); returns the socket.
 
-    The socket is inheritable so that forked workers share it. A stale unix socket file is
-    removed first, but only when nothing answers on it.
+    The one binder, for a single server's listeners and for an arbiter alike:
+
+    - TCP: the address comes from ``getaddrinfo`` (host names work; an empty host is every
+      IPv4 address). ``SO_REUSEADDR`` is set (except on Windows, where it would let another
+      process take the port). An IPv6 literal gets ``IPV6_V6ONLY``, so ``[::]:N`` and
+      ``0.0.0.0:N`` can both be bound, and ``[::]`` means the same on every platform.
+    - unix: a stale socket file (nothing answers on it) is removed first. A live server's
+      socket, or a file that is not a socket, is never replaced: ``EADDRINUSE``.
+    - ``inheritable`` (the arbiter's sockets are shared with its workers); a single server
+      passes False, so processes its application starts do not hold the port.
     """
     unix_path = getattr(interface, "unix_path", None)
     if unix_path is not None:
@@ -43,6 +53,7 @@ def bind_socket(interface: Any, backlog: int = socket.SOMAXCONN,
         try:
             _remove_stale_unix_socket(unix_path)
             sock.bind(unix_path)
+            sock.listen(backlog)
         except BaseException:
             sock.close()
             raise
@@ -53,7 +64,8 @@ def bind_socket(interface: Any, backlog: int = socket.SOMAXCONN,
         family, kind, proto, _, address = infos[0]
         sock = socket.socket(family, kind, proto)
         try:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if os.name != "nt":
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             if reuse_port:
                 if not reuse_port_supported():
                     raise OSError("SO_REUSEPORT is not available on this platform")
@@ -61,12 +73,17 @@ def bind_socket(interface: Any, backlog: int = socket.SOMAXCONN,
             if family == socket.AF_INET6 and ":" in (host or ""):
                 sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
             sock.bind(address)
+            sock.listen(backlog)
         except BaseException:
             sock.close()
             raise
-    sock.listen(backlog)
-    sock.set_inheritable(True)
+    sock.set_inheritable(inheritable)
     return sock
+
+
+UNIX_PROBE_TIMEOUT_S = 1.0
+"""How long the stale-socket probe waits for a connect: a live server with a full backlog
+still counts as live, and a start-up never hangs on it."""
 
 
 def _remove_stale_unix_socket(path: str) -> None:
@@ -75,14 +92,16 @@ def _remove_stale_unix_socket(path: str) -> None:
     except FileNotFoundError:
         return
     if not stat.S_ISSOCK(mode):
-        raise OSError(f"{path} exists and is not a socket; refusing to replace it")
+        raise OSError(errno.EADDRINUSE, f"{path} exists and is not a socket; refusing to "
+                      "replace it")
     probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
+        probe.settimeout(UNIX_PROBE_TIMEOUT_S)
         probe.connect(path)
     except OSError:
         os.unlink(path)  # nobody listens: a leftover of a dead server
     else:
-        raise OSError(f"{path} is in use by another server")
+        raise OSError(errno.EADDRINUSE, f"{path} is in use by another server")
     finally:
         probe.close()
 

@@ -1,7 +1,8 @@
 """One listening socket and the thread that accepts on it (``rocket-listener-<port>``).
 
-The socket is bound, and any TLS context loaded, in the constructor, so a busy port or a
-missing/unusable key or certificate raises there and never degrades to plain HTTP. TLS
+The socket is bound (:func:`rocket.net.binding.bind_socket`) and any TLS context loaded
+(:mod:`rocket.net.tls`) in the constructor, so a busy port or a missing/unusable key or
+certificate raises there and never degrades to plain HTTP. TLS
 sockets are wrapped with ``do_handshake_on_connect=False``: the handshake runs later on a
 pool thread with its own timeout, so a client that never handshakes blocks nobody.
 """
@@ -11,13 +12,14 @@ from __future__ import annotations
 import errno
 import os
 import socket
-import stat
 import threading
 import time
 from typing import Any, Callable, Optional
 
-from rocket.config.settings import ConfigError, Interface
+from rocket.config.settings import Interface
 from rocket.logs import errors_log
+from rocket.net.binding import bind_socket
+from rocket.net.tls import make_tls_context
 
 ACCEPT_CAPACITY_ERRNOS = frozenset(
     getattr(errno, name) for name in ("EMFILE", "ENFILE", "ENOBUFS", "ENOMEM")
@@ -30,74 +32,6 @@ ACCEPT_BACKOFF_S = (0.01, 0.5)
 
 ACCEPT_POLL_S = 1.0
 """accept() timeout so the thread notices stop() on systems where shutdown() does not wake it."""
-
-
-def make_tls_context(interface: Interface, ciphers: Optional[str] = None) -> Any:
-    """A server ``SSLContext`` for ``interface``; raises ConfigError naming the bad file."""
-    import ssl
-
-    where = f"interface {interface.host}:{interface.port}"
-    for label, path in (("certfile", interface.certfile), ("keyfile", interface.keyfile),
-                        ("ca_certs", interface.ca_certs)):
-        if path is not None and not os.path.isfile(path):
-            raise ConfigError(f"{where}: {label} {path!r} does not exist or is not a file")
-    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    try:
-        ctx.load_cert_chain(interface.certfile, interface.keyfile)  # type: ignore[arg-type]
-    except (ssl.SSLError, OSError) as exc:
-        raise ConfigError(f"{where}: cannot use certfile {interface.certfile!r} with keyfile "
-                          f"{interface.keyfile!r}: {exc}") from None
-    if interface.ca_certs:
-        try:
-            ctx.load_verify_locations(cafile=interface.ca_certs)
-        except (ssl.SSLError, OSError) as exc:
-            raise ConfigError(f"{where}: cannot load ca_certs {interface.ca_certs!r}: {exc}") from None
-        ctx.verify_mode = ssl.CERT_OPTIONAL
-    if ciphers:
-        try:
-            ctx.set_ciphers(ciphers)
-        except ssl.SSLError as exc:
-            raise ConfigError(f"{where}: ciphers {ciphers!r}: {exc}") from None
-    return ctx
-
-
-def bind_socket(interface: Interface, backlog: int) -> socket.socket:
-    """A listening socket for ``interface`` (TCP over IPv4/IPv6, or unix)."""
-    if interface.unix_path is not None:
-        path = interface.unix_path
-        try:
-            if stat.S_ISSOCK(os.stat(path).st_mode) and not _unix_socket_answers(path):
-                os.unlink(path)  # a stale socket left by a crashed server
-        except FileNotFoundError:
-            pass
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    else:
-        family = socket.AF_INET6 if ":" in interface.host else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM)
-        if os.name != "nt":
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind(interface.unix_path if interface.unix_path is not None
-                  else (interface.host, interface.port))
-        sock.listen(backlog)
-    except OSError:
-        sock.close()
-        raise
-    return sock
-
-
-def _unix_socket_answers(path: str) -> bool:
-    """True when a server accepts on ``path``: its socket file must not be replaced (bind then
-    fails with EADDRINUSE instead of silently stealing the address)."""
-    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:
-        probe.settimeout(1.0)
-        probe.connect(path)
-        return True
-    except OSError:
-        return False
-    finally:
-        probe.close()
 
 
 class Listener:
@@ -114,7 +48,8 @@ class Listener:
         # A socket passed in (inherited from an arbiter or systemd) may be shared with other
         # processes: shutdown() would stop them accepting too, so only close our descriptor.
         self.owns_socket = sock is None
-        self.sock = sock if sock is not None else bind_socket(interface, backlog)
+        self.sock = sock if sock is not None else bind_socket(interface, backlog,
+                                                              inheritable=False)
         if interface.unix_path is None and self.sock.family != getattr(socket, "AF_UNIX", -1):
             interface = interface._replace(port=self.sock.getsockname()[1])
         self.interface = interface

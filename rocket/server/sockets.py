@@ -18,12 +18,11 @@ message)`` answers each one, and ``encode`` turns the reply into bytes::
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
-from rocket.config.settings import ALIASES, SETTINGS, SETTINGS_BY_NAME, ConfigError
+from rocket.config.settings import ALIASES, ConfigError
 from rocket.server.wsgi import Rocket
 from rocket.workers import register_method
 from rocket.workers.protocol import MessageStream, ProtocolWorker
@@ -219,39 +218,18 @@ def settings_from_argv(argv: Optional[Sequence[str]] = None, prog: Optional[str]
                        description: Optional[str] = None) -> Dict[str, Any]:
     """Settings given on a script's command line, converted by the settings table.
 
-    Every row of :mod:`rocket.config.settings` is a flag (``--bind`` repeatable, ``--keep-alive``,
-    ``--max-message-bytes``, booleans as ``--flag/--no-flag``); Rocket's aliases work too
+    Every row of :mod:`rocket.config.settings` is a flag, built as the ``rocket`` command's
+    (:mod:`rocket.config.argv`): ``--bind`` repeatable, ``--keep-alive``,
+    ``--max-message-bytes``, booleans as ``--flag/--no-flag``; Rocket's aliases work too
     (``--timeout``). A bad flag or value prints one line and exits with code 2, as the
     ``rocket`` command does. Returns only the settings given, ready for ``SocketServer(...)``.
     """
-    from rocket.config.sources import SourceError, convert_value, flag_name, is_bool
+    from rocket.config.argv import parse_settings, settings_parser
+    from rocket.config.sources import SourceError
 
-    parser = argparse.ArgumentParser(prog=prog, description=description, allow_abbrev=False,
-                                     argument_default=argparse.SUPPRESS)
-    for row in SETTINGS:
-        flag, text = flag_name(row.name), row.help.replace("%", "%%")
-        if is_bool(row):
-            parser.add_argument(flag, dest=row.name, action="store_const", const="true",
-                                help=text)
-            parser.add_argument(flag_name("no_" + row.name), dest=row.name,
-                                action="store_const", const="false", help=argparse.SUPPRESS)
-        else:
-            action = "append" if row.name == "bind" else "store"
-            parser.add_argument(flag, dest=row.name, action=action, metavar=row.name.upper(),
-                                help=text + (" (repeatable)" if action == "append" else ""))
-    for alias, name in ALIASES.items():
-        if name != "bind":
-            parser.add_argument(flag_name(alias), dest=alias, metavar=name.upper(),
-                                help=f"alias of {flag_name(name)}")
-    args = vars(parser.parse_args(sys.argv[1:] if argv is None else list(argv)))
-    settings: Dict[str, Any] = {}
-    for name, raw in args.items():
-        canonical = ALIASES.get(name, name)
-        if canonical in settings:
-            parser.error(f"give either {flag_name(name)} or {flag_name(canonical)}, not both")
-        try:
-            settings[canonical] = convert_value(SETTINGS_BY_NAME[canonical], raw,
-                                                flag_name(name))
-        except SourceError as exc:
-            parser.error(str(exc))
-    return settings
+    parser = settings_parser(prog, description)
+    try:
+        return parse_settings(parser, sys.argv[1:] if argv is None else argv)
+    except SourceError as exc:
+        print(f"{parser.prog}: error: {exc}", file=sys.stderr)
+        sys.exit(2)

@@ -21,8 +21,9 @@ from rocket._version import SERVER_SOFTWARE
 from rocket.config.settings import Config
 from rocket.logs import NullHandler, errors_log, log
 from rocket.net.connection import Connection
-from rocket.net.listener import Listener, make_tls_context
+from rocket.net.listener import Listener
 from rocket.net.monitor import Monitor
+from rocket.net.tls import make_tls_context
 from rocket.server.signals import ServerSignals
 from rocket.server.threadpool import ThreadPool
 

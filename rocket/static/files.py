@@ -1,4 +1,4 @@
-"""Static files as a WSGI application, and static mounts in front of another app.
+"""Static files as a WSGI application.
 
 How it works: :class:`StaticFiles` resolves ``PATH_INFO`` under its root
 (:mod:`rocket.static.paths` refuses traversal, dotfiles and escaping symlinks), opens the file,
@@ -9,9 +9,8 @@ worker sends it with ``os.sendfile`` on plain sockets and in bounded reads under
 another server a bounded block iterator is used instead. Small files are read whole so the
 head and the body leave in one ``send``.
 
-``static_mounts(app, [("/assets", "./public"), ...])`` routes matching prefixes to
-``StaticFiles`` and everything else to ``app``. ``parse_static_spec("/assets=./public")``
-reads the ``static`` setting and the ``--static`` flag.
+Static mounts in front of another app are :mod:`rocket.static.mounts`, which imports this
+module (never the reverse).
 """
 
 from __future__ import annotations
@@ -23,13 +22,6 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tupl
 from urllib.parse import quote
 
 from rocket.static.cache import CACHE_BYTES, ResponseCache
-from rocket.static.mounts import (
-    StaticMounts,
-    parse_static_spec,
-    static_mounts,
-    to_static_mounts,
-    wrap_static,
-)
 from rocket.static.paths import Refused, Target, is_hidden, maybe_stat_below, resolve
 from rocket.static.ranges import (
     BLOCK_SIZE,
@@ -47,14 +39,7 @@ from rocket.static.validators import (
     make_etag,
 )
 
-__all__ = [
-    "StaticFiles",
-    "StaticMounts",
-    "static_mounts",
-    "parse_static_spec",
-    "to_static_mounts",
-    "wrap_static",
-]
+__all__ = ["StaticFiles", "STATIC_OPTIONS"]
 
 StartResponse = Callable[..., Any]
 Headers = List[Tuple[str, str]]
@@ -102,6 +87,17 @@ def _rocket_file_wrapper() -> Optional[type]:
     except ImportError:  # running without Rocket's worker (another WSGI server)
         return None
     return FileWrapper
+
+
+STATIC_OPTIONS = (
+    "display_index",
+    "cache_control",
+    "follow_symlinks",
+    "show_dotfiles",
+    "precompressed",
+    "cache_bytes",
+)
+"""The keyword options of :class:`StaticFiles`: a mount's options, the ``fs`` method's app_info."""
 
 
 class StaticFiles:

@@ -8,10 +8,9 @@ or of the ``--static`` flag.
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterable, Optional, Sequence, Tuple
 
-if TYPE_CHECKING:
-    from rocket.static.files import StaticFiles
+from rocket.static.files import STATIC_OPTIONS, StaticFiles
 
 StartResponse = Callable[..., Any]
 
@@ -49,16 +48,6 @@ class StaticMounts:
         return self.app(environ, start_response)
 
 
-_OPTIONS = (
-    "display_index",
-    "cache_control",
-    "follow_symlinks",
-    "show_dotfiles",
-    "precompressed",
-    "cache_bytes",
-)
-
-
 def _normalize_prefix(prefix: str) -> str:
     if prefix == "":
         return prefix  # "/" once normalized: the whole site (mounts are normalized twice)
@@ -79,19 +68,17 @@ def static_mounts(
     ``mounts`` is a list of ``(url_prefix, directory)`` or ``(url_prefix, directory, options)``
     where options are :class:`StaticFiles` keyword arguments.
     """
-    from rocket.static.files import StaticFiles  # rocket.static.files imports this module
-
     built = []
     for mount in mounts:
         if len(mount) not in (2, 3):
             raise ValueError(f"static mount {mount!r} must be (url_prefix, directory[, options])")
         prefix, directory = _normalize_prefix(mount[0]), mount[1]
         options = dict(mount[2]) if len(mount) == 3 else {}
-        unknown = sorted(set(options) - set(_OPTIONS))
+        unknown = sorted(set(options) - set(STATIC_OPTIONS))
         if unknown:
             raise ValueError(
                 f"static mount {mount[0]!r}: unknown option(s) {', '.join(unknown)}; "
-                f"known: {', '.join(_OPTIONS)}"
+                f"known: {', '.join(STATIC_OPTIONS)}"
             )
         built.append((prefix, StaticFiles(directory, **options)))
     return StaticMounts(app, built)

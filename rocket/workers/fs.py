@@ -12,18 +12,10 @@ from __future__ import annotations
 import os
 from typing import Any, Optional
 
-from rocket.static.files import StaticFiles
+from rocket.static.files import STATIC_OPTIONS, StaticFiles
 from rocket.workers.wsgi import WSGIWorker
 
 __all__ = ["FileSystemWorker"]
-
-_PASSED_THROUGH = (
-    "cache_control",
-    "follow_symlinks",
-    "show_dotfiles",
-    "precompressed",
-    "cache_bytes",
-)
 
 
 class FileSystemWorker(WSGIWorker):
@@ -36,9 +28,8 @@ class FileSystemWorker(WSGIWorker):
             raise ValueError("method 'fs' needs app_info['document_root'], the directory to serve")
         if not os.path.isdir(root):
             raise ValueError(f"app_info['document_root'] {root!r} is not a directory")
-        options = {key: info[key] for key in _PASSED_THROUGH if key in info}
-        self.static = StaticFiles(
-            root, display_index=bool(info.get("display_index", False)), **options
-        )
+        options = {key: info[key] for key in STATIC_OPTIONS if key in info}
+        options["display_index"] = bool(options.get("display_index", False))
+        self.static = StaticFiles(root, **options)
         info["wsgi_app"] = self.static
         super().__init__(info, server)

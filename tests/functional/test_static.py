@@ -207,7 +207,7 @@ def test_thirty_traversals_on_the_wire(site):
 
 
 def test_static_mounts_in_front_of_an_app(site):
-    from rocket.static.files import static_mounts
+    from rocket.static.mounts import static_mounts
 
     root, _ = site
 

@@ -11,7 +11,7 @@ import zlib
 
 import pytest
 
-from rocket.static.files import static_mounts
+from rocket.static.mounts import static_mounts
 from tests.functional.static_support import running
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

@@ -132,17 +132,18 @@ def test_supervisor_runs_the_command_line_in_a_child(capfd, use_fork, tmp_path, 
     if use_fork and not hasattr(os, "fork"):
         pytest.skip("no os.fork here")
     import rocket
+    from rocket.cli.main import main
     from rocket.cli.reload import Supervisor
 
     monkeypatch.chdir(tmp_path)
-    supervisor = Supervisor(["--version"], use_fork=use_fork)
+    supervisor = Supervisor(["--version"], main, use_fork=use_fork)
     supervisor.start()
     try:
         assert supervisor.wait(20) == 0
     finally:
         supervisor.stop()
     assert capfd.readouterr().out == f"rocket {rocket.__version__}\n"
-    supervisor = Supervisor(["--max-threads", "x", "m:app"], use_fork=use_fork)
+    supervisor = Supervisor(["--max-threads", "x", "m:app"], main, use_fork=use_fork)
     supervisor.start()
     try:
         assert supervisor.wait(20) == 2
@@ -163,8 +164,8 @@ def test_reload_watches_the_config_file_the_command_line_read(tmp_path, monkeypa
     class NoChild:
         use_fork = False
 
-        def __init__(self, argv) -> None:
-            pass
+        def __init__(self, argv, main) -> None:
+            assert main is cli.main
 
         def start(self) -> None:
             pass

@@ -1,5 +1,5 @@
-"""Listening sockets for multi-process mode (rocket.net.binding) and the shared worker slot
-(rocket.process.scoreboard)."""
+"""Listening sockets (rocket.net.binding, the one binder: single server and arbiter) and the
+shared worker slot (rocket.process.scoreboard)."""
 
 from __future__ import annotations
 
@@ -183,3 +183,46 @@ def test_reuse_port_reserves_the_port_without_listening_and_workers_bind_their_o
     finally:
         own[0].close()
         reserved.close()
+
+
+def test_refusals_carry_eaddrinuse_so_the_cli_says_address_already_in_use(tmp_path):
+    import errno
+
+    plain = tmp_path / "plain"
+    plain.write_text("x")
+    with pytest.raises(OSError) as refused:
+        bind_socket(Interface("", 0, unix_path=str(plain)))
+    assert refused.value.errno == errno.EADDRINUSE
+    path = str(tmp_path / "live.sock")
+    live = bind_socket(Interface("", 0, unix_path=path))
+    try:
+        with pytest.raises(OSError) as taken:
+            bind_socket(Interface("", 0, unix_path=path))
+        assert taken.value.errno == errno.EADDRINUSE
+    finally:
+        live.close()
+
+
+def test_host_names_resolve_and_inheritance_is_the_callers_choice():
+    sock = bind_socket(Interface("localhost", 0), inheritable=False)
+    try:
+        assert not sock.get_inheritable()
+        assert sock.getsockname()[0] in ("127.0.0.1", "::1")
+        assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR)
+    finally:
+        sock.close()
+
+
+def test_an_ipv6_literal_is_ipv6_only_so_both_families_can_share_a_port():
+    if not socket.has_ipv6:
+        pytest.skip("no IPv6")
+    try:
+        v6 = bind_socket(Interface("::", 0))
+    except OSError:
+        pytest.skip("IPv6 is not available here")
+    try:
+        assert v6.getsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY) == 1
+        v4 = bind_socket(Interface("0.0.0.0", v6.getsockname()[1]))
+        v4.close()
+    finally:
+        v6.close()

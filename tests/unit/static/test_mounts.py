@@ -1,10 +1,10 @@
-"""static_mounts routing and parse_static_spec."""
+"""rocket.static.mounts: routing, the option list shared with StaticFiles, spec parsing."""
 
 from __future__ import annotations
 
 import pytest
 
-from rocket.static.files import parse_static_spec, static_mounts
+from rocket.static.mounts import parse_static_spec, static_mounts, to_static_mounts, wrap_static
 from tests.unit.static.harness import call
 
 
@@ -77,8 +77,6 @@ def test_parse_static_spec(dirs):
 
 
 def test_to_static_mounts_and_wrap(dirs):
-    from rocket.static.files import to_static_mounts, wrap_static
-
     assert to_static_mounts(None) == ()
     assert to_static_mounts(f"/a/={dirs}") == (("/a", str(dirs)),)
     mounts = to_static_mounts([f"/a={dirs}", ("/b/", dirs / "pub", {"show_dotfiles": True})])
@@ -91,3 +89,43 @@ def test_to_static_mounts_and_wrap(dirs):
     app = wrap_static(fallback, mounts)
     assert call(app, "/b/a.txt").body == b"public a"
     assert call(app, "/c").body == b"app:|/c"
+
+
+def test_every_static_files_option_is_a_mount_option(dirs):
+    import inspect
+
+    from rocket.static.files import STATIC_OPTIONS, StaticFiles
+
+    keyword_only = [p.name for p in inspect.signature(StaticFiles).parameters.values()
+                    if p.kind is inspect.Parameter.KEYWORD_ONLY]
+    assert list(STATIC_OPTIONS) == keyword_only
+    options = {"display_index": True, "cache_control": "no-cache", "follow_symlinks": True,
+               "show_dotfiles": True, "precompressed": False, "cache_bytes": 0}
+    app = static_mounts(None, [("/s", dirs / "pub", options)])
+    static = app.mounts[0][1]
+    assert static.display_index and static.show_dotfiles and not static.precompressed
+    listing = call(app, "/s/deep/")
+    assert listing.code == 200 and listing.header("Cache-Control") is None
+    assert call(app, "/s/a.txt").header("Cache-Control") == "no-cache"
+    with pytest.raises(ValueError, match="known: " + ", ".join(STATIC_OPTIONS)):
+        static_mounts(None, [("/s", dirs, {"display": True})])
+
+
+def test_script_name_is_extended_and_the_404_page_without_app(dirs):
+    app = static_mounts(fallback, [("/s", dirs / "pub")])
+    assert call(app, "/x", SCRIPT_NAME="/site").body == b"app:/site|/x"
+    only = static_mounts(None, [("/s", dirs / "pub")])
+    missing = call(only, "/x")
+    assert missing.body == b"404 Not Found\n"
+    assert missing.header("Content-Length") == str(len(missing.body))
+    assert missing.header("Content-Type") == "text/plain; charset=utf-8"
+
+
+def test_bad_mount_shapes(dirs):
+    with pytest.raises(ValueError, match=r"\(url_prefix, directory\[, options\]\)"):
+        static_mounts(None, [("/s",)])
+    with pytest.raises(ValueError, match=r"\(url_prefix, directory\[, options\]\)"):
+        to_static_mounts([("/s", dirs, {}, "extra")])
+    with pytest.raises(ValueError, match="plain path"):
+        static_mounts(None, [("/s?x", dirs)])
+    assert static_mounts(None, [("/s/", dirs / "pub")]).mounts[0][0] == "/s"
