@@ -45,6 +45,11 @@ class Lifecycle:
     _process_mode = "workers > 1"
     """How the refusal of ``start(background=True)`` in process mode names the setting."""
 
+    config: Any
+    """The server's :class:`~rocket.config.settings.Config` (set by the subclass)."""
+    interfaces: List[Any]
+    """The interfaces to listen on; the bound ones once started."""
+
     def __init__(self) -> None:
         self.listeners: List[Listener] = []
         self.pool: Optional[ThreadPool] = None
@@ -68,9 +73,6 @@ class Lifecycle:
         """The handle_signals :class:`~rocket.process.signals.Signals` (None off the main
         thread or before the first start)."""
         self._profiler: Any = None
-
-    config: Any
-    interfaces: List[Any]
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self, background: bool = False) -> None:
@@ -329,6 +331,7 @@ class Lifecycle:
         """Run by each start(), under the lock, before the signals and the listeners."""
 
     def _wants_processes(self) -> bool:
+        """True when the settings ask for worker processes."""
         return False
 
     def _accept(self, sock: Any, addr: Any, listener: Listener) -> None:
