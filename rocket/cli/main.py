@@ -244,10 +244,13 @@ def run_workers(resolved: Resolved) -> int:
     the arbiter binds and forks N processes; each imports the app (never the arbiter, so a
     SIGHUP reload imports fresh code)."""
     from rocket.config.settings import ConfigError
-    from rocket.process.arbiter import run_arbiter
+    from rocket.process.launch import app_loader, launch
+    from rocket.server.info import arbiter_info
+    from rocket.server.wsgi import build_server
 
     try:
-        return run_arbiter(resolved.values["app"], resolved.config_kwargs())
+        return launch(resolved.config_kwargs(), build_server, app_loader(resolved.values["app"]),
+                      describe=arbiter_info)
     except ConfigError as exc:
         return _error(str(exc), EXIT_USAGE)
     except OSError as exc:

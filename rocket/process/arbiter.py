@@ -36,10 +36,11 @@ from rocket.config.settings import Config, ConfigError, Interface
 from rocket.net.binding import bind_interfaces, listen_fds, reuse_port_sockets
 from rocket.process.child import BOOT_ERROR_EXIT, ChildSpec, child_main
 from rocket.process.scoreboard import RETIRING, SERVING, STATE_NAMES, Board, Slot
+from rocket.process.signals import Signals
 from rocket.process.supervision import (
+    SIGNALS,
     Backoff,
     FdCloser,
-    SignalQueue,
     WorkerProcess,
     block_signals,
     describe_status,
@@ -49,8 +50,8 @@ from rocket.process.supervision import (
     wants_arbiter,
 )
 
-__all__ = ["Arbiter", "Backoff", "SignalQueue", "run_arbiter", "wants_arbiter", "describe_status",
-           "max_requests_for", "fork_supported", "TICK_S"]
+__all__ = ["Arbiter", "Backoff", "wants_arbiter", "describe_status", "max_requests_for",
+           "fork_supported", "TICK_S"]
 
 log = logging.getLogger("Rocket.Errors.Arbiter")
 
@@ -68,12 +69,17 @@ KILL_MARGIN_S = 1.0
 
 
 class Arbiter:
-    """Runs ``settings['workers']`` worker processes serving ``load_app()`` (see module doc)."""
+    """Runs ``settings['workers']`` worker processes serving ``load_app()`` (see module doc).
+
+    ``build_server(app, settings, sockets)`` builds the server each worker process runs (see
+    :mod:`rocket.process.launch`); ``describe(arbiter)`` shapes :meth:`info`.
+    """
 
     def __init__(self, load_app: Callable[[], Any], settings: Dict[str, Any],
+                 build_server: Callable[..., Any],
+                 describe: Callable[[Arbiter], Dict[str, Any]],
                  clock: Callable[[], float] = time.monotonic,
-                 rng: Optional[random.Random] = None,
-                 build_server: Optional[Callable[..., Any]] = None) -> None:
+                 rng: Optional[random.Random] = None) -> None:
         if not fork_supported():
             raise ConfigError(f"workers > 1 needs os.fork(), which this platform "
                               f"({os.name}) does not have; use workers=1")
@@ -81,7 +87,7 @@ class Arbiter:
         self.settings = dict(settings)
         self.load_app = load_app
         self.build_server = build_server
-        """``build_server(app, settings, sockets)`` run in each worker (None: the WSGI Rocket)."""
+        self.describe = describe
         self.started_at = time.time()
         self.clock = clock
         self.rng = rng or random.Random()
@@ -94,7 +100,7 @@ class Arbiter:
         self.reuse_port = bool(self.config.reuse_port)
         self.backoff = Backoff()
         self.board = Board()
-        self.signals: Optional[SignalQueue] = None
+        self.signals: Optional[Signals] = None
         self.ever_served = False
         self.stopping: Optional[str] = None
         self.exit_code = 0
@@ -125,10 +131,9 @@ class Arbiter:
                                   self.rng)
         others: List[Any] = [w.slot for w in self.workers.values()]
         if self.signals is not None:
-            others += [FdCloser(self.signals.wake_r), FdCloser(self.signals.wake_w)]
-        spec = ChildSpec(self.load_app, self.settings, self.sockets, slot, self.generation,
-                         budget, self.pid, close_fds=others)
-        spec.build_server = self.build_server
+            others += [FdCloser(fd) for fd in self.signals.fds]
+        spec = ChildSpec(self.load_app, self.build_server, self.settings, self.sockets, slot,
+                         self.generation, budget, self.pid, close_fds=others)
         if self.reuse_port:
             spec.make_sockets = self._child_sockets
         else:
@@ -264,9 +269,14 @@ class Arbiter:
         worker.send(signal.SIGKILL)
 
     # -- signals ---------------------------------------------------------------------------
+    def request_stop(self) -> None:
+        """From any thread: stop gracefully (unless a stop is under way) and wake the loop."""
+        self.stopping = self.stopping or "graceful"
+        if self.signals is not None:
+            self.signals.wake()
+
     def on_signal(self, signum: int) -> None:
-        """Act on one queued signal (called from the main loop only); other numbers (0 is
-        used to wake the loop after setting ``stopping``) only wake it."""
+        """Act on one queued signal (called from the main loop only)."""
         try:
             name = signal.Signals(signum).name
         except ValueError:
@@ -298,8 +308,8 @@ class Arbiter:
         """Bind, fork, supervise until a stop signal; returns the process exit code."""
         if not self.sockets:
             self.bind()
-        self.signals = SignalQueue()
-        self.signals.install()
+        self.signals = Signals()
+        self.signals.install(SIGNALS)
         log.info("Arbiter %d listening on %s with %d worker(s)%s", self.pid,
                  ", ".join(i.describe() for i in self.interfaces), self.target,
                  " (SO_REUSEPORT)" if self.reuse_port else "")
@@ -313,6 +323,7 @@ class Arbiter:
             self._stop_workers(self.stopping)
         finally:
             self.signals.restore()
+            self.signals.close()
             self.close()
         return self.exit_code
 
@@ -362,43 +373,22 @@ class Arbiter:
 
     # -- stats -----------------------------------------------------------------------------
     def info(self) -> Dict[str, Any]:
-        """Figures summed over the workers, plus one entry per worker process (the shape of
-        every server's ``info()``, see :mod:`rocket.server.info`)."""
-        from rocket.server.info import arbiter_info
-        from rocket.server.wsgi import SERVER_SOFTWARE
+        """The shape of every server's ``info()`` (``describe``, see
+        :mod:`rocket.server.info`): figures summed over the workers, and one entry each."""
+        return self.describe(self)
 
+    def worker_records(self) -> List[Dict[str, Any]]:
+        """One entry per worker process, oldest first: the figures its heartbeat last wrote
+        (``requests``, ``connections``, ``busy``...) with its ``pid``, ``generation``,
+        ``state``, ``uptime_s`` and ``heartbeat_age_s``."""
         now = self.clock()
-        per_worker = []
+        records = []
         for w in sorted(self.workers.values(), key=lambda w: w.spawned_at):
-            r = w.slot.read()
-            threads, busy = int(r["threads"]), int(r["busy"])
-            per_worker.append({
-                "pid": w.pid, "generation": w.generation,
-                "state": "stopping" if w.term_at is not None else STATE_NAMES.get(int(r["state"]), "?"),
-                "received_connections": int(r["received"]),
-                "active_connections": int(r["connections"]), "idle_connections": int(r["idle"]),
-                "parks": int(r["parks"]),
-                "requests": int(r["requests"]), "threads": threads, "threads_busy": busy,
-                "threads_idle": max(0, threads - busy), "queue_depth": int(r["queued"]),
-                "uptime_s": round(now - w.spawned_at, 3),
-                "heartbeat_age_s": round(max(0.0, now - r["heartbeat_at"]), 3),
-            })
-        return arbiter_info(SERVER_SOFTWARE, not self.stopping,
-                            [i.describe() for i in self.interfaces], self.config, self.target,
-                            self.generation, self.started_at, per_worker)
-
-
-def run_arbiter(app: Any, settings: Dict[str, Any]) -> int:
-    """Serve ``app`` (a ``MODULE:APP`` string, imported in each worker, or a callable) with
-    ``settings['workers']`` processes; returns the exit code."""
-    if isinstance(app, str):
-        from rocket.appimport import load_app
-
-        spec = app
-
-        def load() -> Any:
-            return load_app(spec)
-    else:
-        def load() -> Any:
-            return app
-    return Arbiter(load, settings).run()
+            r: Dict[str, Any] = dict(w.slot.read())
+            state = STATE_NAMES.get(int(r["state"]), "?")
+            r.update(pid=w.pid, generation=w.generation,
+                     state="stopping" if w.term_at is not None else state,
+                     uptime_s=round(now - w.spawned_at, 3),
+                     heartbeat_age_s=round(max(0.0, now - r["heartbeat_at"]), 3))
+            records.append(r)
+        return records

@@ -1,54 +1,54 @@
-"""A server object in process mode: the glue between ``Rocket.start()`` and ``rocket.process.arbiter``.
+"""The one process launcher: ``Rocket.start()``, ``SocketServer.start()`` and the ``rocket``
+command all serve in worker processes through :func:`launch`.
 
-With ``workers`` > 1 (``concurrency='process'``, ``max_requests``) ``start()`` runs an
-:class:`~rocket.process.arbiter.Arbiter` in the foreground; each forked worker process then serves
-with the very server object that was started (``in_worker_process``), on the arbiter's
-sockets. ``stop()`` from any thread asks the arbiter for a graceful stop.
+The server side hands in what this package must not import (it never imports
+``rocket.server``):
+
+- ``build_server(app, settings, sockets)``, run in each forked worker process, returns the
+  single-process server it runs: one with ``start(background=True)``, ``stop()``,
+  ``figures()``, ``drain(timeout, hurry=, stop=)`` and ``listeners``
+  (:class:`rocket.server.lifecycle.Lifecycle`). ``settings`` are the arbiter's, with ``bind``
+  holding the bound interfaces; ``sockets`` are the pre-bound listening sockets, in order.
+- ``describe(arbiter)``, the shape of ``info()`` (``rocket.server.info.arbiter_info``).
 """
 
 from __future__ import annotations
 
-import time
-from typing import Any, Dict, List
+from typing import Any, Callable, Dict, Optional
+
+from rocket.process.arbiter import Arbiter
+
+__all__ = ["launch", "app_loader"]
 
 
-def arbiter_settings(config: Any) -> Dict[str, Any]:
-    """The settings handed to the arbiter: those given explicitly (``bind`` always is), without
-    ``handle_signals`` (the arbiter always handles its signals)."""
-    settings = {name: getattr(config, name) for name in config.explicit}
-    settings.pop("handle_signals", None)
-    return settings
+def launch(settings: Dict[str, Any], build_server: Callable[..., Any],
+           load_app: Optional[Callable[[], Any]] = None, *,
+           describe: Callable[[Arbiter], Dict[str, Any]],
+           ready: Optional[Callable[[Arbiter], None]] = None) -> int:
+    """Bind, fork ``settings['workers']`` processes, each running ``build_server(load_app(),
+    ...)``, and supervise them until stopped; returns the exit code (0, or 3 when no worker
+    could boot).
+
+    Runs in the foreground on the main thread (the arbiter takes the signals). ``ready``
+    receives the :class:`~rocket.process.arbiter.Arbiter` before it starts, for other threads
+    to read ``info()`` and call ``request_stop()``. Without ``load_app`` the app is None (a
+    server that already holds its app).
+    """
+    arbiter = Arbiter(load_app or _no_app, settings, build_server, describe)
+    if ready is not None:
+        ready(arbiter)
+    return arbiter.run()
 
 
-def run_arbiter(arbiter: Any) -> None:
-    """Run ``arbiter`` until it stops; a failure of the worker processes raises."""
-    code = arbiter.run()
-    if code:
-        raise RuntimeError(f"the worker processes failed (exit code {code}); "
-                           "see the Rocket.Errors log")
+def app_loader(app: Any) -> Callable[[], Any]:
+    """``load_app`` for ``app``: a ``MODULE:APP`` string is imported in each worker process
+    (so a reload imports fresh code); anything else is handed over as it is."""
+    if isinstance(app, str):
+        from rocket.appimport import load_app
+
+        return lambda: load_app(app)
+    return lambda: app
 
 
-def ask_graceful_stop(arbiter: Any) -> None:
-    """From any thread: have ``arbiter`` stop gracefully (once) and wake its loop."""
-    if arbiter.stopping is None:
-        arbiter.stopping = "graceful"
-        if arbiter.signals is not None:
-            arbiter.signals.handler(0, None)
-
-
-def serve_in_processes(server: Any) -> None:
-    """``server.start()`` in process mode: the arbiter forks workers that each run ``server``."""
-    from rocket.process.arbiter import Arbiter
-
-    def as_worker(app: Any, settings: Dict[str, Any], sockets: List[Any]) -> Any:
-        # In a forked worker process: this very server, on the arbiter's sockets.
-        server.in_worker_process = True
-        server.config.handle_signals = False
-        server.sockets = dict(enumerate(sockets))
-        server.interfaces = list(settings["bind"])
-        return server
-
-    server._arbiter = Arbiter(lambda: None, arbiter_settings(server.config),
-                              build_server=as_worker)
-    server.started_at = time.time()
-    run_arbiter(server._arbiter)
+def _no_app() -> None:
+    return None

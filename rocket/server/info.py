@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Mapping
 
-__all__ = ["INFO_KEYS", "SUMMED_KEYS", "process_info", "arbiter_info"]
+from rocket._version import SERVER_SOFTWARE
+
+__all__ = ["INFO_KEYS", "SUMMED_KEYS", "summed_figures", "process_info", "arbiter_info"]
 
 SUMMED_KEYS = ("received_connections", "active_connections", "idle_connections", "parks",
                "requests", "threads", "threads_busy", "threads_idle", "queue_depth")
@@ -33,51 +35,50 @@ def _with_old_names(info: Dict[str, Any]) -> Dict[str, Any]:
     return info
 
 
+def summed_figures(figures: Mapping[str, float]) -> Dict[str, int]:
+    """The :data:`SUMMED_KEYS` of one process's figures (its server's ``figures()``, or the
+    copy its heartbeat publishes to the arbiter)."""
+    threads, busy = int(figures["threads"]), int(figures["busy"])
+    return {"received_connections": int(figures["received"]),
+            "active_connections": int(figures["connections"]),
+            "idle_connections": int(figures["idle"]), "parks": int(figures["parks"]),
+            "requests": int(figures["requests"]), "threads": threads, "threads_busy": busy,
+            "threads_idle": max(0, threads - busy), "queue_depth": int(figures["queued"])}
+
+
 def process_info(server: Any) -> Dict[str, Any]:
-    """The figures of a single-process server (``rocket.server.wsgi.Rocket`` or a subclass)."""
-    pool = server.pool.stats() if server.pool is not None else {}
-    parked = len(server.monitor) if server.monitor is not None else 0
-    busy, queued = pool.get("busy", 0), pool.get("queued", 0)
+    """The answer of a single-process server (a :class:`~rocket.server.lifecycle.Lifecycle`)."""
     running = bool(server.running)
-    return _with_old_names({
-        "software": server.software,
-        "pid": os.getpid(),
-        "running": running,
-        "listen_on": [i.describe() for i in server.interfaces],
-        "read_timeout": server.config.header_timeout,
-        "keep_alive_timeout": server.config.keep_alive,
-        "received_connections": server.connections_received,
-        "active_connections": parked + busy + queued,
-        "idle_connections": parked,
-        "parks": getattr(server.monitor, "parks", 0),
-        "requests": int(getattr(server.worker, "requests", 0) or 0),
-        "threads": pool.get("threads", 0),
-        "threads_busy": busy,
-        "threads_idle": pool.get("idle", 0),
-        "queue_depth": queued,
-        "uptime_s": time.time() - server.started_at if running else 0.0,
-        "workers_wanted": 0,
-        "generation": 0,
-        "workers": [],
-    })
+    info = _head(server.software, running, [i.describe() for i in server.interfaces],
+                 server.config)
+    info.update(summed_figures(server.figures()))
+    info["uptime_s"] = time.time() - server.started_at if running else 0.0
+    info["workers_wanted"] = 0
+    info["generation"] = 0
+    info["workers"] = []
+    return _with_old_names(info)
 
 
-def arbiter_info(software: str, running: bool, listen_on: List[str], config: Any,
-                 workers_wanted: int, generation: int, started_at: float,
-                 per_worker: List[Dict[str, Any]]) -> Dict[str, Any]:
-    """The arbiter's answer: ``per_worker`` entries (each with the :data:`SUMMED_KEYS`) summed."""
-    info: Dict[str, Any] = {
-        "software": software,
-        "pid": os.getpid(),
-        "running": running,
-        "listen_on": list(listen_on),
-        "read_timeout": config.header_timeout,
-        "keep_alive_timeout": config.keep_alive,
-    }
+def arbiter_info(arbiter: Any) -> Dict[str, Any]:
+    """The answer of a :class:`~rocket.process.arbiter.Arbiter`: the figures of its worker
+    processes summed, and each one listed under ``workers``."""
+    per_worker = [{"pid": r["pid"], "generation": r["generation"], "state": r["state"],
+                   **summed_figures(r), "uptime_s": r["uptime_s"],
+                   "heartbeat_age_s": r["heartbeat_age_s"]} for r in arbiter.worker_records()]
+    running = not arbiter.stopping
+    info = _head(SERVER_SOFTWARE, running, [i.describe() for i in arbiter.interfaces],
+                 arbiter.config)
     for key in SUMMED_KEYS:
-        info[key] = sum(int(w.get(key, 0)) for w in per_worker)
+        info[key] = sum(w[key] for w in per_worker)
+    started_at = arbiter.started_at
     info["uptime_s"] = time.time() - started_at if running and started_at else 0.0
-    info["workers_wanted"] = workers_wanted
-    info["generation"] = generation
+    info["workers_wanted"] = arbiter.target
+    info["generation"] = arbiter.generation
     info["workers"] = per_worker
     return _with_old_names(info)
+
+
+def _head(software: str, running: bool, listen_on: List[str], config: Any) -> Dict[str, Any]:
+    return {"software": software, "pid": os.getpid(), "running": running,
+            "listen_on": listen_on, "read_timeout": config.header_timeout,
+            "keep_alive_timeout": config.keep_alive}

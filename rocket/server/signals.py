@@ -1,61 +1,58 @@
 """The ``handle_signals`` setting of a single-process server: SIGTERM and SIGINT stop it,
-SIGUSR1 and SIGHUP restart it (the arbiter has its own queue: ``rocket.process.supervision``).
+SIGUSR1 and SIGHUP restart it (the arbiter and its worker processes give the same
+:class:`~rocket.process.signals.Signals` their own meanings).
 
-Handlers are installed from the main thread only (Python's rule; elsewhere this does nothing),
-before the listeners bind, and the previous ones are put back at stop. A handler only starts
-a thread: ``stop()`` and ``restart()`` take the server's lock, which the interrupted main
-thread may be holding.
+Handlers are installed from the main thread only (Python's rule; elsewhere nothing happens),
+before the listeners bind, and the previous ones are put back at stop. ``stop()`` and
+``restart()`` take the server's lock, which the interrupted main thread may be holding, so
+they run on the ``rocket-signals`` thread, never in the handler.
 """
 
 from __future__ import annotations
 
 import signal
 import threading
-from typing import Any, Callable, Dict
+from typing import Callable, Optional
 
 from rocket.logs import log
+from rocket.process.signals import Signals
+
+__all__ = ["STOP_SIGNALS", "RESTART_SIGNALS", "watch", "unwatch"]
 
 STOP_SIGNALS = ("SIGTERM", "SIGINT")
 RESTART_SIGNALS = ("SIGUSR1", "SIGHUP")
 
 
-class ServerSignals:
-    """Routes the stop and restart signals to ``stop()`` and ``restart()`` while installed."""
+def watch(stop: Callable[[], None], restart: Callable[[], None]) -> Optional[Signals]:
+    """Route the stop and restart signals to ``stop()`` and ``restart()``; None (and nothing
+    installed) off the main thread."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    stops = {getattr(signal, name) for name in STOP_SIGNALS if hasattr(signal, name)}
 
-    def __init__(self, stop: Callable[[], None], restart: Callable[[], None]) -> None:
-        self.stop = stop
-        self.restart = restart
-        self._old: Dict[int, Any] = {}
+    def act(signum: int) -> None:
+        if signum in stops:
+            log.info("Received signal %s: stopping", signum)
+            stop()
+        else:
+            log.info("Received signal %s: restarting", signum)
+            restart()
 
-    def install(self) -> None:
-        """Install the handlers (main thread only), remembering the ones they replace."""
-        if threading.current_thread() is not threading.main_thread():
-            return
-        for names, handler in ((STOP_SIGNALS, self.on_stop), (RESTART_SIGNALS, self.on_restart)):
-            for name in names:
-                signum = getattr(signal, name, None)
-                if signum is None:
-                    continue
-                try:
-                    self._old[signum] = signal.signal(signum, handler)
-                except (ValueError, OSError):
-                    pass
+    signals = Signals()
+    try:
+        signals.install(STOP_SIGNALS + RESTART_SIGNALS)
+    except BaseException:
+        signals.restore()
+        signals.close()
+        raise
+    signals.dispatch_in_thread(act, "rocket-signals")
+    return signals
 
-    def restore(self) -> None:
-        """Put the previous handlers back; safe to call when nothing is installed."""
-        if threading.current_thread() is not threading.main_thread():
-            return
-        for signum, handler in self._old.items():
-            try:
-                signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
-            except (ValueError, OSError, TypeError):
-                pass
-        self._old.clear()
 
-    def on_stop(self, signum: int, frame: Any) -> None:
-        log.info("Received signal %s: stopping", signum)
-        threading.Thread(target=self.stop, name="rocket-stop", daemon=True).start()
-
-    def on_restart(self, signum: int, frame: Any) -> None:
-        log.info("Received signal %s: restarting", signum)
-        threading.Thread(target=self.restart, name="rocket-restart", daemon=True).start()
+def unwatch(signals: Optional[Signals]) -> None:
+    """Put the previous handlers back and end the thread (main thread only; elsewhere, such
+    as on the ``rocket-signals`` thread itself, it does nothing)."""
+    if signals is None or threading.current_thread() is not threading.main_thread():
+        return
+    signals.restore()
+    signals.close()

@@ -19,8 +19,7 @@ message)`` answers each one, and ``encode`` turns the reply into bytes::
 from __future__ import annotations
 
 import sys
-import time
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Optional, Sequence, Tuple
 
 from rocket.config.settings import ALIASES, ConfigError
 from rocket.server.wsgi import Rocket
@@ -31,10 +30,6 @@ __all__ = ["Protocol", "LineProtocol", "SocketServer", "send", "settings_from_ar
 
 METHOD = "socket"
 """The worker method name the SocketServer registers for its :class:`ProtocolWorker`."""
-
-PROCESS_ONLY = ("workers", "reuse_port", "max_requests_jitter", "graceful_timeout",
-                "worker_timeout", "concurrency", "handle_signals")
-"""Settings the arbiter uses and a worker process's own server does not."""
 
 
 class Protocol:
@@ -115,6 +110,8 @@ class SocketServer(Rocket):
     sockets; :meth:`info` then sums their figures.
     """
 
+    _process_mode = "concurrency='process'"
+
     def __init__(self, protocol_factory: Callable[[], Any],
                  handler: Optional[Callable[[Any, Any], Any]] = None,
                  **settings: Any) -> None:
@@ -141,7 +138,6 @@ class SocketServer(Rocket):
         if queue_size is not None:
             self.set_queue_size(queue_size)  # also marks it explicit, so workers inherit it
         self._parser_class = self._new_stream
-        self._arbiter: Any = None
 
     def _new_stream(self, limits: Any) -> MessageStream:
         # Runs on the listener thread: a failing factory is recorded, and the worker closes
@@ -153,62 +149,15 @@ class SocketServer(Rocket):
             stream.error = exc
             return stream
 
-    @property
-    def multi_process(self) -> bool:
-        """True when :meth:`start` runs an arbiter and worker processes."""
+    def _wants_processes(self) -> bool:
+        """Process mode: ``concurrency='process'`` or ``workers`` > 1 (``max_requests`` counts
+        messages per connection here, so it needs no process to replace)."""
         return self.config.concurrency == "process" or self.config.workers > 1
 
-    def start(self, background: bool = False) -> None:
-        """Serve; blocks until stopped unless ``background`` (thread mode only)."""
-        if not self.multi_process:
-            super().start(background)
-            return
-        if background:
-            raise ConfigError("concurrency='process' serves in the foreground: the arbiter "
-                              "needs the main thread for its signals; use start()")
-        self._run_arbiter()
-
-    def _run_arbiter(self) -> None:
-        from rocket.process.arbiter import Arbiter
-
-        config = self.config
-        settings = {name: getattr(config, name) for name in config.explicit | {"bind"}}
-        settings["max_requests"] = 0  # here it counts messages per connection, not per process
-        settings.pop("handle_signals", None)
-        self._arbiter = Arbiter(lambda: None, settings, build_server=self._child_server)
-        self.started_at = time.time()
-        try:
-            code = self._arbiter.run()
-        finally:
-            self.interfaces = list(self._arbiter.interfaces) or self.interfaces
-        if code:
-            raise RuntimeError(f"the worker processes failed (exit code {code}); "
-                               "see the Rocket.Errors log")
-
-    def _child_server(self, app: Any, settings: Dict[str, Any], sockets: List[Any]) -> Any:
-        """The single-process server a forked worker runs on the arbiter's ``sockets``."""
-        kwargs = {k: v for k, v in settings.items() if k not in PROCESS_ONLY}
-        kwargs["max_requests"] = self.config.max_requests
-        server = SocketServer(self.protocol_factory, self.handler, handle_signals=False,
-                              **kwargs)
-        server.sockets = dict(enumerate(sockets))
-        return server
-
-    def stop(self, stoplogging: bool = False) -> None:
-        """Stop serving (in process mode: ask the arbiter for a graceful stop)."""
-        arbiter = self._arbiter
-        if arbiter is not None and arbiter.stopping is None:
-            arbiter.stopping = "graceful"
-            if arbiter.signals is not None:
-                arbiter.signals.handler(0, None)  # wakes its loop
-            return
-        super().stop(stoplogging)
-
-    def info(self) -> Dict[str, Any]:
-        """Live figures (see :mod:`rocket.server.info`), summed over processes in process mode."""
-        if self._arbiter is not None:
-            return self._arbiter.info()
-        return super().info()
+    def _arbiter_settings(self) -> Dict[str, Any]:
+        settings = super()._arbiter_settings()
+        settings["max_requests"] = 0  # per connection here, not per process: no rotation
+        return settings
 
 
 register_method(METHOD, ProtocolWorker)

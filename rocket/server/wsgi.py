@@ -1,4 +1,5 @@
-"""``Rocket``: wires listeners, the thread pool, the monitor and the worker; owns the lifecycle.
+"""``Rocket``: wires listeners, the thread pool, the monitor and the worker (the lifecycle it
+shares with the SocketServer is :mod:`rocket.server.lifecycle`).
 
 Flow of a connection: a listener accepts it and submits a ``Connection`` to the pool; a pool
 thread finishes any TLS handshake and calls ``worker.handle(conn)``; when that returns True
@@ -8,7 +9,6 @@ buffered), and the monitor submits it again when it becomes readable.
 
 from __future__ import annotations
 
-import logging
 import platform
 import socket
 import sys
@@ -16,16 +16,13 @@ import threading
 import time
 from typing import Any, Dict, List, Optional
 
-from rocket import accesslog
 from rocket._version import SERVER_SOFTWARE
 from rocket.config.settings import Config
-from rocket.logs import NullHandler, errors_log, log
+from rocket.logs import NullHandler, errors_log
 from rocket.net.connection import Connection
 from rocket.net.listener import Listener
-from rocket.net.monitor import Monitor
 from rocket.net.tls import make_tls_context
-from rocket.server.signals import ServerSignals
-from rocket.server.threadpool import ThreadPool
+from rocket.server.lifecycle import Lifecycle
 
 SOCKET_TIMEOUT = 10
 """Rocket's per-socket read timeout (s); web2py overrides it before start, so it is read then."""
@@ -42,11 +39,9 @@ YIELD_QUANTUM_S = 0.02
 """While others wait for a thread, a connection keeps its thread at least this long: several
 requests per hand-off instead of one, and only milliseconds of extra wait for the others."""
 
-STOP_TIMEOUT_S = 5.0
-"""Upper bound of stop(): requests still running after it are cut (their sockets shut down)."""
-
-__all__ = ["Rocket", "Rocket3", "Server", "serve", "SOCKET_TIMEOUT", "SERVER_NAME",
-           "SERVER_SOFTWARE", "HTTP_SERVER_SOFTWARE", "BUF_SIZE", "DEFAULTS", "NullHandler"]
+__all__ = ["Rocket", "Rocket3", "Server", "serve", "build_server", "SOCKET_TIMEOUT",
+           "SERVER_NAME", "SERVER_SOFTWARE", "HTTP_SERVER_SOFTWARE", "BUF_SIZE", "DEFAULTS",
+           "NullHandler"]
 
 
 def _module_global(name: str, default: Any) -> Any:
@@ -59,7 +54,7 @@ def _module_global(name: str, default: Any) -> Any:
     return value
 
 
-class Rocket:
+class Rocket(Lifecycle):
     """The server, with Rocket 1.x's signature (all arguments positional in this order).
 
     Extra keyword arguments are settings of ``rocket.config.settings`` (``linger``, ``access_log``,
@@ -71,6 +66,7 @@ class Rocket:
                  app_info: Optional[dict] = None, min_threads: Optional[int] = None,
                  max_threads: Optional[int] = None, queue_size: Optional[int] = None,
                  timeout: float = 600, handle_signals: bool = True, **settings: Any) -> None:
+        super().__init__()
         min_threads = DEFAULTS["MIN_THREADS"] if min_threads is None else min_threads
         max_threads = DEFAULTS["MAX_THREADS"] if max_threads is None else max_threads
         if queue_size is not None:
@@ -102,29 +98,8 @@ class Rocket:
                 make_tls_context(interface, self.config.ciphers)
         self.software = SERVER_SOFTWARE
         self.server_name = self.config.server_name or SERVER_NAME
-        self.worker: Any = None
-        self.listeners: List[Listener] = []
-        self.pool: Optional[ThreadPool] = None
-        self.monitor: Optional[Monitor] = None
-        self.connections_received = 0
-        self.sockets: Dict[int, socket.socket] = {}
-        """Pre-bound listening sockets by interface index (set by the arbiter or adopted from
-        ``fd://N``); each start uses a duplicate, so restart() and other processes keep them."""
-        self.draining = False
-        """True while a graceful stop finishes in-flight requests: responses announce close."""
-        self.started_at = 0.0
         self.log = errors_log("Server")
-        self._lock = threading.RLock()
-        self._running = False
-        self._stopped = threading.Event()
-        self._stopped.set()
         self._turn = threading.local()
-        self.in_worker_process = False
-        """True in a process forked by the arbiter: serve here, never start another arbiter."""
-        self._arbiter: Any = None
-        self._signals = ServerSignals(self.stop, self.restart)
-        """Its handlers while running with ``handle_signals`` (see :mod:`rocket.server.signals`)."""
-        self._profiler: Any = None
         from rocket.http.parser import RequestParser
 
         self._parser_class = RequestParser
@@ -143,85 +118,6 @@ class Rocket:
         self.config.queue_size = self.queue_size = convert(SETTINGS_BY_NAME["queue_size"], value)
         self.config.explicit |= {"queue_size"}  # as if given to Config: repr, arbiter settings
 
-    def start(self, background: bool = False) -> None:
-        """Start serving; blocks until stop(), a signal or Ctrl-C unless ``background``.
-
-        With ``workers`` > 1 (see :attr:`multi_process`) an arbiter forks worker processes
-        that each run this server; it needs the main thread, so ``background`` is refused.
-        """
-        if self.multi_process:
-            self._run_arbiter(background)
-            return
-        with self._lock:
-            if self._running:
-                raise RuntimeError("this Rocket is already running")
-            self._apply_globals()
-            if self.worker is None:
-                self.worker = self.worker_class(self._worker_app_info(), self)
-                if self.hooks is not None:
-                    self.hooks.install(self.worker)
-            log.info("Starting %s", SERVER_SOFTWARE)
-            if self.config.handle_signals:
-                # Before binding: a SIGTERM from the moment sockets exist stops cleanly (the
-                # handler's stop() waits for this lock, then sees the server running).
-                self._signals.install()
-            self._start_profiler()
-            try:
-                self._start_components()
-            except BaseException:
-                self._signals.restore()
-                self._stop_profiler(write=False)
-                raise
-            self._stopped.clear()
-            self._running = True
-        if background:
-            return
-        try:
-            while not self._stopped.wait(1.0):  # wakes to let Ctrl-C through
-                pass
-        except KeyboardInterrupt:
-            log.info("Received keyboard interrupt")
-        finally:
-            self.stop()
-            self._signals.restore()
-
-    def stop(self, stoplogging: bool = False) -> None:
-        """Stop listeners, monitor and workers; idempotent and callable from any thread.
-        In process mode it asks the arbiter for a graceful stop."""
-        if self._arbiter is not None and not self.in_worker_process:
-            from rocket.process.launch import ask_graceful_stop
-
-            ask_graceful_stop(self._arbiter)
-            return
-        with self._lock:
-            if not self._running:
-                return
-            self._running = False
-            log.info("Stopping Server")
-            self._stop_components()
-            if self.worker is not None:
-                self.worker.close()
-                self.worker = None
-            self._stop_profiler()
-            self._signals.restore()
-            accesslog.flush()
-            self._stopped.set()
-        if stoplogging:
-            logging.shutdown()
-
-    def restart(self) -> None:
-        """Stop and start again on the same addresses (ports chosen by the OS are kept)."""
-        with self._lock:
-            if not self._running:
-                return
-            log.info("Restarting server")
-            self._stop_components()
-            self._start_components()
-
-    def wait(self, timeout: Optional[float] = None) -> bool:
-        """Block until the server is stopped; False when ``timeout`` passed first."""
-        return self._stopped.wait(timeout)
-
     def has_waiting(self) -> bool:
         """True when connections wait for a thread and the calling thread's connection has had
         its turn (``YIELD_QUANTUM_S``): the worker then parks its idle connection at once
@@ -230,38 +126,23 @@ class Rocket:
         return (pool is not None and pool.has_waiting
                 and time.monotonic() - getattr(self._turn, "started", 0.0) >= YIELD_QUANTUM_S)
 
-    @property
-    def running(self) -> bool:
-        """True between start() and stop()."""
-        return self._running
-
-    @property
-    def multi_process(self) -> bool:
-        """True when start() runs an arbiter and worker processes (``workers`` > 1,
-        ``concurrency='process'``, ``max_requests`` or systemd socket activation)."""
-        from rocket.process.arbiter import wants_arbiter
+    def _wants_processes(self) -> bool:
+        """Process mode: ``workers`` > 1, ``concurrency='process'``, ``max_requests`` or
+        systemd socket activation."""
+        from rocket.process.supervision import wants_arbiter
 
         c: Any = self.config
-        return not self.in_worker_process and wants_arbiter(c.workers, c.max_requests,
-                                                            c.concurrency)
-
-    def _run_arbiter(self, background: bool) -> None:
-        from rocket.config.settings import ConfigError
-        from rocket.process.launch import serve_in_processes
-
-        if background:
-            raise ConfigError("workers > 1 serves in the foreground: the arbiter needs the main "
-                              "thread for its signals; use start()")
-        serve_in_processes(self)
-
-    def __enter__(self) -> Rocket:
-        self.start(background=True)
-        return self
-
-    def __exit__(self, *exc_info: Any) -> None:
-        self.stop()
+        return wants_arbiter(c.workers, c.max_requests, c.concurrency)
 
     # -- wiring -------------------------------------------------------------------------------
+    def _prepare(self) -> None:
+        """Each start: apply the module globals, and build the worker unless it exists."""
+        self._apply_globals()
+        if self.worker is None:
+            self.worker = self.worker_class(self._worker_app_info(), self)
+            if self.hooks is not None:
+                self.hooks.install(self.worker)
+
     def _worker_app_info(self) -> dict:
         """``app_info`` for the worker: the ``static`` setting's mounts wrap ``wsgi_app``."""
         mounts = self.config.static  # type: ignore[attr-defined]
@@ -270,21 +151,6 @@ class Rocket:
         from rocket.static.mounts import wrap_static
 
         return dict(self.app_info, wsgi_app=wrap_static(self.app_info.get("wsgi_app"), mounts))
-
-    def _start_profiler(self) -> None:
-        """With the ``profile`` setting, profile the threads started from now on."""
-        path = self.config.profile  # type: ignore[attr-defined]
-        if path is not None and self._profiler is None:
-            from rocket.server.profile import start_profile
-
-            self._profiler = start_profile(path, per_process=self.in_worker_process)
-
-    def _stop_profiler(self, write: bool = True) -> None:
-        profiler, self._profiler = self._profiler, None
-        if profiler is not None:
-            from rocket.server.profile import finish_profile
-
-            finish_profile(profiler, self.log, write)
 
     def _apply_globals(self) -> None:
         explicit = self.config.explicit
@@ -297,47 +163,6 @@ class Rocket:
             self.config.linger = self.config.header_timeout
         if "server_name" not in explicit:
             self.server_name = _module_global("SERVER_NAME", SERVER_NAME)
-
-    def _start_components(self) -> None:
-        c = self.config
-        self.pool = ThreadPool(self._serve, min_threads=c.min_threads, max_threads=c.max_threads,
-                               queue_size=c.queue_size, discard=_close, abort=_abort)
-        self.monitor = Monitor(self.pool.submit, timeout=c.keep_alive)
-        listeners: List[Listener] = []
-        try:
-            for index, interface in enumerate(self.interfaces):
-                sock = self.sockets.get(index)
-                if sock is None and interface.fd is not None:
-                    from rocket.net.binding import adopt_fd
-
-                    sock = self.sockets[index] = adopt_fd(interface.fd)
-                listeners.append(Listener(interface, self._accept, backlog=c.backlog,
-                                          ciphers=c.ciphers, has_room=self.pool.has_room,
-                                          sock=sock.dup() if sock is not None else None))
-        except BaseException:
-            for listener in listeners:
-                listener.close()
-            self.monitor.stop()
-            raise
-        self.listeners = listeners
-        self.interfaces = [listener.interface for listener in listeners]
-        self.pool.start()
-        self.monitor.start()
-        for listener in listeners:
-            listener.start()
-        self.started_at = time.time()
-        log.info("Listening on sockets: %s",
-                 ", ".join(listener.interface.describe() for listener in listeners))
-
-    def _stop_components(self) -> None:
-        deadline = time.monotonic() + STOP_TIMEOUT_S
-        for listener in self.listeners:
-            listener.stop(timeout=2.0)
-        if self.monitor is not None:
-            self.monitor.stop()
-        if self.pool is not None:
-            self.pool.stop(timeout=max(0.5, deadline - time.monotonic()))
-        self.listeners = []
 
     def _accept(self, sock: Any, addr: Any, listener: Listener) -> None:
         c = self.config
@@ -375,15 +200,6 @@ class Rocket:
         return False
 
     # -- stats --------------------------------------------------------------------------------
-    def info(self) -> Dict[str, Any]:
-        """Live counters: addresses, timeouts, connections, requests, threads, queue depth;
-        the same keys as the SocketServer's and the arbiter's (see :mod:`rocket.server.info`)."""
-        from rocket.server.info import process_info
-
-        if self._arbiter is not None and not self.in_worker_process:
-            return self._arbiter.info()  # type: ignore[no-any-return]
-        return process_info(self)
-
     @property
     def ports(self) -> List[int]:
         """Bound TCP ports, in interface order (useful with port 0)."""
@@ -422,6 +238,18 @@ def serve(app: Any, **settings: Any) -> None:
     Server(app, **settings).start()
 
 
+def build_server(app: Any, settings: Dict[str, Any], sockets: List[Any]) -> Server:
+    """The ``build_server`` of ``rocket.process.launch`` for an application: a ``Server`` for
+    ``app`` with ``settings`` (Config keys) on the pre-bound ``sockets``."""
+    from rocket.process.child import ARBITER_SETTINGS
+
+    kwargs = {name: value for name, value in settings.items() if name not in ARBITER_SETTINGS}
+    server = Server(app, workers=int(settings.get("workers", 2)), **kwargs)
+    server.sockets = dict(enumerate(sockets))
+    server.in_worker_process = True  # serve here; workers > 1 only sets wsgi.multiprocess
+    return server
+
+
 def _check_static_method(method: str, worker_class: type) -> None:
     """Static mounts wrap a WSGI application: refuse them for a method without one."""
     from rocket.config.settings import ConfigError
@@ -430,14 +258,6 @@ def _check_static_method(method: str, worker_class: type) -> None:
     if method.lower() == "fs" or not issubclass(worker_class, WSGIWorker):
         raise ConfigError(f"static mounts go in front of a WSGI application and method "
                           f"{method!r} has none; use method 'wsgi' (app_info['wsgi_app'])")
-
-
-def _close(conn: Any) -> None:
-    conn.close()
-
-
-def _abort(conn: Any) -> None:
-    conn.abort()
 
 
 def _plain_http_refusal(conn: Connection) -> None:

@@ -278,7 +278,7 @@ def test_signal_handlers_are_restored_after_stop():
     server = Rocket(("127.0.0.1", 0), "wsgi", {"wsgi_app": hello}, handle_signals=True)
     server.start(background=True)
     try:
-        assert signal.getsignal(signal.SIGTERM) == server._signals.on_stop
+        assert signal.getsignal(signal.SIGTERM) == server._signals.handler
     finally:
         server.stop()
     assert signal.getsignal(signal.SIGTERM) is before

@@ -48,8 +48,8 @@ def test_handlers_are_installed_before_the_listeners_and_restored_after():
     server = RecordingRocket(("127.0.0.1", 0), "wsgi", {"wsgi_app": app}, handle_signals=True)
     try:
         server.start(background=True)
-        assert server.handler_at_bind == server._signals.on_stop
-        assert signal.getsignal(signal.SIGTERM) == server._signals.on_stop
+        assert server.handler_at_bind == server._signals.handler
+        assert signal.getsignal(signal.SIGTERM) == server._signals.handler
     finally:
         server.stop()
     assert signal.getsignal(signal.SIGTERM) == before
@@ -72,7 +72,7 @@ def test_a_failed_start_restores_the_handlers():
                                  handle_signals=True)
         with pytest.raises(OSError):
             server.start(background=True)
-    assert server.handler_at_bind == server._signals.on_stop
+    assert server.handler_at_bind == server._signals.handler
     assert signal.getsignal(signal.SIGTERM) == before
     assert not server.running
 

@@ -1,27 +1,19 @@
-"""The arbiter's pieces in isolation: backoff, jitter, exit statuses, the signal queue and the
-supervision rule (with fake worker processes and a fake clock, so nothing is forked)."""
+"""The arbiter's supervision rule, request_stop() and figures, with fake worker processes and a
+fake clock, so nothing is forked (its small parts: test_supervision; real forks: test_launch)."""
 
 from __future__ import annotations
 
 import os
 import random
 import signal
-import time
 
 import pytest
 
 from rocket.config.settings import ConfigError
 from rocket.process import arbiter as arbiter_module
-from rocket.process.arbiter import (
-    Arbiter,
-    Backoff,
-    SignalQueue,
-    WorkerProcess,
-    describe_status,
-    max_requests_for,
-    wants_arbiter,
-)
+from rocket.process.arbiter import Arbiter, WorkerProcess
 from rocket.process.scoreboard import RETIRING, SERVING, Slot
+from rocket.process.signals import Signals
 
 
 class FakeClock:
@@ -41,12 +33,17 @@ class FakeWorker(WorkerProcess):
         self.sent.append(signum)
 
 
+def unused(*args):
+    raise AssertionError("not called when nothing forks")
+
+
 class FakeArbiter(Arbiter):
     """Spawns FakeWorkers with real slots and made-up pids; never forks or signals."""
 
     def __init__(self, clock: FakeClock, **settings) -> None:
         settings.setdefault("workers", 2)
-        super().__init__(lambda: None, settings, clock=clock, rng=random.Random(7))
+        super().__init__(lambda: None, settings, build_server=unused, describe=unused,
+                         clock=clock, rng=random.Random(7))
         self._next_pid = 50000
         self.spawned: list = []
 
@@ -81,57 +78,11 @@ def reload_started(clock: FakeClock) -> tuple:
     return arb, old, [w for w in arb.workers.values() if w not in old]
 
 
-# -- small pieces ------------------------------------------------------------------------------
-def test_backoff_is_immediate_once_then_doubles_to_a_cap():
-    backoff = Backoff(first_s=0.1, max_s=1.0)
-    delays = [backoff.failed(0.0) for _ in range(7)]
-    assert delays == [0.0, 0.1, 0.2, 0.4, 0.8, 1.0, 1.0]
-    assert not backoff.ready(0.5) and backoff.ready(1.0)
-    backoff.reset()
-    assert backoff.ready(0.0) and backoff.failed(5.0) == 0.0
-
-
-def test_max_requests_jitter_stays_in_range_and_varies():
-    rng = random.Random(1)
-    budgets = {max_requests_for(50, 10, rng) for _ in range(200)}
-    assert min(budgets) >= 50 and max(budgets) <= 60 and len(budgets) > 5
-    assert max_requests_for(50, 0, rng) == 50
-    assert max_requests_for(0, 10, rng) == 0
-
-
-def test_wants_arbiter_for_workers_max_requests_process_mode_and_socket_activation():
-    assert not wants_arbiter(1, environ={})
-    assert wants_arbiter(2, environ={})
-    assert wants_arbiter(1, max_requests=100, environ={})
-    assert wants_arbiter(1, concurrency="process", environ={})
-    assert wants_arbiter(1, environ={"LISTEN_FDS": "1", "LISTEN_PID": str(os.getpid())})
-    assert not wants_arbiter(1, environ={"LISTEN_FDS": "1", "LISTEN_PID": "1"})
-
-
-def test_describe_status_names_code_and_signal():
-    assert describe_status(3 << 8) == "exited with code 3"
-    assert describe_status(signal.SIGKILL) == "killed by signal 9 (SIGKILL)"
-
-
-def test_signal_queue_only_enqueues_and_wakes():
-    queue = SignalQueue()
-    queue.install(["SIGUSR2"])
-    try:
-        os.kill(os.getpid(), signal.SIGUSR2)
-        started = time.monotonic()
-        queue.wait(5.0)
-        assert time.monotonic() - started < 1.0
-        assert queue.drain() == [signal.SIGUSR2]
-        assert queue.drain() == []
-    finally:
-        queue.restore()
-    assert signal.getsignal(signal.SIGUSR2) is signal.SIG_DFL
-
-
+# -- construction ------------------------------------------------------------------------------
 def test_without_fork_workers_are_refused_with_a_clear_error(monkeypatch):
     monkeypatch.setattr(arbiter_module, "fork_supported", lambda: False)
     with pytest.raises(ConfigError, match="workers > 1 needs os.fork"):
-        Arbiter(lambda: None, {"workers": 2})
+        Arbiter(lambda: None, {"workers": 2}, unused, unused)
 
 
 # -- the supervision rule ----------------------------------------------------------------------
@@ -264,14 +215,40 @@ def test_boot_failure_during_reload_keeps_the_old_generation():
     assert new[1].sent == [signal.SIGTERM]         # the rest of the abandoned generation
 
 
-def test_info_sums_the_workers_figures():
+def test_worker_records_carry_each_workers_published_figures():
     clock = FakeClock()
     arb = FakeArbiter(clock)
     arb.maintain()
     for n, w in enumerate(arb.workers.values()):
         w.slot.write(pid=w.pid, state=SERVING, requests=10 + n, connections=2, busy=1,
                      threads=10, queued=n, heartbeat_at=clock())
-    info = arb.info()
-    assert info["requests"] == 21 and info["threads_busy"] == 2 and info["queue_depth"] == 1
-    assert [w["pid"] for w in info["workers"]] == [w.pid for w in arb.spawned]
-    assert {w["state"] for w in info["workers"]} == {"serving"}
+    clock.now += 1.5
+    first, second = arb.spawned
+    arb._terminate(second, "a test")
+    records = arb.worker_records()
+    assert [r["pid"] for r in records] == [first.pid, second.pid]
+    assert [r["requests"] for r in records] == [10, 11] and records[1]["queued"] == 1
+    assert [r["state"] for r in records] == ["serving", "stopping"]
+    assert records[0]["uptime_s"] == records[0]["heartbeat_age_s"] == 1.5
+
+
+def test_info_is_the_shape_it_was_handed():
+    arb = FakeArbiter(FakeClock())
+    arb.describe = lambda arbiter: {"arbiter": arbiter}
+    assert arb.info() == {"arbiter": arb}
+
+
+def test_request_stop_is_graceful_once_and_wakes_the_loop():
+    arb = FakeArbiter(FakeClock())
+    arb.request_stop()                             # before run(): no loop to wake yet
+    assert arb.stopping == "graceful"
+    arb.stopping = "quick"
+    arb.request_stop()
+    assert arb.stopping == "quick"                 # never downgrades a quick stop
+    arb.signals = Signals()
+    try:
+        arb.request_stop()
+        assert not arb.signals.pending               # a wake, not a signal
+        assert os.read(arb.signals.fds[0], 16) == b"!"
+    finally:
+        arb.signals.close()

@@ -10,7 +10,6 @@ import pytest
 
 from rocket.config.settings import Config, ConfigError, concurrency_mode, optional_hook
 from rocket.server.hooks import HOOK_NAMES, Hooks, maybe_hooks
-from rocket.server.info import INFO_KEYS, arbiter_info
 from rocket.server.sockets import LineProtocol, Protocol, SocketServer, settings_from_argv
 from rocket.workers.protocol import (
     NEED_DATA,
@@ -244,39 +243,40 @@ def test_settings_from_argv_bad_input_is_one_line_and_exit_2(argv, words, capsys
     assert words in err and err.startswith("echo.py: error: ") and err.count("\n") == 1
 
 
-# -- info shape ------------------------------------------------------------------------------
-def test_arbiter_info_sums_workers_in_the_common_shape():
-    per_worker = [{"pid": 1, "received_connections": 3, "active_connections": 2, "requests": 10,
-                   "threads": 4, "threads_busy": 1, "threads_idle": 3, "queue_depth": 0},
-                  {"pid": 2, "received_connections": 5, "active_connections": 1, "requests": 7,
-                   "threads": 4, "threads_busy": 2, "threads_idle": 2, "queue_depth": 1}]
-    info = arbiter_info("Rocket x", True, ["127.0.0.1:1"], Config(), 2, 1, 0.0, per_worker)
-    assert set(info) == set(INFO_KEYS)
-    assert info["received_connections"] == info["connections_received"] == 8
-    assert info["requests"] == 17 and info["threads_busy"] == 3 and info["queue_depth"] == 1
-    assert info["listen_on"] == info["listen"] == ["127.0.0.1:1"]
-    assert info["workers"] == per_worker and info["workers_wanted"] == 2
-
-
 def test_hook_names_are_settings():
     assert all(name in Config().as_dict() for name in HOOK_NAMES)
 
 
 def test_process_mode_info_and_stop_go_to_the_arbiter():
     class FakeArbiter:
+        stops = 0
+        interfaces: list = []
+        config = Config()
         stopping = None
-        signals = None
+        target = generation = 2
+        started_at = 0.0
 
-        def info(self) -> dict:
-            return {"from": "arbiter"}
+        def request_stop(self) -> None:
+            self.stops += 1
+
+        def worker_records(self) -> list:
+            return []
 
     server = SocketServer(Protocol, lambda conn, m: m, bind="127.0.0.1:0", workers=2,
-                          handle_signals=False, queue_size=7)
+                          handle_signals=False, queue_size=7, max_requests=5)
     assert server.multi_process and server.config.queue_size == 7
+    settings = server._arbiter_settings()
+    assert settings["max_requests"] == 0 and settings["queue_size"] == 7  # per connection
+    assert "handle_signals" not in settings and "bind" in settings
+    with pytest.raises(ConfigError, match="concurrency='process' serves in the foreground"):
+        server.start(background=True)
     server._arbiter = FakeArbiter()
-    assert server.info() == {"from": "arbiter"}
+    assert server.info()["workers_wanted"] == 2
     server.stop()
-    assert server._arbiter.stopping == "graceful"
+    assert server._arbiter.stops == 1
+    child = server._as_worker_process(None, {"bind": server.interfaces}, [])
+    assert child is server and not server.multi_process   # in the forked worker process
+    assert server.config.max_requests == 5
 
 
 def test_queue_size_is_an_explicit_setting_so_process_workers_inherit_it():

@@ -1,0 +1,349 @@
+"""The lifecycle shared by ``Rocket`` (so ``Server``) and ``SocketServer``.
+
+:class:`Lifecycle` starts and stops the listeners, the thread pool and the monitor, takes the
+signals of ``handle_signals``, reads the counters (:meth:`Lifecycle.figures`, the one way:
+``info()`` and a worker process's heartbeat both use it) and drains gracefully
+(:meth:`Lifecycle.drain`). In process mode ``start()`` hands this server to the launcher
+(:func:`rocket.process.launch.launch`): each forked worker process serves with it.
+
+A subclass provides ``_prepare()`` (run by each start, under the lock: build the worker),
+``_accept(sock, addr, listener)`` and ``_serve(conn)`` (the pool's handler), and
+``_wants_processes()``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any, Callable, Dict, List, Optional
+
+from rocket import accesslog
+from rocket._version import SERVER_SOFTWARE
+from rocket.config.settings import ConfigError
+from rocket.logs import errors_log, log
+from rocket.net.listener import Listener
+from rocket.net.monitor import Monitor
+from rocket.server.signals import unwatch, watch
+from rocket.server.threadpool import ThreadPool
+
+__all__ = ["Lifecycle", "STOP_TIMEOUT_S", "PARKED_GRACE_S"]
+
+STOP_TIMEOUT_S = 5.0
+"""Upper bound of stop(): requests still running after it are cut (their sockets shut down)."""
+
+PARKED_GRACE_S = 0.5
+"""How long a drain still serves parked connections that turn readable (a request sent just
+as the drain began) before it closes the idle ones; bounded by the drain's timeout."""
+
+drain_log = errors_log("Worker")
+
+
+class Lifecycle:
+    """start/stop/restart/wait of a server built from listeners, a pool and a monitor."""
+
+    _process_mode = "workers > 1"
+    """How the refusal of ``start(background=True)`` in process mode names the setting."""
+
+    config: Any
+    """The server's :class:`~rocket.config.settings.Config` (set by the subclass)."""
+    interfaces: List[Any]
+    """The interfaces to listen on; the bound ones once started."""
+
+    def __init__(self) -> None:
+        self.listeners: List[Listener] = []
+        self.pool: Optional[ThreadPool] = None
+        self.monitor: Optional[Monitor] = None
+        self.worker: Any = None
+        self.connections_received = 0
+        self.sockets: Dict[int, Any] = {}
+        """Pre-bound listening sockets by interface index (set by the arbiter or adopted from
+        ``fd://N``); each start uses a duplicate, so restart() and other processes keep them."""
+        self.draining = False
+        """True while a graceful stop finishes in-flight requests: responses announce close."""
+        self.started_at = 0.0
+        self.in_worker_process = False
+        """True in a process forked by the arbiter: serve here, never start another arbiter."""
+        self._lock = threading.RLock()
+        self._running = False
+        self._stopped = threading.Event()
+        self._stopped.set()
+        self._arbiter: Any = None
+        self._signals: Any = None
+        """The handle_signals :class:`~rocket.process.signals.Signals` (None off the main
+        thread or before the first start)."""
+        self._profiler: Any = None
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def start(self, background: bool = False) -> None:
+        """Start serving; blocks until stop(), a signal or Ctrl-C unless ``background``.
+
+        In process mode (see :attr:`multi_process`) an arbiter forks worker processes that
+        each run this server; it needs the main thread, so ``background`` is refused.
+        """
+        if self.multi_process:
+            self._run_processes(background)
+            return
+        with self._lock:
+            if self._running:
+                raise RuntimeError("this Rocket is already running")
+            self._prepare()
+            log.info("Starting %s", SERVER_SOFTWARE)
+            if self.config.handle_signals:
+                # Before binding: a SIGTERM from the moment sockets exist stops cleanly (the
+                # handler's stop() waits for this lock, then sees the server running).
+                self._signals = watch(self.stop, self.restart)
+            self._start_profiler()
+            try:
+                self._start_components()
+            except BaseException:
+                unwatch(self._signals)
+                self._stop_profiler(write=False)
+                raise
+            self._stopped.clear()
+            self._running = True
+        if background:
+            return
+        try:
+            while not self._stopped.wait(1.0):  # wakes to let Ctrl-C through
+                pass
+        except KeyboardInterrupt:
+            log.info("Received keyboard interrupt")
+        finally:
+            self.stop()
+
+    def stop(self, stoplogging: bool = False) -> None:
+        """Stop listeners, monitor and workers; idempotent and callable from any thread.
+        In process mode it asks the arbiter for a graceful stop."""
+        if self._arbiter is not None and not self.in_worker_process:
+            self._arbiter.request_stop()
+            return
+        with self._lock:
+            if self._running:
+                self._running = False
+                log.info("Stopping Server")
+                self._stop_components()
+                if self.worker is not None:
+                    self.worker.close()
+                    self.worker = None
+                self._stop_profiler()
+                accesslog.flush()
+                self._stopped.set()
+        unwatch(self._signals)  # outside the lock: its thread may be waiting for it
+        if stoplogging:
+            logging.shutdown()
+
+    def restart(self) -> None:
+        """Stop and start again on the same addresses (ports chosen by the OS are kept)."""
+        with self._lock:
+            if not self._running:
+                return
+            log.info("Restarting server")
+            self._stop_components()
+            self._start_components()
+
+    def wait(self, timeout: Optional[float] = None) -> bool:
+        """Block until the server is stopped; False when ``timeout`` passed first."""
+        return self._stopped.wait(timeout)
+
+    @property
+    def running(self) -> bool:
+        """True between start() and stop()."""
+        return self._running
+
+    @property
+    def multi_process(self) -> bool:
+        """True when start() runs an arbiter and worker processes (never in one of them)."""
+        return not self.in_worker_process and self._wants_processes()
+
+    def __enter__(self) -> Any:
+        self.start(background=True)
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.stop()
+
+    # -- figures ------------------------------------------------------------------------------
+    def figures(self) -> Dict[str, int]:
+        """The counters, read once: requests, connections (open: idle + busy + queued), busy
+        and threads (of the pool), queued, received (accepted), idle (parked in the monitor),
+        parks (times a connection was parked) and handled (hand-offs the pool finished)."""
+        pool = self.pool.stats() if self.pool is not None else {}
+        monitor = self.monitor
+        parked = len(monitor) if monitor is not None else 0
+        busy, queued = pool.get("busy", 0), pool.get("queued", 0)
+        return {"requests": int(getattr(self.worker, "requests", 0) or 0),
+                "connections": parked + busy + queued, "busy": busy,
+                "threads": pool.get("threads", 0), "queued": queued,
+                "received": self.connections_received, "idle": parked,
+                "parks": int(getattr(monitor, "parks", 0) or 0),
+                "handled": pool.get("handled", 0)}
+
+    def info(self) -> Dict[str, Any]:
+        """Live counters: addresses, timeouts, connections, requests, threads, queue depth;
+        the same keys in every mode, summed over the processes in process mode (see
+        :mod:`rocket.server.info`)."""
+        from rocket.server.info import arbiter_info, process_info
+
+        if self._arbiter is not None and not self.in_worker_process:
+            return arbiter_info(self._arbiter)
+        return process_info(self)
+
+    def drain(self, timeout: float, hurry: Callable[[], bool] = lambda: False,
+              clock: Callable[[], float] = time.monotonic, stop: bool = True) -> bool:
+        """Graceful stop: stop accepting, let in-flight requests finish within ``timeout`` s,
+        close the idle connections, then stop.
+
+        ``hurry()`` turning True (a SIGINT meanwhile) cuts the wait short. Requests still
+        running then have their connections shut down at once. Returns True when every
+        request finished in time (False: the rest were cut). ``stop=False`` leaves the final
+        ``stop()`` (which waits for threads stuck in the app) to a process about to exit anyway.
+        """
+        deadline = clock() + timeout
+        self.draining = True
+        for listener in list(self.listeners):
+            listener.stop()  # other processes keep accepting on a shared socket
+        monitor = self.monitor
+        if monitor is not None:
+            # A connection accepted in the listener's last moments may have been parked before
+            # its first request arrived; closing it now would refuse a request that was on its
+            # way. The monitor keeps handing readable connections over for a short grace (every
+            # response now says Connection: close), then closes the idle rest cleanly.
+            grace_end = min(deadline, clock() + PARKED_GRACE_S)
+            while len(monitor) and clock() < grace_end and not hurry():
+                time.sleep(0.01)
+            monitor.stop()
+        finished = True
+        while self.pool is not None:
+            figures = self.figures()
+            in_flight = figures["busy"] + figures["queued"]
+            if not in_flight:
+                break
+            if clock() >= deadline or hurry():
+                finished = False
+                drain_log.warning("%s with %d request(s) in flight; cutting them",
+                                  "stopping now" if hurry()
+                                  else f"graceful_timeout ({timeout:g}s) passed", in_flight)
+                break
+            time.sleep(0.01)
+        if not finished:
+            self.pool.stop(timeout=0.2)  # type: ignore[union-attr]  # shuts the connections
+            if not stop:
+                return False
+        self.stop()
+        return finished
+
+    # -- process mode -------------------------------------------------------------------------
+    def _run_processes(self, background: bool) -> None:
+        from rocket.process.launch import launch
+        from rocket.server.info import arbiter_info
+
+        if background:
+            raise ConfigError(f"{self._process_mode} serves in the foreground: the arbiter "
+                              "needs the main thread for its signals; use start()")
+        self.started_at = time.time()
+        code = launch(self._arbiter_settings(), self._as_worker_process, describe=arbiter_info,
+                      ready=self._adopt_arbiter)
+        self.interfaces = list(self._arbiter.interfaces) or self.interfaces
+        if code:
+            raise RuntimeError(f"the worker processes failed (exit code {code}); "
+                               "see the Rocket.Errors log")
+
+    def _adopt_arbiter(self, arbiter: Any) -> None:
+        self._arbiter = arbiter
+
+    def _arbiter_settings(self) -> Dict[str, Any]:
+        """The settings handed to the arbiter: those given explicitly and ``bind``, without
+        ``handle_signals`` (the arbiter always handles its signals)."""
+        config = self.config
+        settings = {name: getattr(config, name) for name in config.explicit | {"bind"}}
+        settings.pop("handle_signals", None)
+        return settings
+
+    def _as_worker_process(self, app: Any, settings: Dict[str, Any], sockets: List[Any]) -> Any:
+        """``build_server`` in a forked worker process: this very server, on the arbiter's
+        ``sockets``."""
+        self.in_worker_process = True
+        self.config.handle_signals = False
+        self.sockets = dict(enumerate(sockets))
+        self.interfaces = list(settings["bind"])
+        return self
+
+    # -- components ---------------------------------------------------------------------------
+    def _start_profiler(self) -> None:
+        """With the ``profile`` setting, profile the threads started from now on."""
+        path = self.config.profile
+        if path is not None and self._profiler is None:
+            from rocket.server.profile import start_profile
+
+            self._profiler = start_profile(path, per_process=self.in_worker_process)
+
+    def _stop_profiler(self, write: bool = True) -> None:
+        profiler, self._profiler = self._profiler, None
+        if profiler is not None:
+            from rocket.server.profile import finish_profile
+
+            finish_profile(profiler, errors_log("Server"), write)
+
+    def _start_components(self) -> None:
+        c = self.config
+        self.pool = ThreadPool(self._serve, min_threads=c.min_threads, max_threads=c.max_threads,
+                               queue_size=c.queue_size, discard=_close, abort=_abort)
+        self.monitor = Monitor(self.pool.submit, timeout=c.keep_alive)
+        listeners: List[Listener] = []
+        try:
+            for index, interface in enumerate(self.interfaces):
+                sock = self.sockets.get(index)
+                if sock is None and interface.fd is not None:
+                    from rocket.net.binding import adopt_fd
+
+                    sock = self.sockets[index] = adopt_fd(interface.fd)
+                listeners.append(Listener(interface, self._accept, backlog=c.backlog,
+                                          ciphers=c.ciphers, has_room=self.pool.has_room,
+                                          sock=sock.dup() if sock is not None else None))
+        except BaseException:
+            for listener in listeners:
+                listener.close()
+            self.monitor.stop()
+            raise
+        self.listeners = listeners
+        self.interfaces = [listener.interface for listener in listeners]
+        self.pool.start()
+        self.monitor.start()
+        for listener in listeners:
+            listener.start()
+        self.started_at = time.time()
+        log.info("Listening on sockets: %s",
+                 ", ".join(listener.interface.describe() for listener in listeners))
+
+    def _stop_components(self) -> None:
+        deadline = time.monotonic() + STOP_TIMEOUT_S
+        for listener in self.listeners:
+            listener.stop(timeout=2.0)
+        if self.monitor is not None:
+            self.monitor.stop()
+        if self.pool is not None:
+            self.pool.stop(timeout=max(0.5, deadline - time.monotonic()))
+        self.listeners = []
+
+    # -- provided by the subclass -------------------------------------------------------------
+    def _prepare(self) -> None:
+        """Run by each start(), under the lock, before the signals and the listeners."""
+
+    def _wants_processes(self) -> bool:
+        """True when the settings ask for worker processes."""
+        return False
+
+    def _accept(self, sock: Any, addr: Any, listener: Listener) -> None:
+        raise NotImplementedError
+
+    def _serve(self, conn: Any) -> None:
+        raise NotImplementedError
+
+
+def _close(conn: Any) -> None:
+    conn.close()
+
+
+def _abort(conn: Any) -> None:
+    conn.abort()
