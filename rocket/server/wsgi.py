@@ -19,6 +19,7 @@ from typing import Any, Dict, List, Optional
 from rocket import accesslog
 from rocket._version import SERVER_SOFTWARE
 from rocket.config.settings import Config
+from rocket.http.writer import error_response
 from rocket.logs import NullHandler, errors_log, log
 from rocket.net.connection import Connection
 from rocket.net.listener import Listener, make_tls_context
@@ -441,8 +442,7 @@ def _abort(conn: Any) -> None:
 
 def _plain_http_refusal(conn: Connection) -> None:
     body = b"This port speaks HTTPS; the request was sent as plain HTTP.\n"
-    data = (b"HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nConnection: close\r\n"
-            b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+    data = error_response(400, "Bad Request", body, content_type="text/plain")
     raw = socket.socket  # the plain socket methods act on the TCP socket under the TLS wrapper
     try:
         raw.sendall(conn.sock, data)

@@ -30,7 +30,7 @@ from typing import Any, Optional
 
 from rocket.http.errors import HTTPError, RequestTimeout
 from rocket.http.events import NEED_DATA, ConnectionClosed, Request
-from rocket.http.writer import plan_response
+from rocket.http.writer import error_response
 
 __all__ = ["Worker", "HTTPWorker", "TIMEOUT_ERRORS", "error_logger", "setting"]
 
@@ -196,19 +196,6 @@ class HTTPWorker(Worker):
         """Answer ``exc`` with its status and a text/plain message, announcing the close."""
         body = (exc.message + "\n").encode("utf-8", "replace")
         try:
-            head = plan_response(
-                request_method=b"GET",
-                request_version=b"1.1",
-                request_keep_alive=False,
-                status=f"{exc.status} {exc.reason}",
-                headers=[
-                    ("Content-Type", "text/plain; charset=utf-8"),
-                    ("Content-Length", str(len(body))),
-                    ("Connection", "close"),
-                ],
-                body_length=len(body),
-                server=self.server_header,
-            )
-            conn.sendall(head.data + body)
+            conn.sendall(error_response(exc.status, exc.reason, body, server=self.server_header))
         except OSError:
             pass  # the peer is gone; the connection is closed by the caller

@@ -25,7 +25,7 @@ from typing import Any, Optional
 from rocket import accesslog
 from rocket.http.errors import HTTPError, InternalServerError, InvalidResponse
 from rocket.http.events import Request
-from rocket.http.writer import plan_response
+from rocket.http.writer import ResponseHead, error_response
 from rocket.workers.base import HTTPWorker, error_logger, setting
 from rocket.workers.environ import base_environ, build_environ
 from rocket.workers.exchange import DRAIN_MAX_BYTES, Exchange, WSGIViolation
@@ -259,14 +259,14 @@ class WSGIWorker(HTTPWorker):
         error = exc if isinstance(exc, HTTPError) and not isinstance(exc, InvalidResponse) \
             else InternalServerError()
         body = (error.reason + "\n").encode("latin-1")
-        head = plan_response(b"GET", exchange.request.http_version, False,
-                             f"{error.status} {error.reason}",
-                             [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))],
-                             len(body), self.server_header)
-        exchange.head = head
+        request = exchange.request
+        data = error_response(error.status, error.reason, body, request.http_version,
+                              self.server_header, "text/plain", request.method == b"HEAD")
+        # Recorded as sent for the access log, which reads its status and size.
+        exchange.head = ResponseHead(data, "length", False, error.status, len(body))
         exchange.body_sent = len(body)
         try:
-            exchange.send(head.data + (b"" if exchange.request.method == b"HEAD" else body))
+            exchange.send(data)
         except OSError:
             pass  # the peer is gone; the connection is closed by the request loop
 
