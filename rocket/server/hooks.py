@@ -62,7 +62,7 @@ class Hooks:
         ``exc`` is the ``error`` its message stream recorded (SocketServer), else None.
         """
         if self.connection_lost is not None:
-            exc = getattr(conn.parser, "error", None)
+            exc = getattr(conn.reader, "error", None)
             self._call("connection_lost", self.connection_lost, conn, exc)
 
     def before(self, conn: Any, message: Any) -> None:

@@ -93,7 +93,7 @@ def send(conn: Any, message: Any) -> bool:
     sockets only: OpenSSL does not allow a TLS connection to be written from one thread
     while another reads it.
     """
-    stream: MessageStream = conn.parser
+    stream: MessageStream = conn.reader
     if conn.closed or stream.protocol is None:
         return False
     data = stream.protocol.encode(message)
@@ -141,10 +141,9 @@ class SocketServer(Rocket):
                          handle_signals, **settings)
         if queue_size is not None:
             self.set_queue_size(queue_size)  # also marks it explicit, so workers inherit it
-        self._parser_class = self._new_stream
         self._arbiter: Any = None
 
-    def _new_stream(self, limits: Any) -> MessageStream:
+    def _new_reader(self) -> MessageStream:
         # Runs on the listener thread: a failing factory is recorded, and the worker closes
         # that one connection with a log line, instead of breaking the listener.
         try:

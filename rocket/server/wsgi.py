@@ -19,6 +19,7 @@ from typing import Any, Dict, List, Optional
 from rocket import accesslog
 from rocket._version import SERVER_SOFTWARE
 from rocket.config.settings import Config
+from rocket.http.parser import RequestParser
 from rocket.http.writer import error_response
 from rocket.logs import NullHandler, errors_log, log
 from rocket.net.connection import Connection
@@ -125,9 +126,6 @@ class Rocket:
         self._signals = ServerSignals(self.stop, self.restart)
         """Its handlers while running with ``handle_signals`` (see :mod:`rocket.server.signals`)."""
         self._profiler: Any = None
-        from rocket.http.parser import RequestParser
-
-        self._parser_class = RequestParser
         from rocket.server.hooks import maybe_hooks
 
         self.hooks = maybe_hooks(self.config)
@@ -341,11 +339,15 @@ class Rocket:
 
     def _accept(self, sock: Any, addr: Any, listener: Listener) -> None:
         c = self.config
-        conn = Connection(sock, addr, listener.address, self._parser_class(self.limits),
+        conn = Connection(sock, addr, listener.address, self._new_reader(),
                           secure=listener.secure, read_timeout=c.header_timeout or 1e9,
                           send_timeout=c.body_timeout or 1e9)
         self.connections_received += 1
         self.pool.submit(conn)  # type: ignore[union-attr]
+
+    def _new_reader(self) -> Any:
+        """The reader of a new connection: its HTTP request parser (SocketServer: a stream)."""
+        return RequestParser(self.limits)
 
     def _serve(self, conn: Connection) -> None:
         """Pool handler: handshake if needed, serve, then park or re-queue."""

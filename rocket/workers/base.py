@@ -6,7 +6,7 @@ The pool calls ``worker.handle(conn)`` on one of its threads whenever a connecti
 (freshly accepted, or handed back by the monitor because it became readable). ``handle`` then
 keeps the connection for as long as it is busy:
 
-1. ask the connection's parser for the next event;
+1. ask the connection's reader (its request parser) for the next event;
 2. ``Request``: hand it to :meth:`HTTPWorker.handle_request` (the method's own code), which
    answers it and says whether the connection may be reused;
 3. ``NEED_DATA`` with nothing buffered (idle between requests): wait a short ``linger`` for
@@ -135,7 +135,7 @@ class HTTPWorker(Worker):
 
     def handle(self, conn: Any) -> bool:
         """Run the request loop on ``conn`` (see the module docstring)."""
-        parser = conn.parser
+        parser = conn.reader
         next_event = parser.next_event
         server = self._state
         head_deadline = 0.0  # monotonic deadline for a partially received head; 0 = none

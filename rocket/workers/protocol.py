@@ -2,8 +2,8 @@
 
 How it works
 ------------
-Each connection carries a :class:`MessageStream` where an HTTP connection carries its request
-parser (``conn.parser``): ``Connection.fill`` feeds it the bytes it reads, and the stream asks
+Each connection's reader (``conn.reader``) is a :class:`MessageStream`, where an HTTP connection
+has its request parser: ``Connection.fill`` feeds it the bytes it reads, and the stream asks
 the connection's protocol to ``decode`` them. The pool calls ``handle(conn)`` whenever the
 connection has work, and the worker keeps it while it is busy:
 
@@ -125,7 +125,7 @@ def _describe(conn: Any) -> str:
 
 
 class ProtocolWorker(Worker):
-    """Serves the messages of ``conn.parser`` (a :class:`MessageStream`) with
+    """Serves the messages of ``conn.reader`` (a :class:`MessageStream`) with
     ``app_info['handler']``; the SocketServer builds the streams and their protocols.
 
     Settings read from ``server.config``: ``header_timeout`` (seconds for the rest of a started
@@ -141,7 +141,7 @@ class ProtocolWorker(Worker):
 
     def handle(self, conn: Any) -> bool:
         """Serve ``conn`` while it has messages (see the module docstring)."""
-        stream: MessageStream = conn.parser
+        stream: MessageStream = conn.reader
         if stream.protocol is None:  # the factory failed when the connection was accepted
             exc = stream.error or RuntimeError("no protocol for this connection")
             return self._fail(conn, stream, exc, "closing: the protocol factory raised", True)

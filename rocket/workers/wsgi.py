@@ -119,7 +119,7 @@ class WSGIWorker(HTTPWorker):
             environ["wsgi.input"] = inp
         else:
             environ["wsgi.input"] = EMPTY_INPUT
-            conn.parser.next_event()  # the EndOfMessage of a body-less request
+            conn.reader.next_event()  # the EndOfMessage of a body-less request
         if self.executor is not None:
             self.executor.futures.purge()
         result = None

@@ -132,7 +132,7 @@ def test_stream_decode_errors_propagate():
 # -- hooks -----------------------------------------------------------------------------------
 class FakeConn:
     def __init__(self) -> None:
-        self.parser = MessageStream(LineProtocol())
+        self.reader = MessageStream(LineProtocol())
         self.on_close: Any = None
 
 
@@ -157,7 +157,7 @@ def test_hooks_fire_and_a_raising_hook_is_logged_not_raised(caplog):
         hooks.made(conn)
         hooks.before(conn, b"m")
         hooks.after(conn, b"m", b"r")
-        conn.parser.error = ValueError("why")
+        conn.reader.error = ValueError("why")
         conn.on_close(conn)
     assert [c[0] for c in calls] == ["boom", "pre", "boom", "lost"]
     assert calls[2][2:] == (b"m", b"r") and isinstance(calls[3][1], ValueError)

@@ -16,7 +16,7 @@ class FakeConnection:
     def __init__(self, reads: List[Optional[bytes]], secure: bool = False,
                  peer_cert: Optional[bytes] = None, limits: Optional[Limits] = None) -> None:
         self.reads = list(reads)
-        self.parser = RequestParser(limits or Limits())
+        self.reader = RequestParser(limits or Limits())
         self.client_addr = ("10.0.0.7", 40123)
         self.server_addr = ("10.0.0.1", 8080)
         self.secure = secure
@@ -29,12 +29,12 @@ class FakeConnection:
     def fill(self, timeout: Optional[float] = None) -> bool:
         self.fill_timeouts.append(timeout)
         if not self.reads:
-            self.parser.feed(b"")
+            self.reader.feed(b"")
             return False
         data = self.reads.pop(0)
         if data is None:
             raise socket.timeout("timed out")
-        self.parser.feed(data)
+        self.reader.feed(data)
         return True
 
     def sendall(self, data: bytes) -> None:
