@@ -27,6 +27,7 @@ from rocket.net.listener import Listener, make_tls_context
 from rocket.net.monitor import Monitor
 from rocket.server.signals import ServerSignals
 from rocket.server.threadpool import ThreadPool
+from rocket.workers.base import WorkerContext
 
 SOCKET_TIMEOUT = 10
 """Rocket's per-socket read timeout (s); web2py overrides it before start, so it is read then."""
@@ -155,9 +156,9 @@ class Rocket:
                 raise RuntimeError("this Rocket is already running")
             self._apply_globals()
             if self.worker is None:
-                self.worker = self.worker_class(self._worker_app_info(), self)
-                if self.hooks is not None:
-                    self.hooks.install(self.worker)
+                context = WorkerContext(self.config, self.limits, self.server_name, self.software,
+                                        self.hooks, self.has_waiting, lambda: self.draining)
+                self.worker = self.worker_class(self._worker_app_info(), context)
             log.info("Starting %s", SERVER_SOFTWARE)
             if self.config.handle_signals:
                 # Before binding: a SIGTERM from the moment sockets exist stops cleanly (the

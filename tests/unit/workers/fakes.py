@@ -7,6 +7,7 @@ import types
 from typing import List, Optional
 
 from rocket.http.parser import Limits, RequestParser
+from rocket.workers.base import WorkerContext
 
 
 class FakeConnection:
@@ -55,10 +56,10 @@ class FakeConnection:
         return b"".join(self.sent)
 
 
-def fake_server(**config):
-    """The attributes a worker reads from its server."""
-    config.setdefault("linger", 0.01)
-    return types.SimpleNamespace(
-        config=types.SimpleNamespace(**config), limits=Limits(), server_name="unit-host",
-        software="Rocket test", draining=False,
-    )
+def fake_context(has_waiting=None, is_draining=None, hooks=None, **settings):
+    """A worker's view of a server: ``settings`` (linger 0.01 s unless given) and callables."""
+    settings.setdefault("linger", 0.01)
+    extra = {name: value for name, value in (("has_waiting", has_waiting),
+                                             ("is_draining", is_draining)) if value is not None}
+    return WorkerContext(types.SimpleNamespace(**settings), Limits(), "unit-host", "Rocket test",
+                         hooks, **extra)
