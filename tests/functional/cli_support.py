@@ -64,20 +64,6 @@ def stop_process(proc: subprocess.Popen, signum: int, timeout: float) -> None:
             proc.wait(5)
 
 
-def unix_get(path: str, target: str = "/u", timeout: float = 5.0) -> str:
-    """The whole response (head and body, decoded) to ``GET target`` on unix socket ``path``."""
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-        s.settimeout(timeout)
-        s.connect(path)
-        s.sendall(f"GET {target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
-        data = b""
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                return data.decode()
-            data += chunk
-
-
 class RocketProcess:
     """``rocket ARGS`` with stdout/stderr collected by reader threads; always ``stop()`` it."""
 

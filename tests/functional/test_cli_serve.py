@@ -3,7 +3,6 @@ precedence, every startup error as one line with its exit code, and --reload."""
 
 from __future__ import annotations
 
-import http.client
 import os
 import re
 import shutil
@@ -22,8 +21,8 @@ from tests.functional.cli_support import (
     error_lines,
     free_port,
     run_rocket,
-    unix_get,
 )
+from tests.functional.client import get, unix_get
 
 COMBINED_LINE = re.compile(r'^127\.0\.0\.1 - - \[\d\d/\w{3}/\d{4}:\d\d:\d\d:\d\d [+-]\d{4}\] '
                            r'"GET /path HTTP/1\.1" 200 \d+ "http://ref\.example/" "cli-test/1"$')
@@ -63,24 +62,11 @@ def short_dir():
         shutil.rmtree(path, ignore_errors=True)
 
 
-def get(port, path="/path", headers=None, context=None):
-    if context is not None:
-        conn = http.client.HTTPSConnection("127.0.0.1", port, timeout=5, context=context)
-    else:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-    try:
-        conn.request("GET", path, headers=headers or {})
-        response = conn.getresponse()
-        return response.status, response.read().decode()
-    finally:
-        conn.close()
-
-
 def test_tcp_serves_logs_combined_access_line_and_stops_cleanly(project, rocket_proc):
     proc = rocket_proc(["--bind", "127.0.0.1:0", "--access-log", "access.log", "hello:app"],
                        project)
     port = proc.port()
-    status, body = get(port, headers={"User-Agent": "cli-test/1",
+    status, body = get(port, "/path", headers={"User-Agent": "cli-test/1",
                                       "Referer": "http://ref.example/"})
     assert (status, body) == (200, "hello GET /path")
     assert proc.stop() == 0
@@ -94,7 +80,7 @@ def test_access_log_file_is_written_within_a_second_while_serving(project, rocke
                        project)
     port = proc.port()
     for _ in range(3):
-        assert get(port)[0] == 200
+        assert get(port, "/path")[0] == 200
     deadline = time.monotonic() + 5  # the writer flushes once a second
     lines: list = []
     while time.monotonic() < deadline and len(lines) < 3:
@@ -112,7 +98,7 @@ def test_python_m_rocket_factory_env_over_file_and_custom_format(project, rocket
     proc = rocket_proc(["--access-log", "-", "hello:create_app('factory-made')"], project,
                        env=env, use_module=True)
     port = proc.port()
-    assert get(port) == (200, "factory-made GET /path")
+    assert get(port, "/path") == (200, "factory-made GET /path")
     assert proc.wait_for(r"^127\.0\.0\.1 200 GET /path HTTP/1\.1$", stream="out")
     assert proc.stop() == 0
 
@@ -144,13 +130,8 @@ def test_ipv6_and_ipv4_binds_together(project, rocket_proc):
     proc = rocket_proc(["-b", "[::1]:0", "-b", "127.0.0.1:0", "hello:app"], project)
     match = proc.wait_for(r"Listening on sockets: \[::1\]:(\d+), 127\.0\.0\.1:(\d+)")
     v6_port, v4_port = int(match.group(1)), int(match.group(2))
-    conn = http.client.HTTPConnection("::1", v6_port, timeout=5)
-    try:
-        conn.request("GET", "/six")
-        assert conn.getresponse().read() == b"hello GET /six"
-    finally:
-        conn.close()
-    assert get(v4_port) == (200, "hello GET /path")
+    assert get(v6_port, "/six", host="::1")[1] == "hello GET /six"
+    assert get(v4_port, "/path") == (200, "hello GET /path")
     assert proc.stop() == 0
 
 
@@ -216,7 +197,7 @@ def test_tls_on_every_tcp_bind(project, rocket_proc, tls_files):
                         "--keyfile", tls_files.key_path, "hello:app"], project)
     match = proc.wait_for(r"Listening on sockets: 127\.0\.0\.1:(\d+)\*")
     context = ssl.create_default_context(cafile=tls_files.ca_path)
-    assert get(int(match.group(1)), context=context) == (200, "hello GET /path")
+    assert get(int(match.group(1)), "/path", context=context) == (200, "hello GET /path")
     assert proc.stop() == 0
 
 
@@ -295,7 +276,7 @@ def _wait_for_body(port, expected, timeout, proc=None):
     last = None
     while time.monotonic() < deadline:
         try:
-            last = get(port)[1]
+            last = get(port, "/path")[1]
             if last == expected:
                 return True
         except OSError:
@@ -322,7 +303,7 @@ def test_reload_serves_changed_code_within_3_s_and_survives_syntax_errors(projec
     assert time.monotonic() - started < 3
     rewrite(HELLO_APP + "\ndef broken(:\n")
     proc.wait_for(r"not reloading: syntax error in .*hello\.py, line \d+: ", timeout=5)
-    assert get(port) == (200, "changed GET /path")  # the running server was kept
+    assert get(port, "/path") == (200, "changed GET /path")  # the running server was kept
     rewrite(HELLO_APP.replace('MESSAGE = "hello"', 'MESSAGE = "fixed"'))
     _wait_for_body(port, "fixed GET /path", 10, proc)
     rewrite(HELLO_APP + "\nraise RuntimeError('not configured')\n")  # valid code, fails to import
@@ -332,4 +313,4 @@ def test_reload_serves_changed_code_within_3_s_and_survives_syntax_errors(projec
     _wait_for_body(port, "again GET /path", 10, proc)  # the reloader outlived the failed child
     assert proc.stop() == 0
     with pytest.raises(OSError):
-        get(port)  # the child went away with its parent
+        get(port, "/path")  # the child went away with its parent

@@ -4,7 +4,6 @@ worker processes of ``--workers 2``."""
 
 from __future__ import annotations
 
-import http.client
 import os
 import re
 import sys
@@ -15,22 +14,13 @@ import pytest
 from rocket import Rocket, Server
 from rocket.config.settings import Config, ConfigError
 from tests.functional.cli_support import HELLO_APP, RocketProcess, clean_env
+from tests.functional.client import get, request
 
 
 def app(environ, start_response):
     body = f"app {environ['PATH_INFO']}".encode()
     start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
     return [body]
-
-
-def get(port, path):
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-    try:
-        conn.request("GET", path)
-        response = conn.getresponse()
-        return response.status, response.read().decode()
-    finally:
-        conn.close()
 
 
 @pytest.fixture
@@ -61,43 +51,30 @@ def procs():
             proc.stop()
 
 
-def test_server_keyword_mounts_in_front_of_the_app(public):
-    with Server(app, port=0, static=[f"/assets={public}", ("/deep", str(public / "sub"),
-                                                            {"cache_control": "max-age=60"})]) as s:
-        port = s.ports[0]
-        assert get(port, "/assets/a.txt") == (200, "file a\n")
-        assert get(port, "/assets/sub/b.txt") == (200, "file b\n")
-        assert get(port, "/deep/b.txt") == (200, "file b\n")
-        assert get(port, "/assets/missing.txt")[0] == 404  # a mount owns its whole prefix
-        assert get(port, "/assetsXYZ") == (200, "app /assetsXYZ")
-        assert get(port, "/other") == (200, "app /other")
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-        try:
-            conn.request("GET", "/deep/b.txt")
-            response = conn.getresponse()
-            response.read()
-            assert response.getheader("Cache-Control") == "max-age=60"
-        finally:
-            conn.close()
+def test_server_keyword_mounts_in_front_of_the_app(start_server, public):
+    port = start_server(Server(app, port=0, static=[
+        f"/assets={public}", ("/deep", str(public / "sub"), {"cache_control": "max-age=60"})])).port
+    assert get(port, "/assets/a.txt") == (200, "file a\n")
+    assert get(port, "/assets/sub/b.txt") == (200, "file b\n")
+    assert get(port, "/deep/b.txt") == (200, "file b\n")
+    assert get(port, "/assets/missing.txt")[0] == 404  # a mount owns its whole prefix
+    assert get(port, "/assetsXYZ") == (200, "app /assetsXYZ")
+    assert get(port, "/other") == (200, "app /other")
+    assert request(port, "/deep/b.txt").headers["Cache-Control"] == "max-age=60"
 
 
-def test_static_without_an_app_serves_only_the_mounts(public):
-    with Server(None, port=0, static=f"/={public}") as s:
-        assert get(s.ports[0], "/a.txt") == (200, "file a\n")
-        assert get(s.ports[0], "/nothing-here")[0] == 404
+def test_static_without_an_app_serves_only_the_mounts(start_server, public):
+    port = start_server(Server(None, port=0, static=f"/={public}")).port
+    assert get(port, "/a.txt") == (200, "file a\n")
+    assert get(port, "/nothing-here")[0] == 404
 
 
-def test_rocket_keyword_and_restart_keep_the_mounts(public):
-    server = Rocket(("127.0.0.1", 0), "wsgi", {"wsgi_app": app}, handle_signals=False,
-                    static=[f"/s={public}"])
-    try:
-        server.start(background=True)
-        assert get(server.ports[0], "/s/a.txt") == (200, "file a\n")
-        server.restart()
-        assert get(server.ports[0], "/s/a.txt") == (200, "file a\n")
-        assert get(server.ports[0], "/x") == (200, "app /x")
-    finally:
-        server.stop()
+def test_rocket_keyword_and_restart_keep_the_mounts(start_server, public):
+    server = start_server(app, static=[f"/s={public}"])
+    assert get(server.port, "/s/a.txt") == (200, "file a\n")
+    server.restart()
+    assert get(server.port, "/s/a.txt") == (200, "file a\n")
+    assert get(server.port, "/x") == (200, "app /x")
 
 
 def test_the_setting_converts_once_and_round_trips(public):

@@ -19,7 +19,8 @@ from typing import List, Optional, Tuple
 
 import pytest
 
-from tests.functional.cli_support import stop_process, unix_get
+from tests.functional.cli_support import stop_process
+from tests.functional.client import unix_get
 
 if not hasattr(os, "fork"):
     pytest.skip("multi-process mode needs os.fork", allow_module_level=True)

@@ -12,7 +12,6 @@ import zlib
 import pytest
 
 from rocket.static.files import static_mounts
-from tests.functional.static_support import running
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(
@@ -78,7 +77,7 @@ def build_assets(root) -> str:
     )
 
 
-def test_chromium_loads_all_twenty_assets(tmp_path):
+def test_chromium_loads_all_twenty_assets(start_server, tmp_path):
     assets = tmp_path / "assets"
     assets.mkdir()
     page = build_assets(assets).encode()
@@ -92,28 +91,27 @@ def test_chromium_loads_all_twenty_assets(tmp_path):
         return [page]
 
     mounted = static_mounts(app, [("/assets", str(assets), {"cache_control": "no-cache"})])
-    with running("wsgi", {"wsgi_app": mounted}, access_log=False) as srv:
-        url = f"http://127.0.0.1:{srv.ports[0]}/"
-        done = subprocess.run(
-            [
-                CHROMIUM,
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--disable-dev-shm-usage",
-                f"--user-data-dir={tmp_path / 'profile'}",
-                "--virtual-time-budget=10000",
-                "--dump-dom",
-                url,
-            ],
-            capture_output=True,
-            timeout=50,
-        )
+    url = f"http://127.0.0.1:{start_server(mounted, access_log=False).port}/"
+    done = subprocess.run(
+        [
+            CHROMIUM,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-dev-shm-usage",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--virtual-time-budget=10000",
+            "--dump-dom",
+            url,
+        ],
+        capture_output=True,
+        timeout=50,
+    )
     dom = done.stdout.decode("utf-8", "replace")
     ok = re.findall(r'<li class="ok">([a-z]+\d)</li>', dom)
     failed = re.findall(r'<li class="failed">([a-z]+\d)</li>', dom)

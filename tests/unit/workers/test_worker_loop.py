@@ -7,17 +7,13 @@ import logging
 
 from rocket.workers.filewrapper import FileWrapper
 from rocket.workers.wsgi import WSGIWorker
+from tests.apps import hello
 from tests.unit.workers.fakes import FakeConnection, fake_server
 
 GET = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"
 
 
-def hello(environ, start_response):
-    start_response("200 OK", [("Content-Type", "text/plain")])
-    return [b"hi"]
-
-
-def _worker(app=hello, app_info=None, **config):
+def _worker(app=hello.app, app_info=None, **config):
     info = dict(app_info or {}, wsgi_app=app)
     return WSGIWorker(info, fake_server(**config))
 
@@ -34,7 +30,7 @@ def test_parks_at_once_when_others_wait():
     conn.fill()  # the pool hands over a readable connection
     server = fake_server()
     server.has_waiting = lambda: True
-    worker = WSGIWorker({"wsgi_app": hello}, server)
+    worker = WSGIWorker({"wsgi_app": hello.app}, server)
     assert worker.handle(conn) is True
     assert conn.output.count(b"200 OK") == 1 and conn.reads == [GET]
 
@@ -55,7 +51,7 @@ def test_draining_server_announces_close():
     conn = FakeConnection([GET])
     server = fake_server()
     server.draining = True
-    assert WSGIWorker({"wsgi_app": hello}, server).handle(conn) is False
+    assert WSGIWorker({"wsgi_app": hello.app}, server).handle(conn) is False
     assert b"Connection: close\r\n" in conn.output
 
 
