@@ -2,6 +2,8 @@
 
 - ``start_server(app=None, **options) -> server``: the one way to start an in-process server
   (see tests/functional/serving.py); every server it started is stopped at teardown.
+- ``rocket_process(args, cwd, **kwargs) -> RocketProcess``: the one way to run a server in a
+  subprocess (see tests/functional/cli_support.py); every one is stopped at teardown.
 - ``tls_files``: a ``TLSFiles`` with server key/cert paths, the CA bundle, a client cert/key
   and the trustme ``ca`` itself (``ca.configure_trust(ctx)`` for clients).
 """
@@ -13,6 +15,7 @@ from typing import Any, Iterator, NamedTuple
 
 import pytest
 
+from tests.functional.cli_support import Processes
 from tests.functional.serving import Servers
 
 
@@ -25,6 +28,17 @@ def start_server() -> Iterator[Servers]:
         yield servers
     finally:
         servers.stop_all()
+
+
+@pytest.fixture
+def rocket_process() -> Iterator[Processes]:
+    """``rocket_process(args, cwd, **kwargs) -> RocketProcess`` (the ``rocket`` command or any
+    ``program``), or ``rocket_process(process)``; every one is stopped at teardown."""
+    processes = Processes()
+    try:
+        yield processes
+    finally:
+        processes.stop_all()
 
 
 class TLSFiles(NamedTuple):

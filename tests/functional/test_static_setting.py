@@ -13,7 +13,7 @@ import pytest
 
 from rocket import Rocket, Server
 from rocket.config.settings import Config, ConfigError
-from tests.functional.cli_support import HELLO_APP, RocketProcess, clean_env
+from tests.functional.cli_support import HELLO_APP, clean_env
 from tests.functional.client import get, request
 
 
@@ -32,23 +32,6 @@ def public(tmp_path):
     (root / "sub" / "b.txt").write_text("file b\n")
     (tmp_path / "hello.py").write_text(HELLO_APP)
     return root
-
-
-@pytest.fixture
-def procs():
-    """``procs(args, cwd, env=None, program=None) -> RocketProcess``, all stopped at teardown."""
-    started = []
-
-    def start(args, cwd, env=None, program=None):
-        proc = RocketProcess(args, str(cwd), env=env, program=program)
-        started.append(proc)
-        return proc
-
-    try:
-        yield start
-    finally:
-        for proc in started:
-            proc.stop()
 
 
 def test_server_keyword_mounts_in_front_of_the_app(start_server, public):
@@ -104,8 +87,8 @@ SERVE_SCRIPT = textwrap.dedent("""
 """)
 
 
-def test_serve_mounts_and_stops_on_sigterm(public, procs):
-    proc = procs([], public.parent, program=[sys.executable, "-c", SERVE_SCRIPT])
+def test_serve_mounts_and_stops_on_sigterm(public, rocket_process):
+    proc = rocket_process([], public.parent, program=[sys.executable, "-c", SERVE_SCRIPT])
     port = int(proc.wait_for(re.compile(r"Listening on sockets: \S+:(\d+)")).group(1))
     assert get(port, "/files/a.txt") == (200, "file a\n")
     assert get(port, "/files/zzz")[0] == 404
@@ -113,10 +96,10 @@ def test_serve_mounts_and_stops_on_sigterm(public, procs):
     assert proc.stop() == 0
 
 
-def test_toml_file_mounts_for_the_command_line(public, procs):
+def test_toml_file_mounts_for_the_command_line(public, rocket_process):
     (public.parent / "r.toml").write_text('bind = "127.0.0.1:0"\nstatic = ["/files=public"]\n'
                                           'access_log = "off"\n')
-    proc = procs(["-c", "r.toml", "hello:app"], public.parent)
+    proc = rocket_process(["-c", "r.toml", "hello:app"], public.parent)
     port = proc.port()
     assert get(port, "/files/sub/b.txt") == (200, "file b\n")
     assert get(port, "/p") == (200, "hello GET /p")
@@ -124,9 +107,9 @@ def test_toml_file_mounts_for_the_command_line(public, procs):
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="worker processes need fork")
-def test_environment_mounts_in_every_worker_process(public, procs):
+def test_environment_mounts_in_every_worker_process(public, rocket_process):
     env = clean_env(ROCKET_STATIC="/files=public,/b=public/sub", ROCKET_BIND="127.0.0.1:0")
-    proc = procs(["--workers", "2", "--no-access-log"], public.parent, env=env)
+    proc = rocket_process(["--workers", "2", "--no-access-log"], public.parent, env=env)
     port = proc.port()
     proc.wait_for(r"Booted worker process", timeout=10)
     for _ in range(4):  # connections spread over both workers
