@@ -7,7 +7,6 @@ import logging
 import os
 import signal
 import socket
-import subprocess
 import sys
 import textwrap
 import threading
@@ -18,6 +17,7 @@ import pytest
 import rocket
 from rocket import Rocket
 from tests.apps import hello
+from tests.functional.cli_support import LISTENING
 from tests.functional.client import keep_alive_get, raw_get, read_to_eof
 
 
@@ -151,39 +151,20 @@ SIGNAL_SCRIPT = textwrap.dedent("""
 
 
 @pytest.mark.skipif(not hasattr(signal, "SIGUSR1"), reason="POSIX signals")
-def test_signals_restart_and_stop_in_a_subprocess(tmp_path):
+def test_signals_restart_and_stop_in_a_subprocess(rocket_process, tmp_path):
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     script = tmp_path / "serve.py"
     script.write_text(SIGNAL_SCRIPT.format(root=root))
-    proc = subprocess.Popen([sys.executable, "-u", str(script)], stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
-    try:
-        port = None
-        lines = []
-        deadline = time.monotonic() + 15
-        while port is None and time.monotonic() < deadline:
-            line = proc.stdout.readline()
-            lines.append(line)
-            if "Listening on sockets:" in line:
-                port = int(line.rsplit(":", 1)[1])
-        assert port, lines
-        assert raw_get(port)[0] == b"HTTP/1.1 200 OK"
-        proc.send_signal(signal.SIGUSR1)
-        while time.monotonic() < deadline:
-            line = proc.stdout.readline()
-            lines.append(line)
-            if "Listening on sockets:" in line:
-                break
-        assert any("Restarting" in x for x in lines), lines
-        assert raw_get(port)[0] == b"HTTP/1.1 200 OK"
-        proc.send_signal(signal.SIGTERM)
-        out, _ = proc.communicate(timeout=10)
-        assert proc.returncode == 0
-        assert "EXITED" in out
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
+    proc = rocket_process([], str(tmp_path), env=dict(os.environ), merge_output=True,
+                          program=[sys.executable, "-u", str(script)])
+    port = proc.port(timeout=15)
+    assert raw_get(port)[0] == b"HTTP/1.1 200 OK"
+    proc.proc.send_signal(signal.SIGUSR1)
+    proc.wait_for_all(LISTENING, 2)
+    assert "Restarting" in proc.log()
+    assert raw_get(port)[0] == b"HTTP/1.1 200 OK"
+    assert proc.stop(signal.SIGTERM, timeout=10) == 0
+    assert "EXITED" in proc.log()
 
 
 def test_signal_handling_is_skipped_off_the_main_thread(start_server):
