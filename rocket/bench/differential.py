@@ -13,7 +13,7 @@ one). :func:`compare` runs one byte stream (one or more pipelined requests) thro
 Each parser's run becomes an :class:`Outcome`: the messages it completed (method, target,
 body, chunk sizes, the offset of the first byte after the message, persistence) and how it
 stopped (``clean``, ``incomplete``, ``error``, ``closed`` after a non-persistent message,
-``upgrade``). Two kinds of :class:`Finding` come out:
+``upgrade``, and for Rocket ``crash``). Two kinds of :class:`Finding` compare parsers:
 
 - ``accepts``: Rocket completes a message that both others reject (an error, not "need more").
 - ``framing``: Rocket and one other parser both complete message *k* but disagree on its
@@ -22,8 +22,8 @@ stopped (``clean``, ``incomplete``, ``error``, ``closed`` after a non-persistent
 
 Two more come from Rocket alone: ``splits`` (fed one byte at a time it does not reach the
 same messages as when fed whole) and ``crash`` (it raised something other than an
-``HTTPError``, or kept returning events). Rocket rejecting what the others accept is not a finding: strictness is a stated choice
-(see ``docs/reliability.md``). CONNECT and ``Upgrade`` hand the connection to another
+``HTTPError``, or kept returning events). Rocket rejecting what the others accept is not a
+finding: strictness is a stated choice (see ``docs/reliability.md``). CONNECT and ``Upgrade`` hand the connection to another
 protocol in llhttp and h11 but not in Rocket, so the comparison stops at such a message.
 """
 
@@ -36,7 +36,8 @@ from rocket.http.errors import HTTPError
 from rocket.http.events import NEED_DATA, ConnectionClosed, Data, EndOfMessage, Request
 from rocket.http.parser import RequestParser
 
-__all__ = ["Message", "Outcome", "Finding", "PARSERS", "available", "compare", "run_rocket"]
+__all__ = ["Message", "Outcome", "Finding", "PARSERS", "available", "compare", "run_rocket",
+           "run_llhttp", "run_h11"]
 
 _NOISE = re.compile(r"[0-9]+|b?['\"].*")  # offsets and quoted bytes in error messages
 MAX_EVENTS = 10_000  # a parser returning events without consuming input is a bug, not a loop
@@ -82,8 +83,9 @@ class Finding(NamedTuple):
 
 
 def run_rocket(data: bytes, step: int = 0) -> Outcome:
-    """Rocket's parser on ``data``: fed whole (each chunk then arrives as one ``Data``), or
-    ``step`` bytes at a time."""
+    """Rocket's parser on ``data``: fed whole (each chunk then arrives as one ``Data``, so
+    ``chunks`` holds the chunk sizes), or ``step`` bytes at a time (``chunks`` then holds the
+    sizes of the ``Data`` events, not of the chunks)."""
     parser = RequestParser()
     pieces = [data[i : i + step] for i in range(0, len(data), step)] if step else [data]
     pieces.reverse()
