@@ -10,6 +10,9 @@ a second (at once to a terminal, so interactive use shows each line as it happen
 Bounded: past ``max_pending`` queued lines the writing thread flushes itself, so a slow disk
 slows the server down instead of growing memory. ``flush()`` runs at stop and at exit. The
 ``Rocket(...)`` API and ``--log-config`` keep the ``Rocket.Requests`` logging channel.
+
+Every value the worker takes from the request (request line, Referer, User-Agent) goes through
+:func:`escape` first, so that a client cannot end a quoted field or write a line of its own.
 """
 
 from __future__ import annotations
@@ -20,7 +23,29 @@ import threading
 from collections import deque
 from typing import IO, Optional
 
-__all__ = ["AccessLogWriter", "active", "install", "uninstall", "flush"]
+__all__ = ["AccessLogWriter", "active", "escape", "install", "uninstall", "flush"]
+
+# Apache's ap_escape_logitem: the five C escapes, then \xNN (lower-case hex) for every other
+# byte outside printable ASCII, and a backslash before " and \.
+_ESCAPES = {0x08: "\\b", 0x0A: "\\n", 0x0D: "\\r", 0x09: "\\t", 0x0B: "\\v",
+            0x22: '\\"', 0x5C: "\\\\"}
+_ESCAPE_TABLE = {
+    code: _ESCAPES.get(code, f"\\x{code:02x}")
+    for code in range(256)
+    if code < 0x20 or code >= 0x7F or code in _ESCAPES
+}
+
+
+def escape(value: str) -> str:
+    """``value`` (request bytes decoded as latin-1) made safe inside a quoted log field.
+
+    The way Apache writes its access log: ``"`` becomes ``\\"``, ``\\`` becomes ``\\\\``,
+    and every byte outside printable ASCII becomes ``\\xNN`` (``\\t``, ``\\n`` and the other
+    C escapes for those). Most values need none of it; the check for that is a few C loops.
+    """
+    if value.isascii() and value.isprintable() and '"' not in value and "\\" not in value:
+        return value
+    return value.translate(_ESCAPE_TABLE)
 
 
 class AccessLogWriter:

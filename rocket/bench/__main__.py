@@ -1,4 +1,5 @@
-"""``python -m rocket.bench COMMAND``: fetch, load, saturate, compare, profile-report, parser."""
+"""``python -m rocket.bench COMMAND``: fetch, load, saturate, compare, profile-report, fuzz,
+parser."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ COMMANDS = {
     "saturate": ("rocket.bench.saturate", "open and hold N connections (the C10k check)"),
     "compare": ("rocket.bench.compare", "Rocket against every installed peer, side by side"),
     "profile-report": ("rocket.bench.profiling", "top functions of a cProfile stats file"),
+    "fuzz": ("rocket.bench.fuzz", "differential fuzzing of the request parser (atheris)"),
 }
 PARSER_BENCH = "rocket.bench.parser"  # the request-parser benchmark: main(argv) -> int
 

@@ -275,8 +275,8 @@ class WSGIWorker(HTTPWorker):
         client = conn.client_addr
         fields = {
             "client_ip": client[0] if isinstance(client, tuple) else str(client),
-            "request_line": (request.method + b" " + request.target + b" HTTP/"
-                             + request.http_version).decode("latin-1"),
+            "request_line": accesslog.escape((request.method + b" " + request.target
+                                              + b" HTTP/" + request.http_version).decode("latin-1")),
             "status": head.status_code if head is not None else "-",
             "size": exchange.body_sent,
         }
@@ -286,9 +286,9 @@ class WSGIWorker(HTTPWorker):
             if "time" in extra:
                 fields["time"] = _log_time()
             if "referer" in extra:
-                fields["referer"] = _header(request, b"referer")
+                fields["referer"] = accesslog.escape(_header(request, b"referer"))
             if "user_agent" in extra:
-                fields["user_agent"] = _header(request, b"user-agent")
+                fields["user_agent"] = accesslog.escape(_header(request, b"user-agent"))
         try:
             line = self.access_log_format % fields
         except (KeyError, ValueError, TypeError) as exc:

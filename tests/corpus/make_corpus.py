@@ -481,6 +481,32 @@ invalid("Expect other than 100-continue (RFC 9110 10.1.1)", head(GET, H, b"Expec
 invalid("Expect: 200-ok", head(POST, H, b"Content-Length: 1", b"Expect: 200-ok") + b"x",
         "ExpectationFailed", 417)
 
+# ---------------------------------------------------------------- differential fuzzing findings
+# Inputs where Rocket and llhttp/h11 disagree and Rocket is right (docs/reliability.md).
+valid("HTTP/1.2 is answered as 1.1 (RFC 9110 2.5); llhttp rejects it",
+      b"POST /a HTTP/1.2", [H, b"Content-Length: 5"], b"hello", version=b"1.1", content_length=5)
+valid("empty list element after chunked is ignored (RFC 9110 5.6.1); llhttp and h11 reject",
+      POST, [H, b"Transfer-Encoding: chunked,"], chunked(b"hello"), is_chunked=True,
+      decoded=b"hello")
+valid("empty Transfer-Encoding line beside chunked combines to 'chunked, ' (RFC 9110 5.3)",
+      POST, [H, TE_CHUNKED, b"Transfer-Encoding:"], chunked(b"a"), is_chunked=True, decoded=b"a")
+valid("BWS before a chunk extension (RFC 9112 7.1.1); llhttp and h11 reject",
+      POST, [H, TE_CHUNKED], b"5\t;a=b\r\nhello\r\n0 ;c\r\n\r\n", is_chunked=True,
+      decoded=b"hello")
+valid("BWS around '=' and a quoted-pair in a chunk extension (RFC 9112 7.1.1)",
+      POST, [H, TE_CHUNKED], b'5; a = "b\\"c"\r\nhello\r\n0\r\n\r\n', is_chunked=True,
+      decoded=b"hello")
+valid("a Content-Length trailer is a trailer, not framing (RFC 9110 6.5.1); llhttp rejects",
+      POST, [H, TE_CHUNKED], chunked(b"hello", trailers=[b"Content-Length: 99"]),
+      is_chunked=True, decoded=b"hello", trailers=[(b"content-length", b"99")])
+invalid("whitespace after a chunk size without an extension (RFC 9112 7.1); h11 accepts it",
+        CH + b"5\t\r\nhello\r\n0\r\n\r\n")
+invalid("last chunk with more than 15 digits; llhttp accepts it", CH + b"0" * 21 + b"\r\n\r\n")
+invalid("control character in a trailer value (RFC 9110 5.5); h11 accepts it",
+        CH + b"0\r\nT: \x01\r\n\r\n")
+invalid("Content-Length list of equal values; h11 merges it (RFC 9110 8.6 allows either)",
+        head(POST, H, b"Content-Length: 5,5") + b"hello")
+
 
 def _latin1(b: bytes) -> str:
     return b.decode("latin-1")

@@ -99,3 +99,86 @@ def test_a_forked_child_writes_its_own_lines_only(tmp_path):
     writer.close()
     lines = path.read_text().splitlines()
     assert sorted(lines) == ["child", "parent-before-fork"], lines
+
+
+# ---------------------------------------------------------------- escaping (issue 13, defect 4)
+
+def _unescape(text: str) -> str:
+    """Read an Apache-escaped log value back (what a log parser does)."""
+    simple = {"b": "\b", "n": "\n", "r": "\r", "t": "\t", "v": "\v", '"': '"', "\\": "\\"}
+    out, i = [], 0
+    while i < len(text):
+        char = text[i]
+        if char != "\\":
+            out.append(char)
+            i += 1
+        elif text[i + 1] == "x":
+            out.append(chr(int(text[i + 2 : i + 4], 16)))
+            i += 4
+        else:
+            out.append(simple[text[i + 1]])
+            i += 2
+    return "".join(out)
+
+
+def test_escape_leaves_printable_ascii_alone():
+    value = "GET /a?b=c&d=%41~ HTTP/1.1"
+    assert accesslog.escape(value) is value
+
+
+@pytest.mark.parametrize("code", range(256))
+def test_escape_writes_every_byte_as_apache_does(code):
+    char = chr(code)
+    escaped = accesslog.escape("a" + char + "z")
+    assert escaped.isascii() and escaped.isprintable()
+    assert _unescape(escaped) == "a" + char + "z"
+    if 0x20 <= code < 0x7F and char not in '"\\':
+        assert escaped == "a" + char + "z"
+    elif char in '"\\':
+        assert escaped == "a\\" + char + "z"
+    elif char in "\b\n\r\t\v":
+        assert escaped == "a\\" + "bnrtv"["\b\n\r\t\v".index(char)] + "z"
+    else:
+        assert escaped == f"a\\x{code:02x}z"
+
+
+def test_escaped_value_cannot_close_its_quotes():
+    escaped = accesslog.escape('x" 200 0 "-" "forged\\')
+    assert '"' not in escaped.replace('\\"', "")
+    assert not escaped.endswith("\\") or escaped.endswith("\\\\")
+
+
+def test_a_request_cannot_forge_fields_or_lines_in_the_access_log():
+    from rocket.logs import COMBINED_FORMAT
+    from tests.functional.wsgi_support import RawClient, running
+
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"abc"]
+
+    out = io.StringIO()
+    accesslog.install(AccessLogWriter(out, interval_s=60))
+    try:
+        with running(app, validate=False, access_log_format=COMBINED_FORMAT) as server:
+            c = RawClient(server.port)
+            c.send(b'GET /a"b\\nc" HTTP/1.1\r\nHost: x\r\n'
+                   b'Referer: http://r/" 404 0 "\\\r\n'
+                   b'User-Agent: evil" "x\\n127.0.0.1 - - \tz\xff\r\n\r\n')
+            response, body = c.response()
+            c.close()
+            assert (response.status, body) == (200, b"abc")
+            deadline = time.monotonic() + 5
+            while not out.getvalue() and time.monotonic() < deadline:
+                accesslog.flush()
+                time.sleep(0.01)
+    finally:
+        accesslog.uninstall()
+    lines = out.getvalue().split("\n")
+    assert len(lines) == 2 and lines[1] == "", lines  # one line and its newline
+    line = lines[0]
+    assert line.startswith("127.0.0.1 - - [")
+    assert line.endswith(
+        '"GET /a\\"b\\\\nc\\" HTTP/1.1" 200 3 '
+        '"http://r/\\" 404 0 \\"\\\\" '
+        '"evil\\" \\"x\\\\n127.0.0.1 - - \\tz\\xff"'
+    ), line
