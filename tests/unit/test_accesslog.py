@@ -148,9 +148,9 @@ def test_escaped_value_cannot_close_its_quotes():
     assert not escaped.endswith("\\") or escaped.endswith("\\\\")
 
 
-def test_a_request_cannot_forge_fields_or_lines_in_the_access_log():
+def test_a_request_cannot_forge_fields_or_lines_in_the_access_log(start_server):
     from rocket.logs import COMBINED_FORMAT
-    from tests.functional.wsgi_support import RawClient, running
+    from tests.functional.client import RawClient
 
     def app(environ, start_response):
         start_response("200 OK", [("Content-Type", "text/plain")])
@@ -159,18 +159,18 @@ def test_a_request_cannot_forge_fields_or_lines_in_the_access_log():
     out = io.StringIO()
     accesslog.install(AccessLogWriter(out, interval_s=60))
     try:
-        with running(app, validate=False, access_log_format=COMBINED_FORMAT) as server:
-            c = RawClient(server.port)
-            c.send(b'GET /a"b\\nc" HTTP/1.1\r\nHost: x\r\n'
-                   b'Referer: http://r/" 404 0 "\\\r\n'
-                   b'User-Agent: evil" "x\\n127.0.0.1 - - \tz\xff\r\n\r\n')
-            response, body = c.response()
-            c.close()
-            assert (response.status, body) == (200, b"abc")
-            deadline = time.monotonic() + 5
-            while not out.getvalue() and time.monotonic() < deadline:
-                accesslog.flush()
-                time.sleep(0.01)
+        server = start_server(app, access_log_format=COMBINED_FORMAT)
+        c = RawClient(server.port)
+        c.send(b'GET /a"b\\nc" HTTP/1.1\r\nHost: x\r\n'
+               b'Referer: http://r/" 404 0 "\\\r\n'
+               b'User-Agent: evil" "x\\n127.0.0.1 - - \tz\xff\r\n\r\n')
+        response, body = c.response()
+        c.close()
+        assert (response.status, body) == (200, b"abc")
+        deadline = time.monotonic() + 5
+        while not out.getvalue() and time.monotonic() < deadline:
+            accesslog.flush()
+            time.sleep(0.01)
     finally:
         accesslog.uninstall()
     lines = out.getvalue().split("\n")
