@@ -1,1 +1,2 @@
-"""rocket/cli"""
+"""The ``rocket`` command (``main``), its logging set-up (``logsetup``) and the development
+reloader (``reload``, which is handed ``main`` and never imports it)."""
