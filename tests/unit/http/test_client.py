@@ -218,6 +218,13 @@ BAD = {
     "overflow chunk": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + b"f" * 17 + b"\r\n",
     "chunk without crlf": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nxy\r\n",
     "ctl in extension": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1;\x00\r\nx\r\n",
+    # The chunk grammar is the request parser's (shared readers), RFC 9112 §7.1 and §7.1.1.
+    "extension without name": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1;=v\r\nx\r\n",
+    "space in extension": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1;a b\r\nx\r\n",
+    "unclosed quote": b'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1;a="b\r\nx\r\n',
+    "space after size": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1 \r\nx\r\n",
+    "16 hex digits": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + b"0" * 15 + b"1\r\n",
+    "bare lf after size": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\nx\r\n",
     "bad trailer": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nX : y\r\n\r\n",
     "bare lf trailer": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nX: y\n\n",
 }
@@ -263,7 +270,7 @@ LIMITS = [
     ("max_header_bytes", 50, b"HTTP/1.1 200 OK\r\n" + b"X: y\r\n" * 20, "header block"),
     ("max_headers", 3, b"HTTP/1.1 200 OK\r\n" + b"X: y\r\n" * 4 + b"\r\n", "header fields"),
     ("max_chunk_line", 10, b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1;" + b"e" * 20,
-     "chunk size line"),
+     "max_chunk_line"),
     ("max_trailer_bytes", 20, b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n"
      + b"X: y\r\n" * 10, "trailer"),
     ("max_body", 4, b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n", "max_body"),

@@ -1,0 +1,139 @@
+"""Field-line helpers shared by the request head, trailers and the response head (fields.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from rocket.http import fields
+from rocket.http.errors import BadRequest, HeaderTooLarge
+from rocket.http.fields import (
+    NOT_CTL,
+    OWS,
+    TOKEN,
+    check_line_endings,
+    check_new_line_feeds,
+    field_name,
+    parse_fields,
+    show,
+)
+
+
+def test_show_is_a_truncated_repr():
+    assert show(b"abc") == "b'abc'"
+    assert show(b"x" * 50, limit=4) == "b'xxxx'..."
+    assert show(b"\r\n\x00") == repr(b"\r\n\x00")
+
+
+def test_token_is_the_rfc_9110_tchar_set():
+    tchar = b"!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    assert TOKEN.fullmatch(tchar)
+    for byte in set(range(256)) - set(tchar):
+        assert TOKEN.fullmatch(bytes([byte])) is None, byte
+    assert TOKEN.fullmatch(b"") is None
+
+
+def test_not_ctl_leaves_only_the_control_characters_but_htab():
+    assert bytes(range(256)).translate(None, NOT_CTL) == bytes(range(0, 9)) + bytes(range(10, 32)) + b"\x7f"
+    assert OWS == b" \t"
+
+
+@pytest.mark.parametrize("block,lines", [
+    (b"GET / HTTP/1.1", 1),
+    (b"GET / HTTP/1.1\r\nHost: a\r\nX: \tv\xff", 3),
+    (b"", 1),
+])
+def test_valid_blocks_pass(block, lines):
+    check_line_endings(block, lines)
+
+
+@pytest.mark.parametrize("block,words", [
+    (b"GET / HTTP/1.1\r\nX: a\rb", "bare CR at byte 20"),
+    (b"GET / HTTP/1.1\r\nX: a\r", "bare CR"),
+    (b"GET / HTTP/1.1\nHost: a", "bare LF line ending at byte 14"),
+    (b"\nHost: a", "bare LF line ending at byte 0"),
+    (b"X: a\x00b", "control character b'\\\\x00' at byte 4"),
+    (b"X: a\x7f", "control character b'\\\\x7f'"),
+    (b"X: a\x1bb", "control character"),
+])
+def test_bad_blocks_name_the_byte(block, words):
+    with pytest.raises(BadRequest, match=words) as info:
+        check_line_endings(block, len(block.split(b"\r\n")))
+    assert info.value.status == 400
+
+
+def test_a_line_count_that_does_not_match_the_crlfs_is_refused():
+    with pytest.raises(BadRequest, match="malformed line endings"):
+        check_line_endings(b"a\r\nb", 1)
+
+
+def test_new_line_feeds_are_checked_from_just_before_start():
+    check_new_line_feeds(b"GET / HTTP/1.1\r\nHo", 0)
+    check_new_line_feeds(b"GET / HTTP/1.1\r\nHo", 16)  # the CR before start is seen
+    with pytest.raises(BadRequest, match="bare LF line ending at byte 4"):
+        check_new_line_feeds(b"GET \n", 0)
+    with pytest.raises(BadRequest, match="at byte 0"):
+        check_new_line_feeds(b"\nabc", 0)
+    check_new_line_feeds(b"a\nbc\r\n", 3)  # bytes before start - 1 were checked already
+    with pytest.raises(BadRequest):
+        check_new_line_feeds(bytearray(b"abc\r\nd\n"), 3)
+
+
+def test_field_name_lowers_a_valid_token():
+    assert field_name(b"X-Custom-Thing", b"X-Custom-Thing: 1") == b"x-custom-thing"
+
+
+@pytest.mark.parametrize("name,line,words", [
+    (b" X", b" X: folded", "obsolete line folding"),
+    (b"\tX", b"\tX: folded", "obsolete line folding"),
+    (b"", b": v", "empty field name"),
+    (b"X ", b"X : v", "whitespace between field name and colon"),
+    (b"X\t", b"X\t: v", "whitespace between field name and colon"),
+    (b"X(Y)", b"X(Y): v", "invalid character in field name"),
+    (b"\xe9", b"\xe9: v", "invalid character in field name"),
+])
+def test_field_name_refuses_what_is_not_a_token(name, line, words):
+    with pytest.raises(BadRequest, match=words):
+        field_name(name, line)
+
+
+def test_parse_fields_keeps_order_and_duplicates_and_strips_ows():
+    lines = [b"Host: a", b"X-A:  one two \t", b"x-a:two", b"Empty:", b"Colon: a:b"]
+    assert parse_fields(lines, 100, True) == [
+        (b"host", b"a"), (b"x-a", b"one two"), (b"x-a", b"two"), (b"empty", b""), (b"colon", b"a:b"),
+    ]
+    again = parse_fields(lines, 100, False)  # names now come from the cache: same result
+    assert again == parse_fields(lines, 100, True)
+    assert all(type(name) is bytes and type(value) is bytes for name, value in again)
+
+
+def test_parse_fields_length_limit_only_when_asked():
+    line = b"X: " + b"v" * 20
+    with pytest.raises(HeaderTooLarge, match="max_field_bytes=10") as info:
+        parse_fields([line], 10, True)
+    assert info.value.status == 431
+    assert parse_fields([line], 10, False) == [(b"x", b"v" * 20)]
+    assert parse_fields([line], len(line), True)  # exactly at the limit
+
+
+@pytest.mark.parametrize("line,words", [
+    (b"no colon here", "header field without a colon"),
+    (b" folded value", "obsolete line folding"),
+    (b"\tfolded", "obsolete line folding"),
+    (b"Bad Name: v", "invalid character in field name"),
+])
+def test_parse_fields_refuses_malformed_lines(line, words):
+    with pytest.raises(BadRequest, match=words):
+        parse_fields([b"Host: a", line], 100, True)
+
+
+def test_the_name_cache_is_bounded():
+    saved = dict(fields._NAME_CACHE)
+    try:
+        parse_fields([b"X-Bound-%d: v" % i for i in range(2 * fields._NAME_CACHE_MAX)], 100, True)
+        assert len(fields._NAME_CACHE) == fields._NAME_CACHE_MAX
+        # Names past the bound still parse, just without the cache.
+        assert parse_fields([b"X-Past-The-Bound: v"], 100, True) == [(b"x-past-the-bound", b"v")]
+        assert b"X-Past-The-Bound" not in fields._NAME_CACHE
+    finally:
+        fields._NAME_CACHE.clear()
+        fields._NAME_CACHE.update(saved)
