@@ -243,6 +243,9 @@ SETTINGS: List[Setting] = [
     Setting("max_chunk_line", non_negative_int, 4096,
             "bytes in a chunk-size line with extensions; real ones are a few bytes"),
     Setting("max_trailer_bytes", non_negative_int, 8192, "bytes of chunked trailer fields"),
+    Setting("min_chunk_avg_bytes", non_negative_int, 256,
+            "past a body's first 4096 chunks, the least average chunk size (400 below it), so "
+            "a body of tiny chunks cannot burn CPU out of proportion to its bytes; 0 = off"),
     Setting("max_body", non_negative_int, 1 << 30,
             "bytes in a request body (413); 1 GiB; 0 = unbounded"),
     Setting("access_log", to_bool, True, "log one line per request to Rocket.Requests"),
@@ -362,7 +365,7 @@ class Config:
 
 
 LIMIT_FIELDS = ("max_request_line", "max_field_bytes", "max_header_bytes", "max_headers",
-                "max_chunk_line", "max_trailer_bytes", "max_body")
+                "max_chunk_line", "max_trailer_bytes", "max_body", "min_chunk_avg_bytes")
 
 
 def convert(setting: Setting, value: Any) -> Any:

@@ -79,6 +79,7 @@ class ResponseParser(ReceiveBuffer):
                 max_chunk_line=max_chunk_line,
                 max_trailer_bytes=max_trailer_bytes,
                 max_body=max_body,
+                min_chunk_avg_bytes=0,  # a client reads what its server streams, however small
             )
         )
         self._methods: deque = deque()

@@ -23,7 +23,7 @@ from typing import Optional, Union
 from .errors import BadRequest, BodyTooLarge, HeaderTooLarge, IncompleteRequest
 from .events import NEED_DATA, NO_TRAILERS, Data, EndOfMessage, _Sentinel
 from .fields import OWS, check_line_endings, check_new_line_feeds, parse_fields, show
-from .limits import DEFAULT_LIMITS, Limits
+from .limits import DEFAULT_LIMITS, FREE_CHUNKS, Limits
 
 __all__ = [
     "ReceiveBuffer",
@@ -157,17 +157,19 @@ class ChunkedReader:
     section (431).
     """
 
-    __slots__ = ("_step", "_body_bytes", "_chunk")
+    __slots__ = ("_step", "_body_bytes", "_chunks", "_chunk")
 
     def __init__(self) -> None:
         self._step = _SIZE_LINE
         self._body_bytes = 0
+        self._chunks = 0
         self._chunk = ContentLengthReader()
 
     def start(self) -> ChunkedReader:
         """Begin a new chunked body; return self."""
         self._step = _SIZE_LINE
         self._body_bytes = 0
+        self._chunks = 0
         return self
 
     def read(self, stream: ReceiveBuffer) -> BodyEvent:
@@ -221,6 +223,11 @@ class ChunkedReader:
         self._body_bytes += n
         if max_body and self._body_bytes > max_body:
             raise BodyTooLarge(f"chunked body exceeds max_body={max_body}")
+        self._chunks += 1
+        if self._chunks > FREE_CHUNKS and limits.min_chunk_avg_bytes and \
+                self._body_bytes < self._chunks * limits.min_chunk_avg_bytes:
+            raise BadRequest(f"{self._chunks} chunks averaging less than min_chunk_avg_bytes="
+                             f"{limits.min_chunk_avg_bytes}: chunks too small to be worth parsing")
         self._chunk.start(n)
         self._step = _CHUNK_DATA
         return self._chunk_data(stream)

@@ -21,7 +21,7 @@ from rocket.http.errors import (
     IncompleteResponse,
 )
 from rocket.http.events import NEED_DATA, Data, EndOfMessage, Request, Response
-from rocket.http.limits import Limits
+from rocket.http.limits import FREE_CHUNKS, Limits
 from rocket.http.parser import RequestParser
 from rocket.http.readers import (
     NO_BODY,
@@ -248,3 +248,49 @@ def test_content_length_eof_is_incomplete_on_both_sides():
     response.feed(b"")
     with pytest.raises(IncompleteResponse, match="3 body bytes missing"):
         drain(response)
+
+
+# -- the cost of tiny chunks (issue 13, defect 5) --------------------------------------------
+def _chunked_request(chunks: int, size: int) -> bytes:
+    piece = b"%x\r\n" % size + b"x" * size + b"\r\n"
+    return (b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+            + piece * chunks + b"0\r\n\r\n")
+
+
+def _body_of(data: bytes, **limits: int) -> int:
+    parser = RequestParser(Limits(**limits))
+    parser.feed(data)
+    total = 0
+    while True:
+        event = parser.next_event()
+        if event.__class__ is Data:
+            total += len(event.data)
+        elif isinstance(event, EndOfMessage):
+            return total
+
+
+def test_tiny_chunks_past_the_free_allowance_are_refused_with_400():
+    assert _body_of(_chunked_request(FREE_CHUNKS, 1)) == FREE_CHUNKS  # small streams pass
+    with pytest.raises(BadRequest) as err:
+        _body_of(_chunked_request(FREE_CHUNKS + 1, 1))
+    assert err.value.status == 400 and "min_chunk_avg_bytes=256" in str(err.value)
+    # the average counts: many chunks of at least the floor always pass
+    assert _body_of(_chunked_request(FREE_CHUNKS * 2, 256)) == FREE_CHUNKS * 2 * 256
+    assert _body_of(_chunked_request(FREE_CHUNKS + 10, 1), min_chunk_avg_bytes=0) == \
+        FREE_CHUNKS + 10
+
+
+def test_the_client_reads_tiny_chunks_whatever_their_number():
+    client = ResponseParser()
+    client.expect(b"GET")
+    chunks = FREE_CHUNKS * 2
+    client.feed(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                + b"1\r\nx\r\n" * chunks + b"0\r\n\r\n")
+    total = 0
+    while True:
+        event = client.next_event()
+        if event.__class__ is Data:
+            total += len(event.data)
+        elif isinstance(event, EndOfMessage):
+            break
+    assert total == chunks
