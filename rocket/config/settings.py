@@ -241,6 +241,10 @@ SETTINGS: List[Setting] = [
             f"upper bound of worker threads; 0 = no bound. {MAX_THREADS_BOUND} serves a "
             "blocking app on 100 busy connections at full speed (sleep-c100) and caps memory "
             "and GIL contention under a burst; Rocket(...) keeps Rocket's 0", 0),
+    Setting("thread_idle_timeout", non_negative_float, 10.0,
+            "seconds a surplus worker thread may stay idle; those idle for a whole period "
+            "retire together, down to min_threads (a 2,000-thread burst is gone within 20 s, "
+            "while bursts a few seconds apart reuse their threads)"),
     Setting("queue_size", non_negative_int, 1024,
             "connections that may wait for a thread once max_threads are busy; bounded so an "
             "overloaded server pushes back through the listen backlog instead of growing memory"),

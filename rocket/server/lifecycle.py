@@ -49,6 +49,8 @@ class Lifecycle:
     """The server's :class:`~rocket.config.settings.Config` (set by the subclass)."""
     interfaces: List[Any]
     """The interfaces to listen on; the bound ones once started."""
+    thread_factory: Callable[..., threading.Thread] = threading.Thread
+    """Makes the pool's threads (``threading.Thread``'s signature; a class or staticmethod)."""
 
     def __init__(self) -> None:
         self.listeners: List[Listener] = []
@@ -288,7 +290,9 @@ class Lifecycle:
     def _start_components(self) -> None:
         c = self.config
         self.pool = ThreadPool(self._serve, min_threads=c.min_threads, max_threads=c.max_threads,
-                               queue_size=c.queue_size, discard=_close, abort=_abort)
+                               queue_size=c.queue_size, discard=_close, abort=_abort,
+                               idle_timeout_s=c.thread_idle_timeout,
+                               thread_factory=self.thread_factory)
         self.monitor = Monitor(self.pool.submit, timeout=c.keep_alive)
         listeners: List[Listener] = []
         try:
