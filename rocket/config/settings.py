@@ -248,6 +248,11 @@ SETTINGS: List[Setting] = [
     Setting("queue_size", non_negative_int, 1024,
             "connections that may wait for a thread once max_threads are busy; bounded so an "
             "overloaded server pushes back through the listen backlog instead of growing memory"),
+    Setting("max_connections", non_negative_int, 0,
+            "open connections at most; at the limit the longest-idle keep-alive connection is "
+            "closed, or accepting pauses (the listen backlog holds new connects) when none is "
+            "idle; 0 = the open-file limit (RLIMIT_NOFILE, soft raised to hard at start) minus "
+            "64 and one per worker thread"),
     Setting("keep_alive", non_negative_float, 600.0,
             "seconds an idle keep-alive connection is kept (Rocket's `timeout`); 0 = never closed"),
     Setting("header_timeout", non_negative_float, 10.0,

@@ -17,7 +17,7 @@ import time
 from typing import Any, Callable, Optional
 
 from rocket.config.settings import Interface
-from rocket.logs import errors_log
+from rocket.logs import RateLimitedLog, errors_log
 from rocket.net.binding import bind_socket
 from rocket.net.tls import make_tls_context
 
@@ -30,6 +30,9 @@ ACCEPT_CAPACITY_ERRNOS = frozenset(
 ACCEPT_BACKOFF_S = (0.01, 0.5)
 """First and largest pause after a capacity error; doubles in between."""
 
+ROOM_POLL_S = 0.005
+"""How often a listener without room asks again."""
+
 ACCEPT_POLL_S = 1.0
 """accept() timeout so the thread notices stop() on systems where shutdown() does not wake it."""
 
@@ -37,13 +40,20 @@ ACCEPT_POLL_S = 1.0
 class Listener:
     """Accepts connections on one interface and passes ``(sock, addr, listener)`` on.
 
-    ``has_room()`` is asked before each accept; while it says no, the thread waits and the
-    kernel's backlog absorbs new connects (back-pressure instead of unbounded queueing).
+    ``has_room()`` is asked once a connection is accepted, before it is passed on; while it
+    says no, the thread holds that connection, accepts no other, and the kernel's backlog
+    absorbs new connects (back-pressure instead of unbounded queueing). Asking after the
+    accept means room is only ever made for a client that is really there.
+    When accept() fails for lack of descriptors, ``on_capacity_error(exc)`` may free some
+    (True: accept again at once); otherwise the thread backs off, and ``on_capacity_recovered()``
+    is called once an accept succeeds again.
     """
 
     def __init__(self, interface: Interface, on_accept: Callable[[Any, Any, Listener], None],
                  backlog: int = socket.SOMAXCONN, ciphers: Optional[str] = None,
-                 has_room: Callable[[], bool] = lambda: True, sock: Optional[socket.socket] = None) -> None:
+                 has_room: Callable[[], bool] = lambda: True, sock: Optional[socket.socket] = None,
+                 on_capacity_error: Callable[[OSError], bool] = lambda exc: False,
+                 on_capacity_recovered: Callable[[], None] = lambda: None) -> None:
         self.tls_context = make_tls_context(interface, ciphers) if interface.secure else None
         # A socket passed in (inherited from an arbiter or systemd) may be shared with other
         # processes: shutdown() would stop them accepting too, so only close our descriptor.
@@ -58,7 +68,11 @@ class Listener:
         self.address = self.sock.getsockname()
         self.on_accept = on_accept
         self.has_room = has_room
+        self.on_capacity_error = on_capacity_error
+        self.on_capacity_recovered = on_capacity_recovered
         self.log = errors_log(f"Port{self.port}")
+        self._accept_failed_log = RateLimitedLog(self.log)
+        self._setup_failed_log = RateLimitedLog(self.log)
         self._running = False
         self._thread: Optional[threading.Thread] = None
         self.sock.settimeout(ACCEPT_POLL_S)
@@ -99,9 +113,6 @@ class Listener:
         backoff = 0.0
         accept = self.sock.accept
         while self._running:
-            if not self.has_room():
-                time.sleep(0.005)
-                continue
             try:
                 client, addr = accept()
             except socket.timeout:
@@ -110,18 +121,35 @@ class Listener:
                 if not self._running:
                     return
                 if exc.errno in ACCEPT_CAPACITY_ERRNOS:
+                    if self.on_capacity_error(exc):
+                        continue  # idle connections were closed: there is room now
                     backoff = min(ACCEPT_BACKOFF_S[1], backoff * 2 or ACCEPT_BACKOFF_S[0])
-                    self.log.warning("accept() failed (%s); pausing %.2fs", exc, backoff)
+                    self._accept_failed_log.warning("accept() failed (%s); pausing %.2fs",
+                                                    exc, backoff)
                     time.sleep(backoff)
                 elif exc.errno in (errno.EINVAL, errno.EBADF):  # socket shut down or closed
                     return
                 continue  # ECONNABORTED, EPROTO...: that client is gone, keep accepting
-            backoff = 0.0
+            if backoff:
+                backoff = 0.0
+                self.on_capacity_recovered()
+            if not self.has_room() and not self._wait_for_room():
+                client.close()
+                return
             try:
                 if self.tls_context is not None:
                     client = self.tls_context.wrap_socket(
                         client, server_side=True, do_handshake_on_connect=False)
                 self.on_accept(client, addr, self)
             except Exception:
-                self.log.exception("cannot set up a connection from %s", addr)
+                self._setup_failed_log.exception("cannot set up a connection from %s", addr)
                 client.close()
+
+    def _wait_for_room(self) -> bool:
+        """Hold the connection just accepted, accepting no other, until ``has_room()``;
+        False when stopped meanwhile."""
+        while self._running:
+            time.sleep(ROOM_POLL_S)
+            if self.has_room():
+                return True
+        return False

@@ -103,6 +103,11 @@ class ThreadPool:
         return self._queue.qsize() < self.queue_size or self._idle > 0
 
     @property
+    def load(self) -> int:
+        """Items on a thread or queued, read in O(1)."""
+        return len(self._threads) - self._idle + self._queue.qsize()
+
+    @property
     def has_waiting(self) -> bool:
         """True when queued work waits for a thread (workers then yield their connection)."""
         return self._queue.qsize() > self._idle
