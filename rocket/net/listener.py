@@ -30,9 +30,6 @@ ACCEPT_CAPACITY_ERRNOS = frozenset(
 ACCEPT_BACKOFF_S = (0.01, 0.5)
 """First and largest pause after a capacity error; doubles in between."""
 
-ROOM_POLL_S = 0.005
-"""How often a listener without room asks again."""
-
 ACCEPT_POLL_S = 1.0
 """accept() timeout so the thread notices stop() on systems where shutdown() does not wake it."""
 
@@ -40,10 +37,10 @@ ACCEPT_POLL_S = 1.0
 class Listener:
     """Accepts connections on one interface and passes ``(sock, addr, listener)`` on.
 
-    ``has_room()`` is asked once a connection is accepted, before it is passed on; while it
-    says no, the thread holds that connection, accepts no other, and the kernel's backlog
-    absorbs new connects (back-pressure instead of unbounded queueing). Asking after the
-    accept means room is only ever made for a client that is really there.
+    ``has_room()`` is asked before each accept; while it says no, the thread waits and the
+    kernel's backlog absorbs new connects (back-pressure instead of unbounded queueing; in
+    process mode another worker may take them). ``make_room()`` runs for each connection
+    accepted, before it is passed on, so room is only ever made for a client that is there.
     When accept() fails for lack of descriptors, ``on_capacity_error(exc)`` may free some
     (True: accept again at once); otherwise the thread backs off, and ``on_capacity_recovered()``
     is called once an accept succeeds again.
@@ -52,6 +49,7 @@ class Listener:
     def __init__(self, interface: Interface, on_accept: Callable[[Any, Any, Listener], None],
                  backlog: int = socket.SOMAXCONN, ciphers: Optional[str] = None,
                  has_room: Callable[[], bool] = lambda: True, sock: Optional[socket.socket] = None,
+                 make_room: Callable[[], None] = lambda: None,
                  on_capacity_error: Callable[[OSError], bool] = lambda exc: False,
                  on_capacity_recovered: Callable[[], None] = lambda: None) -> None:
         self.tls_context = make_tls_context(interface, ciphers) if interface.secure else None
@@ -68,6 +66,7 @@ class Listener:
         self.address = self.sock.getsockname()
         self.on_accept = on_accept
         self.has_room = has_room
+        self.make_room = make_room
         self.on_capacity_error = on_capacity_error
         self.on_capacity_recovered = on_capacity_recovered
         self.log = errors_log(f"Port{self.port}")
@@ -112,7 +111,11 @@ class Listener:
     def _run(self) -> None:
         backoff = 0.0
         accept = self.sock.accept
+        make_room = self.make_room
         while self._running:
+            if not self.has_room():
+                time.sleep(0.005)
+                continue
             try:
                 client, addr = accept()
             except socket.timeout:
@@ -133,9 +136,7 @@ class Listener:
             if backoff:
                 backoff = 0.0
                 self.on_capacity_recovered()
-            if not self.has_room() and not self._wait_for_room():
-                client.close()
-                return
+            make_room()
             try:
                 if self.tls_context is not None:
                     client = self.tls_context.wrap_socket(
@@ -144,12 +145,3 @@ class Listener:
             except Exception:
                 self._setup_failed_log.exception("cannot set up a connection from %s", addr)
                 client.close()
-
-    def _wait_for_room(self) -> bool:
-        """Hold the connection just accepted, accepting no other, until ``has_room()``;
-        False when stopped meanwhile."""
-        while self._running:
-            time.sleep(ROOM_POLL_S)
-            if self.has_room():
-                return True
-        return False

@@ -1,14 +1,15 @@
 """Admission: whether the listeners may accept now, and what gives way under overload.
 
 How it works:
-- A listener asks :meth:`Admission.has_room` for each connection it has just accepted, before
-  passing it on. Below ``max_connections`` open connections (parked + on a thread + queued,
-  three counters read in O(1)) and with room in the pool's queue, the answer is yes.
-- At ``max_connections`` the longest-idle parked keep-alive connection is closed to make room
-  (:meth:`rocket.net.monitor.Monitor.evict_idle`, one per accepted client, so only for a
-  client that is really there). A connection a worker holds is never closed. When none is
-  idle, the answer is no: the listener holds that one connection, accepts no other, and the
-  kernel's listen backlog holds new connects until a connection closes.
+- Before each ``accept()`` a listener asks :meth:`Admission.has_room`: yes while there is
+  room in the pool's queue and either fewer than ``max_connections`` connections are open
+  (parked + on a thread + queued, counters read in O(1)) or one of them is idle in the
+  monitor. Otherwise the listener stops accepting and the kernel's listen backlog holds new
+  connects (in process mode another worker may take them) until a connection closes or parks.
+- For each connection accepted, :meth:`Admission.make_room` closes the longest-idle parked
+  keep-alive connection when ``max_connections`` are open
+  (:meth:`rocket.net.monitor.Monitor.evict_idle`), so room is only made for a client that is
+  really there. A connection a worker holds is never closed.
 - ``accept()`` failing with ``EMFILE`` (descriptors used elsewhere in the process) closes up to
   ``EMFILE_EVICT`` idle connections and accepts again at once; with none idle the listener
   backs off, and the pause lasts until an accept succeeds.
@@ -74,17 +75,21 @@ def default_max_connections(fd_limit: int, max_threads: int) -> int:
 
 
 class Admission:
-    """The listeners' ``has_room`` and ``EMFILE`` policy, shared by every listener.
+    """The listeners' ``has_room``, ``make_room`` and ``EMFILE`` policy, shared by every
+    listener.
 
-    ``open_count()`` is the number of open connections, ``evict(n)`` closes up to ``n`` idle
-    ones and returns how many, ``queue_has_room()`` is the pool's bound on waiting work.
+    ``open_count()`` is the number of open connections, ``idle_count()`` how many of them are
+    parked, ``evict(n)`` closes up to ``n`` idle ones and returns how many,
+    ``queue_has_room()`` is the pool's bound on waiting work.
     """
 
     def __init__(self, max_connections: int, open_count: Callable[[], int],
-                 evict: Callable[[int], int], queue_has_room: Callable[[], bool],
+                 idle_count: Callable[[], int], evict: Callable[[int], int],
+                 queue_has_room: Callable[[], bool],
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.max_connections = max_connections
         self.open_count = open_count
+        self.idle_count = idle_count
         self.evict = evict
         self.queue_has_room = queue_has_room
         self.clock = clock
@@ -110,15 +115,20 @@ class Admission:
         return self._paused_at is not None
 
     def has_room(self) -> bool:
-        """May a listener accept now? Evicts the longest-idle connection at the limit."""
+        """May a listener accept now? At the limit only when an idle connection can go."""
         if not self.queue_has_room():
             return self._pause("the work queue is full (queue_size)")
-        if self.open_count() >= self.max_connections and not self._evicted(1):
+        if self.open_count() >= self.max_connections and not self.idle_count():
             return self._pause(f"max_connections ({self.max_connections}) reached and no "
                                "connection is idle")
         if self._paused_at is not None and not self._paused_by_emfile:
             self._resume()
         return True
+
+    def make_room(self) -> None:
+        """A connection was just accepted: at the limit, close the longest-idle one."""
+        if self.open_count() >= self.max_connections:
+            self._evicted(1)
 
     def out_of_descriptors(self, exc: OSError) -> bool:
         """``accept()`` failed with ``exc`` (EMFILE...): True when idle connections were

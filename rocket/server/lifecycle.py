@@ -315,6 +315,7 @@ class Lifecycle:
                 listeners.append(Listener(interface, self._accept, backlog=c.backlog,
                                           ciphers=c.ciphers, has_room=admission.has_room,
                                           sock=sock.dup() if sock is not None else None,
+                                          make_room=admission.make_room,
                                           on_capacity_error=admission.out_of_descriptors,
                                           on_capacity_recovered=admission.recovered))
         except BaseException:
@@ -339,13 +340,16 @@ class Lifecycle:
         fd_limit = raise_fd_limit()
         limit = c.max_connections or default_max_connections(fd_limit, c.max_threads)
         if self.admission is None:
-            self.admission = Admission(limit, self._open_connections, self._evict_idle,
-                                       self._queue_has_room)
+            self.admission = Admission(limit, self._open_connections, self._parked,
+                                       self._evict_idle, self._queue_has_room)
         self.admission.max_connections = limit
         return self.admission
 
     def _open_connections(self) -> int:
         return len(self.monitor) + self.pool.load  # type: ignore[arg-type,union-attr]
+
+    def _parked(self) -> int:
+        return len(self.monitor)  # type: ignore[arg-type]
 
     def _evict_idle(self, count: int) -> int:
         return self.monitor.evict_idle(count)  # type: ignore[union-attr]

@@ -169,15 +169,16 @@ class CapacityOnceSocket(CapacityFailingSocket):
         return self.real.accept()
 
 
-def test_capacity_error_callbacks_retry_at_once_or_back_off_then_recover():
+def test_capacity_callbacks_retry_at_once_or_back_off_then_recover_and_make_room():
     server = socket.create_server(("127.0.0.1", 0))
     server.settimeout(0.2)  # the fake's settimeout() does nothing: let the thread see stop()
     clients = [socket.create_connection(server.getsockname()) for _ in range(2)]
-    freed, recovered, accepted = [True, False], [], []
+    freed, recovered, accepted, rooms = [True, False], [], [], []
     fake = CapacityOnceSocket(2, server)
     listener = Listener(Interface("127.0.0.1", 1), lambda sock, *a: accepted.append(sock),
                         sock=fake, on_capacity_error=lambda exc: freed.pop(0),  # type: ignore[arg-type]
-                        on_capacity_recovered=lambda: recovered.append(len(accepted)))
+                        on_capacity_recovered=lambda: recovered.append(len(accepted)),
+                        make_room=lambda: rooms.append(len(accepted)))
     listener.start()
     try:
         deadline = time.monotonic() + 3
@@ -190,6 +191,7 @@ def test_capacity_error_callbacks_retry_at_once_or_back_off_then_recover():
         server.close()
     assert len(accepted) == 2 and freed == []
     assert recovered == [0]  # once, on the first accept after the back-off
+    assert rooms == [0, 1]  # once per accepted connection, before it is passed on
 
 
 def test_missing_or_bad_tls_files_fail_at_construction(tmp_path, tls_files):

@@ -39,20 +39,24 @@ class Load:
 
 
 def admission(load: Load, limit: int = 10, clock: FakeClock = None) -> Admission:
-    return Admission(limit, lambda: load.open, load.evict, lambda: load.queue_room,
-                     clock=clock or FakeClock())
+    return Admission(limit, lambda: load.open, lambda: load.idle, load.evict,
+                     lambda: load.queue_room, clock=clock or FakeClock())
 
 
 def pause_lines(caplog):
     return [r.getMessage() for r in caplog.records if r.name == "Rocket.Errors.Admission"]
 
 
-def test_room_below_the_limit_and_eviction_at_it():
+def test_room_below_the_limit_and_eviction_at_it_only_for_an_accepted_client():
     load = Load(open_count=9, idle=3)
     gate = admission(load)
     assert gate.has_room() and gate.evictions == 0
+    gate.make_room()  # the 10th connection: below the limit, nothing to close
     load.open = 10
-    assert gate.has_room() and load.open == 9 and gate.evictions == 1
+    assert gate.evictions == 0 and load.idle == 3
+    assert gate.has_room() and gate.evictions == 0  # an idle one can go: accept
+    gate.make_room()
+    assert load.open == 9 and load.idle == 2 and gate.evictions == 1
     assert not gate.paused
 
 
