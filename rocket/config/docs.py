@@ -11,7 +11,7 @@ import sys
 from typing import Any, Dict, List, Optional, Sequence
 
 from rocket.config.argv import flag_aliases, negative_flag
-from rocket.config.settings import Interface
+from rocket.config.settings import SAME_DEFAULT, Interface, Setting
 from rocket.config.sources import all_settings, env_name, flag_name
 
 START = "<!-- settings:start -->"
@@ -34,6 +34,14 @@ def _default(name: str, value: Any) -> str:
     return f"`{text}`"
 
 
+def default_cell(setting: Setting) -> str:
+    """The default, and the compatibility APIs' own default when the row has one."""
+    text = _default(setting.name, setting.default)
+    if setting.compat_default is not SAME_DEFAULT:
+        text += f" (`Rocket(...)`: {_default(setting.name, setting.compat_default)})"
+    return text
+
+
 def rows() -> List[Dict[str, str]]:
     """One dict per setting: name, flags (as :mod:`rocket.config.argv` makes them), env,
     default, help (markdown-escaped)."""
@@ -51,7 +59,7 @@ def rows() -> List[Dict[str, str]]:
             "name": setting.name,
             "flag": flag,
             "env": f"`{env_name(setting.name)}`",
-            "default": _default(setting.name, setting.default),
+            "default": default_cell(setting),
             "help": setting.help.replace("|", "\\|"),
         })
     return out

@@ -197,14 +197,38 @@ def static_mounts(value: Any) -> Tuple[Tuple[Any, ...], ...]:
     return to_static_mounts(value)
 
 
+class _SameDefault:
+    def __repr__(self) -> str:
+        return "SAME_DEFAULT"
+
+
+SAME_DEFAULT: Any = _SameDefault()
+"""A row's ``compat_default`` when the compatibility APIs use the production default too."""
+
+
 class Setting(NamedTuple):
-    """One row of the table: name, converter (raises ValueError/TypeError), default, help."""
+    """One row of the table: name, converter (raises ValueError/TypeError), default, help.
+
+    ``default`` is the production default (the CLI, ``serve()``, ``Server``, ``SocketServer``);
+    ``compat_default``, when given, is the one the compatibility APIs (``Rocket(...)``,
+    ``Rocket3``, ``CherryPyWSGIServer``) keep, Rocket 1.x's own value.
+    """
 
     name: str
     converter: Callable[[Any], Any]
     default: Any
     help: str
+    compat_default: Any = SAME_DEFAULT
 
+    def default_for(self, compatible: bool) -> Any:
+        """The default of the compatibility APIs when ``compatible``, else the production one."""
+        if compatible and self.compat_default is not SAME_DEFAULT:
+            return self.compat_default
+        return self.default
+
+
+MAX_THREADS_BOUND = 128
+"""The production default of ``max_threads`` (see docs/reliability.md for the measurement)."""
 
 SETTINGS: List[Setting] = [
     Setting("bind", to_interfaces, (Interface("127.0.0.1", 8000),),
@@ -213,10 +237,22 @@ SETTINGS: List[Setting] = [
     Setting("backlog", non_negative_int, socket.SOMAXCONN,
             "listen() backlog; the kernel's SOMAXCONN so bursts of connects are not dropped"),
     Setting("min_threads", non_negative_int, 10, "worker threads kept alive when idle"),
-    Setting("max_threads", non_negative_int, 0, "upper bound of worker threads; 0 = no bound"),
+    Setting("max_threads", non_negative_int, MAX_THREADS_BOUND,
+            f"upper bound of worker threads; 0 = no bound. {MAX_THREADS_BOUND} serves a "
+            "blocking app on 100 busy connections at full speed (sleep-c100) and caps memory "
+            "and GIL contention under a burst; Rocket(...) keeps Rocket's 0", 0),
+    Setting("thread_idle_timeout", non_negative_float, 10.0,
+            "seconds a surplus worker thread may stay idle; those idle for a whole period "
+            "retire together, down to min_threads (a 2,000-thread burst is gone within 20 s, "
+            "while bursts a few seconds apart reuse their threads)"),
     Setting("queue_size", non_negative_int, 1024,
             "connections that may wait for a thread once max_threads are busy; bounded so an "
             "overloaded server pushes back through the listen backlog instead of growing memory"),
+    Setting("max_connections", non_negative_int, 0,
+            "open connections at most; at the limit the longest-idle keep-alive connection is "
+            "closed, or accepting pauses (the listen backlog holds new connects) when none is "
+            "idle; 0 = the open-file limit (RLIMIT_NOFILE, soft raised to hard at start) minus "
+            "64 and one per worker thread"),
     Setting("keep_alive", non_negative_float, 600.0,
             "seconds an idle keep-alive connection is kept (Rocket's `timeout`); 0 = never closed"),
     Setting("header_timeout", non_negative_float, 10.0,
@@ -308,7 +344,7 @@ ALIASES = {"timeout": "keep_alive", "interfaces": "bind"}
 class Config:
     """Validated settings; attributes by setting name (``config.max_threads``)."""
 
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(self, *, compatible: bool = False, **kwargs: Any) -> None:
         for alias, name in ALIASES.items():
             if alias in kwargs:
                 if name in kwargs:
@@ -319,8 +355,10 @@ class Config:
             raise ConfigError(f"unknown setting {unknown[0]!r}; known settings: "
                               + ", ".join(sorted(SETTINGS_BY_NAME)))
         self.explicit = frozenset(kwargs)
+        self.compatible = compatible
+        """True for the compatibility APIs: unset settings take their ``compat_default``."""
         for setting in SETTINGS:
-            value = kwargs.get(setting.name, setting.default)
+            value = kwargs.get(setting.name, setting.default_for(compatible))
             if setting.name in kwargs:
                 value = convert(setting, value)
             setattr(self, setting.name, value)
@@ -333,6 +371,8 @@ class Config:
 
     def _check(self) -> None:
         c: Any = self
+        if c.max_threads and c.min_threads > c.max_threads and "max_threads" not in c.explicit:
+            c.max_threads = c.min_threads  # MIN alone (--threads 500) raises the default bound
         if c.max_threads and c.min_threads > c.max_threads:
             raise ConfigError(f"min_threads ({c.min_threads}) exceeds max_threads "
                               f"({c.max_threads}); lower min_threads or raise max_threads "

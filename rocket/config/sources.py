@@ -117,12 +117,12 @@ def app_spec(value: Any) -> Optional[str]:
     return text
 
 
-def thread_range(value: Any) -> Optional[Tuple[int, int]]:
+def thread_range(value: Any) -> Optional[Tuple[int, Optional[int]]]:
     """MIN[:MAX], e.g. 4 or 4:32."""
     if value is None:
         return None
     low, sep, high = str(value).strip().partition(":")
-    numbers = (non_negative_int(low), non_negative_int(high) if sep else 0)
+    numbers = (non_negative_int(low), non_negative_int(high) if sep else None)
     if numbers[1] and numbers[0] > numbers[1]:
         raise ValueError(f"MIN {numbers[0]} exceeds MAX {numbers[1]}")
     return numbers
@@ -244,7 +244,9 @@ def canonical(raw: RawSource, where: str) -> RawSource:
         rows = {s.name: s for s in CLI_SETTINGS}
         numbers = convert_value(rows["threads"], value, label)
         if numbers is not None:
-            raw["min_threads"], raw["max_threads"] = (numbers[0], label), (numbers[1], label)
+            raw["min_threads"] = (numbers[0], label)
+            if numbers[1] is not None:  # MIN alone keeps max_threads' default bound
+                raw["max_threads"] = (numbers[1], label)
     return raw
 
 

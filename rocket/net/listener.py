@@ -17,7 +17,7 @@ import time
 from typing import Any, Callable, Optional
 
 from rocket.config.settings import Interface
-from rocket.logs import errors_log
+from rocket.logs import RateLimitedLog, errors_log
 from rocket.net.binding import bind_socket
 from rocket.net.tls import make_tls_context
 
@@ -38,12 +38,20 @@ class Listener:
     """Accepts connections on one interface and passes ``(sock, addr, listener)`` on.
 
     ``has_room()`` is asked before each accept; while it says no, the thread waits and the
-    kernel's backlog absorbs new connects (back-pressure instead of unbounded queueing).
+    kernel's backlog absorbs new connects (back-pressure instead of unbounded queueing; in
+    process mode another worker may take them). ``make_room()`` runs for each connection
+    accepted, before it is passed on, so room is only ever made for a client that is there.
+    When accept() fails for lack of descriptors, ``on_capacity_error(exc)`` may free some
+    (True: accept again at once); otherwise the thread backs off, and ``on_capacity_recovered()``
+    is called once an accept succeeds again.
     """
 
     def __init__(self, interface: Interface, on_accept: Callable[[Any, Any, Listener], None],
                  backlog: int = socket.SOMAXCONN, ciphers: Optional[str] = None,
-                 has_room: Callable[[], bool] = lambda: True, sock: Optional[socket.socket] = None) -> None:
+                 has_room: Callable[[], bool] = lambda: True, sock: Optional[socket.socket] = None,
+                 make_room: Callable[[], None] = lambda: None,
+                 on_capacity_error: Callable[[OSError], bool] = lambda exc: False,
+                 on_capacity_recovered: Callable[[], None] = lambda: None) -> None:
         self.tls_context = make_tls_context(interface, ciphers) if interface.secure else None
         # A socket passed in (inherited from an arbiter or systemd) may be shared with other
         # processes: shutdown() would stop them accepting too, so only close our descriptor.
@@ -58,7 +66,12 @@ class Listener:
         self.address = self.sock.getsockname()
         self.on_accept = on_accept
         self.has_room = has_room
+        self.make_room = make_room
+        self.on_capacity_error = on_capacity_error
+        self.on_capacity_recovered = on_capacity_recovered
         self.log = errors_log(f"Port{self.port}")
+        self._accept_failed_log = RateLimitedLog(self.log)
+        self._setup_failed_log = RateLimitedLog(self.log)
         self._running = False
         self._thread: Optional[threading.Thread] = None
         self.sock.settimeout(ACCEPT_POLL_S)
@@ -98,6 +111,7 @@ class Listener:
     def _run(self) -> None:
         backoff = 0.0
         accept = self.sock.accept
+        make_room = self.make_room
         while self._running:
             if not self.has_room():
                 time.sleep(0.005)
@@ -110,18 +124,24 @@ class Listener:
                 if not self._running:
                     return
                 if exc.errno in ACCEPT_CAPACITY_ERRNOS:
+                    if self.on_capacity_error(exc):
+                        continue  # idle connections were closed: there is room now
                     backoff = min(ACCEPT_BACKOFF_S[1], backoff * 2 or ACCEPT_BACKOFF_S[0])
-                    self.log.warning("accept() failed (%s); pausing %.2fs", exc, backoff)
+                    self._accept_failed_log.warning("accept() failed (%s); pausing %.2fs",
+                                                    exc, backoff)
                     time.sleep(backoff)
                 elif exc.errno in (errno.EINVAL, errno.EBADF):  # socket shut down or closed
                     return
                 continue  # ECONNABORTED, EPROTO...: that client is gone, keep accepting
-            backoff = 0.0
+            if backoff:
+                backoff = 0.0
+                self.on_capacity_recovered()
+            make_room()
             try:
                 if self.tls_context is not None:
                     client = self.tls_context.wrap_socket(
                         client, server_side=True, do_handshake_on_connect=False)
                 self.on_accept(client, addr, self)
             except Exception:
-                self.log.exception("cannot set up a connection from %s", addr)
+                self._setup_failed_log.exception("cannot set up a connection from %s", addr)
                 client.close()

@@ -19,6 +19,7 @@ Thousands of idle clients thus cost one selector entry each, never a thread.
 
 from __future__ import annotations
 
+import itertools
 import select
 import selectors
 import socket
@@ -121,6 +122,7 @@ class Monitor:
         self.clock = clock
         self.name = name
         self.closed_idle = 0
+        self.evicted = 0
         self.parks = 0
         self._poller = poller if poller is not None else make_poller()
         self._lock = threading.Lock()
@@ -234,6 +236,21 @@ class Monitor:
         if expired:
             self.closed_idle += len(expired)
             log.debug("closed %d connection(s) idle for more than %ss", len(expired), self.timeout)
+
+    def evict_idle(self, count: int = 1) -> int:
+        """Close up to ``count`` parked connections, the longest idle first, to make room
+        (``max_connections``, ``EMFILE``); returns how many were closed. Only idle parked
+        connections qualify: one a worker holds is never here. O(count): ``_parked`` keeps
+        park order, so its first entries are the oldest."""
+        with self._lock:
+            fds = list(itertools.islice(self._parked, count))
+            evicted = [self._parked.pop(fd) for fd in fds]
+            for fd in fds:
+                self._poller.forget(fd)
+            self.evicted += len(evicted)
+        for conn in evicted:
+            conn.close()
+        return len(evicted)
 
     def _drop_closed(self) -> None:
         with self._lock:

@@ -18,8 +18,10 @@ from rocket._version import SERVER_SOFTWARE
 __all__ = ["INFO_KEYS", "SUMMED_KEYS", "summed_figures", "process_info", "arbiter_info"]
 
 SUMMED_KEYS = ("received_connections", "active_connections", "idle_connections", "parks",
-               "requests", "threads", "threads_busy", "threads_idle", "queue_depth")
-"""Figures that add up across worker processes."""
+               "requests", "threads", "threads_busy", "threads_idle", "queue_depth",
+               "max_connections", "evictions", "accept_paused_s")
+"""Figures that add up across worker processes (``max_connections``: each process's limit;
+``accept_paused_s``: seconds a process did not accept, summed over the processes)."""
 
 INFO_KEYS = ("software", "pid", "running", "listen_on", "read_timeout", "keep_alive_timeout",
              *SUMMED_KEYS, "uptime_s", "workers_wanted", "generation", "workers",
@@ -35,7 +37,7 @@ def _with_old_names(info: Dict[str, Any]) -> Dict[str, Any]:
     return info
 
 
-def summed_figures(figures: Mapping[str, float]) -> Dict[str, int]:
+def summed_figures(figures: Mapping[str, float]) -> Dict[str, float]:
     """The :data:`SUMMED_KEYS` of one process's figures (its server's ``figures()``, or the
     copy its heartbeat publishes to the arbiter)."""
     threads, busy = int(figures["threads"]), int(figures["busy"])
@@ -43,7 +45,10 @@ def summed_figures(figures: Mapping[str, float]) -> Dict[str, int]:
             "active_connections": int(figures["connections"]),
             "idle_connections": int(figures["idle"]), "parks": int(figures["parks"]),
             "requests": int(figures["requests"]), "threads": threads, "threads_busy": busy,
-            "threads_idle": max(0, threads - busy), "queue_depth": int(figures["queued"])}
+            "threads_idle": max(0, threads - busy), "queue_depth": int(figures["queued"]),
+            "max_connections": int(figures["max_connections"]),
+            "evictions": int(figures["evictions"]),
+            "accept_paused_s": figures["paused_ms"] / 1000}
 
 
 def process_info(server: Any) -> Dict[str, Any]:

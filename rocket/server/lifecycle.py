@@ -24,6 +24,7 @@ from rocket.config.settings import ConfigError
 from rocket.logs import errors_log, log
 from rocket.net.listener import Listener
 from rocket.net.monitor import Monitor
+from rocket.server.admission import Admission, default_max_connections, raise_fd_limit
 from rocket.server.signals import unwatch, watch
 from rocket.server.threadpool import ThreadPool
 
@@ -49,11 +50,15 @@ class Lifecycle:
     """The server's :class:`~rocket.config.settings.Config` (set by the subclass)."""
     interfaces: List[Any]
     """The interfaces to listen on; the bound ones once started."""
+    thread_factory: Callable[..., threading.Thread] = threading.Thread
+    """Makes the pool's threads (``threading.Thread``'s signature; a class or staticmethod)."""
 
     def __init__(self) -> None:
         self.listeners: List[Listener] = []
         self.pool: Optional[ThreadPool] = None
         self.monitor: Optional[Monitor] = None
+        self.admission: Optional[Admission] = None
+        """max_connections, evictions and accept pauses; made by the first start."""
         self.worker: Any = None
         self.connections_received = 0
         self.sockets: Dict[int, Any] = {}
@@ -167,17 +172,23 @@ class Lifecycle:
     def figures(self) -> Dict[str, int]:
         """The counters, read once: requests, connections (open: idle + busy + queued), busy
         and threads (of the pool), queued, received (accepted), idle (parked in the monitor),
-        parks (times a connection was parked) and handled (hand-offs the pool finished)."""
+        parks (times a connection was parked), handled (hand-offs the pool finished),
+        max_connections, evictions (idle connections closed to make room) and paused_ms
+        (time not accepting)."""
         pool = self.pool.stats() if self.pool is not None else {}
         monitor = self.monitor
         parked = len(monitor) if monitor is not None else 0
         busy, queued = pool.get("busy", 0), pool.get("queued", 0)
+        admission = self.admission
         return {"requests": int(getattr(self.worker, "requests", 0) or 0),
                 "connections": parked + busy + queued, "busy": busy,
                 "threads": pool.get("threads", 0), "queued": queued,
                 "received": self.connections_received, "idle": parked,
                 "parks": int(getattr(monitor, "parks", 0) or 0),
-                "handled": pool.get("handled", 0)}
+                "handled": pool.get("handled", 0),
+                "max_connections": admission.max_connections if admission else 0,
+                "evictions": admission.evictions if admission else 0,
+                "paused_ms": int(admission.paused_s * 1000) if admission else 0}
 
     def info(self) -> Dict[str, Any]:
         """Live counters: addresses, timeouts, connections, requests, threads, queue depth;
@@ -288,8 +299,11 @@ class Lifecycle:
     def _start_components(self) -> None:
         c = self.config
         self.pool = ThreadPool(self._serve, min_threads=c.min_threads, max_threads=c.max_threads,
-                               queue_size=c.queue_size, discard=_close, abort=_abort)
+                               queue_size=c.queue_size, discard=_close, abort=_abort,
+                               idle_timeout_s=c.thread_idle_timeout,
+                               thread_factory=self.thread_factory)
         self.monitor = Monitor(self.pool.submit, timeout=c.keep_alive)
+        admission = self._admission()
         listeners: List[Listener] = []
         try:
             for index, interface in enumerate(self.interfaces):
@@ -299,8 +313,11 @@ class Lifecycle:
 
                     sock = self.sockets[index] = adopt_fd(interface.fd)
                 listeners.append(Listener(interface, self._accept, backlog=c.backlog,
-                                          ciphers=c.ciphers, has_room=self.pool.has_room,
-                                          sock=sock.dup() if sock is not None else None))
+                                          ciphers=c.ciphers, has_room=admission.has_room,
+                                          sock=sock.dup() if sock is not None else None,
+                                          make_room=admission.make_room,
+                                          on_capacity_error=admission.out_of_descriptors,
+                                          on_capacity_recovered=admission.recovered))
         except BaseException:
             for listener in listeners:
                 listener.close()
@@ -315,6 +332,30 @@ class Lifecycle:
         self.started_at = time.time()
         log.info("Listening on sockets: %s",
                  ", ".join(listener.interface.describe() for listener in listeners))
+
+    def _admission(self) -> Admission:
+        """The admission policy, made once (its counters outlive restarts); each start raises
+        the open-file limit, and ``max_connections`` 0 follows it."""
+        c = self.config
+        fd_limit = raise_fd_limit()
+        limit = c.max_connections or default_max_connections(fd_limit, c.max_threads)
+        if self.admission is None:
+            self.admission = Admission(limit, self._open_connections, self._parked,
+                                       self._evict_idle, self._queue_has_room)
+        self.admission.max_connections = limit
+        return self.admission
+
+    def _open_connections(self) -> int:
+        return len(self.monitor) + self.pool.load  # type: ignore[arg-type,union-attr]
+
+    def _parked(self) -> int:
+        return len(self.monitor)  # type: ignore[arg-type]
+
+    def _evict_idle(self, count: int) -> int:
+        return self.monitor.evict_idle(count)  # type: ignore[union-attr]
+
+    def _queue_has_room(self) -> bool:
+        return self.pool.has_room()  # type: ignore[union-attr]
 
     def _stop_components(self) -> None:
         deadline = time.monotonic() + STOP_TIMEOUT_S

@@ -111,6 +111,7 @@ class SocketServer(Rocket):
     """
 
     _process_mode = "concurrency='process'"
+    compatible_defaults = False
 
     def __init__(self, protocol_factory: Callable[[], Any],
                  handler: Optional[Callable[[Any, Any], Any]] = None,

@@ -1,12 +1,19 @@
 """A flexing pool of worker threads fed by one queue.
 
-It keeps ``min_threads`` threads and grows at once, up to ``max_threads`` (0 = no bound),
-whenever more work is queued than there are idle threads; a manager thread re-checks that
-every ``tick_s`` so a missed race is repaired within 100 ms. It shrinks by one thread per
-``shrink_interval_s`` while at least one thread stayed idle for the whole interval. Once
-``max_threads`` are busy, work waits in the queue, whose bound (``queue_size``) the producers
-check with ``has_room()``. ``stop()`` never hangs: sentinels, a bounded join, then the items
-still being handled are aborted (their sockets shut down) and joined again, bounded.
+How it works:
+- It keeps ``min_threads`` threads and grows at once, up to ``max_threads`` (0 = no bound),
+  whenever more work is queued than there are idle threads; a manager thread re-checks that
+  every ``tick_s`` so a missed race is repaired within 100 ms.
+- Retirement is in bulk: the manager tracks the fewest idle threads seen during each window
+  of ``idle_timeout_s``; that many threads were surplus for the whole window, so that many
+  retire at once (down to ``min_threads``), one ``_RETIRE`` sentinel each.
+- A thread that cannot start (``can't start new thread``: a pids limit, ``RLIMIT_NPROC``)
+  pauses growth for a back-off that doubles up to ``START_RETRY_S[1]``; the failure is logged
+  once per ``LOG_EVERY_S`` with a count, and the pool serves with the threads it has.
+- Once ``max_threads`` are busy, work waits in the queue, whose bound (``queue_size``) the
+  producers check with ``has_room()``.
+- ``stop()`` never hangs: sentinels, a bounded join, then the items still being handled are
+  aborted (their sockets shut down) and joined again, bounded.
 """
 
 from __future__ import annotations
@@ -16,9 +23,13 @@ import threading
 import time
 from typing import Any, Callable, Dict, List, Optional
 
-from rocket.logs import errors_log
+from rocket.logs import RateLimitedLog, errors_log
 
 log = errors_log("ThreadPool")
+
+START_RETRY_S = (0.05, 5.0)
+"""First and largest pause of growth after a thread failed to start; doubles in between, so a
+lasting limit costs one attempt per 5 s instead of one per tick."""
 
 _STOP = object()
 _RETIRE = object()
@@ -33,13 +44,16 @@ class ThreadPool:
 
     ``discard(item)`` is called for items that will never be handled (submitted after stop or
     still queued at stop); ``abort(item)`` wakes a thread stuck handling an item at stop.
+    ``thread_factory`` makes the threads (``threading.Thread``'s signature).
     """
 
     def __init__(self, handler: Callable[[Any], None], min_threads: int = 10,
                  max_threads: int = 0, queue_size: int = 1024,
                  discard: Callable[[Any], None] = _noop, abort: Callable[[Any], None] = _noop,
-                 tick_s: float = 0.05, shrink_interval_s: float = 1.0,
-                 name: str = "rocket-worker") -> None:
+                 tick_s: float = 0.05, idle_timeout_s: float = 10.0,
+                 name: str = "rocket-worker",
+                 thread_factory: Callable[..., threading.Thread] = threading.Thread,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         if max_threads and min_threads > max_threads:
             raise ValueError(f"min_threads ({min_threads}) > max_threads ({max_threads})")
         self.handler = handler
@@ -49,9 +63,17 @@ class ThreadPool:
         self.discard = discard
         self.abort = abort
         self.tick_s = tick_s
-        self.shrink_interval_s = shrink_interval_s
+        self.idle_timeout_s = idle_timeout_s
         self.name = name
+        self.thread_factory = thread_factory
+        self.clock = clock
         self.handled = 0
+        self.start_failures = 0
+        """Threads that could not be started."""
+        self._start_log = RateLimitedLog(log, clock=clock)
+        self._error_log = RateLimitedLog(log, clock=clock)
+        self._retry_in = 0.0
+        self._retry_at = 0.0
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._threads: Dict[int, threading.Thread] = {}
@@ -79,6 +101,11 @@ class ThreadPool:
         if not self.max_threads or not self.queue_size:
             return True
         return self._queue.qsize() < self.queue_size or self._idle > 0
+
+    @property
+    def load(self) -> int:
+        """Items on a thread or queued, read in O(1)."""
+        return len(self._threads) - self._idle + self._queue.qsize()
 
     @property
     def has_waiting(self) -> bool:
@@ -141,7 +168,7 @@ class ThreadPool:
 
     def _grow(self, count: int) -> None:
         with self._lock:
-            if not self._running:
+            if not self._running or (self._retry_at and self.clock() < self._retry_at):
                 return
             total = len(self._threads) + self._starting
             if self.max_threads:
@@ -151,14 +178,25 @@ class ThreadPool:
             self._starting += count
             serials = list(range(self._serial + 1, self._serial + count + 1))
             self._serial += count
-        for serial in serials:
-            thread = threading.Thread(target=self._run, name=f"{self.name}-{serial}", daemon=True)
+        for index, serial in enumerate(serials):
             try:
-                thread.start()
+                self.thread_factory(target=self._run, name=f"{self.name}-{serial}",
+                                    daemon=True).start()
             except RuntimeError as exc:  # can't start new thread: keep serving with what we have
-                log.error("cannot start a worker thread: %s", exc)
-                with self._lock:
-                    self._starting -= 1
+                self._start_failed(exc, len(serials) - index)
+                return
+        if self._retry_in:
+            self._retry_in = self._retry_at = 0.0
+
+    def _start_failed(self, exc: BaseException, not_started: int) -> None:
+        with self._lock:
+            self._starting -= not_started
+            self.start_failures += 1
+            self._retry_in = min(START_RETRY_S[1], self._retry_in * 2 or START_RETRY_S[0])
+            self._retry_at = self.clock() + self._retry_in
+            running, retry_in = len(self._threads), self._retry_in
+        self._start_log.error("cannot start a worker thread (%s); serving with %d, next try "
+                              "in %.2fs", exc, running, retry_in)
 
     def _run(self) -> None:
         me = threading.current_thread()
@@ -182,13 +220,14 @@ class ThreadPool:
                 if item is _RETIRE:
                     with lock:
                         if len(self._threads) > self.min_threads:
+                            del self._threads[ident]  # counted out now: no overshoot below min
                             return
                     continue
                 active[ident] = item
                 try:
                     handler(item)
                 except BaseException:
-                    log.exception("unhandled error in worker thread")
+                    self._error_log.exception("unhandled error in worker thread")
                     self.discard(item)
                 finally:
                     del active[ident]
@@ -199,16 +238,18 @@ class ThreadPool:
 
     def _manage(self) -> None:
         min_idle = None
-        window_end = time.monotonic() + self.shrink_interval_s
+        window_end = self.clock() + self.idle_timeout_s
         while not self._stopped.wait(self.tick_s):
             queued = self._queue.qsize()
             idle = self._idle
             if queued > idle:
                 self._grow(queued - idle)
             min_idle = idle if min_idle is None else min(min_idle, idle)
-            now = time.monotonic()
+            now = self.clock()
             if now >= window_end:
-                if min_idle and len(self._threads) > self.min_threads:
+                # min_idle threads stayed idle through the window (min_idle <= idle now, so
+                # the sentinels never look like waiting work): retire them all at once.
+                for _ in range(min(min_idle, len(self._threads) - self.min_threads)):
                     self._queue.put(_RETIRE)
                 min_idle = None
-                window_end = now + self.shrink_interval_s
+                window_end = now + self.idle_timeout_s

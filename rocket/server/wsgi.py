@@ -17,7 +17,7 @@ import time
 from typing import Any, Dict, List, Optional
 
 from rocket._version import SERVER_SOFTWARE
-from rocket.config.settings import Config
+from rocket.config.settings import SETTINGS_BY_NAME, Config
 from rocket.http.parser import RequestParser
 from rocket.http.writer import error_response
 from rocket.logs import NullHandler, errors_log
@@ -32,7 +32,8 @@ SOCKET_TIMEOUT = 10
 SERVER_NAME = socket.gethostname()
 HTTP_SERVER_SOFTWARE = f"{SERVER_SOFTWARE} Python/{platform.python_version()}"
 BUF_SIZE = 16384
-DEFAULTS = {"LISTEN_QUEUE_SIZE": 5, "MIN_THREADS": 10, "MAX_THREADS": 0}
+DEFAULTS = {"LISTEN_QUEUE_SIZE": 5, "MIN_THREADS": 10,
+            "MAX_THREADS": SETTINGS_BY_NAME["max_threads"].compat_default}
 IS_JYTHON = False
 
 PLAIN_HTTP_LINGER_S = 0.5
@@ -65,20 +66,30 @@ class Rocket(Lifecycle):
     ``(ip, port, keyfile, certfile)`` or ``(ip, port, keyfile, certfile, ca_certs)``.
     """
 
+    compatible_defaults = True
+    """Unset settings take the table's compatibility defaults (Rocket 1.x's values); the
+    modern entry points (``Server``, ``SocketServer``) set it False for the production ones."""
+
     def __init__(self, interfaces: Any = ("127.0.0.1", 8000), method: str = "wsgi",
                  app_info: Optional[dict] = None, min_threads: Optional[int] = None,
                  max_threads: Optional[int] = None, queue_size: Optional[int] = None,
                  timeout: float = 600, handle_signals: bool = True, **settings: Any) -> None:
         super().__init__()
-        min_threads = DEFAULTS["MIN_THREADS"] if min_threads is None else min_threads
-        max_threads = DEFAULTS["MAX_THREADS"] if max_threads is None else max_threads
+        compatible = self.compatible_defaults
+        if compatible:  # Rocket's module globals, which web2py and others may change
+            min_threads = DEFAULTS["MIN_THREADS"] if min_threads is None else min_threads
+            max_threads = DEFAULTS["MAX_THREADS"] if max_threads is None else max_threads
+        for name, value in (("min_threads", min_threads), ("max_threads", max_threads)):
+            if value is not None:
+                settings[name] = value
         if queue_size is not None:
             settings.setdefault("backlog", queue_size)
             if max_threads and queue_size > max_threads:
                 queue_size = max_threads  # Rocket: no more waiting than there are threads
             settings.setdefault("queue_size", queue_size)
-        self.config = Config(bind=interfaces, min_threads=min_threads, max_threads=max_threads,
-                             keep_alive=timeout, handle_signals=handle_signals, **settings)
+        self.config = Config(compatible=compatible, bind=interfaces, keep_alive=timeout,
+                             handle_signals=handle_signals, **settings)
+        min_threads, max_threads = self.config.min_threads, self.config.max_threads
         from rocket.workers import get_worker_class
 
         self.method = method
@@ -218,6 +229,8 @@ class Server(Rocket):
     """The modern form: ``Server(app, host=, port=, threads=, **settings)``; a context manager
     that serves in the background (``with Server(app, port=0) as s: s.ports[0]``)."""
 
+    compatible_defaults = False
+
     def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 8000,
                  threads: Any = None, bind: Any = None, handle_signals: bool = False,
                  keep_alive: float = 600, **settings: Any) -> None:
@@ -226,7 +239,8 @@ class Server(Rocket):
         if threads is not None:
             low, _, high = str(threads).partition(":")
             settings.setdefault("min_threads", int(low))
-            settings.setdefault("max_threads", int(high) if high else 0)
+            if high:  # MIN alone keeps the default bound
+                settings.setdefault("max_threads", int(high))
         min_threads = settings.pop("min_threads", None)
         max_threads = settings.pop("max_threads", None)
         queue_size = settings.pop("queue_size", None)  # the table's meaning, not Rocket 1.x's

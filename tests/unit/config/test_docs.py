@@ -7,6 +7,7 @@ import os
 import pytest
 
 from rocket.config.docs import END, START, maybe_stale_readme, rows, settings_markdown, splice
+from rocket.config.settings import MAX_THREADS_BOUND
 from rocket.config.sources import all_settings
 
 README = os.path.join(os.path.dirname(__file__), "..", "..", "..", "README.md")
@@ -27,6 +28,8 @@ def test_table_has_one_row_per_setting_with_flag_env_and_default():
     assert by_name["reload"]["flag"] == "`--reload` / `--no-reload`"
     assert by_name["keep_alive"]["flag"] == "`--keep-alive`, `--timeout`"
     assert by_name["backlog"]["default"] == "`socket.SOMAXCONN`"
+    assert by_name["max_threads"]["default"] == f"`{MAX_THREADS_BOUND}` (`Rocket(...)`: `0`)"
+    assert by_name["min_threads"]["default"] == "`10`"
     assert by_name["bind"]["default"] == "`127.0.0.1:8000`"
     assert all(line.count(" | ") == 4 for line in table if not line.startswith("|---"))
 

@@ -6,11 +6,19 @@ import socket
 
 import pytest
 
-from rocket.config.settings import SETTINGS, Config, ConfigError, Interface, to_interfaces
+from rocket.config.settings import (
+    MAX_THREADS_BOUND,
+    SAME_DEFAULT,
+    SETTINGS,
+    Config,
+    ConfigError,
+    Interface,
+    to_interfaces,
+)
 
 
 def test_defaults_match_rocket():
-    c = Config()
+    c = Config(compatible=True)
     assert c.min_threads == 10
     assert c.max_threads == 0
     assert c.keep_alive == 600 and c.timeout == 600
@@ -18,6 +26,25 @@ def test_defaults_match_rocket():
     assert c.backlog == socket.SOMAXCONN
     assert c.bind == (Interface("127.0.0.1", 8000),)
     assert 0 < c.linger < 1
+
+
+def test_production_defaults_differ_only_where_a_row_has_a_compat_default():
+    production, compat = Config(), Config(compatible=True)
+    assert production.max_threads == MAX_THREADS_BOUND > 0 and compat.max_threads == 0
+    assert not production.compatible and compat.compatible
+    for setting in SETTINGS:
+        same = setting.compat_default is SAME_DEFAULT
+        assert same == (setting.default_for(True) is setting.default_for(False)), setting.name
+        if same and setting.name != "bind":
+            assert getattr(production, setting.name) == getattr(compat, setting.name)
+    assert Config(compatible=True, max_threads=70).max_threads == 70  # explicit wins
+
+
+def test_min_threads_alone_keeps_the_bound_and_raises_it_when_above():
+    assert Config(min_threads=4).max_threads == MAX_THREADS_BOUND
+    assert Config(min_threads=MAX_THREADS_BOUND + 100).max_threads == MAX_THREADS_BOUND + 100
+    with pytest.raises(ConfigError, match="min_threads.*exceeds max_threads"):
+        Config(min_threads=20, max_threads=5)  # both explicit: a contradiction
 
 
 def test_every_row_has_help_and_a_converting_default():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rocket.config.settings import Interface
+from rocket.config.settings import MAX_THREADS_BOUND, Interface
 from rocket.config.sources import (
     SourceError,
     access_log_format,
@@ -161,6 +161,9 @@ def test_threads_shorthand_expands_per_source_and_conflicts_within_one():
     assert r.origin["min_threads"] == r.origin["max_threads"] == "--threads"
     r = resolve({"max_threads": ("6", "--max-threads")}, {"ROCKET_THREADS": "3"})
     assert (r.values["min_threads"], r.values["max_threads"]) == (3, 6)
+    r = resolve({"threads": ("4", "--threads")}, {})  # MIN alone keeps the default bound
+    assert (r.values["min_threads"], r.values["max_threads"]) == (4, MAX_THREADS_BOUND)
+    assert "max_threads" not in r.origin and build_config(r).max_threads == MAX_THREADS_BOUND
     assert "threads" not in r.config_kwargs()
     with pytest.raises(SourceError) as err:
         resolve({"threads": ("4", "--threads"), "max_threads": ("9", "--max-threads")}, {})

@@ -154,6 +154,46 @@ def test_backs_off_when_out_of_descriptors(caplog):
     assert errno.EMFILE in ACCEPT_CAPACITY_ERRNOS and errno.ENFILE in ACCEPT_CAPACITY_ERRNOS
 
 
+class CapacityOnceSocket(CapacityFailingSocket):
+    """Fails with EMFILE ``failures`` times, then accepts a real connection each call."""
+
+    def __init__(self, failures, real):
+        super().__init__()
+        self.failures = failures
+        self.real = real
+
+    def accept(self):
+        self.calls += 1
+        if self.calls <= self.failures:
+            raise OSError(errno.EMFILE, "Too many open files")
+        return self.real.accept()
+
+
+def test_capacity_callbacks_retry_at_once_or_back_off_then_recover_and_make_room():
+    server = socket.create_server(("127.0.0.1", 0))
+    server.settimeout(0.2)  # the fake's settimeout() does nothing: let the thread see stop()
+    clients = [socket.create_connection(server.getsockname()) for _ in range(2)]
+    freed, recovered, accepted, rooms = [True, False], [], [], []
+    fake = CapacityOnceSocket(2, server)
+    listener = Listener(Interface("127.0.0.1", 1), lambda sock, *a: accepted.append(sock),
+                        sock=fake, on_capacity_error=lambda exc: freed.pop(0),  # type: ignore[arg-type]
+                        on_capacity_recovered=lambda: recovered.append(len(accepted)),
+                        make_room=lambda: rooms.append(len(accepted)))
+    listener.start()
+    try:
+        deadline = time.monotonic() + 3
+        while len(accepted) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+    finally:
+        listener.stop()
+        for sock in accepted + clients:
+            sock.close()
+        server.close()
+    assert len(accepted) == 2 and freed == []
+    assert recovered == [0]  # once, on the first accept after the back-off
+    assert rooms == [0, 1]  # once per accepted connection, before it is passed on
+
+
 def test_missing_or_bad_tls_files_fail_at_construction(tmp_path, tls_files):
     missing = Interface("127.0.0.1", 0, str(tmp_path / "nokey.pem"), tls_files.cert_path)
     with pytest.raises(ConfigError, match="keyfile .*nokey.pem.* does not exist"):

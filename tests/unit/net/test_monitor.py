@@ -196,3 +196,18 @@ def test_a_failing_dispatch_does_not_kill_the_monitor(conns, caplog):
         assert event.wait(2) and calls[-1] is second
     finally:
         monitor.stop()
+
+
+def test_evict_idle_closes_the_longest_idle_first(conns, monitor_with_queue):
+    make, ready, event = monitor_with_queue
+    monitor = make(timeout=60)
+    parked = [conns() for _ in range(4)]
+    for conn in parked:
+        monitor.park(conn)
+    assert monitor.evict_idle(2) == 2
+    assert [c.closed for c in parked] == [True, True, False, False]
+    assert len(monitor) == 2 and monitor.evicted == 2
+    parked[3].peer.sendall(b"GET / HTTP/1.1\r\n")  # the rest still come back when readable
+    assert event.wait(2) and ready == [parked[3]]
+    assert monitor.evict_idle(5) == 1 and parked[2].closed and monitor.evicted == 3
+    assert monitor.evict_idle(1) == 0 and len(monitor) == 0

@@ -6,7 +6,8 @@ from rocket.config.settings import Config, Interface
 from rocket.server.info import INFO_KEYS, SUMMED_KEYS, arbiter_info, summed_figures
 
 FIGURES = {"requests": 10, "connections": 3, "busy": 1, "threads": 4, "queued": 1,
-           "received": 7, "idle": 1, "parks": 5, "handled": 9}
+           "received": 7, "idle": 1, "parks": 5, "handled": 9, "max_connections": 960,
+           "evictions": 4, "paused_ms": 1500}
 
 
 def test_summed_figures_names_each_figure_once():
@@ -14,7 +15,8 @@ def test_summed_figures_names_each_figure_once():
     assert list(summed) == list(SUMMED_KEYS)
     assert summed == {"received_connections": 7, "active_connections": 3,
                       "idle_connections": 1, "parks": 5, "requests": 10, "threads": 4,
-                      "threads_busy": 1, "threads_idle": 3, "queue_depth": 1}
+                      "threads_busy": 1, "threads_idle": 3, "queue_depth": 1,
+                      "max_connections": 960, "evictions": 4, "accept_paused_s": 1.5}
 
 
 class FakeArbiter:
@@ -37,6 +39,8 @@ def test_arbiter_info_sums_the_workers_in_the_common_shape():
     assert set(info) == set(INFO_KEYS)
     assert info["received_connections"] == info["connections_received"] == 12
     assert info["requests"] == 17 and info["threads_busy"] == 2 and info["queue_depth"] == 2
+    assert info["max_connections"] == 1920 and info["evictions"] == 8
+    assert info["accept_paused_s"] == 3.0
     assert info["listen_on"] == info["listen"] == ["127.0.0.1:1"]
     assert info["workers_wanted"] == 2 and info["generation"] == 3 and info["running"]
     assert [w["pid"] for w in info["workers"]] == [11, 12]

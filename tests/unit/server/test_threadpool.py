@@ -1,7 +1,9 @@
-"""ThreadPool: grows at once, stays within max, shrinks slowly, stop() never hangs."""
+"""ThreadPool: grows at once, stays within max, retires in bulk, survives thread-start
+failures, stop() never hangs."""
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 
@@ -81,16 +83,68 @@ def test_max_threads_bounds_the_pool_and_work_waits(pools):
     assert pool.has_room() and not pool.has_waiting
 
 
-def test_shrinks_slowly_back_to_min(pools):
+def test_idle_threads_retire_in_bulk_after_the_idle_period(pools):
     release = threading.Event()
-    pool = pools(lambda item: release.wait(5), min_threads=2, shrink_interval_s=0.1)
-    for i in range(12):
+    pool = pools(lambda item: release.wait(5), min_threads=2, idle_timeout_s=0.3)
+    for i in range(40):
         pool.submit(i)
-    assert wait_for(lambda: pool.stats()["threads"] >= 12)
+    assert wait_for(lambda: pool.stats()["threads"] == 40)
     release.set()
-    time.sleep(0.25)
-    assert pool.stats()["threads"] > 2  # one per interval, not all at once
-    assert wait_for(lambda: pool.stats()["threads"] == 2, 4)
+    released_at = time.monotonic()
+    time.sleep(0.05)
+    assert pool.stats()["threads"] > 2  # busy during the last window: not surplus yet
+    # one thread per period, as before, would take 38 x 0.3 = 11.4 s
+    assert wait_for(lambda: pool.stats()["threads"] == 2, 3)
+    assert time.monotonic() - released_at < 1.5
+    time.sleep(0.4)
+    assert pool.stats()["threads"] == 2  # never below min_threads
+
+
+def test_the_bound_holds_under_a_burst(pools):
+    release = threading.Event()
+    pool = pools(lambda item: release.wait(5), min_threads=1, max_threads=8, queue_size=0)
+    burst = [threading.Thread(target=lambda: [pool.submit(i) for i in range(100)])
+             for _ in range(5)]
+    for thread in burst:
+        thread.start()
+    for thread in burst:
+        thread.join(5)
+    time.sleep(0.2)  # the manager ticks too
+    stats = pool.stats()
+    assert stats["threads"] == 8 and stats["queued"] == 492
+    release.set()
+    assert wait_for(lambda: pool.stats()["handled"] == 500)
+
+
+class FailingThreadFactory:
+    """Starts ``allowed`` threads, then fails as under a pids limit."""
+
+    def __init__(self, allowed):
+        self.allowed = allowed
+        self.calls = 0
+
+    def __call__(self, **kwargs):
+        self.calls += 1
+        if self.calls > self.allowed:
+            raise RuntimeError("can't start new thread")
+        return threading.Thread(**kwargs)
+
+
+def test_thread_start_failure_backs_off_logs_once_and_keeps_serving(pools, caplog):
+    factory = FailingThreadFactory(allowed=2)
+    done = []
+    pool = pools(lambda item: (time.sleep(0.02), done.append(item)), min_threads=2,
+                 thread_factory=factory)
+    t0 = time.monotonic()
+    for i in range(60):
+        pool.submit(i)
+    assert wait_for(lambda: len(done) == 60, 5)  # two threads, 20 ms each
+    elapsed = time.monotonic() - t0
+    assert pool.stats()["threads"] == 2
+    # back-off 50 ms, 100 ms, 200 ms...: a handful of attempts, not one per submit or tick
+    assert 1 <= pool.start_failures <= 2 + math.log2(elapsed / 0.05 + 1)
+    lines = [r for r in caplog.records if "cannot start a worker thread" in r.getMessage()]
+    assert len(lines) == 1 and "serving with" in lines[0].getMessage()
 
 
 def test_stop_never_hangs_on_a_stuck_handler():

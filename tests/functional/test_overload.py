@@ -1,0 +1,189 @@
+"""Overload with real sockets: at max_connections the oldest idle connections are evicted, a
+busy client never is, accepting pauses and recovers; a thread that cannot start leaves the
+server serving; the pool bound holds under a burst; idle threads retire in bulk."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+import time
+
+from rocket import Server
+from tests.functional.test_lifecycle import read_response
+
+KEEP_ALIVE = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"
+CLOSE = b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+SLOW = b"GET /slow HTTP/1.1\r\nHost: x\r\n\r\n"
+
+
+def app(environ, start_response):
+    if environ["PATH_INFO"] == "/slow":
+        time.sleep(float(environ.get("QUERY_STRING") or 0.8))
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"done"]
+
+
+def sleepy(seconds):
+    def sleeping(environ, start_response):
+        time.sleep(seconds)
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"done"]
+    return sleeping
+
+
+def wait_for(predicate, timeout):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.01)
+    return predicate()
+
+
+def request(port, data=KEEP_ALIVE, timeout=10.0):
+    sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    sock.sendall(data)
+    return sock, read_response(sock)
+
+
+def is_closed_by_server(sock):
+    sock.settimeout(2)
+    try:
+        return sock.recv(1) == b""
+    except ConnectionResetError:
+        return True
+
+
+def concurrent(port, count, data=CLOSE):
+    """``count`` clients at once, each one request; returns their (status, body)."""
+    results = [None] * count
+
+    def client(i):
+        sock, results[i] = request(port, data)
+        sock.close()
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    return results
+
+
+def test_an_idle_flood_evicts_the_oldest_and_everyone_is_served(background):
+    server = background(Server(app, port=0, max_connections=20, min_threads=2, linger=0.01))
+    port = server.ports[0]
+    old, new = [], []
+    try:
+        for _ in range(20):
+            sock, response = request(port)
+            assert response == (b"HTTP/1.1 200 OK", b"done")
+            old.append(sock)
+        assert wait_for(lambda: server.info()["idle_connections"] == 20, 5)
+        for _ in range(20):
+            sock, response = request(port)
+            assert response == (b"HTTP/1.1 200 OK", b"done")
+            new.append(sock)
+        assert all(is_closed_by_server(sock) for sock in old)
+        for sock in new:  # the newer ones were kept and serve the next request
+            sock.sendall(KEEP_ALIVE)
+            assert read_response(sock) == (b"HTTP/1.1 200 OK", b"done")
+        info = server.info()
+        assert info["evictions"] == 20 and info["max_connections"] == 20
+        assert info["active_connections"] <= 20
+    finally:
+        for sock in old + new:
+            sock.close()
+
+
+def test_a_busy_client_is_never_evicted_and_accepting_pauses_then_recovers(background,
+                                                                             caplog):
+    server = background(Server(app, port=0, max_connections=4, min_threads=4))
+    port = server.ports[0]
+    busy = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(4)]
+    try:
+        with caplog.at_level(logging.WARNING, "Rocket.Errors.Admission"):
+            for sock in busy:
+                sock.sendall(SLOW)
+            assert wait_for(lambda: server.info()["threads_busy"] == 4, 5)
+            t0 = time.monotonic()
+            late, response = request(port)  # waits in the listen backlog meanwhile
+            waited = time.monotonic() - t0
+            late.close()
+            for sock in busy:  # each got its whole answer: none was evicted mid-request
+                assert read_response(sock) == (b"HTTP/1.1 200 OK", b"done")
+        assert response == (b"HTTP/1.1 200 OK", b"done")
+        assert 0.3 < waited < 5
+        info = server.info()
+        assert info["accept_paused_s"] > 0.2 and info["evictions"] >= 1
+        lines = [r.getMessage() for r in caplog.records if r.name.endswith("Admission")]
+        assert len(lines) == 2, lines
+        assert "max_connections (4) reached" in lines[0] and "again after" in lines[1]
+        assert request(port, CLOSE)[1] == (b"HTTP/1.1 200 OK", b"done")  # service recovered
+    finally:
+        for sock in busy:
+            sock.close()
+
+
+class FailingThreadFactory:
+    """Starts ``allowed`` threads, then fails as under a pids limit."""
+
+    def __init__(self, allowed):
+        self.allowed = allowed
+        self.calls = 0
+
+    def __call__(self, **kwargs):
+        self.calls += 1
+        if self.calls > self.allowed:
+            raise RuntimeError("can't start new thread")
+        return threading.Thread(**kwargs)
+
+
+def test_thread_start_failure_is_logged_once_and_the_server_keeps_serving(background,
+                                                                           caplog):
+    factory = FailingThreadFactory(allowed=3)
+
+    class Starved(Server):
+        thread_factory = staticmethod(factory)
+
+    server = background(Starved(sleepy(0.05), port=0, min_threads=2))
+    with caplog.at_level(logging.ERROR, "Rocket.Errors.ThreadPool"):
+        results = concurrent(server.ports[0], 40)
+    assert results == [(b"HTTP/1.1 200 OK", b"done")] * 40
+    assert server.info()["threads"] == 3
+    lines = [r for r in caplog.records if "cannot start a worker thread" in r.getMessage()]
+    assert len(lines) == 1
+    assert server.pool.start_failures < 15  # backed off: not one attempt per connection
+
+
+def test_the_pool_bound_holds_under_a_burst(background):
+    server = background(Server(sleepy(0.2), port=0, min_threads=1, max_threads=8))
+    peak = [0]
+    sampling = threading.Event()
+
+    def sample():
+        while not sampling.is_set():
+            peak[0] = max(peak[0], server.info()["threads"])
+            time.sleep(0.005)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    try:
+        results = concurrent(server.ports[0], 60)
+    finally:
+        sampling.set()
+        sampler.join(5)
+    assert results == [(b"HTTP/1.1 200 OK", b"done")] * 60
+    assert peak[0] == 8
+
+
+def test_idle_threads_retire_in_bulk(background):
+    server = background(Server(sleepy(0.3), port=0, min_threads=2, thread_idle_timeout=0.5))
+    results = concurrent(server.ports[0], 100)
+    assert results == [(b"HTTP/1.1 200 OK", b"done")] * 100
+    assert server.info()["threads"] > 50
+    done_at = time.monotonic()
+    # one thread per second, as before, would leave about 95 threads after 3 s
+    assert wait_for(lambda: server.info()["threads"] == 2, 3)
+    assert time.monotonic() - done_at < 2.5
