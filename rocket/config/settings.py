@@ -253,8 +253,12 @@ SETTINGS: List[Setting] = [
             "closed, or accepting pauses (the listen backlog holds new connects) when none is "
             "idle; 0 = the open-file limit (RLIMIT_NOFILE, soft raised to hard at start) minus "
             "64 and one per worker thread"),
-    Setting("keep_alive", non_negative_float, 600.0,
-            "seconds an idle keep-alive connection is kept (Rocket's `timeout`); 0 = never closed"),
+    Setting("keep_alive", non_negative_float, 75.0,
+            "seconds an idle keep-alive connection is kept (Rocket's `timeout`); 0 = never closed; "
+            "75 outlasts the idle keep-alive of the proxies usually in front (nginx's upstream "
+            "keepalive_timeout and cloud balancers' 60 s), so the proxy, not Rocket, closes an "
+            "idle connection and never reuses one Rocket just closed",
+            compat_default=600.0),
     Setting("header_timeout", non_negative_float, 10.0,
             "seconds to wait for request bytes once a request started (Rocket's SOCKET_TIMEOUT)"),
     Setting("body_timeout", non_negative_float, 10.0,

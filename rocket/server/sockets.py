@@ -128,7 +128,7 @@ class SocketServer(Rocket):
         bind = settings.pop("bind", ("127.0.0.1", 8000))
         min_threads = settings.pop("min_threads", None)
         max_threads = settings.pop("max_threads", None)
-        keep_alive = settings.pop("keep_alive", 600.0)
+        keep_alive = settings.pop("keep_alive", None)  # None: the table's default
         handle_signals = settings.pop("handle_signals", True)
         queue_size = settings.pop("queue_size", None)  # the table's meaning, not Rocket 1.x's
         self.protocol_factory = protocol_factory

@@ -73,7 +73,8 @@ class Rocket(Lifecycle):
     def __init__(self, interfaces: Any = ("127.0.0.1", 8000), method: str = "wsgi",
                  app_info: Optional[dict] = None, min_threads: Optional[int] = None,
                  max_threads: Optional[int] = None, queue_size: Optional[int] = None,
-                 timeout: float = 600, handle_signals: bool = True, **settings: Any) -> None:
+                 timeout: Optional[float] = 600, handle_signals: bool = True,
+                 **settings: Any) -> None:
         super().__init__()
         compatible = self.compatible_defaults
         if compatible:  # Rocket's module globals, which web2py and others may change
@@ -87,7 +88,9 @@ class Rocket(Lifecycle):
             if max_threads and queue_size > max_threads:
                 queue_size = max_threads  # Rocket: no more waiting than there are threads
             settings.setdefault("queue_size", queue_size)
-        self.config = Config(compatible=compatible, bind=interfaces, keep_alive=timeout,
+        if timeout is not None:  # None: the settings table's keep_alive default
+            settings["keep_alive"] = timeout
+        self.config = Config(compatible=compatible, bind=interfaces,
                              handle_signals=handle_signals, **settings)
         min_threads, max_threads = self.config.min_threads, self.config.max_threads
         from rocket.workers import get_worker_class
@@ -233,7 +236,7 @@ class Server(Rocket):
 
     def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 8000,
                  threads: Any = None, bind: Any = None, handle_signals: bool = False,
-                 keep_alive: float = 600, **settings: Any) -> None:
+                 keep_alive: Optional[float] = None, **settings: Any) -> None:
         if bind is None:
             bind = (host, port)
         if threads is not None:

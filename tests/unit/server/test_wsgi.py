@@ -42,3 +42,22 @@ def test_explicit_threads_win_everywhere():
     assert Rocket(("127.0.0.1", 0), "wsgi", {"wsgi_app": app}, 2, 9).config.max_threads == 9
     server = Server(app, port=0, threads=str(MAX_THREADS_BOUND + 1))
     assert server.config.max_threads == MAX_THREADS_BOUND + 1  # MIN above the bound raises it
+
+
+@pytest.mark.parametrize("make,keep_alive", [
+    (lambda: Rocket(("127.0.0.1", 0), "wsgi", {"wsgi_app": app}), 600),
+    (lambda: Rocket3(("127.0.0.1", 0), "wsgi", {"wsgi_app": app}), 600),
+    (lambda: Server(app, port=0), 75),
+    (lambda: SocketServer(Lines, lambda conn, msg: None, bind=("127.0.0.1", 0)), 75),
+    (lambda: Server(app, port=0, keep_alive=5), 5),
+    (lambda: Rocket(("127.0.0.1", 0), "wsgi", {"wsgi_app": app}, timeout=9), 9),
+])
+def test_each_entry_point_takes_its_keep_alive_default(make, keep_alive):
+    assert make().config.keep_alive == keep_alive
+
+
+def test_the_command_line_takes_the_production_keep_alive(capsys):
+    from rocket.cli.main import main
+
+    assert main(["--check-config", "--bind", "127.0.0.1:0"]) == 0
+    assert "keep_alive = 75.0" in capsys.readouterr().out
