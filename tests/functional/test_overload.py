@@ -10,7 +10,7 @@ import threading
 import time
 
 from rocket import Server
-from tests.functional.test_lifecycle import read_response
+from tests.functional.client import read_response
 
 KEEP_ALIVE = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"
 CLOSE = b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
@@ -71,8 +71,8 @@ def concurrent(port, count, data=CLOSE):
     return results
 
 
-def test_an_idle_flood_evicts_the_oldest_and_everyone_is_served(background):
-    server = background(Server(app, port=0, max_connections=20, min_threads=2, linger=0.01))
+def test_an_idle_flood_evicts_the_oldest_and_everyone_is_served(start_server):
+    server = start_server(Server(app, port=0, max_connections=20, min_threads=2, linger=0.01))
     port = server.ports[0]
     old, new = [], []
     try:
@@ -97,9 +97,9 @@ def test_an_idle_flood_evicts_the_oldest_and_everyone_is_served(background):
             sock.close()
 
 
-def test_a_busy_client_is_never_evicted_and_accepting_pauses_then_recovers(background,
+def test_a_busy_client_is_never_evicted_and_accepting_pauses_then_recovers(start_server,
                                                                              caplog):
-    server = background(Server(app, port=0, max_connections=4, min_threads=4))
+    server = start_server(Server(app, port=0, max_connections=4, min_threads=4))
     port = server.ports[0]
     busy = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(4)]
     try:
@@ -140,14 +140,14 @@ class FailingThreadFactory:
         return threading.Thread(**kwargs)
 
 
-def test_thread_start_failure_is_logged_once_and_the_server_keeps_serving(background,
+def test_thread_start_failure_is_logged_once_and_the_server_keeps_serving(start_server,
                                                                            caplog):
     factory = FailingThreadFactory(allowed=3)
 
     class Starved(Server):
         thread_factory = staticmethod(factory)
 
-    server = background(Starved(sleepy(0.05), port=0, min_threads=2))
+    server = start_server(Starved(sleepy(0.05), port=0, min_threads=2))
     with caplog.at_level(logging.ERROR, "Rocket.Errors.ThreadPool"):
         results = concurrent(server.ports[0], 40)
     assert results == [(b"HTTP/1.1 200 OK", b"done")] * 40
@@ -157,8 +157,8 @@ def test_thread_start_failure_is_logged_once_and_the_server_keeps_serving(backgr
     assert server.pool.start_failures < 15  # backed off: not one attempt per connection
 
 
-def test_the_pool_bound_holds_under_a_burst(background):
-    server = background(Server(sleepy(0.2), port=0, min_threads=1, max_threads=8))
+def test_the_pool_bound_holds_under_a_burst(start_server):
+    server = start_server(Server(sleepy(0.2), port=0, min_threads=1, max_threads=8))
     peak = [0]
     sampling = threading.Event()
 
@@ -178,8 +178,8 @@ def test_the_pool_bound_holds_under_a_burst(background):
     assert peak[0] == 8
 
 
-def test_idle_threads_retire_in_bulk(background):
-    server = background(Server(sleepy(0.3), port=0, min_threads=2, thread_idle_timeout=0.5))
+def test_idle_threads_retire_in_bulk(start_server):
+    server = start_server(Server(sleepy(0.3), port=0, min_threads=2, thread_idle_timeout=0.5))
     results = concurrent(server.ports[0], 100)
     assert results == [(b"HTTP/1.1 200 OK", b"done")] * 100
     assert server.info()["threads"] > 50
