@@ -58,7 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--check-config", action="store_true",
                         help="print the resolved settings as TOML and exit")
     parser.add_argument("--version", action="store_true", help="print the version and exit")
-    parser.add_argument("--settings-markdown", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--settings-markdown", action="store_true",
+                        help="print every setting as a markdown table (the README's) and exit")
     add_setting_flags(parser, setting_rows())
     return parser
 
@@ -83,7 +84,7 @@ def toml_value(value: Any) -> str:
     if isinstance(value, tuple) and value and isinstance(value[0], Interface):
         return "[" + ", ".join(json.dumps(bind_string(i)) for i in value) + "]"
     if isinstance(value, tuple) and value and isinstance(value[0], tuple):  # static mounts
-        return "[" + ", ".join(json.dumps(f"{m[0] or '/'}={m[1]}") for m in value) + "]"
+        return "[" + ", ".join(static_toml(m) for m in value) + "]"
     if isinstance(value, tuple):
         return "[" + ", ".join(toml_value(v) for v in value) + "]"
     if isinstance(value, bool):
@@ -93,6 +94,16 @@ def toml_value(value: Any) -> str:
     if isinstance(value, (int, float)):
         return repr(value)
     return json.dumps(str(value))
+
+
+def static_toml(mount: Tuple[Any, ...]) -> str:
+    """One static mount: ``"URL=DIR"``, or ``["URL", "DIR", {options}]`` when it has options
+    (an inline table keeps them, so the printed file serves the same)."""
+    url = mount[0] or "/"
+    if len(mount) < 3 or not mount[2]:
+        return json.dumps(f"{url}={mount[1]}")
+    options = ", ".join(f"{name} = {toml_value(value)}" for name, value in mount[2].items())
+    return f"[{json.dumps(url)}, {json.dumps(str(mount[1]))}, {{{options}}}]"
 
 
 def bind_string(interface: Interface) -> str:

@@ -8,35 +8,32 @@
 from __future__ import annotations
 
 import sys
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence
 
 from rocket.config.argv import flag_aliases, negative_flag
-from rocket.config.settings import Interface
-from rocket.config.sources import all_settings, env_name, flag_name
+from rocket.config.settings import Setting
+from rocket.config.sources import (
+    PLATFORM_DEFAULTS,
+    accepted_form,
+    all_settings,
+    default_text,
+    env_name,
+    flag_name,
+)
 
 START = "<!-- settings:start -->"
 END = "<!-- settings:end -->"
 
-DOC_DEFAULTS = {"backlog": "`socket.SOMAXCONN`"}
-"""Defaults that depend on the platform, shown by name so the README is the same everywhere."""
-
-
-def _default(name: str, value: Any) -> str:
-    if name in DOC_DEFAULTS:
-        return DOC_DEFAULTS[name]
-    if value is None or value == ():
-        return "—"
-    if isinstance(value, tuple) and value and isinstance(value[0], Interface):
-        return ", ".join(f"`{i.host}:{i.port}`" for i in value)
-    if isinstance(value, bool):
-        return f"`{str(value).lower()}`"
-    text = str(value).replace("|", "\\|")
-    return f"`{text}`"
+def _default(setting: Setting) -> str:
+    text = default_text(setting)
+    if text in ("unset", "none") or setting.name in PLATFORM_DEFAULTS:
+        return text
+    return "`" + text.replace("|", "\\|") + "`"
 
 
 def rows() -> List[Dict[str, str]]:
     """One dict per setting: name, flags (as :mod:`rocket.config.argv` makes them), env,
-    default, help (markdown-escaped)."""
+    accepted values, default, help (markdown-escaped)."""
     out = []
     for setting in all_settings():
         if setting.name == "app":
@@ -51,7 +48,8 @@ def rows() -> List[Dict[str, str]]:
             "name": setting.name,
             "flag": flag,
             "env": f"`{env_name(setting.name)}`",
-            "default": _default(setting.name, setting.default),
+            "accepts": accepted_form(setting).replace("|", "\\|"),
+            "default": _default(setting),
             "help": setting.help.replace("|", "\\|"),
         })
     return out
@@ -59,11 +57,11 @@ def rows() -> List[Dict[str, str]]:
 
 def settings_markdown() -> str:
     """The settings as a markdown table."""
-    lines = ["| setting (TOML key) | command line | environment | default | meaning |",
-             "|---|---|---|---|---|"]
+    lines = ["| setting (TOML key) | command line | environment | accepts | default | meaning |",
+             "|---|---|---|---|---|---|"]
     for r in rows():
-        lines.append(f"| `{r['name']}` | {r['flag']} | {r['env']} | {r['default']} | "
-                     f"{r['help']} |")
+        lines.append(f"| `{r['name']}` | {r['flag']} | {r['env']} | {r['accepts']} | "
+                     f"{r['default']} | {r['help']} |")
     return "\n".join(lines)
 
 
