@@ -21,7 +21,7 @@ from typing import Any, Callable, Dict, List, Optional
 from rocket import accesslog
 from rocket._version import SERVER_SOFTWARE
 from rocket.config.settings import ConfigError
-from rocket.logs import errors_log, log
+from rocket.logs import log, part_log
 from rocket.net.listener import Listener
 from rocket.net.monitor import Monitor
 from rocket.server.signals import unwatch, watch
@@ -36,7 +36,7 @@ PARKED_GRACE_S = 0.5
 """How long a drain still serves parked connections that turn readable (a request sent just
 as the drain began) before it closes the idle ones; bounded by the drain's timeout."""
 
-drain_log = errors_log("Worker")
+drain_log = part_log("Worker")
 
 
 class Lifecycle:
@@ -283,7 +283,7 @@ class Lifecycle:
         if profiler is not None:
             from rocket.server.profile import finish_profile
 
-            finish_profile(profiler, errors_log("Server"), write)
+            finish_profile(profiler, part_log("Server"), write)
 
     def _start_components(self) -> None:
         c = self.config
