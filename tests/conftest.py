@@ -1,9 +1,9 @@
-"""Shared fixtures: real Rocket servers on 127.0.0.1 port 0, always stopped; a trustme CA.
+"""Shared fixtures: real servers on 127.0.0.1 port 0, always stopped; a trustme CA.
 
-- ``background(server) -> server``: any server started in the background, stopped at teardown.
-- ``server_factory(interfaces=..., method='wsgi', app_info=..., **settings) -> Rocket``:
-  started in the background (signals off), stopped at teardown.
-- ``serve_app(app, **settings) -> (host, port)``: the common case, one WSGI app on TCP.
+- ``start_server(app=None, **options) -> server``: the one way to start an in-process server
+  (see tests/functional/serving.py); every server it started is stopped at teardown.
+- ``rocket_process(args, cwd, **kwargs) -> RocketProcess``: the one way to run a server in a
+  subprocess (see tests/functional/cli_support.py); every one is stopped at teardown.
 - ``tls_files``: a ``TLSFiles`` with server key/cert paths, the CA bundle, a client cert/key
   and the trustme ``ca`` itself (``ca.configure_trust(ctx)`` for clients).
 """
@@ -11,51 +11,34 @@
 from __future__ import annotations
 
 import os
-from typing import Any, Callable, List, NamedTuple, Tuple
+from typing import Any, Iterator, NamedTuple
 
 import pytest
 
+from tests.functional.cli_support import Processes
+from tests.functional.serving import Servers
+
 
 @pytest.fixture
-def background() -> Any:
-    """``background(server) -> server``: start any Rocket (or subclass) in the background;
-    every one is stopped at teardown, even when its start failed."""
-    servers: List[Any] = []
-
-    def start(server: Any) -> Any:
-        servers.append(server)
-        server.start(background=True)
-        return server
-
+def start_server() -> Iterator[Servers]:
+    """``start_server(app=None, **options) -> server`` on 127.0.0.1:0 (``server.port``); see
+    :class:`tests.functional.serving.Servers`. Every one is stopped at teardown."""
+    servers = Servers()
     try:
-        yield start
+        yield servers
     finally:
-        for server in servers:
-            server.stop()
+        servers.stop_all()
 
 
 @pytest.fixture
-def server_factory(background: Any) -> Any:
-    """Start Rocket servers for a test and stop every one of them afterwards."""
-    from rocket import Rocket
-
-    def start(interfaces: Any = ("127.0.0.1", 0), method: str = "wsgi", app_info: Any = None,
-              **settings: Any) -> Any:
-        settings.setdefault("handle_signals", False)
-        return background(Rocket(interfaces, method, app_info, **settings))
-
-    return start
-
-
-@pytest.fixture
-def serve_app(server_factory: Any) -> Callable[..., Tuple[str, int]]:
-    """``serve_app(app, **settings) -> (host, port)`` on 127.0.0.1 with a free port."""
-
-    def start(app: Any, **settings: Any) -> Tuple[str, int]:
-        server = server_factory(("127.0.0.1", 0), "wsgi", {"wsgi_app": app}, **settings)
-        return "127.0.0.1", server.ports[0]
-
-    return start
+def rocket_process() -> Iterator[Processes]:
+    """``rocket_process(args, cwd, **kwargs) -> RocketProcess`` (the ``rocket`` command or any
+    ``program``), or ``rocket_process(process)``; every one is stopped at teardown."""
+    processes = Processes()
+    try:
+        yield processes
+    finally:
+        processes.stop_all()
 
 
 class TLSFiles(NamedTuple):

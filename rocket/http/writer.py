@@ -14,13 +14,13 @@ close-delimited for HTTP/1.0.
 from __future__ import annotations
 
 import re
-import time
 from typing import Iterable, List, Optional, Sequence, Tuple
 
+from rocket.http.dates import date_line, http_date
 from rocket.http.errors import InvalidResponse
 
-__all__ = ["ResponseHead", "plan_response", "encode_chunk", "last_chunk", "http_date",
-           "InvalidResponse"]  # fmt: skip
+__all__ = ["ResponseHead", "plan_response", "error_response", "encode_chunk", "last_chunk",
+           "http_date", "InvalidResponse"]  # fmt: skip
 
 # RFC 9110 §5.6.2: field-name = token.
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
@@ -301,10 +301,7 @@ def plan_response(
         elif not is_11:
             out.append(b"Connection: keep-alive\r\n")
     if not has_date:
-        date = _date_cache
-        if _time() >= date[0]:
-            date = _refresh_date()
-        out.append(date[2])
+        out.append(date_line())
     if server is not None and not has_server:
         line = _server_lines.get(server)
         if line is None:
@@ -318,6 +315,29 @@ def plan_response(
         code,
         content_length,
     )
+
+
+def error_response(
+    status: int,
+    reason: str,
+    body: bytes,
+    http_version: bytes = b"1.1",
+    server: Optional[bytes] = None,
+    content_type: str = "text/plain; charset=utf-8",
+    head_only: bool = False,
+) -> bytes:
+    """The bytes of a complete error response after which the server closes the connection.
+
+    The head has Content-Type, Content-Length, ``Connection: close``, Date and (when
+    ``server`` is given) Server; ``body`` follows unless ``head_only`` (the answer to HEAD,
+    whose Content-Length still describes the body it would get). This is the one writer of
+    the responses the server makes up itself: protocol errors, a failed application, plain
+    HTTP on a TLS port.
+    """
+    head = plan_response(b"GET", http_version, False, f"{status} {reason}",
+                         [("Content-Type", content_type), ("Content-Length", str(len(body)))],
+                         len(body), server)
+    return head.data if head_only else head.data + body
 
 
 def _server_line(server: bytes) -> bytes:
@@ -376,43 +396,3 @@ def last_chunk(trailers: Optional[Sequence[Tuple[object, object]]] = None) -> by
             raise InvalidResponse(f"trailer {name!r} value {value!r} is not ISO-8859-1") from None
     out.append(b"\r\n")
     return b"".join(out)
-
-
-# (expires_at, b"Sun, 22 Nov 2026 00:30:54 GMT", b"Date: ...\r\n"), replaced as one tuple
-# so threads never see a half-updated cache; expires_at is the start of the next second.
-_date_cache: Tuple[float, bytes, bytes] = (0.0, b"", b"")
-_time = time.time
-
-
-def http_date(now: Optional[float] = None) -> bytes:
-    """The IMF-fixdate for ``now`` (default: the current time), RFC 9110 §5.6.7.
-
-    Without ``now`` the value is cached and formatted at most once per second.
-    """
-    if now is not None:
-        return _format_date(now)
-    date = _date_cache
-    if _time() >= date[0]:
-        date = _refresh_date()
-    return date[1]
-
-
-_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-_MONTHS = ("", "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-
-
-def _format_date(timestamp: float) -> bytes:
-    # Written out rather than email.utils.formatdate, which imports socket (sans-I/O rule).
-    t = time.gmtime(timestamp)
-    return b"%s, %02d %s %04d %02d:%02d:%02d GMT" % (
-        _DAYS[t.tm_wday].encode(), t.tm_mday, _MONTHS[t.tm_mon].encode(), t.tm_year,
-        t.tm_hour, t.tm_min, t.tm_sec,
-    )
-
-
-def _refresh_date() -> Tuple[float, bytes, bytes]:
-    global _date_cache
-    second = int(_time())
-    value = _format_date(second)
-    date = _date_cache = (float(second + 1), value, b"Date: " + value + b"\r\n")
-    return date

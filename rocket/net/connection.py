@@ -1,7 +1,8 @@
 """One client connection: the only code in Rocket that calls recv, send or sendfile.
 
-Reads go into one reusable buffer and are fed straight to the connection's parser, which
-keeps any leftover (pipelined) bytes. Timeouts on plain sockets on Linux are kernel timeouts
+Reads go into one reusable buffer and are fed straight to the connection's reader (the HTTP
+request parser, or the SocketServer's message stream), which keeps any leftover (pipelined)
+bytes. Timeouts on plain sockets on Linux are kernel timeouts
 (``SO_RCVTIMEO``/``SO_SNDTIMEO``) on a blocking socket, so a read costs one ``recv`` syscall and
 not a ``poll`` plus a ``recv`` as Python's socket timeouts do; they are re-set only when the
 wanted value changes. TLS sockets use Python's timeouts, cached the same way.
@@ -56,18 +57,18 @@ def _timed_out() -> socket.timeout:
 
 
 class Connection:
-    """A client socket plus its parser; see the module docstring.
+    """A client socket plus its reader; see the module docstring.
 
     ``fill(timeout)`` with ``timeout=None`` uses ``read_timeout`` (the header/body timeout);
     a timeout of 0 tries once without waiting. Every method raises ``OSError`` when the peer is
     gone (``socket.timeout`` when nothing arrived in time).
     """
 
-    __slots__ = ("sock", "client_addr", "server_addr", "secure", "peer_cert", "parser",
+    __slots__ = ("sock", "client_addr", "server_addr", "secure", "peer_cert", "reader",
                  "last_active", "read_timeout", "send_timeout", "needs_handshake", "closed",
                  "on_close", "_recv_timeout", "_kernel", "_fd", "__weakref__")
 
-    def __init__(self, sock: socket.socket, client_addr: Any, server_addr: Any, parser: Any,
+    def __init__(self, sock: socket.socket, client_addr: Any, server_addr: Any, reader: Any,
                  secure: bool = False, read_timeout: float = 10.0,
                  send_timeout: float = 10.0) -> None:
         self.sock = sock
@@ -75,7 +76,7 @@ class Connection:
         self.server_addr: Tuple[str, int] = _address(server_addr)
         self.secure = secure
         self.peer_cert: Optional[bytes] = None
-        self.parser = parser
+        self.reader = reader
         self.last_active = time.monotonic()
         """When the connection was last parked (set by the monitor, which alone reads it)."""
         self.read_timeout = read_timeout
@@ -113,7 +114,7 @@ class Connection:
         self._recv_timeout = -1.0
 
     def fill(self, timeout: Optional[float] = None) -> bool:
-        """One read fed to the parser; False on EOF (the parser got ``b""``)."""
+        """One read fed to the reader; False on EOF (the reader got ``b""``)."""
         if timeout is None:
             timeout = self.read_timeout
         try:
@@ -141,9 +142,9 @@ class Connection:
             except BlockingIOError:
                 raise _timed_out() from None
         if n:
-            self.parser.feed(buf[:n].tobytes())
+            self.reader.feed(buf[:n].tobytes())
             return True
-        self.parser.feed(b"")
+        self.reader.feed(b"")
         return False
 
     def _ready_to_send(self) -> None:
@@ -236,8 +237,8 @@ class Connection:
 
     @property
     def has_buffered(self) -> bool:
-        """True when request bytes already sit in user space (parser or TLS layer)."""
-        if self.parser.trailing_data:
+        """True when request bytes already sit in user space (reader or TLS layer)."""
+        if self.reader.trailing_data:
             return True
         return self.secure and not self.needs_handshake and bool(self.sock.pending())  # type: ignore[attr-defined]
 

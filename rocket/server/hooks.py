@@ -11,9 +11,11 @@ Four settings name the hooks (pulsar's events):
 - ``connection_lost(conn, exc)``: once the connection is closed, by whoever closes it (the
   worker, the monitor's idle sweep, a stop); ``exc`` is what ended it when known.
 
-A hook that raises is logged on ``Rocket.Errors.Hooks`` and otherwise ignored: it never ends
-the connection loop. With no hook set a server has no :class:`Hooks` at all (``None``), so
-the hot path pays nothing but one ``is None`` test per connection hand-off.
+The server fires ``connection_made`` and arranges ``connection_lost``; the workers fire
+``pre_request`` and ``post_request`` themselves, around each request or message. A hook that
+raises is logged on ``Rocket.Errors.Hooks`` and otherwise ignored: it never ends the
+connection loop. With no hook set a server has no :class:`Hooks` at all (``None``), so the
+hot path pays nothing but one ``is None`` test per request and per connection hand-off.
 """
 
 from __future__ import annotations
@@ -62,7 +64,7 @@ class Hooks:
         ``exc`` is the ``error`` its message stream recorded (SocketServer), else None.
         """
         if self.connection_lost is not None:
-            exc = getattr(conn.parser, "error", None)
+            exc = getattr(conn.reader, "error", None)
             self._call("connection_lost", self.connection_lost, conn, exc)
 
     def before(self, conn: Any, message: Any) -> None:
@@ -75,25 +77,9 @@ class Hooks:
         if self.post_request is not None:
             self._call("post_request", self.post_request, conn, message, reply)
 
-    def install(self, worker: Any) -> None:
-        """Wrap an HTTP worker's ``handle_request`` so each request fires pre/post_request.
-
-        The wrapper is an instance attribute, so a server without these hooks runs the
-        worker's own method untouched.
-        """
-        handle_request = getattr(worker, "handle_request", None)
-        if handle_request is None or (self.pre_request is None and self.post_request is None):
-            return
-        before, after = self.before, self.after
-
-        def hooked_handle_request(conn: Any, request: Any) -> bool:
-            before(conn, request)
-            try:
-                return bool(handle_request(conn, request))
-            finally:
-                after(conn, request, None)
-
-        worker.handle_request = hooked_handle_request
+    def has_request_hooks(self) -> bool:
+        """True when ``pre_request`` or ``post_request`` is set: the workers then fire them."""
+        return self.pre_request is not None or self.post_request is not None
 
     def __repr__(self) -> str:
         set_ = [n for n in HOOK_NAMES if getattr(self, n) is not None]

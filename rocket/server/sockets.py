@@ -87,7 +87,7 @@ def send(conn: Any, message: Any) -> bool:
     sockets only: OpenSSL does not allow a TLS connection to be written from one thread
     while another reads it.
     """
-    stream: MessageStream = conn.parser
+    stream: MessageStream = conn.reader
     if conn.closed or stream.protocol is None:
         return False
     data = stream.protocol.encode(message)
@@ -137,9 +137,8 @@ class SocketServer(Rocket):
                          handle_signals, **settings)
         if queue_size is not None:
             self.set_queue_size(queue_size)  # also marks it explicit, so workers inherit it
-        self._parser_class = self._new_stream
 
-    def _new_stream(self, limits: Any) -> MessageStream:
+    def _new_reader(self) -> MessageStream:
         # Runs on the listener thread: a failing factory is recorded, and the worker closes
         # that one connection with a log line, instead of breaking the listener.
         try:

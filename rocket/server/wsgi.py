@@ -18,11 +18,14 @@ from typing import Any, Dict, List, Optional
 
 from rocket._version import SERVER_SOFTWARE
 from rocket.config.settings import Config
+from rocket.http.parser import RequestParser
+from rocket.http.writer import error_response
 from rocket.logs import NullHandler, errors_log
 from rocket.net.connection import Connection
 from rocket.net.listener import Listener
 from rocket.net.tls import make_tls_context
 from rocket.server.lifecycle import Lifecycle
+from rocket.workers.base import WorkerContext
 
 SOCKET_TIMEOUT = 10
 """Rocket's per-socket read timeout (s); web2py overrides it before start, so it is read then."""
@@ -100,9 +103,6 @@ class Rocket(Lifecycle):
         self.server_name = self.config.server_name or SERVER_NAME
         self.log = errors_log("Server")
         self._turn = threading.local()
-        from rocket.http.parser import RequestParser
-
-        self._parser_class = RequestParser
         from rocket.server.hooks import maybe_hooks
 
         self.hooks = maybe_hooks(self.config)
@@ -139,9 +139,9 @@ class Rocket(Lifecycle):
         """Each start: apply the module globals, and build the worker unless it exists."""
         self._apply_globals()
         if self.worker is None:
-            self.worker = self.worker_class(self._worker_app_info(), self)
-            if self.hooks is not None:
-                self.hooks.install(self.worker)
+            context = WorkerContext(self.config, self.limits, self.server_name, self.software,
+                                    self.hooks, self.has_waiting, lambda: self.draining)
+            self.worker = self.worker_class(self._worker_app_info(), context)
 
     def _worker_app_info(self) -> dict:
         """``app_info`` for the worker: the ``static`` setting's mounts wrap ``wsgi_app``."""
@@ -166,11 +166,15 @@ class Rocket(Lifecycle):
 
     def _accept(self, sock: Any, addr: Any, listener: Listener) -> None:
         c = self.config
-        conn = Connection(sock, addr, listener.address, self._parser_class(self.limits),
+        conn = Connection(sock, addr, listener.address, self._new_reader(),
                           secure=listener.secure, read_timeout=c.header_timeout or 1e9,
                           send_timeout=c.body_timeout or 1e9)
         self.connections_received += 1
         self.pool.submit(conn)  # type: ignore[union-attr]
+
+    def _new_reader(self) -> Any:
+        """The reader of a new connection: its HTTP request parser (SocketServer: a stream)."""
+        return RequestParser(self.limits)
 
     def _serve(self, conn: Connection) -> None:
         """Pool handler: handshake if needed, serve, then park or re-queue."""
@@ -262,8 +266,7 @@ def _check_static_method(method: str, worker_class: type) -> None:
 
 def _plain_http_refusal(conn: Connection) -> None:
     body = b"This port speaks HTTPS; the request was sent as plain HTTP.\n"
-    data = (b"HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nConnection: close\r\n"
-            b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+    data = error_response(400, "Bad Request", body, content_type="text/plain")
     raw = socket.socket  # the plain socket methods act on the TCP socket under the TLS wrapper
     try:
         raw.sendall(conn.sock, data)

@@ -59,9 +59,9 @@ def registered_methods() -> list:
 
 
 def __getattr__(name: str):
-    # ``from rocket.workers import Worker, WSGIWorker, FileWrapper`` without importing them
+    # ``from rocket.workers import Worker, WorkerContext, WSGIWorker`` without importing them
     # eagerly (PEP 562).
-    if name in ("Worker", "HTTPWorker"):
+    if name in ("Worker", "HTTPWorker", "WorkerContext"):
         from rocket.workers import base
 
         return getattr(base, name)

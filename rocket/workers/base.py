@@ -6,7 +6,7 @@ The pool calls ``worker.handle(conn)`` on one of its threads whenever a connecti
 (freshly accepted, or handed back by the monitor because it became readable). ``handle`` then
 keeps the connection for as long as it is busy:
 
-1. ask the connection's parser for the next event;
+1. ask the connection's reader (its request parser) for the next event;
 2. ``Request``: hand it to :meth:`HTTPWorker.handle_request` (the method's own code), which
    answers it and says whether the connection may be reused;
 3. ``NEED_DATA`` with nothing buffered (idle between requests): wait a short ``linger`` for
@@ -26,13 +26,14 @@ import logging
 import socket
 import threading
 import time
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from rocket.http.errors import HTTPError, RequestTimeout
 from rocket.http.events import NEED_DATA, ConnectionClosed, Request
-from rocket.http.writer import plan_response
+from rocket.http.limits import DEFAULT_LIMITS, Limits
+from rocket.http.writer import error_response
 
-__all__ = ["Worker", "HTTPWorker", "TIMEOUT_ERRORS", "error_logger", "setting"]
+__all__ = ["Worker", "HTTPWorker", "WorkerContext", "TIMEOUT_ERRORS", "error_logger", "setting"]
 
 # socket.timeout is TimeoutError only from 3.10 on; catch both on 3.9 (and PyPy).
 TIMEOUT_ERRORS = (socket.timeout, TimeoutError)
@@ -56,15 +57,43 @@ def error_logger() -> logging.Logger:
     return logging.getLogger("Rocket.Errors." + threading.current_thread().name)
 
 
-class _NotDraining:
-    draining = False
-
-
-_NOT_DRAINING = _NotDraining()
-
-
-def _nobody_waiting() -> bool:
+def _never() -> bool:
     return False
+
+
+class WorkerContext:
+    """What a worker may use of its server; the server builds one when it starts.
+
+    ``settings`` is the settings object (``rocket.config.settings.Config``, or any object with
+    setting attributes; None gives every default), read with :meth:`setting`. ``limits`` are
+    the HTTP parser's. ``has_waiting()`` is True when connections wait for a thread (an idle
+    connection is then parked at once rather than lingered on) and ``is_draining()`` while a
+    graceful stop finishes in-flight requests (responses then announce the close); the
+    workers call both per request, so they must be cheap. ``hooks`` are the server's
+    ``rocket.server.hooks.Hooks``, or None when no hook is set.
+    """
+
+    __slots__ = ("settings", "limits", "server_name", "software", "hooks", "has_waiting",
+                 "is_draining")
+
+    def __init__(self, settings: Any = None, limits: Optional[Limits] = None,
+                 server_name: Optional[str] = None, software: Optional[str] = None,
+                 hooks: Any = None, has_waiting: Callable[[], bool] = _never,
+                 is_draining: Callable[[], bool] = _never) -> None:
+        self.settings = settings
+        self.limits = limits if limits is not None else DEFAULT_LIMITS
+        self.server_name = str(server_name or "localhost")
+        self.software = software or "Rocket"
+        self.hooks = hooks
+        self.has_waiting = has_waiting
+        self.is_draining = is_draining
+
+    def setting(self, name: str, default: Any) -> Any:
+        """The setting ``name``, or ``default`` when it is missing or None."""
+        return setting(self.settings, name, default)
+
+    def __repr__(self) -> str:
+        return f"<WorkerContext {self.server_name} {self.software!r} hooks={self.hooks!r}>"
 
 
 class Worker:
@@ -73,23 +102,25 @@ class Worker:
     One instance serves the whole server and is shared by the pool threads, so per-request
     state lives in locals, never on ``self``. Subclasses implement :meth:`handle`.
 
-    Settings of the connection loops, read from ``server.config``: ``header_timeout``
-    (seconds for the rest of a started request head or message, default Rocket's
-    ``SOCKET_TIMEOUT``) and ``linger`` (seconds an idle connection keeps its thread before
-    being parked).
+    A worker sees its server only through ``context`` (a :class:`WorkerContext`; None gives
+    one with every default). Settings of the connection loops: ``header_timeout`` (seconds
+    for the rest of a started request head or message, default Rocket's ``SOCKET_TIMEOUT``)
+    and ``linger`` (seconds an idle connection keeps its thread before being parked).
     """
 
-    def __init__(self, app_info: Optional[dict], server: Any) -> None:
+    def __init__(self, app_info: Optional[dict], context: Optional[WorkerContext] = None) -> None:
         self.app_info = app_info if app_info is not None else {}
-        self.server = server
-        config = getattr(server, "config", None)
-        self.header_timeout_s = float(setting(config, "header_timeout", DEFAULT_IO_TIMEOUT_S))
-        self.linger_s = float(setting(config, "linger", DEFAULT_LINGER_S))
+        if context is None:
+            context = WorkerContext()
+        self.context = context
+        self.header_timeout_s = float(context.setting("header_timeout", DEFAULT_IO_TIMEOUT_S))
+        self.linger_s = float(context.setting("linger", DEFAULT_LINGER_S))
+        hooks = context.hooks
+        self.hooks = hooks if hooks is not None and hooks.has_request_hooks() else None
+        """The hooks to fire around each request, or None (also when only connection hooks
+        are set): the request loop then pays one ``is None`` test per request."""
         self.requests = 0
         """Requests (or messages) started on this worker (read by server.info() and the arbiter)."""
-        self._state = server if hasattr(server, "draining") else _NOT_DRAINING
-        # Fairness: when connections wait for a thread, park idle ones at once (no linger).
-        self._others_waiting = getattr(server, "has_waiting", None) or _nobody_waiting
 
     def handle(self, conn: Any) -> bool:
         """Serve ``conn`` while it has work; True = keep it (park it), False = it was closed."""
@@ -114,16 +145,15 @@ class Worker:
 class HTTPWorker(Worker):
     """A worker speaking HTTP/1.x: runs the request loop and answers protocol errors.
 
-    Subclasses implement :meth:`handle_request`. Settings read from ``server.config``, besides
-    the base class's: ``body_timeout`` (seconds, default ``header_timeout``).
+    Subclasses implement :meth:`handle_request`; the loop fires the ``pre_request`` and
+    ``post_request`` hooks around it when they are set. Settings, besides the base class's:
+    ``body_timeout`` (seconds, default ``header_timeout``).
     """
 
-    def __init__(self, app_info: Optional[dict], server: Any) -> None:
-        super().__init__(app_info, server)
-        config = getattr(server, "config", None)
-        self.body_timeout_s = float(setting(config, "body_timeout", self.header_timeout_s))
-        software = getattr(server, "software", None) or "Rocket"
-        self.server_header = software.encode("latin-1")
+    def __init__(self, app_info: Optional[dict], context: Optional[WorkerContext] = None) -> None:
+        super().__init__(app_info, context)
+        self.body_timeout_s = float(self.context.setting("body_timeout", self.header_timeout_s))
+        self.server_header = self.context.software.encode("latin-1")
 
     def handle_request(self, conn: Any, request: Request) -> bool:
         """Answer one request; return True when the connection may serve another one.
@@ -135,9 +165,12 @@ class HTTPWorker(Worker):
 
     def handle(self, conn: Any) -> bool:
         """Run the request loop on ``conn`` (see the module docstring)."""
-        parser = conn.parser
+        parser = conn.reader
         next_event = parser.next_event
-        server = self._state
+        context = self.context
+        is_draining = context.is_draining
+        has_waiting = context.has_waiting
+        hooks = self.hooks
         head_deadline = 0.0  # monotonic deadline for a partially received head; 0 = none
         try:
             while True:
@@ -150,9 +183,10 @@ class HTTPWorker(Worker):
                 if event.__class__ is Request:
                     head_deadline = 0.0
                     self.requests += 1  # approximate under threads; for stats and max_requests
-                    if server.draining:  # graceful stop: this response announces the close
+                    if is_draining():  # graceful stop: this response announces the close
                         event.keep_alive = False
-                    if not self.handle_request(conn, event):
+                    if not (self.handle_request(conn, event) if hooks is None
+                            else self._hooked_request(conn, event)):
                         conn.close()
                         return False
                     if parser.trailing_data:
@@ -181,7 +215,7 @@ class HTTPWorker(Worker):
                     continue  # Data / EndOfMessage of a request already answered
                 # Idle between requests: linger briefly, then park. Inline, not a helper
                 # shared with ProtocolWorker: this runs once per request.
-                if self._others_waiting():
+                if has_waiting():  # fairness: others need a thread, so park at once
                     return True
                 try:
                     conn.fill(self.linger_s)
@@ -192,23 +226,20 @@ class HTTPWorker(Worker):
             conn.close()
             return False
 
+    def _hooked_request(self, conn: Any, request: Request) -> bool:
+        """:meth:`handle_request` between ``pre_request`` and ``post_request`` (which fires
+        even when the request fails)."""
+        hooks = self.hooks
+        hooks.before(conn, request)
+        try:
+            return bool(self.handle_request(conn, request))
+        finally:
+            hooks.after(conn, request, None)
+
     def send_error(self, conn: Any, exc: HTTPError) -> None:
         """Answer ``exc`` with its status and a text/plain message, announcing the close."""
         body = (exc.message + "\n").encode("utf-8", "replace")
         try:
-            head = plan_response(
-                request_method=b"GET",
-                request_version=b"1.1",
-                request_keep_alive=False,
-                status=f"{exc.status} {exc.reason}",
-                headers=[
-                    ("Content-Type", "text/plain; charset=utf-8"),
-                    ("Content-Length", str(len(body))),
-                    ("Connection", "close"),
-                ],
-                body_length=len(body),
-                server=self.server_header,
-            )
-            conn.sendall(head.data + body)
+            conn.sendall(error_response(exc.status, exc.reason, body, server=self.server_header))
         except OSError:
             pass  # the peer is gone; the connection is closed by the caller

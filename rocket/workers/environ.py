@@ -66,7 +66,7 @@ _LINE_PLACEHOLDERS = dict.fromkeys(
 )
 
 
-def base_environ(conn: Any, server: Any, shared: Dict[str, Any]) -> Dict[str, Any]:
+def base_environ(conn: Any, shared: Dict[str, Any]) -> Dict[str, Any]:
     """The per-connection part of the environ; ``shared`` holds the per-server part."""
     env = dict(shared)
     # Every request sets these; having them here sizes the dict so that per-request copies

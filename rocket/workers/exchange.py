@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
+from rocket.http.dates import http_date
 from rocket.http.errors import InvalidResponse
 from rocket.http.events import Request
-from rocket.http.writer import encode_chunk, http_date, last_chunk, plan_response
+from rocket.http.writer import encode_chunk, last_chunk, plan_response
 from rocket.workers.base import error_logger
 from rocket.workers.input import EMPTY_INPUT
 

@@ -10,9 +10,10 @@ extra app_info keys ``cache_control``, ``follow_symlinks``, ``show_dotfiles``,
 from __future__ import annotations
 
 import os
-from typing import Any, Optional
+from typing import Optional
 
 from rocket.static.files import STATIC_OPTIONS, StaticFiles
+from rocket.workers.base import WorkerContext
 from rocket.workers.wsgi import WSGIWorker
 
 __all__ = ["FileSystemWorker"]
@@ -21,7 +22,7 @@ __all__ = ["FileSystemWorker"]
 class FileSystemWorker(WSGIWorker):
     """Serves ``app_info['document_root']``; ``display_index`` lists directories."""
 
-    def __init__(self, app_info: Optional[dict], server: Any) -> None:
+    def __init__(self, app_info: Optional[dict], context: Optional[WorkerContext] = None) -> None:
         info = dict(app_info or {})
         root = info.get("document_root")
         if not root:
@@ -32,4 +33,4 @@ class FileSystemWorker(WSGIWorker):
         options["display_index"] = bool(options.get("display_index", False))
         self.static = StaticFiles(root, **options)
         info["wsgi_app"] = self.static
-        super().__init__(info, server)
+        super().__init__(info, context)

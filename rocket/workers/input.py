@@ -85,7 +85,7 @@ class WSGIInput:
             hook, self._hook = self._hook, None
             hook()
         conn = self._conn
-        next_event = conn.parser.next_event
+        next_event = conn.reader.next_event
         try:
             while True:
                 event = next_event()

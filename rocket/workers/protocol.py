@@ -2,8 +2,8 @@
 
 How it works
 ------------
-Each connection carries a :class:`MessageStream` where an HTTP connection carries its request
-parser (``conn.parser``): ``Connection.fill`` feeds it the bytes it reads, and the stream asks
+Each connection's reader (``conn.reader``) is a :class:`MessageStream`, where an HTTP connection
+has its request parser: ``Connection.fill`` feeds it the bytes it reads, and the stream asks
 the connection's protocol to ``decode`` them. The pool calls ``handle(conn)`` whenever the
 connection has work, and the worker keeps it while it is busy:
 
@@ -27,7 +27,7 @@ import threading
 from typing import Any, Callable, Optional
 
 from rocket.logs import errors_log
-from rocket.workers.base import TIMEOUT_ERRORS, Worker, setting
+from rocket.workers.base import TIMEOUT_ERRORS, Worker, WorkerContext
 
 __all__ = ["MessageStream", "ProtocolWorker", "ProtocolError", "MessageTooLarge",
            "IncompleteMessage", "MessageTimeout", "NEED_DATA"]
@@ -125,27 +125,27 @@ def _describe(conn: Any) -> str:
 
 
 class ProtocolWorker(Worker):
-    """Serves the messages of ``conn.parser`` (a :class:`MessageStream`) with
+    """Serves the messages of ``conn.reader`` (a :class:`MessageStream`) with
     ``app_info['handler']``; the SocketServer builds the streams and their protocols.
 
-    Settings read from ``server.config``: ``header_timeout`` (seconds for the rest of a started
-    message), ``linger``, ``max_requests`` (messages per connection; 0 = no limit); hooks come
-    from ``server.hooks``.
+    Settings: ``header_timeout`` (seconds for the rest of a started message), ``linger``,
+    ``max_requests`` (messages per connection; 0 = no limit).
     """
 
-    def __init__(self, app_info: Optional[dict], server: Any) -> None:
-        super().__init__(app_info, server)
+    def __init__(self, app_info: Optional[dict], context: Optional[WorkerContext] = None) -> None:
+        super().__init__(app_info, context)
         self.handler: Callable[[Any, Any], Any] = self.app_info["handler"]
-        self.max_messages = int(setting(getattr(server, "config", None), "max_requests", 0))
-        self.hooks = getattr(server, "hooks", None)
+        self.max_messages = int(self.context.setting("max_requests", 0))
+        self.is_draining = self.context.is_draining
 
     def handle(self, conn: Any) -> bool:
         """Serve ``conn`` while it has messages (see the module docstring)."""
-        stream: MessageStream = conn.parser
+        stream: MessageStream = conn.reader
         if stream.protocol is None:  # the factory failed when the connection was accepted
             exc = stream.error or RuntimeError("no protocol for this connection")
             return self._fail(conn, stream, exc, "closing: the protocol factory raised", True)
         deadline = 0.0  # for the rest of a started message; 0 = none started
+        has_waiting = self.context.has_waiting
         try:
             while True:
                 try:
@@ -161,7 +161,7 @@ class ProtocolWorker(Worker):
                     conn.close()
                     return False
                 if not stream.buffer:  # between messages: linger (inline, per message), park
-                    if self._others_waiting():
+                    if has_waiting():
                         return True
                     try:
                         conn.fill(self.linger_s)
@@ -194,7 +194,7 @@ class ProtocolWorker(Worker):
             stream.send(conn, data)
         if hooks is not None:
             hooks.after(conn, message, reply)
-        if self._state.draining or (self.max_messages and stream.messages >= self.max_messages):
+        if self.is_draining() or (self.max_messages and stream.messages >= self.max_messages):
             conn.close()
             return False
         return True

@@ -25,8 +25,8 @@ from typing import Any, Optional
 from rocket import accesslog
 from rocket.http.errors import HTTPError, InternalServerError, InvalidResponse
 from rocket.http.events import Request
-from rocket.http.writer import plan_response
-from rocket.workers.base import HTTPWorker, error_logger, setting
+from rocket.http.writer import ResponseHead, error_response
+from rocket.workers.base import HTTPWorker, WorkerContext, error_logger
 from rocket.workers.environ import base_environ, build_environ
 from rocket.workers.exchange import DRAIN_MAX_BYTES, Exchange, WSGIViolation
 from rocket.workers.filewrapper import FileWrapper
@@ -55,22 +55,21 @@ class _ThreadState(threading.local):
 class WSGIWorker(HTTPWorker):
     """Serves ``app_info['wsgi_app']``; ``app_info['futures']`` adds ``wsgiorg.executor``."""
 
-    def __init__(self, app_info: Optional[dict], server: Any) -> None:
-        super().__init__(app_info, server)
+    def __init__(self, app_info: Optional[dict], context: Optional[WorkerContext] = None) -> None:
+        super().__init__(app_info, context)
         app = self.app_info.get("wsgi_app")
         if not callable(app):
             raise TypeError(f"app_info['wsgi_app'] must be a WSGI callable, got {app!r}")
         self.app = app
-        config = getattr(server, "config", None)
-        max_threads = setting(config, "max_threads", 0)
+        context = self.context
         self.shared_environ = {
             "SCRIPT_NAME": "",
-            "SERVER_NAME": str(getattr(server, "server_name", None) or "localhost"),
-            "SERVER_SOFTWARE": getattr(server, "software", None) or "Rocket",
+            "SERVER_NAME": context.server_name,
+            "SERVER_SOFTWARE": context.software,
             "GATEWAY_INTERFACE": "CGI/1.1",
             "wsgi.version": (1, 0),
-            "wsgi.multithread": max_threads != 1,
-            "wsgi.multiprocess": setting(config, "workers", 1) > 1,
+            "wsgi.multithread": context.setting("max_threads", 0) != 1,
+            "wsgi.multiprocess": context.setting("workers", 1) > 1,
             "wsgi.run_once": False,
             "wsgi.input_terminated": True,
             "wsgi.file_wrapper": FileWrapper,
@@ -84,8 +83,8 @@ class WSGIWorker(HTTPWorker):
                 self.executor = self.app_info["executor"] = WSGIExecutor()
             self.shared_environ["wsgiorg.executor"] = self.executor
             self.shared_environ["wsgiorg.futures"] = self.executor.futures
-        self.access_log_on = bool(setting(config, "access_log", True))
-        self.access_log_format = setting(config, "access_log_format", _DEFAULT_LOG_FORMAT)
+        self.access_log_on = bool(context.setting("access_log", True))
+        self.access_log_format = context.setting("access_log_format", _DEFAULT_LOG_FORMAT)
         self._log_extra = frozenset(
             name for name in ("time", "referer", "user_agent")
             if f"%({name})" in self.access_log_format
@@ -101,7 +100,7 @@ class WSGIWorker(HTTPWorker):
     def _base(self, conn: Any) -> dict:
         local = self._local
         if local.conn is not conn:
-            local.base = base_environ(conn, self.server, self.shared_environ)
+            local.base = base_environ(conn, self.shared_environ)
             local.conn = conn
         return local.base
 
@@ -119,7 +118,7 @@ class WSGIWorker(HTTPWorker):
             environ["wsgi.input"] = inp
         else:
             environ["wsgi.input"] = EMPTY_INPUT
-            conn.parser.next_event()  # the EndOfMessage of a body-less request
+            conn.reader.next_event()  # the EndOfMessage of a body-less request
         if self.executor is not None:
             self.executor.futures.purge()
         result = None
@@ -259,14 +258,14 @@ class WSGIWorker(HTTPWorker):
         error = exc if isinstance(exc, HTTPError) and not isinstance(exc, InvalidResponse) \
             else InternalServerError()
         body = (error.reason + "\n").encode("latin-1")
-        head = plan_response(b"GET", exchange.request.http_version, False,
-                             f"{error.status} {error.reason}",
-                             [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))],
-                             len(body), self.server_header)
-        exchange.head = head
+        request = exchange.request
+        data = error_response(error.status, error.reason, body, request.http_version,
+                              self.server_header, "text/plain", request.method == b"HEAD")
+        # Recorded as sent for the access log, which reads its status and size.
+        exchange.head = ResponseHead(data, "length", False, error.status, len(body))
         exchange.body_sent = len(body)
         try:
-            exchange.send(head.data + (b"" if exchange.request.method == b"HEAD" else body))
+            exchange.send(data)
         except OSError:
             pass  # the peer is gone; the connection is closed by the request loop
 

@@ -10,7 +10,7 @@ import subprocess
 import sys
 import threading
 import time
-from typing import List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 ROCKET_SCRIPT = os.path.join(os.path.dirname(sys.executable), "rocket")
 
@@ -64,64 +64,76 @@ def stop_process(proc: subprocess.Popen, signum: int, timeout: float) -> None:
             proc.wait(5)
 
 
-def unix_get(path: str, target: str = "/u", timeout: float = 5.0) -> str:
-    """The whole response (head and body, decoded) to ``GET target`` on unix socket ``path``."""
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-        s.settimeout(timeout)
-        s.connect(path)
-        s.sendall(f"GET {target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
-        data = b""
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                return data.decode()
-            data += chunk
-
-
 class RocketProcess:
-    """``rocket ARGS`` with stdout/stderr collected by reader threads; always ``stop()`` it."""
+    """``rocket ARGS`` (or any ``program``) with its output collected live by reader threads;
+    always ``stop()`` it. ``merge_output`` sends stderr into stdout (one log, in order); the
+    stream that holds the log is ``log_stream``. ``popen`` goes to ``subprocess.Popen``
+    (``pass_fds``, ``stdin``)."""
 
     def __init__(self, args: Sequence[str], cwd: str, env: Optional[dict] = None,
-                 use_module: bool = False, program: Optional[Sequence[str]] = None) -> None:
+                 use_module: bool = False, program: Optional[Sequence[str]] = None,
+                 merge_output: bool = False, **popen) -> None:
         # ``program`` replaces the rocket command, e.g. [sys.executable, "-c", SCRIPT]
         program = list(program) if program is not None else command(use_module)
         self.proc = subprocess.Popen(program + list(args), cwd=cwd,
                                      env=env if env is not None else clean_env(),
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        self.out: List[str] = []
-        self.err: List[str] = []
+                                     stdout=subprocess.PIPE, text=True,
+                                     stderr=subprocess.STDOUT if merge_output else subprocess.PIPE,
+                                     **popen)
+        self.log_stream = "out" if merge_output else "err"
+        self._lines: Dict[str, List[Tuple[float, str]]] = {"out": [], "err": []}
         self._changed = threading.Condition()
-        self._readers = [threading.Thread(target=self._read, args=(s, into), daemon=True)
-                         for s, into in ((self.proc.stdout, self.out),
-                                         (self.proc.stderr, self.err))]
+        streams = [(self.proc.stdout, "out")] + ([] if merge_output
+                                                 else [(self.proc.stderr, "err")])
+        self._readers = [threading.Thread(target=self._read, args=pair, daemon=True)
+                         for pair in streams]
         for t in self._readers:
             t.start()
 
-    def _read(self, stream, into: List[str]) -> None:
+    def _read(self, stream, name: str) -> None:
         for line in stream:
             with self._changed:
-                into.append(line)
+                self._lines[name].append((time.monotonic(), line))
                 self._changed.notify_all()
         with self._changed:
             self._changed.notify_all()
 
-    def wait_for(self, pattern: re.Pattern[str] | str, stream: str = "err",
-                 timeout: float = 10.0) -> re.Match[str]:
-        """The first match of ``pattern`` in a line of ``stream``; AssertionError on timeout."""
+    @property
+    def out(self) -> List[str]:
+        """The stdout lines so far."""
+        with self._changed:
+            return [line for _, line in self._lines["out"]]
+
+    @property
+    def err(self) -> List[str]:
+        """The stderr lines so far."""
+        with self._changed:
+            return [line for _, line in self._lines["err"]]
+
+    def wait_for_all(self, pattern: re.Pattern[str] | str, count: int,
+                     stream: Optional[str] = None, timeout: float = 10.0,
+                     since: float = 0.0) -> List[re.Match[str]]:
+        """The first ``count`` matches of ``pattern`` in lines of ``stream`` (the log by
+        default) read at or after monotonic time ``since``; AssertionError on timeout."""
         regex = re.compile(pattern) if isinstance(pattern, str) else pattern
-        lines = self.err if stream == "err" else self.out
+        lines = self._lines[stream or self.log_stream]
         deadline = time.monotonic() + timeout
         with self._changed:
             while True:
-                for line in lines:
-                    match = regex.search(line)
-                    if match:
-                        return match
+                found = [m for t, line in lines if t >= since for m in [regex.search(line)] if m]
+                if len(found) >= count:
+                    return found[:count]
                 remaining = deadline - time.monotonic()
                 if remaining <= 0 or (self.proc.poll() is not None
                                       and not any(t.is_alive() for t in self._readers)):
-                    raise AssertionError(f"{regex.pattern!r} not seen; stderr: {''.join(self.err)}")
-                self._changed.wait(min(remaining, 0.2))
+                    raise AssertionError(f"{regex.pattern!r} x{count} not seen in {timeout}s; "
+                                         f"log:\n{self.log()}")
+                self._changed.wait(min(remaining, 0.1))
+
+    def wait_for(self, pattern: re.Pattern[str] | str, stream: Optional[str] = None,
+                 timeout: float = 10.0, since: float = 0.0) -> re.Match[str]:
+        """The first match of ``pattern`` (see :meth:`wait_for_all`)."""
+        return self.wait_for_all(pattern, 1, stream, timeout, since)[0]
 
     def port(self, timeout: float = 10.0) -> int:
         """The TCP port from the 'Listening on sockets' log line."""
@@ -139,10 +151,45 @@ class RocketProcess:
         stop_process(self.proc, signum, timeout)
         return self.wait()
 
+    def timed_lines(self, stream: Optional[str] = None) -> List[Tuple[float, str]]:
+        """(monotonic time read, line) of every line of ``stream`` (the log by default)."""
+        with self._changed:
+            return list(self._lines[stream or self.log_stream])
+
+    def log(self) -> str:
+        """Everything in the log stream so far."""
+        with self._changed:
+            return "".join(line for _, line in self._lines[self.log_stream])
+
     @property
     def stderr(self) -> str:
         """Everything written to stderr so far."""
         return "".join(self.err)
+
+
+class Processes:
+    """The ``rocket_process`` fixture: ``rocket_process(args, cwd, **kwargs)`` starts a
+    :class:`RocketProcess`, ``rocket_process(process)`` adopts one built by the test; every
+    one is stopped by :meth:`stop_all`."""
+
+    def __init__(self) -> None:
+        self.started: List[RocketProcess] = []
+
+    def __call__(self, args: Sequence[str] | RocketProcess, cwd: Optional[str] = None,
+                 **kwargs) -> RocketProcess:
+        if isinstance(args, RocketProcess):
+            process = args
+        else:
+            if cwd is None:
+                raise TypeError("rocket_process(args, cwd): cwd is required")
+            process = RocketProcess(args, str(cwd), **kwargs)
+        self.started.append(process)
+        return process
+
+    def stop_all(self) -> None:
+        """Stop every process, the last one first."""
+        while self.started:
+            self.started.pop().stop()
 
 
 def run_rocket(args: Sequence[str], cwd: str, env: Optional[dict] = None,

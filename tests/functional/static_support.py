@@ -1,17 +1,14 @@
-"""Fixtures' helpers for the static-file functional tests: servers, files, TLS, raw requests."""
+"""Helpers for the static-file functional tests: pattern files, a server in its own process
+(to read its memory) and that memory."""
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
 import os
-import socket
 import subprocess
 import sys
-import time
-from typing import Iterator, List, Optional, Tuple
-
-from rocket import Rocket
+from typing import Iterator, Tuple
 
 MiB = 1024 * 1024
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -31,41 +28,6 @@ def write_pattern_file(path: str, size: int) -> str:
             remaining -= len(chunk)
             n += 1
     return digest.hexdigest()
-
-
-@contextlib.contextmanager
-def running(
-    method: str, app_info: dict, tls: Optional[Tuple[str, str]] = None, **settings
-) -> Iterator[Rocket]:
-    """A Rocket on 127.0.0.1:0 (optionally TLS with ``(keyfile, certfile)``), always stopped."""
-    interface = ("127.0.0.1", 0) + (tuple(tls) if tls else ())
-    server = Rocket(interface, method, app_info, handle_signals=False, **settings)
-    server.start(background=True)
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-def raw_request(port: int, target: str, method: str = "GET", timeout: float = 5.0) -> bytes:
-    """Send one request with the target byte-for-byte (no client normalization); read to EOF."""
-    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
-        s.sendall(
-            f"{method} {target} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n".encode("latin-1")
-        )
-        chunks: List[bytes] = []
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            data = s.recv(65536)
-            if not data:
-                break
-            chunks.append(data)
-    return b"".join(chunks)
-
-
-def status_of(response: bytes) -> int:
-    """The status code of a raw HTTP response."""
-    return int(response.split(b" ", 2)[1])
 
 
 SERVER_SCRIPT = """

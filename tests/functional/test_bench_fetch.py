@@ -11,8 +11,8 @@ from rocket.bench.target import Target
 
 
 @pytest.fixture
-def address(serve_app):
-    return serve_app(app)
+def address(start_server):
+    return "127.0.0.1", start_server(app).port
 
 
 def test_chunked_response(address):

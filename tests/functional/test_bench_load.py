@@ -29,8 +29,8 @@ def consistent(res):
 
 
 @pytest.fixture
-def address(serve_app):
-    return serve_app(app)
+def address(start_server):
+    return "127.0.0.1", start_server(app).port
 
 
 def test_one_second_cli_run_with_json(address, tmp_path, capsys):
@@ -104,8 +104,8 @@ def slow_app(environ, start_response):
     return [b""]
 
 
-def test_slow_answers_time_out(serve_app):
-    host, port = serve_app(slow_app)
+def test_slow_answers_time_out(start_server):
+    host, port = "127.0.0.1", start_server(slow_app).port
     res = run(LoadSpec(host, port, b"/", duration_s=0.8, connections=2, timeout_s=0.3))
     consistent(res)
     assert res["responses"] == 0
@@ -117,8 +117,8 @@ def closing_app(environ, start_response):
     return [b"ok"]
 
 
-def test_server_closing_after_each_response_is_not_an_error(serve_app):
-    host, port = serve_app(closing_app)
+def test_server_closing_after_each_response_is_not_an_error(start_server):
+    host, port = "127.0.0.1", start_server(closing_app).port
     res = run(LoadSpec(host, port, b"/", requests=50, connections=2, pipeline=1))
     consistent(res)
     assert res["responses"] == 50
@@ -159,8 +159,8 @@ def token_app(environ, start_response):
     return [b""]
 
 
-def test_extra_headers_reach_the_app(serve_app, capsys):
-    host, port = serve_app(token_app)
+def test_extra_headers_reach_the_app(start_server, capsys):
+    host, port = "127.0.0.1", start_server(token_app).port
     assert main(["load", f"http://{host}:{port}/", "-n", "20", "-c", "2", "-q",
                  "-H", "X-Token: abc", "--json", "-"]) == 0
     out = capsys.readouterr().out

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pstats
 
-from rocket import Rocket
 from rocket.bench.__main__ import main
 from rocket.bench.engine import LoadSpec
 from rocket.bench.load import run
 from rocket.bench.profiling import ThreadProfiler
+from tests.functional.serving import running
 
 
 def profiled_app(environ, start_response):
@@ -19,16 +19,9 @@ def profiled_app(environ, start_response):
 def test_worker_threads_of_a_real_server_are_profiled(tmp_path, capsys):
     path = str(tmp_path / "rocket.prof")
     profiler = ThreadProfiler(path)
-    with profiler.installed(prefix="rocket-"):
-        server = Rocket(("127.0.0.1", 0), "wsgi", {"wsgi_app": profiled_app},
-                        handle_signals=False)
-        try:
-            server.start(background=True)
-            res = run(LoadSpec("127.0.0.1", server.ports[0], b"/", requests=200,
-                               connections=4))
-            assert res["responses"] == 200
-        finally:
-            server.stop()
+    with profiler.installed(prefix="rocket-"), running(profiled_app) as server:
+        res = run(LoadSpec("127.0.0.1", server.port, b"/", requests=200, connections=4))
+        assert res["responses"] == 200
     assert profiler.threads >= 2  # at least the listener and one worker
     stats = pstats.Stats(path)
     key = next(k for k in stats.stats if k[2] == "profiled_app")

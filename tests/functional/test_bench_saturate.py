@@ -9,8 +9,8 @@ from rocket.bench.apps import app
 from rocket.bench.saturate import saturate
 
 
-def test_500_connections(serve_app):
-    host, port = serve_app(app)
+def test_500_connections(start_server):
+    host, port = "127.0.0.1", start_server(app).port
     res = saturate(host, port, 500, connect_timeout_s=10, hold_s=0.5, timeout_s=10)
     assert res["attempted"] == 500
     assert res["connected"] == 500
@@ -21,8 +21,8 @@ def test_500_connections(serve_app):
     assert res["served_after_hold"] == 500
 
 
-def test_cli_report_and_json(serve_app, tmp_path, capsys):
-    host, port = serve_app(app)
+def test_cli_report_and_json(start_server, tmp_path, capsys):
+    host, port = "127.0.0.1", start_server(app).port
     out = tmp_path / "sat.json"
     assert main(["saturate", f"{host}:{port}", "-c", "50", "--hold", "0.2",
                  "--json", str(out)]) == 0

@@ -17,11 +17,11 @@ pytestmark = pytest.mark.skipif(not hasattr(__import__("socket"), "AF_UNIX"),
 
 
 @pytest.fixture
-def unix_path(server_factory):
+def unix_path(start_server):
     directory = tempfile.mkdtemp(prefix="rb-", dir="/tmp")  # sun_path holds ~100 bytes
     path = os.path.join(directory, "s")
     try:
-        server_factory(f"unix:{path}", "wsgi", {"wsgi_app": app})
+        start_server(app, interfaces=f"unix:{path}")
         yield path
     finally:
         shutil.rmtree(directory, ignore_errors=True)

@@ -3,7 +3,6 @@ precedence, every startup error as one line with its exit code, and --reload."""
 
 from __future__ import annotations
 
-import http.client
 import os
 import re
 import shutil
@@ -17,13 +16,12 @@ import pytest
 
 from tests.functional.cli_support import (
     HELLO_APP,
-    RocketProcess,
     clean_env,
     error_lines,
     free_port,
     run_rocket,
-    unix_get,
 )
+from tests.functional.client import get, unix_get
 
 COMBINED_LINE = re.compile(r'^127\.0\.0\.1 - - \[\d\d/\w{3}/\d{4}:\d\d:\d\d:\d\d [+-]\d{4}\] '
                            r'"GET /path HTTP/1\.1" 200 \d+ "http://ref\.example/" "cli-test/1"$')
@@ -37,23 +35,6 @@ def project(tmp_path):
 
 
 @pytest.fixture
-def rocket_proc():
-    """``rocket_proc(args, cwd, **kw) -> RocketProcess``; every process is stopped at teardown."""
-    procs = []
-
-    def start(args, cwd, **kwargs):
-        proc = RocketProcess(args, str(cwd), **kwargs)
-        procs.append(proc)
-        return proc
-
-    try:
-        yield start
-    finally:
-        for proc in procs:
-            proc.stop()
-
-
-@pytest.fixture
 def short_dir():
     """A short directory for unix socket paths (sun_path holds about 100 bytes)."""
     path = tempfile.mkdtemp(prefix="rkt", dir="/tmp")
@@ -63,24 +44,11 @@ def short_dir():
         shutil.rmtree(path, ignore_errors=True)
 
 
-def get(port, path="/path", headers=None, context=None):
-    if context is not None:
-        conn = http.client.HTTPSConnection("127.0.0.1", port, timeout=5, context=context)
-    else:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-    try:
-        conn.request("GET", path, headers=headers or {})
-        response = conn.getresponse()
-        return response.status, response.read().decode()
-    finally:
-        conn.close()
-
-
-def test_tcp_serves_logs_combined_access_line_and_stops_cleanly(project, rocket_proc):
-    proc = rocket_proc(["--bind", "127.0.0.1:0", "--access-log", "access.log", "hello:app"],
+def test_tcp_serves_logs_combined_access_line_and_stops_cleanly(project, rocket_process):
+    proc = rocket_process(["--bind", "127.0.0.1:0", "--access-log", "access.log", "hello:app"],
                        project)
     port = proc.port()
-    status, body = get(port, headers={"User-Agent": "cli-test/1",
+    status, body = get(port, "/path", headers={"User-Agent": "cli-test/1",
                                       "Referer": "http://ref.example/"})
     assert (status, body) == (200, "hello GET /path")
     assert proc.stop() == 0
@@ -89,12 +57,12 @@ def test_tcp_serves_logs_combined_access_line_and_stops_cleanly(project, rocket_
     assert "Traceback" not in proc.stderr and error_lines(proc.stderr) == []
 
 
-def test_access_log_file_is_written_within_a_second_while_serving(project, rocket_proc):
-    proc = rocket_proc(["--bind", "127.0.0.1:0", "--access-log", "access.log", "hello:app"],
+def test_access_log_file_is_written_within_a_second_while_serving(project, rocket_process):
+    proc = rocket_process(["--bind", "127.0.0.1:0", "--access-log", "access.log", "hello:app"],
                        project)
     port = proc.port()
     for _ in range(3):
-        assert get(port)[0] == 200
+        assert get(port, "/path")[0] == 200
     deadline = time.monotonic() + 5  # the writer flushes once a second
     lines: list = []
     while time.monotonic() < deadline and len(lines) < 3:
@@ -105,22 +73,22 @@ def test_access_log_file_is_written_within_a_second_while_serving(project, rocke
     assert proc.stop() == 0
 
 
-def test_python_m_rocket_factory_env_over_file_and_custom_format(project, rocket_proc):
+def test_python_m_rocket_factory_env_over_file_and_custom_format(project, rocket_process):
     (project / "r.toml").write_text('[rocket]\nbind = "127.0.0.1:1"\nmin_threads = 2\n'
                                     'access_log_format = "%(h)s %(s)s %(r)s"\n')
     env = clean_env(ROCKET_BIND="127.0.0.1:0", ROCKET_CONFIG="r.toml")
-    proc = rocket_proc(["--access-log", "-", "hello:create_app('factory-made')"], project,
+    proc = rocket_process(["--access-log", "-", "hello:create_app('factory-made')"], project,
                        env=env, use_module=True)
     port = proc.port()
-    assert get(port) == (200, "factory-made GET /path")
+    assert get(port, "/path") == (200, "factory-made GET /path")
     assert proc.wait_for(r"^127\.0\.0\.1 200 GET /path HTTP/1\.1$", stream="out")
     assert proc.stop() == 0
 
 
-def test_static_mount_in_front_of_the_app(project, rocket_proc):
+def test_static_mount_in_front_of_the_app(project, rocket_process):
     (project / "public").mkdir()
     (project / "public" / "a.txt").write_text("static file\n")
-    proc = rocket_proc(["-b", "127.0.0.1:0", "--static", "/files=public", "--no-access-log",
+    proc = rocket_process(["-b", "127.0.0.1:0", "--static", "/files=public", "--no-access-log",
                         "hello:app"], project)
     port = proc.port()
     assert get(port, "/files/a.txt") == (200, "static file\n")
@@ -140,21 +108,16 @@ def _ipv6_loopback():
 
 
 @pytest.mark.skipif(not _ipv6_loopback(), reason="no IPv6 loopback here")
-def test_ipv6_and_ipv4_binds_together(project, rocket_proc):
-    proc = rocket_proc(["-b", "[::1]:0", "-b", "127.0.0.1:0", "hello:app"], project)
+def test_ipv6_and_ipv4_binds_together(project, rocket_process):
+    proc = rocket_process(["-b", "[::1]:0", "-b", "127.0.0.1:0", "hello:app"], project)
     match = proc.wait_for(r"Listening on sockets: \[::1\]:(\d+), 127\.0\.0\.1:(\d+)")
     v6_port, v4_port = int(match.group(1)), int(match.group(2))
-    conn = http.client.HTTPConnection("::1", v6_port, timeout=5)
-    try:
-        conn.request("GET", "/six")
-        assert conn.getresponse().read() == b"hello GET /six"
-    finally:
-        conn.close()
-    assert get(v4_port) == (200, "hello GET /path")
+    assert get(v6_port, "/six", host="::1")[1] == "hello GET /six"
+    assert get(v4_port, "/path") == (200, "hello GET /path")
     assert proc.stop() == 0
 
 
-def test_log_config_toml_replaces_the_cli_handlers(project, rocket_proc):
+def test_log_config_toml_replaces_the_cli_handlers(project, rocket_process):
     (project / "logging.toml").write_text(
         'version = 1\n'
         '[formatters.plain]\nformat = "ACCESS %(message)s"\n'
@@ -163,7 +126,7 @@ def test_log_config_toml_replaces_the_cli_handlers(project, rocket_proc):
         '[loggers."Rocket.Requests"]\nhandlers = ["file"]\nlevel = "INFO"\npropagate = false\n'
         '[loggers.Rocket]\nhandlers = []\nlevel = "INFO"\n')
     port = free_port()  # the "Listening on" log line is configured away
-    proc = rocket_proc(["-b", f"127.0.0.1:{port}", "--log-config", "logging.toml",
+    proc = rocket_process(["-b", f"127.0.0.1:{port}", "--log-config", "logging.toml",
                         "--access-log-format", "%(r)s %(s)s", "hello:app"], project)
     _wait_for_body(port, "hello GET /path", 10)
     assert proc.stop() == 0
@@ -171,13 +134,13 @@ def test_log_config_toml_replaces_the_cli_handlers(project, rocket_proc):
     assert proc.stderr == "" and proc.out == []  # the CLI's own handlers were not installed
 
 
-def test_unix_socket_umask_removal_and_stale_file(project, rocket_proc, short_dir):
+def test_unix_socket_umask_removal_and_stale_file(project, rocket_process, short_dir):
     path = os.path.join(short_dir, "r.sock")
     stale = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     stale.bind(path)  # a socket file nobody listens on, as a crashed server leaves it
     stale.close()
     assert stat.S_ISSOCK(os.stat(path).st_mode)
-    proc = rocket_proc(["--bind", f"unix:{path}", "--umask", "077", "hello:app"], project)
+    proc = rocket_process(["--bind", f"unix:{path}", "--umask", "077", "hello:app"], project)
     proc.wait_for(r"Listening on sockets: unix:" + re.escape(path))
     response = unix_get(path)
     assert response.startswith("HTTP/1.1 200 ") and response.endswith("hello GET /u")
@@ -186,9 +149,9 @@ def test_unix_socket_umask_removal_and_stale_file(project, rocket_proc, short_di
     assert not os.path.exists(path)
 
 
-def test_unix_socket_of_a_live_server_is_not_taken_over(project, rocket_proc, short_dir):
+def test_unix_socket_of_a_live_server_is_not_taken_over(project, rocket_process, short_dir):
     path = os.path.join(short_dir, "live.sock")
-    first = rocket_proc(["--bind", f"unix:{path}", "hello:app"], project)
+    first = rocket_process(["--bind", f"unix:{path}", "hello:app"], project)
     first.wait_for(r"Listening on sockets: unix:")
     result = run_rocket(["--bind", f"unix:{path}", "hello:app"], str(project))
     assert result.returncode == 1
@@ -211,12 +174,12 @@ def test_unix_path_holding_a_regular_file_is_not_replaced(project, short_dir):
         assert f.read() == "precious"
 
 
-def test_tls_on_every_tcp_bind(project, rocket_proc, tls_files):
-    proc = rocket_proc(["-b", "127.0.0.1:0", "--certfile", tls_files.cert_path,
+def test_tls_on_every_tcp_bind(project, rocket_process, tls_files):
+    proc = rocket_process(["-b", "127.0.0.1:0", "--certfile", tls_files.cert_path,
                         "--keyfile", tls_files.key_path, "hello:app"], project)
     match = proc.wait_for(r"Listening on sockets: 127\.0\.0\.1:(\d+)\*")
     context = ssl.create_default_context(cafile=tls_files.ca_path)
-    assert get(int(match.group(1)), context=context) == (200, "hello GET /path")
+    assert get(int(match.group(1)), "/path", context=context) == (200, "hello GET /path")
     assert proc.stop() == 0
 
 
@@ -295,7 +258,7 @@ def _wait_for_body(port, expected, timeout, proc=None):
     last = None
     while time.monotonic() < deadline:
         try:
-            last = get(port)[1]
+            last = get(port, "/path")[1]
             if last == expected:
                 return True
         except OSError:
@@ -305,9 +268,9 @@ def _wait_for_body(port, expected, timeout, proc=None):
     raise AssertionError(f"still {last!r} after {timeout} s; stderr:\n{log}")
 
 
-def test_reload_serves_changed_code_within_3_s_and_survives_syntax_errors(project, rocket_proc):
+def test_reload_serves_changed_code_within_3_s_and_survives_syntax_errors(project, rocket_process):
     port = free_port()
-    proc = rocket_proc(["--reload", "--bind", f"127.0.0.1:{port}", "hello:app"], project)
+    proc = rocket_process(["--reload", "--bind", f"127.0.0.1:{port}", "hello:app"], project)
     _wait_for_body(port, "hello GET /path", 10, proc)
     source = project / "hello.py"
 
@@ -322,7 +285,7 @@ def test_reload_serves_changed_code_within_3_s_and_survives_syntax_errors(projec
     assert time.monotonic() - started < 3
     rewrite(HELLO_APP + "\ndef broken(:\n")
     proc.wait_for(r"not reloading: syntax error in .*hello\.py, line \d+: ", timeout=5)
-    assert get(port) == (200, "changed GET /path")  # the running server was kept
+    assert get(port, "/path") == (200, "changed GET /path")  # the running server was kept
     rewrite(HELLO_APP.replace('MESSAGE = "hello"', 'MESSAGE = "fixed"'))
     _wait_for_body(port, "fixed GET /path", 10, proc)
     rewrite(HELLO_APP + "\nraise RuntimeError('not configured')\n")  # valid code, fails to import
@@ -333,4 +296,4 @@ def test_reload_serves_changed_code_within_3_s_and_survives_syntax_errors(projec
     _wait_for_body(port, "again GET /path", 10, proc)  # the reloader outlived the failed child
     assert proc.stop() == 0
     with pytest.raises(OSError):
-        get(port)  # the child went away with its parent
+        get(port, "/path")  # the child went away with its parent

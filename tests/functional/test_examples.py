@@ -1,5 +1,6 @@
 """``examples/echo.py`` and ``examples/line_chat.py`` run as subprocesses on loopback, driven
-by their command-line flags; every process is stopped (SIGTERM, then SIGKILL) in a fixture."""
+by their command-line flags; every process is stopped (SIGTERM, then SIGKILL) by the
+``rocket_process`` fixture."""
 
 from __future__ import annotations
 
@@ -7,15 +8,14 @@ import os
 import re
 import signal
 import socket
-import subprocess
 import sys
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import List, Optional, Tuple
+from typing import List, Tuple
 
 import pytest
 
+from tests.functional.cli_support import RocketProcess
 from tests.functional.test_socketserver import recv_exactly
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -26,75 +26,15 @@ if not hasattr(signal, "SIGTERM") or os.name != "posix":  # pragma: no cover
     pytest.skip("the examples are driven with POSIX signals", allow_module_level=True)
 
 
-class ExampleProcess:
-    """``python examples/NAME *args`` with its log collected live by a reader thread."""
-
-    def __init__(self, name: str, *args: str) -> None:
-        env = dict(os.environ, PYTHONPATH=ROOT, PYTHONUNBUFFERED="1")
-        self.proc = subprocess.Popen([sys.executable, os.path.join(EXAMPLES, name), *args],
-                                     cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT, text=True)
-        self.lines: List[str] = []
-        self._cond = threading.Condition()
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            with self._cond:
-                self.lines.append(line.rstrip("\n"))
-                self._cond.notify_all()
-
-    def wait_for(self, pattern: str, count: int = 1, timeout: float = 10.0) -> List[re.Match]:
-        """The first ``count`` matches of ``pattern`` in the log, waiting up to ``timeout``."""
-        regex = re.compile(pattern)
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while True:
-                found = [m for line in self.lines for m in [regex.search(line)] if m]
-                if len(found) >= count:
-                    return found[:count]
-                left = deadline - time.monotonic()
-                if left <= 0 or (self.proc.poll() is not None and not self._reader.is_alive()):
-                    raise AssertionError(f"{pattern!r} x{count} not logged:\n" + self.log())
-                self._cond.wait(min(left, 0.1))
-
-    def log(self) -> str:
-        with self._cond:
-            return "\n".join(self.lines)
-
-    def stop(self) -> Optional[int]:
-        """SIGTERM, then SIGKILL after 10 s; returns the exit code."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        self._reader.join(5)
-        return self.proc.returncode
+def example(name: str, *args: str) -> RocketProcess:
+    """``python examples/NAME ARGS`` with its log (stdout and stderr) read live."""
+    return RocketProcess(args, ROOT, env=dict(os.environ, PYTHONPATH=ROOT, PYTHONUNBUFFERED="1"),
+                         program=[sys.executable, os.path.join(EXAMPLES, name)],
+                         merge_output=True)
 
 
-@pytest.fixture
-def run_example():
-    started: List[ExampleProcess] = []
-
-    def start(name: str, *args: str) -> ExampleProcess:
-        process = ExampleProcess(name, *args)
-        started.append(process)
-        return process
-
-    try:
-        yield start
-    finally:
-        for process in started:
-            process.stop()
-
-
-def tcp_port(process: ExampleProcess) -> int:
-    return int(process.wait_for(LISTENING.pattern)[0].group(2))
+def tcp_port(process: RocketProcess) -> int:
+    return int(process.wait_for(LISTENING).group(2))
 
 
 def echo_clients(address: Tuple, family: int, clients: int) -> List[bool]:
@@ -112,25 +52,25 @@ def echo_clients(address: Tuple, family: int, clients: int) -> List[bool]:
         return list(pool.map(one, range(clients), timeout=30))
 
 
-def test_echo_example_over_tcp_with_the_documented_flags(run_example):
-    echo = run_example("echo.py", "--bind", "127.0.0.1:0", "--backlog", "1000",
-                       "--keep-alive", "10", "--concurrency", "thread")
+def test_echo_example_over_tcp_with_the_documented_flags(rocket_process):
+    echo = rocket_process(example("echo.py", "--bind", "127.0.0.1:0", "--backlog", "1000",
+                       "--keep-alive", "10", "--concurrency", "thread"))
     port = tcp_port(echo)
     assert echo_clients(("127.0.0.1", port), socket.AF_INET, 50) == [True] * 50
     assert echo.stop() == 0
     assert "Stopping Server" in echo.log() and "Traceback" not in echo.log()
 
 
-def test_echo_example_over_a_unix_socket(run_example, tmp_path):
+def test_echo_example_over_a_unix_socket(rocket_process, tmp_path):
     path = str(tmp_path / "echo.sock")
-    echo = run_example("echo.py", "--bind", "unix:" + path)
+    echo = rocket_process(example("echo.py", "--bind", "unix:" + path))
     echo.wait_for(re.escape("Listening on sockets: unix:" + path))
     assert echo_clients(path, socket.AF_UNIX, 20) == [True] * 20
     assert echo.stop() == 0
 
 
-def test_echo_example_keep_alive_flag_closes_idle_clients(run_example):
-    echo = run_example("echo.py", "--bind", "127.0.0.1:0", "--keep-alive", "0.5")
+def test_echo_example_keep_alive_flag_closes_idle_clients(rocket_process):
+    echo = rocket_process(example("echo.py", "--bind", "127.0.0.1:0", "--keep-alive", "0.5"))
     with socket.create_connection(("127.0.0.1", tcp_port(echo)), timeout=5) as sock:
         sock.sendall(b"ping")
         assert recv_exactly(sock, 4) == b"ping"
@@ -139,15 +79,15 @@ def test_echo_example_keep_alive_flag_closes_idle_clients(run_example):
         assert time.monotonic() - started < 3.0
 
 
-def test_echo_example_bad_flag_is_one_line_and_exit_code_2(run_example):
-    echo = run_example("echo.py", "--backlog", "lots")
+def test_echo_example_bad_flag_is_one_line_and_exit_code_2(rocket_process):
+    echo = rocket_process(example("echo.py", "--backlog", "lots"))
     assert echo.proc.wait(20) == 2
-    echo._reader.join(5)
+    echo.wait()
     assert "--backlog" in echo.log() and "Traceback" not in echo.log()
 
 
-def test_line_chat_example_broadcasts_to_the_others(run_example):
-    chat = run_example("line_chat.py", "--bind", "127.0.0.1:0")
+def test_line_chat_example_broadcasts_to_the_others(rocket_process):
+    chat = rocket_process(example("line_chat.py", "--bind", "127.0.0.1:0"))
     port = tcp_port(chat)
     people: List[socket.socket] = []
     readers = []

@@ -7,8 +7,6 @@ import wsgiref.validate
 import pytest
 import requests
 
-from tests.functional.wsgi_support import running
-
 STREAM = "".join(f"{i}\n" for i in range(1000))
 
 
@@ -28,11 +26,12 @@ def _terminated_input(monkeypatch):
     monkeypatch.setattr(wsgiref.validate, "InputWrapper", _TerminatedInput)
 
 
-def test_flask():
+def test_flask(start_server):
     pytest.importorskip("flask")
     from tests.apps.flask_app import make_app
 
-    with running(make_app()) as server, requests.Session() as s:
+    server = start_server(wsgiref.validate.validator(make_app()))
+    with requests.Session() as s:
         url = f"http://127.0.0.1:{server.port}"
         assert s.get(url + "/hello/w%C3%B6rld?a=1").json() == {"hello": "wörld", "args": {"a": "1"}}
         assert s.post(url + "/form", data={"x": "1", "y": "é"}).json() == {"form": {"x": "1", "y": "é"}}
@@ -43,11 +42,12 @@ def test_flask():
         assert s.get(url + "/missing").status_code == 404
 
 
-def test_django():
+def test_django(start_server):
     pytest.importorskip("django")
     from tests.apps.django_app import make_app
 
-    with running(make_app()) as server, requests.Session() as s:
+    server = start_server(wsgiref.validate.validator(make_app()))
+    with requests.Session() as s:
         url = f"http://127.0.0.1:{server.port}"
         assert s.get(url + "/hello/ann?q=2").json() == {"hello": "ann", "method": "GET", "q": "2"}
         assert s.post(url + "/echo", data=b"abc" * 1000).content == b"abc" * 1000
@@ -55,11 +55,12 @@ def test_django():
         assert s.get(url + "/nothing").status_code == 404
 
 
-def test_bottle():
+def test_bottle(start_server):
     pytest.importorskip("bottle")
     from tests.apps.bottle_app import make_app
 
-    with running(make_app()) as server, requests.Session() as s:
+    server = start_server(wsgiref.validate.validator(make_app()))
+    with requests.Session() as s:
         url = f"http://127.0.0.1:{server.port}"
         assert s.get(url + "/hello/bo?q=x").json() == {"hello": "bo", "q": "x"}
         assert s.post(url + "/json", json={"a": [1, 2]}).json() == {"got": {"a": [1, 2]}}

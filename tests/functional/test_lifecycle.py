@@ -7,7 +7,6 @@ import logging
 import os
 import signal
 import socket
-import subprocess
 import sys
 import textwrap
 import threading
@@ -17,54 +16,9 @@ import pytest
 
 import rocket
 from rocket import Rocket
-
-
-def hello(environ, start_response):
-    start_response("200 OK", [("Content-Type", "text/plain")])
-    return [b"Hello, World!"]
-
-
-def read_response(sock):
-    """Read one Content-Length-framed response; returns (status line, body)."""
-    data = b""
-    while b"\r\n\r\n" not in data:
-        chunk = sock.recv(65536)
-        if not chunk:
-            return data.split(b"\r\n")[0], b""
-        data += chunk
-    head, _, body = data.partition(b"\r\n\r\n")
-    length = 0
-    for line in head.split(b"\r\n")[1:]:
-        name, _, value = line.partition(b":")
-        if name.lower() == b"content-length":
-            length = int(value)
-    while len(body) < length:
-        chunk = sock.recv(65536)
-        if not chunk:
-            break
-        body += chunk
-    return head.split(b"\r\n")[0], body
-
-
-def read_to_eof(sock):
-    """Every byte until the server closes the connection."""
-    chunks = []
-    while True:
-        chunk = sock.recv(65536)
-        if not chunk:
-            return b"".join(chunks)
-        chunks.append(chunk)
-
-
-def get(port, path="/", host="127.0.0.1", keep=False, timeout=5.0):
-    """One GET over a raw socket; returns (status line, socket if keep else None)."""
-    sock = socket.create_connection((host, port), timeout=timeout)
-    sock.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
-    status, _ = read_response(sock)
-    if keep:
-        return status, sock
-    sock.close()
-    return status, None
+from tests.apps import hello
+from tests.functional.cli_support import LISTENING
+from tests.functional.client import keep_alive_get, raw_get, read_to_eof
 
 
 def open_fds():
@@ -75,23 +29,16 @@ def rocket_threads():
     return [t for t in threading.enumerate() if t.name.startswith("rocket")]
 
 
-def new_server(**kwargs):
-    kwargs.setdefault("handle_signals", False)
-    return Rocket(("127.0.0.1", 0), "wsgi", {"wsgi_app": hello}, **kwargs)
-
-
 @pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs /proc")
-def test_twenty_start_stop_cycles_leak_no_thread_or_fd():
-    server = new_server()
-    server.start(background=True)  # warm-up: lazy imports, logging, parser caches
-    get(server.ports[0])
+def test_twenty_start_stop_cycles_leak_no_thread_or_fd(start_server):
+    server = start_server(hello.app)  # warm-up: lazy imports, logging, parser caches
+    raw_get(server.port)
     server.stop()
     threads_before = threading.active_count()
     fds_before = open_fds()
     for _ in range(20):
-        server = new_server(min_threads=2)
-        server.start(background=True)
-        status, idle = get(server.ports[0], keep=True)  # leave a parked keep-alive connection
+        server = start_server(hello.app, min_threads=2)
+        status, idle = keep_alive_get(server.port)  # leave a parked keep-alive connection
         assert status == b"HTTP/1.1 200 OK"
         server.stop()
         idle.close()
@@ -101,7 +48,7 @@ def test_twenty_start_stop_cycles_leak_no_thread_or_fd():
 
 
 def test_stop_from_another_thread_unblocks_start_and_is_idempotent():
-    server = new_server()
+    server = Rocket(("127.0.0.1", 0), "wsgi", {"wsgi_app": hello.app}, handle_signals=False)
     stopper = threading.Timer(0.3, server.stop)
     stopper.start()
     t0 = time.monotonic()
@@ -118,51 +65,42 @@ def test_stop_from_another_thread_unblocks_start_and_is_idempotent():
     assert rocket_threads() == [] and not server.running
 
 
-def test_port_can_be_bound_again_right_after_stop():
-    server = new_server()
-    server.start(background=True)
-    port = server.ports[0]
-    _, sock = get(port, keep=True)
+def test_port_can_be_bound_again_right_after_stop(start_server):
+    server = start_server(hello.app)
+    port = server.port
+    _, sock = keep_alive_get(port)
     server.stop()
     sock.close()
-    again = Rocket(("127.0.0.1", port), "wsgi", {"wsgi_app": hello}, handle_signals=False)
-    again.start(background=True)
-    try:
-        assert get(port)[0] == b"HTTP/1.1 200 OK"
-    finally:
-        again.stop()
+    start_server(hello.app, interfaces=("127.0.0.1", port))
+    assert raw_get(port)[0] == b"HTTP/1.1 200 OK"
 
 
-def test_restart_keeps_the_port_and_serves(server_factory):
-    server = server_factory(app_info={"wsgi_app": hello})
+def test_restart_keeps_the_port_and_serves(start_server):
+    server = start_server(hello.app)
     port = server.ports[0]
-    assert get(port)[0] == b"HTTP/1.1 200 OK"
+    assert raw_get(port)[0] == b"HTTP/1.1 200 OK"
     server.restart()
     assert server.ports == [port] and server.running
-    assert get(port)[0] == b"HTTP/1.1 200 OK"
+    assert raw_get(port)[0] == b"HTTP/1.1 200 OK"
 
 
-def test_app_info_write_back_and_startup_log(caplog):
+def test_app_info_write_back_and_startup_log(start_server, caplog):
     caplog.set_level(logging.INFO, logger="Rocket")
-    app_info = {"wsgi_app": hello}
+    app_info = {"wsgi_app": hello.app}
     server = Rocket([("127.0.0.1", 0), ("127.0.0.1", 0)], "WSGI", app_info, 3, 7,
                     handle_signals=False)
     assert app_info["server_software"] == rocket.SERVER_SOFTWARE
     assert (app_info["min_threads"], app_info["max_threads"]) == (3, 7)
-    server.start(background=True)
-    try:
-        ports = server.ports
-        assert len(set(ports)) == 2
-        assert f"Listening on sockets: 127.0.0.1:{ports[0]}, 127.0.0.1:{ports[1]}" in caplog.text
-        for port in ports:
-            assert get(port)[0] == b"HTTP/1.1 200 OK"
-    finally:
-        server.stop()
+    ports = start_server(server).ports
+    assert len(set(ports)) == 2
+    assert f"Listening on sockets: 127.0.0.1:{ports[0]}, 127.0.0.1:{ports[1]}" in caplog.text
+    for port in ports:
+        assert raw_get(port)[0] == b"HTTP/1.1 200 OK"
 
 
-def test_idle_keep_alive_connections_close_after_timeout(server_factory):
-    server = server_factory(app_info={"wsgi_app": hello}, timeout=0.5, linger=0.01)
-    _, sock = get(server.ports[0], keep=True)
+def test_idle_keep_alive_connections_close_after_timeout(start_server):
+    server = start_server(hello.app, timeout=0.5, linger=0.01)
+    _, sock = keep_alive_get(server.port)
     sock.settimeout(5)
     t0 = time.monotonic()
     assert sock.recv(100) == b""  # the server closed it
@@ -170,9 +108,9 @@ def test_idle_keep_alive_connections_close_after_timeout(server_factory):
     sock.close()
 
 
-def test_socket_timeout_global_is_read_at_start(server_factory, monkeypatch):
+def test_socket_timeout_global_is_read_at_start(start_server, monkeypatch):
     monkeypatch.setattr(rocket, "SOCKET_TIMEOUT", 0.5)
-    server = server_factory(app_info={"wsgi_app": hello})
+    server = start_server(hello.app)
     assert server.config.header_timeout == 0.5
     sock = socket.create_connection(("127.0.0.1", server.ports[0]), timeout=5)
     sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n")  # never finishes its head
@@ -183,10 +121,10 @@ def test_socket_timeout_global_is_read_at_start(server_factory, monkeypatch):
     sock.close()
 
 
-def test_info_counts_connections_and_threads(server_factory):
-    server = server_factory(app_info={"wsgi_app": hello}, min_threads=3)
-    port = server.ports[0]
-    socks = [get(port, keep=True)[1] for _ in range(5)]
+def test_info_counts_connections_and_threads(start_server):
+    server = start_server(hello.app, min_threads=3)
+    port = server.port
+    socks = [keep_alive_get(port)[1] for _ in range(5)]
     deadline = time.monotonic() + 2
     while server.info()["connections_idle"] < 5 and time.monotonic() < deadline:
         time.sleep(0.02)
@@ -204,10 +142,7 @@ SIGNAL_SCRIPT = textwrap.dedent("""
     sys.path.insert(0, {root!r})
     logging.basicConfig(level=logging.INFO, stream=sys.stdout, format="%(message)s")
     import rocket
-
-    def app(environ, start_response):
-        start_response("200 OK", [("Content-Type", "text/plain")])
-        return [b"Hello, World!"]
+    from tests.apps.hello import app
 
     server = rocket.Rocket(("127.0.0.1", 0), "wsgi", {{"wsgi_app": app}})
     server.start()
@@ -216,82 +151,53 @@ SIGNAL_SCRIPT = textwrap.dedent("""
 
 
 @pytest.mark.skipif(not hasattr(signal, "SIGUSR1"), reason="POSIX signals")
-def test_signals_restart_and_stop_in_a_subprocess(tmp_path):
+def test_signals_restart_and_stop_in_a_subprocess(rocket_process, tmp_path):
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     script = tmp_path / "serve.py"
     script.write_text(SIGNAL_SCRIPT.format(root=root))
-    proc = subprocess.Popen([sys.executable, "-u", str(script)], stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
-    try:
-        port = None
-        lines = []
-        deadline = time.monotonic() + 15
-        while port is None and time.monotonic() < deadline:
-            line = proc.stdout.readline()
-            lines.append(line)
-            if "Listening on sockets:" in line:
-                port = int(line.rsplit(":", 1)[1])
-        assert port, lines
-        assert get(port)[0] == b"HTTP/1.1 200 OK"
-        proc.send_signal(signal.SIGUSR1)
-        while time.monotonic() < deadline:
-            line = proc.stdout.readline()
-            lines.append(line)
-            if "Listening on sockets:" in line:
-                break
-        assert any("Restarting" in x for x in lines), lines
-        assert get(port)[0] == b"HTTP/1.1 200 OK"
-        proc.send_signal(signal.SIGTERM)
-        out, _ = proc.communicate(timeout=10)
-        assert proc.returncode == 0
-        assert "EXITED" in out
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
+    proc = rocket_process([], str(tmp_path), env=dict(os.environ), merge_output=True,
+                          program=[sys.executable, "-u", str(script)])
+    port = proc.port(timeout=15)
+    assert raw_get(port)[0] == b"HTTP/1.1 200 OK"
+    proc.proc.send_signal(signal.SIGUSR1)
+    proc.wait_for_all(LISTENING, 2)
+    assert "Restarting" in proc.log()
+    assert raw_get(port)[0] == b"HTTP/1.1 200 OK"
+    assert proc.stop(signal.SIGTERM, timeout=10) == 0
+    assert "EXITED" in proc.log()
 
 
-def test_signal_handling_is_skipped_off_the_main_thread():
+def test_signal_handling_is_skipped_off_the_main_thread(start_server):
     before = signal.getsignal(signal.SIGTERM)
     errors = []
-    server = Rocket(("127.0.0.1", 0), "wsgi", {"wsgi_app": hello}, handle_signals=True)
+    server = Rocket(("127.0.0.1", 0), "wsgi", {"wsgi_app": hello.app}, handle_signals=True)
 
     def run():
         try:
-            server.start(background=True)
+            start_server(server)
         except Exception as exc:  # pragma: no cover - the assertion below reports it
             errors.append(exc)
 
     thread = threading.Thread(target=run)
     thread.start()
     thread.join(5)
-    try:
-        assert errors == [] and server.running
-        assert signal.getsignal(signal.SIGTERM) is before
-        assert get(server.ports[0])[0] == b"HTTP/1.1 200 OK"
-    finally:
-        server.stop()
+    assert errors == [] and server.running
+    assert signal.getsignal(signal.SIGTERM) is before
+    assert raw_get(server.port)[0] == b"HTTP/1.1 200 OK"
 
 
-def test_signal_handlers_are_restored_after_stop():
+def test_signal_handlers_are_restored_after_stop(start_server):
     before = signal.getsignal(signal.SIGTERM)
-    server = Rocket(("127.0.0.1", 0), "wsgi", {"wsgi_app": hello}, handle_signals=True)
-    server.start(background=True)
-    try:
-        assert signal.getsignal(signal.SIGTERM) == server._signals.handler
-    finally:
-        server.stop()
+    server = start_server(hello.app, handle_signals=True)
+    assert signal.getsignal(signal.SIGTERM) == server._signals.handler
+    server.stop()
     assert signal.getsignal(signal.SIGTERM) is before
 
 
-def test_the_same_server_can_start_again_after_stop():
-    server = new_server()
-    server.start(background=True)
-    port = server.ports[0]
+def test_the_same_server_can_start_again_after_stop(start_server):
+    server = start_server(hello.app)
+    port = server.port
     server.stop()
-    server.start(background=True)
-    try:
-        assert server.ports == [port]
-        assert get(port)[0] == b"HTTP/1.1 200 OK"
-    finally:
-        server.stop()
+    start_server(server)
+    assert server.ports == [port]
+    assert raw_get(port)[0] == b"HTTP/1.1 200 OK"

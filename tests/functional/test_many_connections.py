@@ -10,12 +10,8 @@ import time
 
 import pytest
 
-from tests.functional.test_lifecycle import read_response
-
-
-def hello(environ, start_response):
-    start_response("200 OK", [("Content-Type", "text/plain")])
-    return [b"Hello, World!"]
+from tests.apps import hello
+from tests.functional.client import read_response
 
 
 def sleepy(environ, start_response):
@@ -39,8 +35,8 @@ def nofile_limit():
     resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
 
 
-def test_thousand_idle_keep_alive_connections_cost_no_threads(server_factory, nofile_limit):
-    server = server_factory(app_info={"wsgi_app": hello}, min_threads=4, linger=0.02)
+def test_thousand_idle_keep_alive_connections_cost_no_threads(start_server, nofile_limit):
+    server = start_server(hello.app, min_threads=4, linger=0.02)
     port = server.ports[0]
     socks = []
     try:
@@ -73,8 +69,8 @@ def test_thousand_idle_keep_alive_connections_cost_no_threads(server_factory, no
             sock.close()
 
 
-def test_sixty_four_slow_requests_finish_together(server_factory):
-    server = server_factory(app_info={"wsgi_app": sleepy})  # defaults: min 10, max unbounded
+def test_sixty_four_slow_requests_finish_together(start_server):
+    server = start_server(sleepy)  # defaults: min 10, max unbounded
     port = server.ports[0]
     results = []
 
@@ -94,10 +90,10 @@ def test_sixty_four_slow_requests_finish_together(server_factory):
     assert elapsed < 3.0, f"64 x 0.5 s took {elapsed:.1f} s: the pool did not flex"
 
 
-def test_keep_alive_clients_do_not_pin_a_fixed_pool(server_factory):
+def test_keep_alive_clients_do_not_pin_a_fixed_pool(start_server):
     """64 clients looping requests on 8 threads: every client is served (Rocket 1.x: 8)."""
-    server = server_factory(app_info={"wsgi_app": hello}, min_threads=8, max_threads=8,
-                            linger=1.0)  # a long linger: only yielding can serve them all
+    server = start_server(hello.app, min_threads=8, max_threads=8,
+                          linger=1.0)  # a long linger: only yielding can serve them all
     port = server.ports[0]
     counts = [0] * 64
     stop_at = time.monotonic() + 1.5

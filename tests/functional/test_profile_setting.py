@@ -5,7 +5,6 @@ them."""
 from __future__ import annotations
 
 import glob
-import http.client
 import os
 import pstats
 import subprocess
@@ -15,18 +14,9 @@ import pytest
 
 from rocket import Server
 from tests.functional.cli_support import HELLO_APP, RocketProcess, clean_env
+from tests.functional.client import get
 
 REQUESTS = 20
-
-
-def get(port, path="/p"):
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-    try:
-        conn.request("GET", path)
-        response = conn.getresponse()
-        return response.status, response.read().decode()
-    finally:
-        conn.close()
 
 
 def profile_report(*args):
@@ -51,7 +41,7 @@ def test_cli_profile_is_written_on_sigterm_and_reported(project):
     try:
         port = proc.port()
         for _ in range(REQUESTS):
-            assert get(port) == (200, "hello GET /p")
+            assert get(port, "/p") == (200, "hello GET /p")
     finally:
         code = proc.stop()
     assert code == 0
@@ -73,7 +63,7 @@ def test_each_worker_process_writes_its_own_file(project):
     try:
         port = proc.port()
         for _ in range(REQUESTS):
-            assert get(port) == (200, "hello GET /p")
+            assert get(port, "/p") == (200, "hello GET /p")
     finally:
         code = proc.stop()
     assert code == 0
@@ -91,23 +81,25 @@ def profiled_app(environ, start_response):
     return [b"ok"]
 
 
-def test_server_setting_profiles_pool_threads_and_survives_restart(tmp_path):
+def test_server_setting_profiles_pool_threads_and_survives_restart(start_server, tmp_path):
     path = str(tmp_path / "api.prof")
-    with Server(profiled_app, port=0, profile=path) as server:
-        for _ in range(5):
-            assert get(server.ports[0]) == (200, "ok")
-        server.restart()  # new listener threads; the profiler stays installed
-        for _ in range(5):
-            assert get(server.ports[0]) == (200, "ok")
-        assert not os.path.exists(path)  # written on stop, not before
+    server = start_server(Server(profiled_app, port=0, profile=path))
+    for _ in range(5):
+        assert get(server.port, "/p") == (200, "ok")
+    server.restart()  # new listener threads; the profiler stays installed
+    for _ in range(5):
+        assert get(server.port, "/p") == (200, "ok")
+    assert not os.path.exists(path)  # written on stop, not before
+    server.stop()
     stats = pstats.Stats(path)
     assert calls_of(stats, "test_profile_setting.py", "profiled_app") == 10
 
 
-def test_no_profile_setting_writes_nothing_and_leaves_no_hook(tmp_path):
-    with Server(profiled_app, port=0) as server:
-        assert server._profiler is None
-        assert get(server.ports[0]) == (200, "ok")
+def test_no_profile_setting_writes_nothing_and_leaves_no_hook(start_server, tmp_path):
+    server = start_server(Server(profiled_app, port=0))
+    assert server._profiler is None
+    assert get(server.port, "/p") == (200, "ok")
+    server.stop()
     assert os.listdir(tmp_path) == []
 
 

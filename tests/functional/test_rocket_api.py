@@ -13,18 +13,8 @@ import pytest
 
 import rocket
 from rocket import CherryPyWSGIServer, ConfigError, Rocket, Rocket3, Server
-from tests.functional.test_lifecycle import read_response
-
-
-def hello(environ, start_response):
-    start_response("200 OK", [("Content-Type", "text/plain")])
-    return [b"Hello, World!"]
-
-
-def get(port, path="/"):
-    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
-        sock.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
-        return read_response(sock)
+from tests.apps.hello import app as hello
+from tests.functional.client import raw_get, read_response
 
 
 def test_signature_is_rockets_in_order():
@@ -49,7 +39,7 @@ def test_constants():
     assert set(rocket.__all__) >= {"Rocket", "Rocket3", "CherryPyWSGIServer", "serve"}
 
 
-def test_all_positional_arguments(server_factory):
+def test_all_positional_arguments():
     app_info = {"wsgi_app": hello}
     server = Rocket(("127.0.0.1", 0), "Wsgi", app_info, 2, 4, 3, 30, False)
     assert (server.min_threads, server.max_threads, server.timeout) == (2, 4, 30)
@@ -73,11 +63,11 @@ def test_unknown_method_and_setting_are_clear_errors():
         Rocket(("127.0.0.1", 0), "wsgi", {"wsgi_app": hello}, 10, 5)
 
 
-def test_loggers_and_access_line(server_factory, caplog):
+def test_loggers_and_access_line(start_server, caplog):
     caplog.set_level(logging.INFO, logger="Rocket")
-    server = server_factory(app_info={"wsgi_app": hello})
-    port = server.ports[0]
-    assert get(port, "/x?y=1")[0] == b"HTTP/1.1 200 OK"
+    server = start_server(hello)
+    port = server.port
+    assert raw_get(port, "/x?y=1")[0] == b"HTTP/1.1 200 OK"
     server.stop()
     names = {record.name for record in caplog.records}
     assert "Rocket" in names and "Rocket.Requests" in names
@@ -88,24 +78,21 @@ def test_loggers_and_access_line(server_factory, caplog):
     assert any(isinstance(h, logging.NullHandler) for h in root.handlers)
 
 
-def test_cherrypy_adapter_serves():
+def test_cherrypy_adapter_serves(start_server):
     server = CherryPyWSGIServer(("127.0.0.1", 0), hello, numthreads=3, server_name="cp.local",
                                 max=8, request_queue_size=20, timeout=7)
     assert isinstance(server, Rocket)
     assert (server.min_threads, server.max_threads) == (3, 8)
     assert server.config.header_timeout == 7 and server.server_name == "cp.local"
-    server.start(background=True)
-    try:
-        assert get(server.ports[0]) == (b"HTTP/1.1 200 OK", b"Hello, World!")
-    finally:
-        server.stop()
+    start_server(server)
+    assert raw_get(server.port) == (b"HTTP/1.1 200 OK", b"Hello, World!")
     assert CherryPyWSGIServer(("127.0.0.1", 0), hello).max_threads == 0  # max=-1: unbounded
 
 
 def test_server_context_manager_and_serve():
     with Server(hello, host="127.0.0.1", port=0, threads="2:6") as server:
         assert (server.min_threads, server.max_threads) == (2, 6)
-        assert get(server.ports[0])[1] == b"Hello, World!"
+        assert raw_get(server.ports[0])[1] == b"Hello, World!"
     assert not server.running
 
     holder = []
@@ -128,7 +115,7 @@ def test_server_context_manager_and_serve():
         thread.start()
         while not holder or not holder[0].running:
             thread.join(0.01)
-        assert get(holder[0].ports[0])[1] == b"Hello, World!"
+        assert raw_get(holder[0].ports[0])[1] == b"Hello, World!"
         holder[0].stop()
         thread.join(5)
         assert not thread.is_alive()  # serve() returned once stopped
@@ -136,7 +123,7 @@ def test_server_context_manager_and_serve():
         server_module.Server.start = original
 
 
-def test_wsgi_multithread_reflects_max_threads(server_factory):
+def test_wsgi_multithread_reflects_max_threads(start_server):
     seen = {}
 
     def app(environ, start_response):
@@ -144,14 +131,14 @@ def test_wsgi_multithread_reflects_max_threads(server_factory):
         seen["server_name"] = environ["SERVER_NAME"]
         return hello(environ, start_response)
 
-    server = server_factory(app_info={"wsgi_app": app}, min_threads=1, max_threads=1)
-    get(server.ports[0])
+    server = start_server(app, min_threads=1, max_threads=1)
+    raw_get(server.port)
     assert seen == {"multithread": False, "server_name": socket.gethostname()}
 
 
-def test_unix_socket_bind(server_factory, tmp_path):
+def test_unix_socket_bind(start_server, tmp_path):
     path = str(tmp_path / "rocket.sock")
-    server = server_factory(f"unix:{path}", app_info={"wsgi_app": hello})
+    server = start_server(hello, interfaces=f"unix:{path}")
     assert server.info()["listen"] == [f"unix:{path}"]
     with socket.socket(socket.AF_UNIX) as sock:
         sock.settimeout(5)
@@ -164,7 +151,7 @@ def test_unix_socket_bind(server_factory, tmp_path):
     assert not os.path.exists(path)
 
 
-def test_worker_extension_point_is_exported(server_factory):
+def test_worker_extension_point_is_exported(start_server):
     class Echo(rocket.Worker):
         """Answers every connection with one line and closes it."""
 
@@ -176,8 +163,8 @@ def test_worker_extension_point_is_exported(server_factory):
     rocket.register_method("echo-test", Echo)
     assert rocket.get_worker_class("ECHO-TEST") is Echo
     assert issubclass(rocket.WSGIWorker, rocket.Worker)
-    server = server_factory(("127.0.0.1", 0), "echo-test", {})
-    with socket.create_connection(("127.0.0.1", server.ports[0]), timeout=5) as sock:
+    server = start_server(method="echo-test")
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
         assert sock.recv(100) == b"echo\n"
 
 

@@ -13,9 +13,11 @@ from typing import Any, Callable, List, Tuple
 
 import pytest
 
-from rocket import LineProtocol, Protocol, Rocket, SocketServer
+from rocket import LineProtocol, Protocol, SocketServer
 from rocket.server.info import INFO_KEYS
 from rocket.workers.protocol import MessageTimeout, MessageTooLarge
+from tests.apps import hello
+from tests.functional.client import read_to_eof
 from tests.unit.server.test_sockets import LengthPrefixed
 
 IO_TIMEOUT_S = 10.0
@@ -24,24 +26,12 @@ if not hasattr(socket, "AF_UNIX"):  # pragma: no cover - unix sockets are POSIX
     pytest.skip("these tests use unix sockets too", allow_module_level=True)
 
 
-@pytest.fixture
-def start_server() -> Any:
-    """``start_server(protocol_factory, handler, **settings) -> SocketServer`` (background)."""
-    servers: List[Any] = []
-
-    def start(protocol_factory: Any = Protocol, handler: Any = None, **settings: Any) -> Any:
-        settings.setdefault("bind", "127.0.0.1:0")
-        settings.setdefault("handle_signals", False)
-        server = SocketServer(protocol_factory, handler or echo, **settings)
-        servers.append(server)
-        server.start(background=True)
-        return server
-
-    try:
-        yield start
-    finally:
-        for server in servers:
-            server.stop()
+def socket_server(protocol_factory: Any = Protocol, handler: Any = None,
+                  **settings: Any) -> SocketServer:
+    """A SocketServer on 127.0.0.1:0 without signal handlers, for the start_server fixture."""
+    settings.setdefault("bind", "127.0.0.1:0")
+    settings.setdefault("handle_signals", False)
+    return SocketServer(protocol_factory, handler or echo, **settings)
 
 
 def echo(conn: Any, message: Any) -> Any:
@@ -94,7 +84,7 @@ def wait_until(predicate: Callable[[], bool], timeout_s: float = 5.0) -> bool:
 
 # -- echo ------------------------------------------------------------------------------------
 def test_echo_under_200_concurrent_clients_each_gets_its_own_bytes(start_server):
-    server = start_server(Protocol, echo)
+    server = start_server(socket_server(Protocol, echo))
     barrier = threading.Barrier(200, timeout=IO_TIMEOUT_S)
 
     def client(n: int) -> bool:
@@ -114,7 +104,7 @@ def test_echo_under_200_concurrent_clients_each_gets_its_own_bytes(start_server)
 @pytest.mark.parametrize("where", ["tcp", "unix"])
 def test_messages_split_across_reads_and_several_in_one_read(start_server, tmp_path, where):
     bind = "127.0.0.1:0" if where == "tcp" else "unix:" + str(tmp_path / "s.sock")
-    server = start_server(LengthPrefixed, lambda conn, m: m.upper(), bind=bind)
+    server = start_server(socket_server(LengthPrefixed, lambda conn, m: m.upper(), bind=bind))
     with connect(server) as sock:
         for piece in (b"0", b"5h", b"el", b"lo"):  # one message over four reads
             sock.sendall(piece)
@@ -132,8 +122,8 @@ def test_repeated_binds_tcp_unix_and_an_inherited_fd(start_server, tmp_path):
     inherited.listen(16)
     path = str(tmp_path / "both.sock")
     try:
-        server = start_server(LineProtocol, echo,
-                              bind=["127.0.0.1:0", "unix:" + path, f"fd://{inherited.fileno()}"])
+        bind = ["127.0.0.1:0", "unix:" + path, f"fd://{inherited.fileno()}"]
+        server = start_server(socket_server(LineProtocol, echo, bind=bind))
         addresses = [(socket.AF_INET, ("127.0.0.1", server.ports[0])), (socket.AF_UNIX, path),
                      (socket.AF_INET, inherited.getsockname())]
         for family, address in addresses:
@@ -152,7 +142,7 @@ def test_replies_come_back_in_order_and_none_means_no_reply(start_server):
         time.sleep(0.001 * (message[0] % 5))  # uneven work must not reorder replies
         return None if message.startswith(b"quiet") else message
 
-    server = start_server(LineProtocol, handler)
+    server = start_server(socket_server(LineProtocol, handler))
     lines = [b"msg-%d" % i for i in range(50)]
     with connect(server) as sock:
         sock.sendall(b"".join(line + b"\n" + b"quiet\n" for line in lines))
@@ -162,7 +152,7 @@ def test_replies_come_back_in_order_and_none_means_no_reply(start_server):
 
 # -- errors and limits -----------------------------------------------------------------------
 def test_decode_error_closes_that_connection_only_with_one_log_line(start_server, caplog):
-    server = start_server(LengthPrefixed, echo)
+    server = start_server(socket_server(LengthPrefixed, echo))
     with connect(server) as good:
         good.sendall(b"02ok")
         assert recv_exactly(good, 4) == b"02ok"
@@ -184,8 +174,8 @@ def test_decode_error_closes_that_connection_only_with_one_log_line(start_server
 
 def test_max_message_bytes_and_max_requests_close_the_connection(start_server):
     lost: List[Any] = []
-    server = start_server(LineProtocol, echo, max_message_bytes=16, max_requests=2,
-                          connection_lost=lambda conn, exc: lost.append(exc))
+    server = start_server(socket_server(LineProtocol, echo, max_message_bytes=16, max_requests=2,
+                                        connection_lost=lambda conn, exc: lost.append(exc)))
     with connect(server) as sock:
         sock.sendall(b"x" * 40)  # no newline within 16 bytes
         assert closed_by_server(sock)
@@ -200,8 +190,8 @@ def test_max_message_bytes_and_max_requests_close_the_connection(start_server):
 
 def test_rest_of_a_message_must_arrive_within_header_timeout(start_server):
     lost: List[Any] = []
-    server = start_server(LineProtocol, echo, header_timeout=0.3,
-                          connection_lost=lambda conn, exc: lost.append(exc))
+    server = start_server(socket_server(LineProtocol, echo, header_timeout=0.3,
+                                        connection_lost=lambda conn, exc: lost.append(exc)))
     with connect(server) as sock:
         sock.sendall(b"no end of line")
         started = time.monotonic()
@@ -216,7 +206,7 @@ def test_a_raising_handler_closes_the_connection_with_a_traceback(start_server, 
             raise RuntimeError("handler bug")
         return message
 
-    server = start_server(LineProtocol, handler)
+    server = start_server(socket_server(LineProtocol, handler))
     with caplog.at_level(logging.ERROR, logger="Rocket.Errors.Sockets"), connect(server) as sock:
         sock.sendall(b"boom\n")
         assert closed_by_server(sock)
@@ -235,7 +225,7 @@ def test_a_failing_protocol_factory_closes_only_that_connection(start_server):
             raise RuntimeError("factory bug")
         return LineProtocol()
 
-    server = start_server(factory, echo)
+    server = start_server(socket_server(factory, echo))
     with connect(server) as sock:
         assert closed_by_server(sock)
     with connect(server) as sock:
@@ -252,12 +242,12 @@ def test_hooks_fire_in_order_per_connection(start_server):
         with lock:
             events.append(event)
 
-    server = start_server(
+    server = start_server(socket_server(
         LineProtocol, lambda conn, m: m + b"!",
         connection_made=lambda conn: record("made", id(conn)),
         pre_request=lambda conn, m: record("pre", id(conn), m),
         post_request=lambda conn, m, reply: record("post", id(conn), m, reply),
-        connection_lost=lambda conn, exc: record("lost", id(conn), exc))
+        connection_lost=lambda conn, exc: record("lost", id(conn), exc)))
     with connect(server) as sock:
         sock.sendall(b"a\nb\n")
         assert recv_exactly(sock, 6) == b"a!\nb!\n"
@@ -277,9 +267,9 @@ def test_raising_hooks_are_logged_and_never_break_the_loop(start_server, caplog)
             raise RuntimeError(f"{name} bug")
         return hook
 
-    server = start_server(LineProtocol, echo, connection_made=failing("made"),
-                          pre_request=failing("pre"), post_request=failing("post"),
-                          connection_lost=failing("lost"))
+    server = start_server(socket_server(LineProtocol, echo, connection_made=failing("made"),
+                                        pre_request=failing("pre"), post_request=failing("post"),
+                                        connection_lost=failing("lost")))
     with caplog.at_level(logging.ERROR, logger="Rocket.Errors.Hooks"):
         with connect(server) as sock:
             sock.sendall(b"x\ny\n")
@@ -289,41 +279,26 @@ def test_raising_hooks_are_logged_and_never_break_the_loop(start_server, caplog)
     assert len([r for r in caplog.records if r.name == "Rocket.Errors.Hooks"]) == 6
 
 
-def test_the_wsgi_server_fires_the_same_hooks():
+def test_the_wsgi_server_fires_the_same_hooks(start_server):
     events: List[Tuple[Any, ...]] = []
-
-    def app(environ: dict, start_response: Any) -> List[bytes]:
-        start_response("200 OK", [("Content-Type", "text/plain")])
-        return [b"hi"]
-
-    server = Rocket(("127.0.0.1", 0), "wsgi", {"wsgi_app": app}, handle_signals=False,
-                    access_log=False,
-                    connection_made=lambda conn: events.append(("made",)),
-                    pre_request=lambda conn, req: events.append(("pre", req.target)),
-                    post_request=lambda conn, req, reply: events.append(("post", reply)),
-                    connection_lost=lambda conn, exc: events.append(("lost", exc)))
-    server.start(background=True)
-    try:
-        with socket.create_connection(("127.0.0.1", server.ports[0]), timeout=5) as sock:
-            sock.sendall(b"GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n"
-                         b"Connection: close\r\n\r\n")
-            data = b""
-            while True:
-                chunk = sock.recv(65536)
-                if not chunk:
-                    break
-                data += chunk
-        assert data.count(b"200 OK") == 2
-        assert wait_until(lambda: len(events) == 6)
-        assert events == [("made",), ("pre", b"/a"), ("post", None), ("pre", b"/b"),
-                          ("post", None), ("lost", None)]
-    finally:
-        server.stop()
+    server = start_server(hello.app, access_log=False,
+                          connection_made=lambda conn: events.append(("made",)),
+                          pre_request=lambda conn, req: events.append(("pre", req.target)),
+                          post_request=lambda conn, req, reply: events.append(("post", reply)),
+                          connection_lost=lambda conn, exc: events.append(("lost", exc)))
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
+        sock.sendall(b"GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n"
+                     b"Connection: close\r\n\r\n")
+        data = read_to_eof(sock)
+    assert data.count(b"200 OK") == 2
+    assert wait_until(lambda: len(events) == 6)
+    assert events == [("made",), ("pre", b"/a"), ("post", None), ("pre", b"/b"),
+                      ("post", None), ("lost", None)]
 
 
 # -- info and idle connections ---------------------------------------------------------------
 def test_info_counts_connections_and_messages(start_server):
-    server = start_server(LineProtocol, echo, keep_alive=30)
+    server = start_server(socket_server(LineProtocol, echo, keep_alive=30))
     socks = [connect(server) for _ in range(5)]
     try:
         for sock in socks:
@@ -346,8 +321,8 @@ def test_info_counts_connections_and_messages(start_server):
 
 def test_keep_alive_closes_idle_clients(start_server):
     lost: List[Any] = []
-    server = start_server(LineProtocol, echo, keep_alive=1.0,
-                          connection_lost=lambda conn, exc: lost.append(exc))
+    server = start_server(socket_server(LineProtocol, echo, keep_alive=1.0,
+                                        connection_lost=lambda conn, exc: lost.append(exc)))
     with connect(server) as idle, connect(server) as busy:
         idle.sendall(b"hi\n")
         assert recv_exactly(idle, 3) == b"hi\n"

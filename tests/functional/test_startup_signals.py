@@ -43,27 +43,22 @@ def short_dir():
 
 @pytest.mark.skipif(threading.current_thread() is not threading.main_thread(),
                     reason="signal handlers need the main thread")
-def test_handlers_are_installed_before_the_listeners_and_restored_after():
+def test_handlers_are_installed_before_the_listeners_and_restored_after(start_server):
     before = signal.getsignal(signal.SIGTERM)
-    server = RecordingRocket(("127.0.0.1", 0), "wsgi", {"wsgi_app": app}, handle_signals=True)
-    try:
-        server.start(background=True)
-        assert server.handler_at_bind == server._signals.handler
-        assert signal.getsignal(signal.SIGTERM) == server._signals.handler
-    finally:
-        server.stop()
+    server = start_server(RecordingRocket(("127.0.0.1", 0), "wsgi", {"wsgi_app": app},
+                                          handle_signals=True))
+    assert server.handler_at_bind == server._signals.handler
+    assert signal.getsignal(signal.SIGTERM) == server._signals.handler
+    server.stop()
     assert signal.getsignal(signal.SIGTERM) == before
-    quiet = RecordingRocket(("127.0.0.1", 0), "wsgi", {"wsgi_app": app}, handle_signals=False)
-    try:
-        quiet.start(background=True)
-        assert quiet.handler_at_bind == before  # handle_signals=False leaves them alone
-    finally:
-        quiet.stop()
+    quiet = start_server(RecordingRocket(("127.0.0.1", 0), "wsgi", {"wsgi_app": app},
+                                         handle_signals=False))
+    assert quiet.handler_at_bind == before  # handle_signals=False leaves them alone
 
 
 @pytest.mark.skipif(threading.current_thread() is not threading.main_thread(),
                     reason="signal handlers need the main thread")
-def test_a_failed_start_restores_the_handlers():
+def test_a_failed_start_restores_the_handlers(start_server):
     before = signal.getsignal(signal.SIGTERM)
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
@@ -71,7 +66,7 @@ def test_a_failed_start_restores_the_handlers():
         server = RecordingRocket(taken.getsockname(), "wsgi", {"wsgi_app": app},
                                  handle_signals=True)
         with pytest.raises(OSError):
-            server.start(background=True)
+            start_server(server)
     assert server.handler_at_bind == server._signals.handler
     assert signal.getsignal(signal.SIGTERM) == before
     assert not server.running

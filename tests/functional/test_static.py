@@ -6,19 +6,20 @@ import gzip
 import hashlib
 import os
 import shutil
+import ssl
 import subprocess
 import time
+from typing import NamedTuple, Optional
 
 import pytest
 import requests
 
 from rocket.static.validators import http_date
+from tests.functional.client import raw_request, request, status_of
+from tests.functional.serving import running
 from tests.functional.static_support import (
     MiB,
     memory_kib,
-    raw_request,
-    running,
-    status_of,
     subprocess_server,
     write_pattern_file,
 )
@@ -59,26 +60,31 @@ def site(tmp_path_factory):
     return root, digests
 
 
+class Served(NamedTuple):
+    """The module's fs server: its URL and port, the CA file, and a client TLS context."""
+
+    url: str
+    port: int
+    ca: str
+    context: Optional[ssl.SSLContext]
+
+
 @pytest.fixture(scope="module", params=["plain", "tls"])
 def server(request, site, tls_files):
     root, _ = site
-    tls = tls_files[:2] if request.param == "tls" else None
-    with running("fs", {"document_root": str(root), "display_index": False}, tls=tls) as srv:
-        scheme = "https" if tls else "http"
-        yield f"{scheme}://127.0.0.1:{srv.ports[0]}", tls_files[2]
-
-
-def get(server, path, method="GET", **headers):
-    url, ca = server
-    return requests.request(
-        method, url + path, headers=headers, verify=ca, timeout=10, allow_redirects=False
-    )
+    key, cert, ca = tls_files
+    tls = request.param == "tls"
+    app_info = {"document_root": str(root), "display_index": False}
+    with running(method="fs", app_info=app_info,
+                 interfaces=("127.0.0.1", 0, key, cert) if tls else ("127.0.0.1", 0)) as srv:
+        url = f"{'https' if tls else 'http'}://127.0.0.1:{srv.port}"
+        yield Served(url, srv.port, ca, ssl.create_default_context(cafile=ca) if tls else None)
 
 
 def test_requests_sizes(server, site):
     _, digests = site
     for name, size in SIZES.items():
-        r = get(server, "/" + name)
+        r = requests.get(server.url + "/" + name, verify=server.ca, timeout=10)
         assert r.status_code == 200
         assert r.headers["Content-Length"] == str(size)
         assert hashlib.sha256(r.content).hexdigest() == digests[name]
@@ -86,7 +92,7 @@ def test_requests_sizes(server, site):
 
 @pytest.mark.skipif(CURL is None, reason="curl is not installed (apt-get install curl)")
 def test_curl_sizes_and_ranges(server, site, tmp_path):
-    url, ca = server
+    url, ca = server.url, server.ca
     root, digests = site
     for name, size in SIZES.items():
         out = tmp_path / name
@@ -128,7 +134,7 @@ def test_curl_sizes_and_ranges(server, site, tmp_path):
 
 @pytest.mark.skipif(CURL is None, reason="curl is not installed (apt-get install curl)")
 def test_curl_multiple_ranges(server):
-    url, ca = server
+    url, ca = server.url, server.ca
     done = subprocess.run(
         [CURL, "-s", "--cacert", ca, "-r", "0-1,10-11", "-D", "-", url + "/mib.bin"],
         capture_output=True,
@@ -138,50 +144,53 @@ def test_curl_multiple_ranges(server):
     assert b"Content-Type: multipart/byteranges; boundary=" in done.stdout
 
 
-def test_every_status(server, site):
-    root, _ = site
-    r = get(server, "/page.html")
+def test_every_status(server):
+    port, ctx = server.port, server.context
+    r = request(port, "/page.html", context=ctx)
     etag, last_modified = r.headers["ETag"], r.headers["Last-Modified"]
-    assert r.status_code == 200 and r.headers["Content-Type"] == "text/html; charset=utf-8"
+    assert r.status == 200 and r.headers["Content-Type"] == "text/html; charset=utf-8"
     assert r.headers["Accept-Ranges"] == "bytes"
-    assert get(server, "/page.html", "HEAD").headers["Content-Length"] == "11"
-    r = get(server, "/page.html", Range="bytes=1-2")
-    assert (r.status_code, r.content, r.headers["Content-Range"]) == (206, b"h1", "bytes 1-2/11")
-    r = get(server, "/page.html", Range="bytes=0-0,-1")
-    assert r.status_code == 206 and r.headers["Content-Type"].startswith("multipart/byteranges")
-    assert len(r.content) == int(r.headers["Content-Length"])
-    r = get(server, "/docs")
-    assert r.status_code == 301 and r.headers["Location"] == "/docs/"
-    assert get(server, "/docs/").content == b"docs index"
-    assert get(server, "/page.html", **{"If-None-Match": etag}).status_code == 304
-    assert get(server, "/page.html", **{"If-Modified-Since": last_modified}).status_code == 304
-    assert get(server, "/page.html", **{"If-Match": '"nope"'}).status_code == 412
+    assert request(port, "/page.html", "HEAD", context=ctx).headers["Content-Length"] == "11"
+    r = request(port, "/page.html", headers={"Range": "bytes=1-2"}, context=ctx)
+    assert (r.status, r.body, r.headers["Content-Range"]) == (206, b"h1", "bytes 1-2/11")
+    r = request(port, "/page.html", headers={"Range": "bytes=0-0,-1"}, context=ctx)
+    assert r.status == 206 and r.headers["Content-Type"].startswith("multipart/byteranges")
+    assert len(r.body) == int(r.headers["Content-Length"])
+    r = request(port, "/docs", context=ctx)
+    assert r.status == 301 and r.headers["Location"] == "/docs/"
+    assert request(port, "/docs/", context=ctx).body == b"docs index"
     old = http_date(time.time() - 10 * 365 * 86400)
-    assert get(server, "/page.html", **{"If-Unmodified-Since": old}).status_code == 412
-    r = get(server, "/page.html", Range="bytes=100-")
-    assert r.status_code == 416 and r.headers["Content-Range"] == "bytes */11"
-    r = get(server, "/page.html", Range="bytes=0-1", **{"If-Range": '"stale"'})
-    assert r.status_code == 200 and r.content == b"<h1>hi</h1>"
-    assert get(server, "/empty-dir/").status_code == 403
-    assert get(server, "/missing").status_code == 404
-    assert get(server, "/.env").status_code == 404
-    assert get(server, "/escape.txt").status_code == 404
+    for condition, status in (({"If-None-Match": etag}, 304),
+                              ({"If-Modified-Since": last_modified}, 304),
+                              ({"If-Match": '"nope"'}, 412),
+                              ({"If-Unmodified-Since": old}, 412)):
+        assert request(port, "/page.html", headers=condition, context=ctx).status == status
+    r = request(port, "/page.html", headers={"Range": "bytes=100-"}, context=ctx)
+    assert r.status == 416 and r.headers["Content-Range"] == "bytes */11"
+    r = request(port, "/page.html", headers={"Range": "bytes=0-1", "If-Range": '"stale"'},
+                context=ctx)
+    assert r.status == 200 and r.body == b"<h1>hi</h1>"
+    for path, status in (("/empty-dir/", 403), ("/missing", 404), ("/.env", 404),
+                         ("/escape.txt", 404)):
+        assert request(port, path, context=ctx).status == status, path
     for method in ("POST", "PUT", "DELETE", "OPTIONS"):
-        r = get(server, "/page.html", method)
-        assert r.status_code == 405 and r.headers["Allow"] == "GET, HEAD"
+        r = request(port, "/page.html", method, context=ctx)
+        assert r.status == 405 and r.headers["Allow"] == "GET, HEAD"
 
 
 def test_precompressed_over_the_wire(server, site):
     root, _ = site
-    r = get(server, "/app.css", **{"Accept-Encoding": "gzip"})
+    r = request(server.port, "/app.css", headers={"Accept-Encoding": "gzip"},
+                context=server.context)
     assert r.headers["Content-Encoding"] == "gzip" and r.headers["Vary"] == "Accept-Encoding"
-    assert r.content == (root / "app.css").read_bytes()  # requests decodes gzip
-    r = get(server, "/app.css", **{"Accept-Encoding": "identity"})
+    assert gzip.decompress(r.body) == (root / "app.css").read_bytes()
+    r = request(server.port, "/app.css", headers={"Accept-Encoding": "identity"},
+                context=server.context)
     assert "Content-Encoding" not in r.headers and r.headers["Vary"] == "Accept-Encoding"
 
 
 def test_keep_alive_mix_on_one_connection(server, site):
-    url, ca = server
+    url, ca = server.url, server.ca
     with requests.Session() as s:
         s.verify, s.trust_env = ca, False  # env CA bundles would override verify
         etag = s.get(url + "/page.html", timeout=10).headers["ETag"]
@@ -194,19 +203,19 @@ def test_keep_alive_mix_on_one_connection(server, site):
             assert s.post(url + "/page.html", data=b"x" * 1000, timeout=10).status_code == 405
 
 
-def test_thirty_traversals_on_the_wire(site):
+def test_thirty_traversals_on_the_wire(start_server, site):
     root, _ = site
-    with running("fs", {"document_root": str(root), "display_index": True}) as srv:
-        port = srv.ports[0]
-        for target in TRAVERSALS:
-            response = raw_request(port, target)
-            assert response, target
-            assert status_of(response) in (301, 400, 403, 404), (target, response[:200])
-            assert b"SECRET" not in response, target
-            assert b"root:" not in response, target
+    port = start_server(method="fs", app_info={"document_root": str(root),
+                                               "display_index": True}).port
+    for target in TRAVERSALS:
+        response = raw_request(port, target)
+        assert response, target
+        assert status_of(response) in (301, 400, 403, 404), (target, response[:200])
+        assert b"SECRET" not in response, target
+        assert b"root:" not in response, target
 
 
-def test_static_mounts_in_front_of_an_app(site):
+def test_static_mounts_in_front_of_an_app(start_server, site):
     from rocket.static.mounts import static_mounts
 
     root, _ = site
@@ -216,13 +225,12 @@ def test_static_mounts_in_front_of_an_app(site):
         return [b"app"]
 
     mounted = static_mounts(app, [("/assets", str(root), {"cache_control": "max-age=60"})])
-    with running("wsgi", {"wsgi_app": mounted}) as srv:
-        url = f"http://127.0.0.1:{srv.ports[0]}"
-        r = requests.get(url + "/assets/page.html", timeout=10)
-        assert r.content == b"<h1>hi</h1>" and r.headers["Cache-Control"] == "max-age=60"
-        assert requests.get(url + "/other", timeout=10).content == b"app"
-        r = requests.get(url + "/assets", allow_redirects=False, timeout=10)
-        assert r.status_code == 301 and r.headers["Location"] == "/assets/"
+    url = f"http://127.0.0.1:{start_server(mounted).port}"
+    r = requests.get(url + "/assets/page.html", timeout=10)
+    assert r.content == b"<h1>hi</h1>" and r.headers["Cache-Control"] == "max-age=60"
+    assert requests.get(url + "/other", timeout=10).content == b"app"
+    r = requests.get(url + "/assets", allow_redirects=False, timeout=10)
+    assert r.status_code == 301 and r.headers["Location"] == "/assets/"
 
 
 @pytest.mark.slow

@@ -4,7 +4,6 @@ worker processes of ``--workers 2``."""
 
 from __future__ import annotations
 
-import http.client
 import os
 import re
 import sys
@@ -14,23 +13,14 @@ import pytest
 
 from rocket import Rocket, Server
 from rocket.config.settings import Config, ConfigError
-from tests.functional.cli_support import HELLO_APP, RocketProcess, clean_env
+from tests.functional.cli_support import HELLO_APP, clean_env
+from tests.functional.client import get, request
 
 
 def app(environ, start_response):
     body = f"app {environ['PATH_INFO']}".encode()
     start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
     return [body]
-
-
-def get(port, path):
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-    try:
-        conn.request("GET", path)
-        response = conn.getresponse()
-        return response.status, response.read().decode()
-    finally:
-        conn.close()
 
 
 @pytest.fixture
@@ -44,60 +34,30 @@ def public(tmp_path):
     return root
 
 
-@pytest.fixture
-def procs():
-    """``procs(args, cwd, env=None, program=None) -> RocketProcess``, all stopped at teardown."""
-    started = []
-
-    def start(args, cwd, env=None, program=None):
-        proc = RocketProcess(args, str(cwd), env=env, program=program)
-        started.append(proc)
-        return proc
-
-    try:
-        yield start
-    finally:
-        for proc in started:
-            proc.stop()
+def test_server_keyword_mounts_in_front_of_the_app(start_server, public):
+    port = start_server(Server(app, port=0, static=[
+        f"/assets={public}", ("/deep", str(public / "sub"), {"cache_control": "max-age=60"})])).port
+    assert get(port, "/assets/a.txt") == (200, "file a\n")
+    assert get(port, "/assets/sub/b.txt") == (200, "file b\n")
+    assert get(port, "/deep/b.txt") == (200, "file b\n")
+    assert get(port, "/assets/missing.txt")[0] == 404  # a mount owns its whole prefix
+    assert get(port, "/assetsXYZ") == (200, "app /assetsXYZ")
+    assert get(port, "/other") == (200, "app /other")
+    assert request(port, "/deep/b.txt").headers["Cache-Control"] == "max-age=60"
 
 
-def test_server_keyword_mounts_in_front_of_the_app(public):
-    with Server(app, port=0, static=[f"/assets={public}", ("/deep", str(public / "sub"),
-                                                            {"cache_control": "max-age=60"})]) as s:
-        port = s.ports[0]
-        assert get(port, "/assets/a.txt") == (200, "file a\n")
-        assert get(port, "/assets/sub/b.txt") == (200, "file b\n")
-        assert get(port, "/deep/b.txt") == (200, "file b\n")
-        assert get(port, "/assets/missing.txt")[0] == 404  # a mount owns its whole prefix
-        assert get(port, "/assetsXYZ") == (200, "app /assetsXYZ")
-        assert get(port, "/other") == (200, "app /other")
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-        try:
-            conn.request("GET", "/deep/b.txt")
-            response = conn.getresponse()
-            response.read()
-            assert response.getheader("Cache-Control") == "max-age=60"
-        finally:
-            conn.close()
+def test_static_without_an_app_serves_only_the_mounts(start_server, public):
+    port = start_server(Server(None, port=0, static=f"/={public}")).port
+    assert get(port, "/a.txt") == (200, "file a\n")
+    assert get(port, "/nothing-here")[0] == 404
 
 
-def test_static_without_an_app_serves_only_the_mounts(public):
-    with Server(None, port=0, static=f"/={public}") as s:
-        assert get(s.ports[0], "/a.txt") == (200, "file a\n")
-        assert get(s.ports[0], "/nothing-here")[0] == 404
-
-
-def test_rocket_keyword_and_restart_keep_the_mounts(public):
-    server = Rocket(("127.0.0.1", 0), "wsgi", {"wsgi_app": app}, handle_signals=False,
-                    static=[f"/s={public}"])
-    try:
-        server.start(background=True)
-        assert get(server.ports[0], "/s/a.txt") == (200, "file a\n")
-        server.restart()
-        assert get(server.ports[0], "/s/a.txt") == (200, "file a\n")
-        assert get(server.ports[0], "/x") == (200, "app /x")
-    finally:
-        server.stop()
+def test_rocket_keyword_and_restart_keep_the_mounts(start_server, public):
+    server = start_server(app, static=[f"/s={public}"])
+    assert get(server.port, "/s/a.txt") == (200, "file a\n")
+    server.restart()
+    assert get(server.port, "/s/a.txt") == (200, "file a\n")
+    assert get(server.port, "/x") == (200, "app /x")
 
 
 def test_the_setting_converts_once_and_round_trips(public):
@@ -127,8 +87,8 @@ SERVE_SCRIPT = textwrap.dedent("""
 """)
 
 
-def test_serve_mounts_and_stops_on_sigterm(public, procs):
-    proc = procs([], public.parent, program=[sys.executable, "-c", SERVE_SCRIPT])
+def test_serve_mounts_and_stops_on_sigterm(public, rocket_process):
+    proc = rocket_process([], public.parent, program=[sys.executable, "-c", SERVE_SCRIPT])
     port = int(proc.wait_for(re.compile(r"Listening on sockets: \S+:(\d+)")).group(1))
     assert get(port, "/files/a.txt") == (200, "file a\n")
     assert get(port, "/files/zzz")[0] == 404
@@ -136,10 +96,10 @@ def test_serve_mounts_and_stops_on_sigterm(public, procs):
     assert proc.stop() == 0
 
 
-def test_toml_file_mounts_for_the_command_line(public, procs):
+def test_toml_file_mounts_for_the_command_line(public, rocket_process):
     (public.parent / "r.toml").write_text('bind = "127.0.0.1:0"\nstatic = ["/files=public"]\n'
                                           'access_log = "off"\n')
-    proc = procs(["-c", "r.toml", "hello:app"], public.parent)
+    proc = rocket_process(["-c", "r.toml", "hello:app"], public.parent)
     port = proc.port()
     assert get(port, "/files/sub/b.txt") == (200, "file b\n")
     assert get(port, "/p") == (200, "hello GET /p")
@@ -147,9 +107,9 @@ def test_toml_file_mounts_for_the_command_line(public, procs):
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="worker processes need fork")
-def test_environment_mounts_in_every_worker_process(public, procs):
+def test_environment_mounts_in_every_worker_process(public, rocket_process):
     env = clean_env(ROCKET_STATIC="/files=public,/b=public/sub", ROCKET_BIND="127.0.0.1:0")
-    proc = procs(["--workers", "2", "--no-access-log"], public.parent, env=env)
+    proc = rocket_process(["--workers", "2", "--no-access-log"], public.parent, env=env)
     port = proc.port()
     proc.wait_for(r"Booted worker process", timeout=10)
     for _ in range(4):  # connections spread over both workers

@@ -19,7 +19,8 @@ from typing import List, Optional, Tuple
 
 import pytest
 
-from tests.functional.cli_support import stop_process, unix_get
+from tests.functional.cli_support import RocketProcess
+from tests.functional.client import unix_get
 
 if not hasattr(os, "fork"):
     pytest.skip("multi-process mode needs os.fork", allow_module_level=True)
@@ -30,8 +31,9 @@ BOOTED = re.compile(r"Booted worker process (\d+) \(generation (\d+)\)")
 LISTENING = re.compile(r"Arbiter (\d+) listening on (\S+?):(\d+)")
 
 
-class ServerProcess:
-    """``python -m rocket --workers N ... workers_app:app`` with its log collected live."""
+class ServerProcess(RocketProcess):
+    """``python -m rocket --workers N ... workers_app:app``, its log (stdout and stderr) read
+    live; ``listen_port`` is known after :meth:`start`."""
 
     def __init__(self, *args: str, version_file: Optional[str] = None, workers: int = 2,
                  prefix: Tuple[str, ...] = (), pass_fds: Tuple[int, ...] = (),
@@ -43,78 +45,26 @@ class ServerProcess:
         cmd = [*prefix, sys.executable, "-m", "rocket", "--workers", str(workers),
                *(() if has_bind else ("-b", "127.0.0.1:0")), "--access-log", "off",
                "--log-level", "info", *args, "workers_app:app"] if cmd is None else cmd
-        self.lines: List[Tuple[float, str]] = []
-        self._cond = threading.Condition()
-        self.proc = subprocess.Popen(cmd, cwd=APPS, env=env, stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT, text=True, pass_fds=pass_fds,
-                                     stdin=stdin)
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-        self.port = 0
-
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            with self._cond:
-                self.lines.append((time.monotonic(), line.rstrip("\n")))
-                self._cond.notify_all()
-
-    def wait_for(self, pattern: str, count: int = 1, timeout: float = 10.0,
-                 since: float = 0.0) -> List[re.Match]:
-        """The first ``count`` matches of ``pattern`` in lines logged after ``since``."""
-        regex = re.compile(pattern)
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while True:
-                found = [m for t, line in self.lines if t >= since
-                         for m in [regex.search(line)] if m]
-                if len(found) >= count:
-                    return found[:count]
-                left = deadline - time.monotonic()
-                if left <= 0 or self.proc.poll() is not None and not self._reader.is_alive():
-                    raise AssertionError(f"{pattern!r} x{count} not logged in {timeout}s:\n"
-                                         + self.log())
-                self._cond.wait(min(left, 0.1))
+        super().__init__([], APPS, env=env, program=cmd, merge_output=True,
+                         pass_fds=pass_fds, stdin=stdin)
+        self.listen_port = 0
 
     def start(self, workers: int = 2) -> ServerProcess:
         """Wait for the port and for ``workers`` booted workers."""
-        self.port = int(self.wait_for(LISTENING.pattern)[0].group(3))
-        self.wait_for(BOOTED.pattern, count=workers)
+        self.listen_port = int(self.wait_for(LISTENING).group(3))
+        self.wait_for_all(BOOTED, workers)
         return self
 
     def booted_pids(self) -> List[int]:
-        with self._cond:
-            return [int(m.group(1)) for _, line in self.lines for m in [BOOTED.search(line)] if m]
-
-    def log(self) -> str:
-        with self._cond:
-            return "\n".join(line for _, line in self.lines)
+        return [int(m.group(1)) for _, line in self.timed_lines()
+                for m in [BOOTED.search(line)] if m]
 
     def signal(self, signum: int) -> None:
         self.proc.send_signal(signum)
 
-    def stop(self) -> int:
-        """SIGINT then SIGKILL; returns the exit code."""
-        stop_process(self.proc, signal.SIGINT, 10)
-        self._reader.join(5)
-        return self.proc.returncode
-
-
-@pytest.fixture
-def servers():
-    started: List[ServerProcess] = []
-
-    def start(*args: str, **kwargs) -> ServerProcess:
-        workers = kwargs.get("workers", 2)
-        server = ServerProcess(*args, **kwargs)
-        started.append(server)
-        return server.start(workers)
-
-    try:
-        yield start
-    finally:
-        for server in started:
-            server.stop()
+    def stop(self) -> int:  # type: ignore[override]
+        """SIGINT then SIGKILL after 10 s; returns the exit code."""
+        return super().stop(signal.SIGINT, 10)
 
 
 class Client:
@@ -194,10 +144,10 @@ def fetch_once(port: int, path: str = "/") -> Tuple[int, str]:
 
 
 # -- tests -------------------------------------------------------------------------------------
-def test_sighup_reload_loses_nothing_and_switches_versions_once(servers, tmp_path):
+def test_sighup_reload_loses_nothing_and_switches_versions_once(rocket_process, tmp_path):
     version = tmp_path / "version"
     version.write_text("v1")
-    server = servers(version_file=str(version))
+    server = rocket_process(ServerProcess(version_file=str(version))).start()
     marks = {}
 
     def reload() -> None:
@@ -205,9 +155,9 @@ def test_sighup_reload_loses_nothing_and_switches_versions_once(servers, tmp_pat
         version.write_text("v2")
         marks["hup"] = time.monotonic()
         server.signal(signal.SIGHUP)
-        server.wait_for(BOOTED.pattern + "", count=4, timeout=10)
+        server.wait_for_all(BOOTED, 4, timeout=10)
 
-    results, failures = load(server.port, 16, 5.0, during=reload)
+    results, failures = load(server.listen_port, 16, 5.0, during=reload)
     assert failures == []
     assert len(results) > 500
     assert all(status == 200 for _, status, _ in results)
@@ -218,31 +168,31 @@ def test_sighup_reload_loses_nothing_and_switches_versions_once(servers, tmp_pat
     last_v1 = max(t for t, v in versions if v == "v1")
     assert last_v1 - first_v2 < 1.5, "old and new versions mixed for too long"
     assert versions[-1][1] == "v2"
-    server.wait_for(r"Worker \d+ exited with code 0", count=2)
+    server.wait_for_all(r"Worker \d+ exited with code 0", 2)
 
 
-def test_reload_with_an_app_that_no_longer_imports_keeps_the_old_workers(servers, tmp_path):
+def test_reload_with_an_app_that_no_longer_imports_keeps_the_old_workers(rocket_process, tmp_path):
     version = tmp_path / "version"
     version.write_text("v1")
-    server = servers(version_file=str(version))
+    server = rocket_process(ServerProcess(version_file=str(version))).start()
     old = set(server.booted_pids())
     version.write_text("broken")
     server.signal(signal.SIGHUP)
     server.wait_for(r"Reload failed: worker \d+ of the new generation could not boot")
     for _ in range(20):
-        status, body = fetch_once(server.port)
+        status, body = fetch_once(server.listen_port)
         assert status == 200 and body.startswith("v1 ") and int(body.split()[1]) in old
     version.write_text("v2")                       # fixed: the next reload goes through
     server.signal(signal.SIGHUP)
-    server.wait_for(r"Worker \d+ exited with code 0", count=2)
-    assert {fetch_once(server.port)[1].split()[0] for _ in range(10)} == {"v2"}
+    server.wait_for_all(r"Worker \d+ exited with code 0", 2)
+    assert {fetch_once(server.listen_port)[1].split()[0] for _ in range(10)} == {"v2"}
 
 
 def test_unix_socket_is_shared_and_removed_by_the_arbiter(tmp_path):
     path = str(tmp_path / "rocket.sock")
     server = ServerProcess("--bind", f"unix:{path}")
     try:
-        server.wait_for(BOOTED.pattern, count=2)
+        server.wait_for_all(BOOTED, 2)
         for _ in range(10):
             data = unix_get(path, "/", timeout=10)
             assert data.startswith("HTTP/1.1 200 ") and "\r\n\r\nv0 " in data
@@ -254,14 +204,14 @@ def test_unix_socket_is_shared_and_removed_by_the_arbiter(tmp_path):
     assert not os.path.exists(path)
 
 
-def test_sigterm_finishes_requests_already_received(servers):
-    server = servers("--graceful-timeout", "10")
+def test_sigterm_finishes_requests_already_received(rocket_process):
+    server = rocket_process(ServerProcess("--graceful-timeout", "10")).start()
     slow: List[Tuple[int, str]] = []
     errors: List[str] = []
 
     def slow_request() -> None:
         try:
-            slow.append(fetch_once(server.port, "/slow?ms=800"))
+            slow.append(fetch_once(server.listen_port, "/slow?ms=800"))
         except Exception as exc:  # noqa: BLE001
             errors.append(repr(exc))
 
@@ -274,7 +224,7 @@ def test_sigterm_finishes_requests_already_received(servers):
         for t in threads:
             t.join(15)
 
-    results, failures = load(server.port, 8, 1.0, during=terminate)
+    results, failures = load(server.listen_port, 8, 1.0, during=terminate)
     assert errors == [] and len(slow) == 6
     assert all(status == 200 and body.startswith("v0 ") for status, body in slow)
     assert results and all(status == 200 for _, status, _ in results)
@@ -283,55 +233,56 @@ def test_sigterm_finishes_requests_already_received(servers):
     assert server.proc.wait(15) == 0
 
 
-def test_kill_9_worker_is_replaced_within_a_second(servers):
-    server = servers()
+def test_kill_9_worker_is_replaced_within_a_second(rocket_process):
+    server = rocket_process(ServerProcess()).start()
     victim, survivor = server.booted_pids()[:2]
     killed_at = time.monotonic()
     os.kill(victim, signal.SIGKILL)
     for _ in range(20):                            # the other worker keeps serving
-        assert fetch_once(server.port)[0] == 200
+        assert fetch_once(server.listen_port)[0] == 200
     server.wait_for(rf"Worker {victim} died unexpectedly: killed by signal 9", timeout=2)
-    server.wait_for(BOOTED.pattern, count=3, timeout=2)
-    booted_at = [t for t, line in server.lines if BOOTED.search(line)]
+    server.wait_for_all(BOOTED, 3, timeout=2)
+    booted_at = [t for t, line in server.timed_lines() if BOOTED.search(line)]
     assert booted_at[2] - killed_at < 1.0
     pids = {int(body.split()[1]) for body in
-            (fetch_once(server.port)[1] for _ in range(30))}
+            (fetch_once(server.listen_port)[1] for _ in range(30))}
     assert victim not in pids and survivor in pids
 
 
-def test_hung_app_worker_is_killed_after_worker_timeout_and_replaced(servers):
-    server = servers("--worker-timeout", "1.5")
+def test_hung_app_worker_is_killed_after_worker_timeout_and_replaced(rocket_process):
+    server = rocket_process(ServerProcess("--worker-timeout", "1.5")).start()
     hung: List[str] = []
 
     def hang() -> None:
         try:
-            hung.append(repr(fetch_once(server.port, "/hang")))
+            hung.append(repr(fetch_once(server.listen_port, "/hang")))
         except Exception as exc:  # noqa: BLE001
             hung.append(repr(exc))
 
     thread = threading.Thread(target=hang, daemon=True)
     started = time.monotonic()
     thread.start()
-    match = server.wait_for(r"Killing worker (\d+) with SIGKILL: no progress", timeout=5)[0]
+    match = server.wait_for(r"Killing worker (\d+) with SIGKILL: no progress", timeout=5)
     assert 1.5 <= time.monotonic() - started < 4.0
-    server.wait_for(BOOTED.pattern, count=3, timeout=3)
+    server.wait_for_all(BOOTED, 3, timeout=3)
     thread.join(5)
     assert hung and "200" not in hung[0]           # the hung request was cut, not answered
     assert int(match.group(1)) in server.booted_pids()[:2]
-    assert fetch_once(server.port)[0] == 200
+    assert fetch_once(server.listen_port)[0] == 200
 
 
-def test_max_requests_rotates_workers_without_a_failed_request(servers):
-    server = servers("--max-requests", "50", "--max-requests-jitter", "10")
-    results, failures = load(server.port, 4, 3.0)
+def test_max_requests_rotates_workers_without_a_failed_request(rocket_process):
+    server = rocket_process(ServerProcess("--max-requests", "50",
+                                          "--max-requests-jitter", "10")).start()
+    results, failures = load(server.listen_port, 4, 3.0)
     assert failures == []
     assert len(results) > 300
     pids = {body.split()[1] for _, _, body in results}
     assert len(pids) >= 4, "workers were not rotated"
-    server.wait_for(r"served \d+ requests \(max_requests\)", count=2)
+    server.wait_for_all(r"served \d+ requests \(max_requests\)", 2)
 
 
-def test_listen_fds_socket_bound_by_the_test_is_adopted(servers):
+def test_listen_fds_socket_bound_by_the_test_is_adopted():
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(64)
@@ -342,7 +293,7 @@ def test_listen_fds_socket_bound_by_the_test_is_adopted(servers):
         server = ServerProcess("--bind", "127.0.0.1:1", prefix=prefix, stdin=listener.fileno())
         try:
             server.wait_for(r"Adopted 1 socket\(s\) from systemd")
-            server.wait_for(BOOTED.pattern, count=2)
+            server.wait_for_all(BOOTED, 2)
             pids = {fetch_once(port)[1].split()[1] for _ in range(20)}
             assert pids
             assert "127.0.0.1:1" not in server.log()
@@ -352,42 +303,39 @@ def test_listen_fds_socket_bound_by_the_test_is_adopted(servers):
         listener.close()
 
 
-def test_fd_bind_adopts_an_inherited_socket_in_one_process_too():
+def test_fd_bind_adopts_an_inherited_socket_in_one_process_too(rocket_process):
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(64)
     port = listener.getsockname()[1]
-    env = dict(os.environ, PYTHONPATH=ROOT)
-    proc = subprocess.Popen([sys.executable, "-m", "rocket", "--bind", f"fd://{listener.fileno()}",
-                             "--access-log", "off", "workers_app:app"], cwd=APPS, env=env,
-                            pass_fds=(listener.fileno(),), stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
     try:
+        proc = rocket_process(["--bind", f"fd://{listener.fileno()}", "--access-log", "off",
+                               "workers_app:app"], APPS, env=dict(os.environ, PYTHONPATH=ROOT),
+                              use_module=True, pass_fds=(listener.fileno(),))
         deadline = time.monotonic() + 10
         while True:
             try:
                 assert fetch_once(port)[0] == 200
                 break
             except OSError:
-                assert time.monotonic() < deadline and proc.poll() is None
+                assert time.monotonic() < deadline and proc.proc.poll() is None
                 time.sleep(0.1)
+        proc.stop()
     finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(10)
         listener.close()
 
 
-def test_info_ttin_ttou_and_reuse_port(servers):
-    server = servers("--reuse-port")
+def test_info_ttin_ttou_and_reuse_port(rocket_process):
+    server = rocket_process(ServerProcess("--reuse-port")).start()
     for _ in range(40):
-        assert fetch_once(server.port)[0] == 200
+        assert fetch_once(server.listen_port)[0] == 200
     server.signal(signal.SIGTTIN)
-    server.wait_for(BOOTED.pattern, count=3)
+    server.wait_for_all(BOOTED, 3)
     deadline = time.monotonic() + 5
     while True:                                    # figures are published every beat
         since = time.monotonic()
         server.signal(signal.SIGUSR1)
-        line = server.wait_for(r"info: (\{.*\})$", since=since)[0].group(1)
+        line = server.wait_for(r"info: (\{.*\})$", since=since).group(1)
         info = ast.literal_eval(line)
         if info["requests"] >= 40 or time.monotonic() > deadline:
             break
@@ -399,15 +347,15 @@ def test_info_ttin_ttou_and_reuse_port(servers):
     server.signal(signal.SIGTTOU)
     server.wait_for(r"Stopping worker \d+ gracefully: fewer workers wanted")
     server.wait_for(r"Worker \d+ exited with code 0")
-    assert fetch_once(server.port)[0] == 200
+    assert fetch_once(server.listen_port)[0] == 200
 
 
-def test_serve_api_with_workers_runs_the_arbiter(servers):
+def test_serve_api_with_workers_runs_the_arbiter(rocket_process):
     script = ("import logging; logging.basicConfig(level=logging.INFO); "
               "from rocket.server.wsgi import serve; from workers_app import app; "
               "serve(app, port=0, workers=2, access_log=False)")
-    server = servers(cmd=[sys.executable, "-c", script])
-    pids = {fetch_once(server.port)[1].split()[1] for _ in range(30)}
+    server = rocket_process(ServerProcess(cmd=[sys.executable, "-c", script])).start()
+    pids = {fetch_once(server.listen_port)[1].split()[1] for _ in range(30)}
     assert pids <= {str(p) for p in server.booted_pids()}
     server.signal(signal.SIGTERM)
     assert server.proc.wait(10) == 0

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from wsgiref.validate import validator
+
 import requests
 
 from rocket.demo import app
-from tests.functional.wsgi_support import running
 
 
-def test_demo_pages():
-    with running(app) as server, requests.Session() as s:
+def test_demo_pages(start_server):
+    server = start_server(validator(app))
+    with requests.Session() as s:
         url = f"http://127.0.0.1:{server.port}"
         page = s.get(url + "/", headers={"X-Probe": "<b>"})
         assert page.status_code == 200 and "REQUEST_METHOD" in page.text

@@ -5,18 +5,18 @@ from __future__ import annotations
 
 import logging
 import time
+from wsgiref.validate import validator
 
 import pytest
 
 from tests.apps import raises
-from tests.functional.wsgi_support import RawClient, header, running
+from tests.functional.client import RawClient, header
 
 
 @pytest.fixture
-def server():
+def server(start_server):
     raises.ClosingBody.closed.clear()
-    with running(raises.app, validate=False) as server:
-        yield server
+    return start_server(raises.app)
 
 
 def _eventually(predicate, timeout=2.0):
@@ -123,30 +123,32 @@ def test_close_called_on_success(server):
     assert _eventually(lambda: raises.ClosingBody.closed == [True])
 
 
-def test_access_log_format_and_off_switch(caplog):
+def test_access_log_format_and_off_switch(start_server, caplog):
     def app(environ, start_response):
         start_response("201 Created", [("Content-Type", "text/plain")])
         return [b"made"]
 
     caplog.set_level(logging.INFO, logger="Rocket.Requests")
-    with running(app) as server:
-        c = RawClient(server.port)
-        c.send(b"POST /x?y=1 HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n")
-        c.response()
-        c.close()
+    server = start_server(validator(app))
+    c = RawClient(server.port)
+    c.send(b"POST /x?y=1 HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n")
+    c.response()
+    c.close()
+    server.stop()
     assert [r.getMessage() for r in caplog.records if r.name == "Rocket.Requests"] == [
         '127.0.0.1 - "POST /x?y=1 HTTP/1.1" - 201 4'
     ]
     caplog.clear()
-    with running(app, access_log=False) as server:
-        c = RawClient(server.port)
-        c.send(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
-        c.response()
-        c.close()
+    server = start_server(validator(app), access_log=False)
+    c = RawClient(server.port)
+    c.send(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    c.response()
+    c.close()
+    server.stop()
     assert not [r for r in caplog.records if r.name == "Rocket.Requests"]
 
 
-def test_combined_access_log_format(caplog):
+def test_combined_access_log_format(start_server, caplog):
     from rocket.logs import COMBINED_FORMAT
 
     def app(environ, start_response):
@@ -154,11 +156,12 @@ def test_combined_access_log_format(caplog):
         return [b"abc"]
 
     caplog.set_level(logging.INFO, logger="Rocket.Requests")
-    with running(app, access_log_format=COMBINED_FORMAT) as server:
-        c = RawClient(server.port)
-        c.send(b"GET /c HTTP/1.1\r\nHost: x\r\nReferer: http://r/\r\nUser-Agent: ua/1\r\n\r\n")
-        c.response()
-        c.close()
+    server = start_server(validator(app), access_log_format=COMBINED_FORMAT)
+    c = RawClient(server.port)
+    c.send(b"GET /c HTTP/1.1\r\nHost: x\r\nReferer: http://r/\r\nUser-Agent: ua/1\r\n\r\n")
+    c.response()
+    c.close()
+    server.stop()
     (line,) = [r.getMessage() for r in caplog.records if r.name == "Rocket.Requests"]
     assert line.startswith("127.0.0.1 - - [") and line.endswith(
         '] "GET /c HTTP/1.1" 200 3 "http://r/" "ua/1"')

@@ -34,7 +34,9 @@ def imports_of(name: str, path: str, modules: Dict[str, str]) -> Set[str]:
     """
     package = name if path.endswith("__init__.py") else name.rpartition(".")[0]
     found: Set[str] = set()
-    for node in ast.walk(ast.parse(open(path, encoding="utf-8").read(), path)):
+    with open(path, encoding="utf-8") as f:
+        tree = ast.parse(f.read(), path)
+    for node in ast.walk(tree):
         targets: List[str] = []
         if isinstance(node, ast.Import):
             targets = [alias.name for alias in node.names]

@@ -22,20 +22,23 @@ SCREENSHOTS = os.environ.get("ROCKET_SCREENSHOTS") or os.path.join(
     os.path.dirname(__file__), "..", "..", "..", "build", "screenshots")
 
 
-def _run(tmp_path, extra: List[str], url: str) -> subprocess.CompletedProcess:
+def _run(tmp_path, extra: List[str], url: str,
+         virtual_time_budget_ms: int = 5000) -> subprocess.CompletedProcess:
     assert CHROMIUM is not None
     return subprocess.run(
         [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
          "--no-first-run", "--disable-background-networking", "--disable-component-update",
          "--disable-sync", "--disable-dev-shm-usage", "--hide-scrollbars",
-         f"--user-data-dir={tmp_path / 'chromium-profile'}", "--virtual-time-budget=5000",
+         f"--user-data-dir={tmp_path / 'chromium-profile'}", f"--virtual-time-budget={virtual_time_budget_ms}",
          *extra, url],
         capture_output=True, timeout=50)
 
 
-def dump_dom(tmp_path, url: str, width: int = 1200, height: int = 900) -> str:
+def dump_dom(tmp_path, url: str, width: int = 1200, height: int = 900,
+             virtual_time_budget_ms: int = 5000) -> str:
     """The page's DOM once its scripts ran, in a window ``width`` x ``height``."""
-    done = _run(tmp_path, [f"--window-size={width},{height}", "--dump-dom"], url)
+    done = _run(tmp_path, [f"--window-size={width},{height}", "--dump-dom"], url,
+                virtual_time_budget_ms)
     return done.stdout.decode("utf-8", "replace")
 
 

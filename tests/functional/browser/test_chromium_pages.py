@@ -16,7 +16,6 @@ from tests.functional.browser.chromium import (
     png_size,
     screenshot,
 )
-from tests.functional.wsgi_support import running
 
 pytestmark = needs_chromium
 
@@ -43,11 +42,10 @@ def scroll_figures(dom: str):
 
 
 @pytest.mark.parametrize("width", [1200, 390])
-def test_demo_page_wraps_long_values_at_every_width(tmp_path, width):
+def test_demo_page_wraps_long_values_at_every_width(start_server, tmp_path, width):
     wrapped = with_fit_check(demo_app, "/?long=" + LONG_VALUE, width)
-    with running(wrapped) as server:
-        base = f"http://127.0.0.1:{server.port}"
-        shot = screenshot(tmp_path, base + "/?long=" + LONG_VALUE, f"demo-{width}.png", width)
-        assert png_size(shot) == (width, 900)
-        scroll, client = scroll_figures(dump_dom(tmp_path, base + "/__fit", width=width + 40))
+    base = f"http://127.0.0.1:{start_server(wrapped).port}"
+    shot = screenshot(tmp_path, base + "/?long=" + LONG_VALUE, f"demo-{width}.png", width)
+    assert png_size(shot) == (width, 900)
+    scroll, client = scroll_figures(dump_dom(tmp_path, base + "/__fit", width=width + 40))
     assert scroll <= client, f"the demo page scrolls sideways at {width} px: {scroll} > {client}"

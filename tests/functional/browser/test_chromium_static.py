@@ -4,20 +4,13 @@ from __future__ import annotations
 
 import gzip
 import re
-import shutil
 import struct
-import subprocess
 import zlib
 
-import pytest
-
 from rocket.static.mounts import static_mounts
-from tests.functional.static_support import running
+from tests.functional.browser.chromium import dump_dom, needs_chromium
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None, reason="chromium is not installed (apt-get install chromium)"
-)
+pytestmark = needs_chromium
 
 N_JS, N_CSS, N_PNG, N_SVG = 7, 7, 3, 3
 
@@ -78,7 +71,7 @@ def build_assets(root) -> str:
     )
 
 
-def test_chromium_loads_all_twenty_assets(tmp_path):
+def test_chromium_loads_all_twenty_assets(start_server, tmp_path):
     assets = tmp_path / "assets"
     assets.mkdir()
     page = build_assets(assets).encode()
@@ -92,35 +85,14 @@ def test_chromium_loads_all_twenty_assets(tmp_path):
         return [page]
 
     mounted = static_mounts(app, [("/assets", str(assets), {"cache_control": "no-cache"})])
-    with running("wsgi", {"wsgi_app": mounted}, access_log=False) as srv:
-        url = f"http://127.0.0.1:{srv.ports[0]}/"
-        done = subprocess.run(
-            [
-                CHROMIUM,
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--disable-dev-shm-usage",
-                f"--user-data-dir={tmp_path / 'profile'}",
-                "--virtual-time-budget=10000",
-                "--dump-dom",
-                url,
-            ],
-            capture_output=True,
-            timeout=50,
-        )
-    dom = done.stdout.decode("utf-8", "replace")
+    url = f"http://127.0.0.1:{start_server(mounted, access_log=False).port}/"
+    dom = dump_dom(tmp_path, url, virtual_time_budget_ms=10000)
     ok = re.findall(r'<li class="ok">([a-z]+\d)</li>', dom)
     failed = re.findall(r'<li class="failed">([a-z]+\d)</li>', dom)
-    assert not failed, (failed, done.stderr[-2000:])
+    assert not failed, failed
     assert sorted(ok) == sorted(
         [f"js{i}" for i in range(N_JS)]
         + [f"css{i}" for i in range(N_CSS)]
         + [f"png{i}" for i in range(N_PNG)]
         + [f"svg{i}" for i in range(N_SVG)]
-    ), (dom[-3000:], done.stderr[-2000:])
+    ), dom[-3000:]

@@ -54,12 +54,12 @@ def test_fill_feeds_the_parser_and_reports_eof(pair):
     conn, client = pair
     client.sendall(b"GET / HTTP/1.1\r\n")
     assert conn.fill() is True
-    assert conn.parser.fed == [b"GET / HTTP/1.1\r\n"]
-    assert type(conn.parser.fed[0]) is bytes
+    assert conn.reader.fed == [b"GET / HTTP/1.1\r\n"]
+    assert type(conn.reader.fed[0]) is bytes
     assert conn.has_buffered
     client.shutdown(socket.SHUT_WR)
     assert conn.fill() is False
-    assert conn.parser.fed[-1] == b""
+    assert conn.reader.fed[-1] == b""
 
 
 def test_fill_times_out(pair):
@@ -73,7 +73,7 @@ def test_fill_times_out(pair):
     client.sendall(b"x")
     time.sleep(0.05)
     assert conn.fill(0) is True  # and the previous timeouts did not break the socket
-    assert conn.parser.fed[-1] == b"x"
+    assert conn.reader.fed[-1] == b"x"
 
 
 def test_linger_then_send_keeps_the_send_timeout(pair):
@@ -104,13 +104,13 @@ def test_real_parser_pipelining():
         client.sendall(b"GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n")
         time.sleep(0.05)
         conn.fill()
-        first = conn.parser.next_event()
+        first = conn.reader.next_event()
         assert isinstance(first, Request) and first.target == b"/a"
-        conn.parser.next_event()  # EndOfMessage
+        conn.reader.next_event()  # EndOfMessage
         assert conn.has_buffered
-        assert conn.parser.next_event().target == b"/b"
-        conn.parser.next_event()
-        assert conn.parser.next_event() is NEED_DATA and not conn.has_buffered
+        assert conn.reader.next_event().target == b"/b"
+        conn.reader.next_event()
+        assert conn.reader.next_event() is NEED_DATA and not conn.has_buffered
         assert conn.client_addr == addr and conn.server_addr[1] == server.getsockname()[1]
         assert server.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
     finally:

@@ -1,15 +1,14 @@
 """Unit tests of the SocketServer pieces without sockets: protocols, the message stream,
-hooks, the info() shape, the hook and concurrency settings and the argv helper."""
+the info() shape, the hook and concurrency settings and the argv helper."""
 
 from __future__ import annotations
 
-import logging
 from typing import Any, List
 
 import pytest
 
 from rocket.config.settings import Config, ConfigError, concurrency_mode, optional_hook
-from rocket.server.hooks import HOOK_NAMES, Hooks, maybe_hooks
+from rocket.server.hooks import HOOK_NAMES
 from rocket.server.sockets import LineProtocol, Protocol, SocketServer, settings_from_argv
 from rocket.workers.protocol import (
     NEED_DATA,
@@ -126,72 +125,6 @@ def test_stream_decode_errors_propagate():
     stream.feed(b"zz")
     with pytest.raises(ValueError, match="bad length prefix"):
         stream.next_message()
-
-
-# -- hooks -----------------------------------------------------------------------------------
-class FakeConn:
-    def __init__(self) -> None:
-        self.parser = MessageStream(LineProtocol())
-        self.on_close: Any = None
-
-
-def test_no_hooks_means_no_hooks_object():
-    assert maybe_hooks(Config()) is None
-    hooks = maybe_hooks(Config(pre_request=print))
-    assert isinstance(hooks, Hooks) and hooks.pre_request is print
-    assert "pre_request" in repr(hooks)
-
-
-def test_hooks_fire_and_a_raising_hook_is_logged_not_raised(caplog):
-    calls: List[Any] = []
-
-    def boom(*args: Any) -> None:
-        calls.append(("boom",) + args)
-        raise RuntimeError("hook bug")
-
-    hooks = Hooks(connection_made=boom, pre_request=lambda c, m: calls.append(("pre", m)),
-                  post_request=boom, connection_lost=lambda c, e: calls.append(("lost", e)))
-    conn = FakeConn()
-    with caplog.at_level(logging.ERROR, logger="Rocket.Errors.Hooks"):
-        hooks.made(conn)
-        hooks.before(conn, b"m")
-        hooks.after(conn, b"m", b"r")
-        conn.parser.error = ValueError("why")
-        conn.on_close(conn)
-    assert [c[0] for c in calls] == ["boom", "pre", "boom", "lost"]
-    assert calls[2][2:] == (b"m", b"r") and isinstance(calls[3][1], ValueError)
-    assert sum("hook bug" in r.getMessage() or "raised" in r.getMessage()
-               for r in caplog.records) == 2
-
-
-def test_install_wraps_handle_request_only_when_request_hooks_are_set():
-    class Worker:
-        def handle_request(self, conn: Any, request: Any) -> bool:
-            seen.append(("handle", request))
-            return True
-
-    seen: List[Any] = []
-    plain = Worker()
-    Hooks(connection_made=print).install(plain)
-    assert "handle_request" not in vars(plain)  # untouched: the class method runs
-    worker = Worker()
-    Hooks(pre_request=lambda c, r: seen.append(("pre", r)),
-          post_request=lambda c, r, reply: seen.append(("post", r, reply))).install(worker)
-    assert worker.handle_request(None, "GET /") is True
-    assert seen == [("pre", "GET /"), ("handle", "GET /"), ("post", "GET /", None)]
-
-
-def test_post_request_fires_even_when_the_request_fails():
-    class Worker:
-        def handle_request(self, conn: Any, request: Any) -> bool:
-            raise OSError("peer gone")
-
-    seen: List[Any] = []
-    worker = Worker()
-    Hooks(post_request=lambda c, r, reply: seen.append(r)).install(worker)
-    with pytest.raises(OSError):
-        worker.handle_request(None, "req")
-    assert seen == ["req"]
 
 
 # -- settings --------------------------------------------------------------------------------

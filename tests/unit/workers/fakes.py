@@ -7,6 +7,7 @@ import types
 from typing import List, Optional
 
 from rocket.http.parser import Limits, RequestParser
+from rocket.workers.base import WorkerContext
 
 
 class FakeConnection:
@@ -16,7 +17,7 @@ class FakeConnection:
     def __init__(self, reads: List[Optional[bytes]], secure: bool = False,
                  peer_cert: Optional[bytes] = None, limits: Optional[Limits] = None) -> None:
         self.reads = list(reads)
-        self.parser = RequestParser(limits or Limits())
+        self.reader = RequestParser(limits or Limits())
         self.client_addr = ("10.0.0.7", 40123)
         self.server_addr = ("10.0.0.1", 8080)
         self.secure = secure
@@ -29,12 +30,12 @@ class FakeConnection:
     def fill(self, timeout: Optional[float] = None) -> bool:
         self.fill_timeouts.append(timeout)
         if not self.reads:
-            self.parser.feed(b"")
+            self.reader.feed(b"")
             return False
         data = self.reads.pop(0)
         if data is None:
             raise socket.timeout("timed out")
-        self.parser.feed(data)
+        self.reader.feed(data)
         return True
 
     def sendall(self, data: bytes) -> None:
@@ -55,10 +56,10 @@ class FakeConnection:
         return b"".join(self.sent)
 
 
-def fake_server(**config):
-    """The attributes a worker reads from its server."""
-    config.setdefault("linger", 0.01)
-    return types.SimpleNamespace(
-        config=types.SimpleNamespace(**config), limits=Limits(), server_name="unit-host",
-        software="Rocket test", draining=False,
-    )
+def fake_context(has_waiting=None, is_draining=None, hooks=None, **settings):
+    """A worker's view of a server: ``settings`` (linger 0.01 s unless given) and callables."""
+    settings.setdefault("linger", 0.01)
+    extra = {name: value for name, value in (("has_waiting", has_waiting),
+                                             ("is_draining", is_draining)) if value is not None}
+    return WorkerContext(types.SimpleNamespace(**settings), Limits(), "unit-host", "Rocket test",
+                         hooks, **extra)

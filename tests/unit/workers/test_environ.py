@@ -8,7 +8,7 @@ import pytest
 
 from rocket.http.events import Request
 from rocket.workers.environ import base_environ, build_environ, decode_path, environ_key
-from tests.unit.workers.fakes import FakeConnection, fake_server
+from tests.unit.workers.fakes import FakeConnection
 
 
 def _request(target=b"/", headers=(), method=b"GET", version=b"1.1"):
@@ -70,14 +70,13 @@ def test_non_origin_form_targets(target, path, query, host):
 
 
 def test_base_environ_plain_and_tls():
-    server = fake_server()
     shared = {"SERVER_NAME": "unit-host"}
-    env = base_environ(FakeConnection([]), server, shared)
+    env = base_environ(FakeConnection([]), shared)
     assert env["REMOTE_ADDR"] == "10.0.0.7" and env["REMOTE_PORT"] == "40123"
     assert env["SERVER_PORT"] == "8080" and env["wsgi.url_scheme"] == "http"
     assert "HTTPS" not in env and "SSL_CLIENT_RAW_CERT" not in env
     der = b"0\x82\x01\x00fake-der"
-    env = base_environ(FakeConnection([], secure=True, peer_cert=der), server, shared)
+    env = base_environ(FakeConnection([], secure=True, peer_cert=der), shared)
     assert env["HTTPS"] == "on" and env["wsgi.url_scheme"] == "https"
     assert env["SSL_CLIENT_RAW_CERT"] == ssl.DER_cert_to_PEM_cert(der)
 

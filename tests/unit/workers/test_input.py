@@ -15,7 +15,7 @@ HEAD = b"POST / HTTP/1.1\r\nHost: x\r\n"
 def _input(reads, hook=None):
     conn = FakeConnection(reads)
     conn.fill()
-    assert isinstance(conn.parser.next_event(), Request)
+    assert isinstance(conn.reader.next_event(), Request)
     return conn, WSGIInput(conn, 1.5, hook)
 
 
@@ -25,7 +25,7 @@ def test_reads_span_fills_and_stop_at_content_length():
     assert inp.read(5) == b"23456"  # blocks for the rest, like a file
     assert inp.read() == b"789"
     assert inp.read() == b"" and inp.read(10) == b"" and inp.at_eof
-    assert conn.parser.trailing_data == b"GET /next"
+    assert conn.reader.trailing_data == b"GET /next"
     assert conn.fill_timeouts == [None, 1.5, 1.5]
 
 

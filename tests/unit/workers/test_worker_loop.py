@@ -7,19 +7,15 @@ import logging
 
 from rocket.workers.filewrapper import FileWrapper
 from rocket.workers.wsgi import WSGIWorker
-from tests.unit.workers.fakes import FakeConnection, fake_server
+from tests.apps import hello
+from tests.unit.workers.fakes import FakeConnection, fake_context
 
 GET = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"
 
 
-def hello(environ, start_response):
-    start_response("200 OK", [("Content-Type", "text/plain")])
-    return [b"hi"]
-
-
-def _worker(app=hello, app_info=None, **config):
+def _worker(app=hello.app, app_info=None, **config):
     info = dict(app_info or {}, wsgi_app=app)
-    return WSGIWorker(info, fake_server(**config))
+    return WSGIWorker(info, fake_context(**config))
 
 
 def test_idle_connection_lingers_then_is_parked():
@@ -32,9 +28,7 @@ def test_idle_connection_lingers_then_is_parked():
 def test_parks_at_once_when_others_wait():
     conn = FakeConnection([GET, GET])
     conn.fill()  # the pool hands over a readable connection
-    server = fake_server()
-    server.has_waiting = lambda: True
-    worker = WSGIWorker({"wsgi_app": hello}, server)
+    worker = WSGIWorker({"wsgi_app": hello.app}, fake_context(has_waiting=lambda: True))
     assert worker.handle(conn) is True
     assert conn.output.count(b"200 OK") == 1 and conn.reads == [GET]
 
@@ -53,9 +47,10 @@ def test_partial_head_timeout_answers_408():
 
 def test_draining_server_announces_close():
     conn = FakeConnection([GET])
-    server = fake_server()
-    server.draining = True
-    assert WSGIWorker({"wsgi_app": hello}, server).handle(conn) is False
+    draining = [False]
+    worker = WSGIWorker({"wsgi_app": hello.app}, fake_context(is_draining=lambda: draining[0]))
+    draining[0] = True  # a graceful stop begins while the worker exists
+    assert worker.handle(conn) is False
     assert b"Connection: close\r\n" in conn.output
 
 
