@@ -242,7 +242,9 @@ def run_server(app: Any, resolved: Resolved) -> int:
     kwargs = resolved.config_kwargs()
     kwargs.setdefault("handle_signals", True)  # Server's default is False (embedded use)
     try:
-        Server(app, **kwargs).start()  # its signal handlers are in place before any bind
+        server = Server(app, **kwargs)
+        server.banner = True
+        server.start()  # its signal handlers are in place before any bind
     except ConfigError as exc:
         return _error(str(exc), EXIT_FAILURE)
     except OSError as exc:
@@ -256,12 +258,13 @@ def run_workers(resolved: Resolved) -> int:
     SIGHUP reload imports fresh code)."""
     from rocket.config.settings import ConfigError
     from rocket.process.launch import app_loader, launch
+    from rocket.server.banner import announce_arbiter
     from rocket.server.info import arbiter_info
     from rocket.server.wsgi import build_server
 
     try:
         return launch(resolved.config_kwargs(), build_server, app_loader(resolved.values["app"]),
-                      describe=arbiter_info)
+                      describe=arbiter_info, ready=announce_arbiter)
     except ConfigError as exc:
         return _error(str(exc), EXIT_USAGE)
     except OSError as exc:

@@ -24,6 +24,7 @@ from rocket.config.settings import ConfigError
 from rocket.logs import log, part_log
 from rocket.net.listener import Listener
 from rocket.net.monitor import Monitor
+from rocket.server.banner import announce, announce_arbiter
 from rocket.server.signals import unwatch, watch
 from rocket.server.threadpool import ThreadPool
 
@@ -49,6 +50,8 @@ class Lifecycle:
     """The server's :class:`~rocket.config.settings.Config` (set by the subclass)."""
     interfaces: List[Any]
     """The interfaces to listen on; the bound ones once started."""
+    banner = False
+    """Print ``Serving on URL`` per listener once bound (``serve()`` and the CLI set it)."""
 
     def __init__(self) -> None:
         self.listeners: List[Listener] = []
@@ -102,6 +105,8 @@ class Lifecycle:
                 raise
             self._stopped.clear()
             self._running = True
+            if self.banner:
+                announce(self.interfaces)
         if background:
             return
         try:
@@ -251,6 +256,8 @@ class Lifecycle:
 
     def _adopt_arbiter(self, arbiter: Any) -> None:
         self._arbiter = arbiter
+        if self.banner:
+            announce_arbiter(arbiter)
 
     def _arbiter_settings(self) -> Dict[str, Any]:
         """The settings handed to the arbiter: those given explicitly and ``bind``, without
