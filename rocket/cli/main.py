@@ -243,7 +243,7 @@ def run_server(app: Any, resolved: Resolved) -> int:
     kwargs.setdefault("handle_signals", True)  # Server's default is False (embedded use)
     try:
         server = Server(app, **kwargs)
-        server.banner = True
+        server.banner = resolved.values["log_config"] is None  # else logging is the user's
         server.start()  # its signal handlers are in place before any bind
     except ConfigError as exc:
         return _error(str(exc), EXIT_FAILURE)
@@ -264,7 +264,8 @@ def run_workers(resolved: Resolved) -> int:
 
     try:
         return launch(resolved.config_kwargs(), build_server, app_loader(resolved.values["app"]),
-                      describe=arbiter_info, ready=announce_arbiter)
+                      describe=arbiter_info,
+                      ready=announce_arbiter if resolved.values["log_config"] is None else None)
     except ConfigError as exc:
         return _error(str(exc), EXIT_USAGE)
     except OSError as exc:
