@@ -1,9 +1,18 @@
 """Logger names and the access-log line formats.
 
-The channels keep Rocket's names so existing logging configs keep working:
-``Rocket`` (everything), ``Rocket.Requests`` (access log, INFO), ``Rocket.Errors.<where>``
-(errors and lifecycle) and ``Rocket.Monitor``. The library installs no output handler, only a
-``NullHandler`` on ``Rocket``; applications and the CLI configure output.
+The channels keep Rocket 1.x's names so existing logging configs keep working, and its rule:
+``Rocket.Errors.*`` carries errors and warnings only, so grepping or alerting on "Errors"
+finds problems, never routine lines.
+
+- ``Rocket``: the server's lifecycle (``Starting``, ``Listening on sockets``, signals, stop);
+- ``Rocket.<Part>`` (``Rocket.Arbiter``, ``Rocket.Worker``, ``Rocket.Server``,
+  ``Rocket.Monitor``, ``Rocket.Reload``): that part's lifecycle, info and debug lines;
+- ``Rocket.Errors.<Part>``: that part's warnings and errors (``Rocket.Errors.Arbiter``...,
+  ``Rocket.Errors.Port8000`` for a listener, a thread's name for a request's error);
+- ``Rocket.Requests``: the access log, INFO.
+
+:func:`part_log` gives a part both at once. The library installs no output handler, only a
+``NullHandler`` on ``Rocket``; applications and the CLI configure output (docs/logging.md).
 
 A line that can repeat many times a second (accept failures, a thread that cannot start)
 goes through :class:`RateLimitedLog`, so a flood of one failure writes one line per
@@ -23,7 +32,6 @@ ROOT_NAME = "Rocket"
 log = logging.getLogger(ROOT_NAME)
 log.addHandler(NullHandler())
 requests_log = logging.getLogger(ROOT_NAME + ".Requests")
-monitor_log = logging.getLogger(ROOT_NAME + ".Monitor")
 
 ROCKET_FORMAT = '%(client_ip)s - "%(request_line)s" - %(status)s %(size)s'
 """Rocket 1.x access-log line, kept as the default of the ``Rocket(...)`` API."""
@@ -91,3 +99,59 @@ class RateLimitedLog:
     def exception(self, msg: str, *args: Any) -> bool:
         """:meth:`log` at ERROR with the current exception's traceback."""
         return self.log(logging.ERROR, msg, *args, exc_info=True)
+
+
+class PartLog:
+    """One part's log: debug and info lines on ``Rocket.<part>``, warnings and errors on
+    ``Rocket.Errors.<part>``; the methods of :class:`logging.Logger` that Rocket uses."""
+
+    def __init__(self, part: str) -> None:
+        self.lines = logging.getLogger(f"{ROOT_NAME}.{part}")
+        self.errors = errors_log(part)
+
+    def isEnabledFor(self, level: int) -> bool:  # noqa: N802 - logging's name
+        """True when a record of ``level`` would be handled on its channel."""
+        logger = self.errors if level >= logging.WARNING else self.lines
+        return logger.isEnabledFor(level)
+
+    def log(self, level: int, msg: Any, *args: Any, **kwargs: Any) -> None:
+        """Log on the channel of ``level`` (the caller's file and line are recorded)."""
+        logger = self.errors if level >= logging.WARNING else self.lines
+        if logger.isEnabledFor(level):
+            kwargs.setdefault("stacklevel", 3)
+            logger.log(level, msg, *args, **kwargs)
+
+    def debug(self, msg: Any, *args: Any, **kwargs: Any) -> None:
+        """A debug line on ``Rocket.<part>``."""
+        self.log(logging.DEBUG, msg, *args, **kwargs)
+
+    def info(self, msg: Any, *args: Any, **kwargs: Any) -> None:
+        """An info (lifecycle) line on ``Rocket.<part>``."""
+        self.log(logging.INFO, msg, *args, **kwargs)
+
+    def warning(self, msg: Any, *args: Any, **kwargs: Any) -> None:
+        """A warning on ``Rocket.Errors.<part>``."""
+        self.log(logging.WARNING, msg, *args, **kwargs)
+
+    def error(self, msg: Any, *args: Any, **kwargs: Any) -> None:
+        """An error on ``Rocket.Errors.<part>``."""
+        self.log(logging.ERROR, msg, *args, **kwargs)
+
+    def exception(self, msg: Any, *args: Any, **kwargs: Any) -> None:
+        """An error with the current traceback on ``Rocket.Errors.<part>``."""
+        kwargs.setdefault("exc_info", True)
+        self.log(logging.ERROR, msg, *args, **kwargs)
+
+    def critical(self, msg: Any, *args: Any, **kwargs: Any) -> None:
+        """A critical error on ``Rocket.Errors.<part>``."""
+        self.log(logging.CRITICAL, msg, *args, **kwargs)
+
+
+def part_log(part: str) -> PartLog:
+    """The log of one part (``Arbiter``, ``Worker``...): see :class:`PartLog`."""
+    return PartLog(part)
+
+
+monitor_log = part_log("Monitor")
+"""The monitor's log: its debug lines on ``Rocket.Monitor``, a failed dispatch on
+``Rocket.Errors.Monitor``."""

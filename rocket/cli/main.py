@@ -58,7 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--check-config", action="store_true",
                         help="print the resolved settings as TOML and exit")
     parser.add_argument("--version", action="store_true", help="print the version and exit")
-    parser.add_argument("--settings-markdown", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--settings-markdown", action="store_true",
+                        help="print every setting as a markdown table (the README's) and exit")
     add_setting_flags(parser, setting_rows())
     return parser
 
@@ -83,7 +84,7 @@ def toml_value(value: Any) -> str:
     if isinstance(value, tuple) and value and isinstance(value[0], Interface):
         return "[" + ", ".join(json.dumps(bind_string(i)) for i in value) + "]"
     if isinstance(value, tuple) and value and isinstance(value[0], tuple):  # static mounts
-        return "[" + ", ".join(json.dumps(f"{m[0] or '/'}={m[1]}") for m in value) + "]"
+        return "[" + ", ".join(static_toml(m) for m in value) + "]"
     if isinstance(value, tuple):
         return "[" + ", ".join(toml_value(v) for v in value) + "]"
     if isinstance(value, bool):
@@ -93,6 +94,16 @@ def toml_value(value: Any) -> str:
     if isinstance(value, (int, float)):
         return repr(value)
     return json.dumps(str(value))
+
+
+def static_toml(mount: Tuple[Any, ...]) -> str:
+    """One static mount: ``"URL=DIR"``, or ``["URL", "DIR", {options}]`` when it has options
+    (an inline table keeps them, so the printed file serves the same)."""
+    url = mount[0] or "/"
+    if len(mount) < 3 or not mount[2]:
+        return json.dumps(f"{url}={mount[1]}")
+    options = ", ".join(f"{name} = {toml_value(value)}" for name, value in mount[2].items())
+    return f"[{json.dumps(url)}, {json.dumps(str(mount[1]))}, {{{options}}}]"
 
 
 def bind_string(interface: Interface) -> str:
@@ -231,7 +242,9 @@ def run_server(app: Any, resolved: Resolved) -> int:
     kwargs = resolved.config_kwargs()
     kwargs.setdefault("handle_signals", True)  # Server's default is False (embedded use)
     try:
-        Server(app, **kwargs).start()  # its signal handlers are in place before any bind
+        server = Server(app, **kwargs)
+        server.banner = resolved.values["log_config"] is None  # else logging is the user's
+        server.start()  # its signal handlers are in place before any bind
     except ConfigError as exc:
         return _error(str(exc), EXIT_FAILURE)
     except OSError as exc:
@@ -245,12 +258,14 @@ def run_workers(resolved: Resolved) -> int:
     SIGHUP reload imports fresh code)."""
     from rocket.config.settings import ConfigError
     from rocket.process.launch import app_loader, launch
+    from rocket.server.banner import announce_arbiter
     from rocket.server.info import arbiter_info
     from rocket.server.wsgi import build_server
 
     try:
         return launch(resolved.config_kwargs(), build_server, app_loader(resolved.values["app"]),
-                      describe=arbiter_info)
+                      describe=arbiter_info,
+                      ready=announce_arbiter if resolved.values["log_config"] is None else None)
     except ConfigError as exc:
         return _error(str(exc), EXIT_USAGE)
     except OSError as exc:

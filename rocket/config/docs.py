@@ -8,43 +8,40 @@
 from __future__ import annotations
 
 import sys
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence
 
 from rocket.config.argv import flag_aliases, negative_flag
-from rocket.config.settings import SAME_DEFAULT, Interface, Setting
-from rocket.config.sources import all_settings, env_name, flag_name
+from rocket.config.settings import SAME_DEFAULT, Setting
+from rocket.config.sources import (
+    PLATFORM_DEFAULTS,
+    accepted_form,
+    all_settings,
+    default_text,
+    env_name,
+    flag_name,
+)
 
 START = "<!-- settings:start -->"
 END = "<!-- settings:end -->"
 
-DOC_DEFAULTS = {"backlog": "`socket.SOMAXCONN`"}
-"""Defaults that depend on the platform, shown by name so the README is the same everywhere."""
-
-
-def _default(name: str, value: Any) -> str:
-    if name in DOC_DEFAULTS:
-        return DOC_DEFAULTS[name]
-    if value is None or value == ():
-        return "—"
-    if isinstance(value, tuple) and value and isinstance(value[0], Interface):
-        return ", ".join(f"`{i.host}:{i.port}`" for i in value)
-    if isinstance(value, bool):
-        return f"`{str(value).lower()}`"
-    text = str(value).replace("|", "\\|")
-    return f"`{text}`"
+def _default(setting: Setting, compat: bool = False) -> str:
+    text = default_text(setting, compat)
+    if text in ("unset", "none") or setting.name in PLATFORM_DEFAULTS:
+        return text
+    return "`" + text.replace("|", "\\|") + "`"
 
 
 def default_cell(setting: Setting) -> str:
     """The default, and the compatibility APIs' own default when the row has one."""
-    text = _default(setting.name, setting.default)
+    text = _default(setting)
     if setting.compat_default is not SAME_DEFAULT:
-        text += f" (`Rocket(...)`: {_default(setting.name, setting.compat_default)})"
+        text += f" (`Rocket(...)`: {_default(setting, compat=True)})"
     return text
 
 
 def rows() -> List[Dict[str, str]]:
     """One dict per setting: name, flags (as :mod:`rocket.config.argv` makes them), env,
-    default, help (markdown-escaped)."""
+    accepted values, default, help (markdown-escaped)."""
     out = []
     for setting in all_settings():
         if setting.name == "app":
@@ -59,6 +56,7 @@ def rows() -> List[Dict[str, str]]:
             "name": setting.name,
             "flag": flag,
             "env": f"`{env_name(setting.name)}`",
+            "accepts": accepted_form(setting).replace("|", "\\|"),
             "default": default_cell(setting),
             "help": setting.help.replace("|", "\\|"),
         })
@@ -67,11 +65,11 @@ def rows() -> List[Dict[str, str]]:
 
 def settings_markdown() -> str:
     """The settings as a markdown table."""
-    lines = ["| setting (TOML key) | command line | environment | default | meaning |",
-             "|---|---|---|---|---|"]
+    lines = ["| setting (TOML key) | command line | environment | accepts | default | meaning |",
+             "|---|---|---|---|---|---|"]
     for r in rows():
-        lines.append(f"| `{r['name']}` | {r['flag']} | {r['env']} | {r['default']} | "
-                     f"{r['help']} |")
+        lines.append(f"| `{r['name']}` | {r['flag']} | {r['env']} | {r['accepts']} | "
+                     f"{r['default']} | {r['help']} |")
     return "\n".join(lines)
 
 

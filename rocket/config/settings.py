@@ -10,6 +10,7 @@ import os
 import socket
 from typing import Any, Callable, Dict, List, NamedTuple, Optional, Tuple
 
+from rocket.config.converters import byte_count, optional_hook, static_mount_text, to_bool
 from rocket.logs import ROCKET_FORMAT
 
 
@@ -100,21 +101,6 @@ def _is_port(value: Any) -> bool:
         isinstance(value, str) and value.isdigit())
 
 
-def to_bool(value: Any) -> bool:
-    """True/False, or the strings yes/no, true/false, on/off, 1/0."""
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, int) and value in (0, 1):
-        return bool(value)
-    if isinstance(value, str) and value.strip().lower() in _BOOLS:
-        return _BOOLS[value.strip().lower()]
-    raise ValueError(f"{value!r} is not a boolean")
-
-
-_BOOLS = {"1": True, "yes": True, "true": True, "on": True,
-          "0": False, "no": False, "false": False, "off": False}
-
-
 def non_negative_int(value: Any) -> int:
     """An integer >= 0."""
     if isinstance(value, bool):
@@ -166,34 +152,15 @@ def concurrency_mode(value: Any) -> str:
     return mode
 
 
-def optional_hook(value: Any) -> Optional[Callable[..., Any]]:
-    """A callable or MODULE:NAME (imported now, so a typo fails at start), or None."""
-    if value is None or value == "":
-        return None
-    if callable(value):
-        return value  # type: ignore[no-any-return]
-    module_name, sep, attr = str(value).strip().partition(":")
-    if not (module_name and sep and attr):
-        raise ValueError(f"{value!r} is neither a callable nor MODULE:NAME")
-    import importlib
-
-    try:
-        target: Any = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise ValueError(f"cannot import {module_name!r}: {exc}") from None
-    for part in attr.split("."):
-        if not hasattr(target, part):
-            raise ValueError(f"module {module_name!r} has no {attr!r}")
-        target = getattr(target, part)
-    if not callable(target):
-        raise ValueError(f"{value!r} is not callable")
-    return target  # type: ignore[no-any-return]
-
-
 def static_mounts(value: Any) -> Tuple[Tuple[Any, ...], ...]:
-    """URL=DIR, e.g. /assets=./public."""
-    from rocket.static.mounts import to_static_mounts  # imported only when the setting is used
+    """URL=DIR[;OPTION[=VALUE]...], e.g. /assets=./public or /=./site;display_index."""
+    from rocket.static.mounts import parse_static_spec, to_static_mounts  # only when used
 
+    if isinstance(value, str):
+        value = [value]
+    if isinstance(value, list):
+        value = [_mount_with_options(e, parse_static_spec) if isinstance(e, str) else e
+                 for e in value]
     return to_static_mounts(value)
 
 
@@ -206,8 +173,19 @@ SAME_DEFAULT: Any = _SameDefault()
 """A row's ``compat_default`` when the compatibility APIs use the production default too."""
 
 
+def _mount_with_options(spec: str, parse: Callable[[str], Tuple[str, str]]) -> Tuple[Any, ...]:
+    head, options = static_mount_text(spec)
+    return parse(head) + ((options,) if options else ())
+
+
+GROUPS = ("binding", "TLS", "threads and processes", "timeouts and limits", "logging", "static",
+          "development", "hooks")
+"""The sections of ``rocket --help``, in order; each row names one."""
+
+
 class Setting(NamedTuple):
-    """One row of the table: name, converter (raises ValueError/TypeError), default, help.
+    """One row of the table: name, converter (raises ValueError/TypeError), default, help and
+    the :data:`GROUPS` section it is listed in.
 
     ``default`` is the production default (the CLI, ``serve()``, ``Server``, ``SocketServer``);
     ``compat_default``, when given, is the one the compatibility APIs (``Rocket(...)``,
@@ -218,6 +196,7 @@ class Setting(NamedTuple):
     converter: Callable[[Any], Any]
     default: Any
     help: str
+    group: str = ""
     compat_default: Any = SAME_DEFAULT
 
     def default_for(self, compatible: bool) -> Any:
@@ -232,112 +211,134 @@ MAX_THREADS_BOUND = 128
 
 SETTINGS: List[Setting] = [
     Setting("bind", to_interfaces, (Interface("127.0.0.1", 8000),),
-            "interfaces: (ip, port[, keyfile, certfile[, ca_certs]]), 'host:port', 'unix:PATH' "
-            "or 'fd://N' (an inherited listening socket)"),
+            "address to listen on: HOST:PORT, [IPV6]:PORT, unix:PATH or fd://N (an inherited "
+            "listening socket); Rocket's interface tuples in the API", "binding"),
     Setting("backlog", non_negative_int, socket.SOMAXCONN,
-            "listen() backlog; the kernel's SOMAXCONN so bursts of connects are not dropped"),
-    Setting("min_threads", non_negative_int, 10, "worker threads kept alive when idle"),
+            "listen() backlog: connections the kernel holds until they are accepted; high so "
+            "bursts of connects are not dropped", "binding"),
+    Setting("min_threads", positive_int, 10,
+            "worker threads kept alive when idle (at least 1)", "threads and processes"),
     Setting("max_threads", non_negative_int, MAX_THREADS_BOUND,
             f"upper bound of worker threads; 0 = no bound. {MAX_THREADS_BOUND} serves a "
             "blocking app on 100 busy connections at full speed (sleep-c100) and caps memory "
-            "and GIL contention under a burst; Rocket(...) keeps Rocket's 0", 0),
+            "and GIL contention under a burst; Rocket(...) keeps Rocket's 0",
+            "threads and processes", compat_default=0),
     Setting("thread_idle_timeout", non_negative_float, 10.0,
             "seconds a surplus worker thread may stay idle; those idle for a whole period "
             "retire together, down to min_threads (a 2,000-thread burst is gone within 20 s, "
-            "while bursts a few seconds apart reuse their threads)"),
+            "while bursts a few seconds apart reuse their threads)", "threads and processes"),
     Setting("queue_size", non_negative_int, 1024,
             "connections that may wait for a thread once max_threads are busy; bounded so an "
-            "overloaded server pushes back through the listen backlog instead of growing memory"),
+            "overloaded server pushes back through the listen backlog instead of growing memory",
+            "threads and processes"),
     Setting("max_connections", non_negative_int, 0,
             "open connections at most; at the limit the longest-idle keep-alive connection is "
             "closed, or accepting pauses (the listen backlog holds new connects) when none is "
             "idle; 0 = the open-file limit (RLIMIT_NOFILE, soft raised to hard at start) minus "
-            "64 and one per worker thread"),
+            "64 and one per worker thread", "timeouts and limits"),
     Setting("keep_alive", non_negative_float, 75.0,
             "seconds an idle keep-alive connection is kept (Rocket's `timeout`); 0 = never closed; "
             "75 outlasts the idle keep-alive of the proxies usually in front (nginx's upstream "
             "keepalive_timeout and cloud balancers' 60 s), so the proxy, not Rocket, closes an "
             "idle connection and never reuses one Rocket just closed",
-            compat_default=600.0),
+            "timeouts and limits", compat_default=600.0),
     Setting("header_timeout", non_negative_float, 10.0,
-            "seconds to wait for request bytes once a request started (Rocket's SOCKET_TIMEOUT)"),
+            "seconds to wait for request bytes once a request started (Rocket's "
+            "SOCKET_TIMEOUT)", "timeouts and limits"),
     Setting("body_timeout", non_negative_float, 10.0,
-            "seconds to wait for each piece of a request body and for each send"),
+            "seconds to wait for each piece of a request body and for each send",
+            "timeouts and limits"),
     Setting("linger", non_negative_float, 0.05,
             "seconds a worker waits for the next request before parking the connection in the "
             "monitor; long enough to keep busy clients on their thread, short enough that idle "
-            "ones never pin it"),
+            "ones never pin it", "timeouts and limits"),
     Setting("tls_handshake_timeout", non_negative_float, 5.0,
-            "seconds a client gets to finish the TLS handshake; a silent client is cut after it"),
-    Setting("certfile", optional_path, None, "PEM certificate chain for every TCP interface"),
-    Setting("keyfile", optional_path, None, "PEM private key for certfile"),
-    Setting("ca_certs", optional_path, None, "CA bundle to verify optional client certificates"),
-    Setting("ciphers", optional_str, None, "OpenSSL cipher string; None = Python's defaults"),
-    Setting("max_request_line", non_negative_int, 8190,
-            "bytes in the request line (414); 8 KiB as Apache, nginx and gunicorn"),
-    Setting("max_field_bytes", non_negative_int, 8190,
-            "bytes in one header field (431); 8 KiB as Apache"),
-    Setting("max_header_bytes", non_negative_int, 65536,
-            "bytes in the whole header block (431); room for large cookies, bounded memory"),
-    Setting("max_headers", non_negative_int, 100, "header fields per request (431), as Apache"),
-    Setting("max_chunk_line", non_negative_int, 4096,
-            "bytes in a chunk-size line with extensions; real ones are a few bytes"),
-    Setting("max_trailer_bytes", non_negative_int, 8192, "bytes of chunked trailer fields"),
-    Setting("min_chunk_avg_bytes", non_negative_int, 256,
+            "seconds a client gets to finish the TLS handshake; a silent client is cut after it",
+            "TLS"),
+    Setting("certfile", optional_path, None, "PEM certificate chain for every TCP interface",
+            "TLS"),
+    Setting("keyfile", optional_path, None, "PEM private key for certfile", "TLS"),
+    Setting("ca_certs", optional_path, None, "CA bundle to verify optional client certificates",
+            "TLS"),
+    Setting("ciphers", optional_str, None,
+            "OpenSSL cipher string; unset = Python's defaults", "TLS"),
+    Setting("max_request_line", byte_count, 8190,
+            "bytes in the request line (414); 8 KiB as Apache, nginx and gunicorn",
+            "timeouts and limits"),
+    Setting("max_field_bytes", byte_count, 8190,
+            "bytes in one header field (431); 8 KiB as Apache", "timeouts and limits"),
+    Setting("max_header_bytes", byte_count, 65536,
+            "bytes in the whole header block (431); room for large cookies, bounded memory",
+            "timeouts and limits"),
+    Setting("max_headers", non_negative_int, 100, "header fields per request (431), as Apache",
+            "timeouts and limits"),
+    Setting("max_chunk_line", byte_count, 4096,
+            "bytes in a chunk-size line with extensions; real ones are a few bytes",
+            "timeouts and limits"),
+    Setting("max_trailer_bytes", byte_count, 8192, "bytes of chunked trailer fields",
+            "timeouts and limits"),
+    Setting("min_chunk_avg_bytes", byte_count, 256,
             "past a body's first 4096 chunks, the least average chunk size (400 below it), so "
-            "a body of tiny chunks cannot burn CPU out of proportion to its bytes; 0 = off"),
-    Setting("max_body", non_negative_int, 1 << 30,
-            "bytes in a request body (413); 1 GiB; 0 = unbounded"),
-    Setting("access_log", to_bool, True, "log one line per request to Rocket.Requests"),
+            "a body of tiny chunks cannot burn CPU out of proportion to its bytes; 0 = off",
+            "timeouts and limits"),
+    Setting("max_body", byte_count, 1 << 30,
+            "bytes in a request body (413); 0 = unbounded", "timeouts and limits"),
+    Setting("access_log", to_bool, True, "log one line per request to Rocket.Requests",
+            "logging"),
     Setting("access_log_format", str, ROCKET_FORMAT,
-            "%-style format of the access-log line (Rocket's own line by default)"),
+            "%-style format of the access-log line (Rocket's own line by default)", "logging"),
     Setting("handle_signals", to_bool, True,
-            "SIGTERM/SIGINT stop, SIGHUP/SIGUSR1 restart (main thread only)"),
+            "SIGTERM/SIGINT stop, SIGHUP/SIGUSR1 restart (main thread only)",
+            "threads and processes"),
     Setting("workers", positive_int, 1,
-            "worker processes; above 1 an arbiter binds the sockets once and supervises them"),
+            "worker processes; above 1 an arbiter binds the sockets once and supervises them",
+            "threads and processes"),
     Setting("reuse_port", to_bool, False,
             "with workers > 1, give each worker its own SO_REUSEPORT socket instead of sharing "
             "one; off by default: the shared, accept-balanced socket measured as fast here "
             "(1.06x reuse_port, 2 workers, keep-alive hello) and loses no queued connection "
-            "when a worker exits"),
+            "when a worker exits", "threads and processes"),
     Setting("max_requests", non_negative_int, 0,
             "requests after which a worker process is replaced (bounds leaks); 0 = never; "
-            "SocketServer: messages per connection before it is closed"),
+            "SocketServer: messages per connection before it is closed", "threads and processes"),
     Setting("max_requests_jitter", non_negative_int, 0,
-            "random 0..N added to max_requests per worker so workers do not all restart at once"),
+            "random 0..N added to max_requests per worker so workers do not all restart at once",
+            "threads and processes"),
     Setting("graceful_timeout", non_negative_float, 30.0,
             "seconds a stopping worker gets to finish in-flight requests (SIGTERM, reload, "
-            "retirement) before it is killed; 30 as gunicorn"),
+            "retirement) before it is killed; 30 as gunicorn", "threads and processes"),
     Setting("worker_timeout", non_negative_float, 30.0,
             "seconds a worker process may go without progress (a hung app) before the arbiter "
-            "kills and replaces it; 0 = never; 30 as gunicorn's timeout"),
+            "kills and replaces it; 0 = never; 30 as gunicorn's timeout", "threads and processes"),
     Setting("server_name", optional_str, None,
-            "SERVER_NAME in the environ; None = this host's name"),
+            "SERVER_NAME in the environ; unset = this host's name", "binding"),
     Setting("concurrency", concurrency_mode, "thread",
             "thread: one process and its thread pool; process: `workers` processes under an "
-            "arbiter (workers > 1 implies process whatever this says)"),
-    Setting("max_message_bytes", non_negative_int, 1 << 20,
+            "arbiter (workers > 1 implies process whatever this says)", "threads and processes"),
+    Setting("max_message_bytes", byte_count, 1 << 20,
             "SocketServer: bytes of one buffered, not yet decoded message (larger closes the "
-            "connection); 1 MiB bounds memory per connection; 0 = unbounded"),
+            "connection); bounds memory per connection; 0 = unbounded", "timeouts and limits"),
     Setting("static", static_mounts, (),
-            "static mounts in front of the app, e.g. [\"/assets=./public\"]: URL=DIR strings "
-            "or (url, dir[, options]) tuples; the longest URL wins and owns its whole prefix "
-            "(repeatable on the command line, where the app may then be omitted)"),
+            "static files in front of the app: URL=DIR, with per-mount options after `;` "
+            "(display_index, cache_control=..., follow_symlinks, show_dotfiles, "
+            "precompressed=off, cache_bytes=SIZE), e.g. /=./site;display_index; the longest URL "
+            "wins and owns its whole prefix; repeatable on the command line, where the app may "
+            "then be omitted (the API also takes (url, dir[, options]) tuples)", "static"),
     Setting("profile", optional_path, None,
             "write cProfile stats of the server's threads to this file when it stops (FILE.PID "
             "per worker process); `python -m rocket.bench profile-report FILE` shows the top "
-            "functions"),
+            "functions", "development"),
     Setting("connection_made", optional_hook, None,
             "hook connection_made(conn), called when a connection is first served "
-            "(a callable or MODULE:NAME)"),
+            "(a callable or MODULE:NAME)", "hooks"),
     Setting("pre_request", optional_hook, None,
-            "hook pre_request(conn, message) before each request or message is handled"),
+            "hook pre_request(conn, message) before each request or message is handled", "hooks"),
     Setting("post_request", optional_hook, None,
             "hook post_request(conn, message, reply) after it was answered (reply is None "
-            "for HTTP: the response is already sent)"),
+            "for HTTP: the response is already sent)", "hooks"),
     Setting("connection_lost", optional_hook, None,
             "hook connection_lost(conn, exc) once the connection is closed; exc is what "
-            "ended it when known (a decode error, a reset), else None"),
+            "ended it when known (a decode error, a reset), else None", "hooks"),
 ]
 
 SETTINGS_BY_NAME: Dict[str, Setting] = {s.name: s for s in SETTINGS}

@@ -20,10 +20,13 @@ import os
 from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Tuple
 
 from rocket.appimport import parse_spec
+from rocket.config.converters import byte_count, format_bytes, optional_hook
 from rocket.config.settings import (
     ALIASES,
     SETTINGS,
+    SETTINGS_BY_NAME,
     ConfigError,
+    Interface,
     Setting,
     non_negative_float,
     non_negative_int,
@@ -96,6 +99,14 @@ def access_log_format(value: Any) -> str:
     return fmt
 
 
+def atoms_of(fmt: str) -> str:
+    """An access-log format written with the short atoms (``%(h)s``), as users write it."""
+    fmt = fmt.replace("[%(time)s]", "%(t)s")
+    for atom, field in ACCESS_ATOMS.items():
+        fmt = fmt.replace(f"%({field})", f"%({atom})")
+    return fmt
+
+
 def umask(value: Any) -> Optional[int]:
     """An octal mask such as 077 or 0o077."""
     if value is None or value == "":
@@ -123,6 +134,8 @@ def thread_range(value: Any) -> Optional[Tuple[int, Optional[int]]]:
         return None
     low, sep, high = str(value).strip().partition(":")
     numbers = (non_negative_int(low), non_negative_int(high) if sep else None)
+    if numbers[0] < 1:
+        raise ValueError(f"MIN is {numbers[0]}; at least 1 thread must serve")
     if numbers[1] and numbers[0] > numbers[1]:
         raise ValueError(f"MIN {numbers[0]} exceeds MAX {numbers[1]}")
     return numbers
@@ -137,22 +150,24 @@ CLI_SETTINGS: List[Setting] = [
             "MODULE:FACTORY() (positional on the command line)"),
     Setting("access_log", access_log_target, "-",
             "where the CLI writes the access log: FILE, '-' for standard output, or off "
-            "(the Python API takes a bool)"),
+            "(the Python API takes a bool)", "logging"),
     Setting("access_log_format", access_log_format, COMBINED_FORMAT,
             "access-log line: atoms %(h)s client, %(l)s -, %(u)s -, %(t)s [time], %(r)s request "
             "line, %(s)s status, %(b)s size, %(f)s referer, %(a)s user agent; Apache combined "
-            "by default on the command line"),
+            "by default on the command line", "logging"),
     Setting("threads", thread_range, None,
             "MIN[:MAX] worker threads, shorthand for min_threads and max_threads (MAX "
-            "omitted = max_threads' default)"),
-    Setting("log_level", log_level, "info", "level of the CLI's log on standard error"),
+            "omitted = max_threads' default); MIN is at least 1", "threads and processes"),
+    Setting("log_level", log_level, "info", "level of the CLI's log on standard error: critical, error, warning, info or debug",
+            "logging"),
     Setting("log_config", optional_path, None,
-            "logging.config.dictConfig file (.json or .toml) replacing the CLI's handlers"),
+            "logging.config.dictConfig file (.json or .toml) replacing the CLI's handlers",
+            "logging"),
     Setting("umask", umask, None,
-            "octal umask set before binding, so it shapes unix socket permissions"),
+            "octal umask set before binding, so it shapes unix socket permissions", "binding"),
     Setting("reload", to_bool, False,
             "restart when a source file changes (development only; uses watchfiles when "
-            "installed, else polls)"),
+            "installed, else polls)", "development"),
 ]
 """Settings the command line adds; rows with the name of a table row replace it for the CLI."""
 
@@ -167,11 +182,44 @@ FORMS = {
     non_negative_int: "an integer >= 0",
     non_negative_float: "a number of seconds >= 0",
     to_bool: "true or false",
+    byte_count: "bytes, e.g. 65536, 512KiB, 10MB or 1G (K, M, G and KiB, MiB, GiB are powers "
+                "of 1024; KB, MB, GB of 1000)",
+    optional_hook: "MODULE:NAME (or a callable in the API)",
     optional_path: "a file path",
     optional_str: "a string",
     str: "a string",
 }
 """How each shared converter's accepted form reads in an error line."""
+
+
+def default_text(setting: Setting, compat: bool = False) -> str:
+    """A row's default in the user's terms (``127.0.0.1:8000``, ``1GiB``, ``false``, ``unset``),
+    the same on every platform: what ``--help`` and the README show (``compat``: the
+    compatibility APIs' default)."""
+    value = setting.default_for(compat)
+    if setting.name in PLATFORM_DEFAULTS:
+        return PLATFORM_DEFAULTS[setting.name]
+    if setting.name == "threads":
+        return f"{SETTINGS_BY_NAME['min_threads'].default}:{SETTINGS_BY_NAME['max_threads'].default}"
+    if setting.name == "access_log_format":
+        return atoms_of(value)
+    if value is None:
+        return "unset"
+    if value == ():
+        return "none"
+    if isinstance(value, tuple) and isinstance(value[0], Interface):
+        return ", ".join(i.describe() for i in value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if setting.converter is byte_count:
+        return format_bytes(value)
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+PLATFORM_DEFAULTS = {"backlog": "the kernel's maximum (SOMAXCONN)"}
+"""Defaults that depend on the platform, shown by what they mean."""
 
 
 def all_settings() -> List[Setting]:

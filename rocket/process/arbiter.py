@@ -24,7 +24,6 @@ How it works:
 from __future__ import annotations
 
 import errno
-import logging
 import os
 import random
 import signal
@@ -33,6 +32,7 @@ import time
 from typing import Any, Callable, Dict, List, Optional
 
 from rocket.config.settings import Config, ConfigError, Interface
+from rocket.logs import part_log
 from rocket.net.binding import bind_interfaces, listen_fds, reuse_port_sockets
 from rocket.process.child import BOOT_ERROR_EXIT, ChildSpec, child_main
 from rocket.process.scoreboard import RETIRING, SERVING, STATE_NAMES, Board, Slot
@@ -53,7 +53,7 @@ from rocket.process.supervision import (
 __all__ = ["Arbiter", "Backoff", "wants_arbiter", "describe_status", "max_requests_for",
            "fork_supported", "TICK_S"]
 
-log = logging.getLogger("Rocket.Errors.Arbiter")
+log = part_log("Arbiter")
 
 TICK_S = 0.1
 """Main-loop period: bounds how late a heartbeat, a deadline or a respawn is noticed."""

@@ -24,7 +24,6 @@ How it works:
 
 from __future__ import annotations
 
-import logging
 import os
 import signal
 import sys
@@ -32,6 +31,7 @@ import time
 from typing import Any, Callable, Dict, List, Optional
 
 from rocket.config.settings import SETTINGS_BY_NAME
+from rocket.logs import part_log
 from rocket.process.scoreboard import BOOTING, DRAINING, RETIRING, SERVING, Board, Slot
 from rocket.process.signals import Signals
 
@@ -44,7 +44,7 @@ BOOT_ERROR_EXIT = 3
 BEAT_S = 0.2
 """Heartbeat period: often enough for fresh info() figures, rare enough to cost nothing."""
 
-log = logging.getLogger("Rocket.Errors.Worker")
+log = part_log("Worker")
 
 ARBITER_SETTINGS = frozenset(("workers", "reuse_port", "max_requests", "max_requests_jitter",
                               "graceful_timeout", "worker_timeout", "handle_signals",

@@ -21,10 +21,11 @@ from typing import Any, Callable, Dict, List, Optional
 from rocket import accesslog
 from rocket._version import SERVER_SOFTWARE
 from rocket.config.settings import ConfigError
-from rocket.logs import errors_log, log
+from rocket.logs import log, part_log
 from rocket.net.listener import Listener
 from rocket.net.monitor import Monitor
 from rocket.server.admission import Admission, default_max_connections, raise_fd_limit
+from rocket.server.banner import announce, announce_arbiter
 from rocket.server.signals import unwatch, watch
 from rocket.server.threadpool import ThreadPool
 
@@ -37,7 +38,7 @@ PARKED_GRACE_S = 0.5
 """How long a drain still serves parked connections that turn readable (a request sent just
 as the drain began) before it closes the idle ones; bounded by the drain's timeout."""
 
-drain_log = errors_log("Worker")
+drain_log = part_log("Worker")
 
 
 class Lifecycle:
@@ -52,6 +53,9 @@ class Lifecycle:
     """The interfaces to listen on; the bound ones once started."""
     thread_factory: Callable[..., threading.Thread] = threading.Thread
     """Makes the pool's threads (``threading.Thread``'s signature; a class or staticmethod)."""
+
+    banner = False
+    """Print ``Serving on URL`` per listener once bound (``serve()`` and the CLI set it)."""
 
     def __init__(self) -> None:
         self.listeners: List[Listener] = []
@@ -107,6 +111,8 @@ class Lifecycle:
                 raise
             self._stopped.clear()
             self._running = True
+            if self.banner:
+                announce(self.interfaces)
         if background:
             return
         try:
@@ -262,6 +268,8 @@ class Lifecycle:
 
     def _adopt_arbiter(self, arbiter: Any) -> None:
         self._arbiter = arbiter
+        if self.banner:
+            announce_arbiter(arbiter)
 
     def _arbiter_settings(self) -> Dict[str, Any]:
         """The settings handed to the arbiter: those given explicitly and ``bind``, without
@@ -294,7 +302,7 @@ class Lifecycle:
         if profiler is not None:
             from rocket.server.profile import finish_profile
 
-            finish_profile(profiler, errors_log("Server"), write)
+            finish_profile(profiler, part_log("Server"), write)
 
     def _start_components(self) -> None:
         c = self.config

@@ -20,7 +20,6 @@ from __future__ import annotations
 import contextlib
 import cProfile
 import functools
-import logging
 import os
 import pstats
 import sys
@@ -165,7 +164,7 @@ def start_profile(path: str, per_process: bool = False) -> ThreadProfiler:
     return profiler
 
 
-def finish_profile(profiler: ThreadProfiler, log: logging.Logger, write: bool = True) -> bool:
+def finish_profile(profiler: ThreadProfiler, log: Any, write: bool = True) -> bool:
     """Stop profiling new threads and (``write``) write the merged stats; True when written.
 
     A failed write is logged, never raised: it happens while the server stops.

@@ -254,9 +254,16 @@ class Server(Rocket):
 
 
 def serve(app: Any, **settings: Any) -> None:
-    """Serve ``app`` until stopped (signal or Ctrl-C): ``serve(app, host=, port=, threads=)``."""
+    """Serve ``app`` until stopped (signal or Ctrl-C): ``serve(app, host=, port=, threads=)``.
+
+    When logging is not configured it prints ``Serving on http://HOST:PORT`` per listener
+    (:mod:`rocket.server.banner`)."""
+    from rocket.server.banner import logging_configured
+
     settings.setdefault("handle_signals", True)
-    Server(app, **settings).start()
+    server = Server(app, **settings)
+    server.banner = not logging_configured()
+    server.start()
 
 
 def build_server(app: Any, settings: Dict[str, Any], sockets: List[Any]) -> Server:

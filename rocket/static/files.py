@@ -15,14 +15,14 @@ module (never the reverse).
 
 from __future__ import annotations
 
-import html
 import os
 import stat
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 from urllib.parse import quote
 
 from rocket.static.cache import CACHE_BYTES, ResponseCache
-from rocket.static.paths import Refused, Target, is_hidden, maybe_stat_below, resolve
+from rocket.static.listing import listing_page, read_entries
+from rocket.static.paths import Refused, Target, maybe_stat_below, resolve
 from rocket.static.ranges import (
     BLOCK_SIZE,
     FileBlocks,
@@ -195,28 +195,13 @@ class StaticFiles:
         self, environ: Dict[str, Any], start_response: StartResponse, method: str, target: Target
     ) -> Iterable[bytes]:
         try:
-            names = sorted(os.listdir(target.path))
+            entries = read_entries(self.root, target.path, self.show_dotfiles, self.follow_symlinks)
         except OSError:
             raise Refused(403, "directory cannot be read") from None
         shown = "/" + "/".join(target.segments) + ("/" if target.segments else "")
-        title = html.escape(environ.get("SCRIPT_NAME", "") + shown)
-        rows = [] if not target.segments else ['<li><a href="../">../</a></li>']
-        for name in names:
-            if not self.show_dotfiles and is_hidden(name):
-                continue
-            found = maybe_stat_below(self.root, target.path, (name,), self.follow_symlinks)
-            if found is None:
-                continue
-            slash = "/" if stat.S_ISDIR(found[1].st_mode) else ""
-            href = quote(os.fsencode(name)) + slash
-            label = html.escape(name + slash)
-            rows.append(f'<li><a href="{html.escape(href)}">{label}</a></li>')
-        page = (
-            '<!DOCTYPE html>\n<html><head><meta charset="utf-8">'
-            f"<title>Index of {title}</title></head>\n<body><h1>Index of {title}</h1>\n<ul>\n"
-            + "\n".join(rows)
-            + "\n</ul></body></html>\n"
-        ).encode("utf-8", "surrogateescape")
+        title = environ.get("SCRIPT_NAME", "") + shown
+        page = listing_page(title, entries, environ.get("QUERY_STRING", ""),
+                            has_parent=bool(target.segments))
         headers = [("Content-Type", "text/html; charset=utf-8"), ("Content-Length", str(len(page)))]
         start_response(_status(200), headers)
         return [] if method == "HEAD" else [page]

@@ -274,7 +274,7 @@ class WSGIWorker(HTTPWorker):
         head = exchange.head
         client = conn.client_addr
         fields = {
-            "client_ip": client[0] if isinstance(client, tuple) else str(client),
+            "client_ip": (client[0] if isinstance(client, tuple) else str(client)) or "-",
             "request_line": accesslog.escape((request.method + b" " + request.target
                                               + b" HTTP/" + request.http_version).decode("latin-1")),
             "status": head.status_code if head is not None else "-",

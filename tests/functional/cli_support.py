@@ -200,5 +200,7 @@ def run_rocket(args: Sequence[str], cwd: str, env: Optional[dict] = None,
 
 
 def error_lines(stderr: str) -> List[str]:
-    """The stderr lines that are not log records (``[time] LEVEL name: ...``)."""
-    return [line for line in stderr.splitlines() if not line.startswith("[")]
+    """The stderr lines that are neither log records (``[time] LEVEL name: ...``) nor the
+    ``Serving on URL`` lines printed once listening."""
+    return [line for line in stderr.splitlines()
+            if not line.startswith(("[", "Serving on "))]

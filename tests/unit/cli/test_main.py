@@ -102,7 +102,7 @@ def test_settings_markdown(capsys):
 
 @pytest.mark.parametrize("argv, line", [
     (["--frobnicate", "m:app"],
-     "unrecognized arguments: --frobnicate (see rocket --help)"),
+     "unrecognized option --frobnicate (see rocket --help)"),
     (["--max-threads"], "argument --max-threads: expected one argument"),
     (["--max-threads", "lots", "m:app"],
      "--max-threads: invalid value 'lots' (expected an integer >= 0)"),

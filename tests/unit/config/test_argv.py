@@ -72,19 +72,20 @@ def test_only_the_settings_given_and_the_off_forms():
 
 
 @pytest.mark.parametrize("argv, line", [
-    (["--nope"], "unrecognized arguments: --nope (see echo.py --help)"),
+    (["--nope"], "unrecognized option --nope (see echo.py --help)"),
     (["--backlog"], "argument --backlog: expected one argument"),
     (["--backlog", "many"], "--backlog: invalid value 'many' (expected an integer >= 0)"),
     (["--timeout", "1", "--keep-alive", "2"],
      "command line: give either --timeout or --keep-alive, not both"),
-    (["--interfaces", "127.0.0.1:0"],
-     "unrecognized arguments: --interfaces 127.0.0.1:0 (see echo.py --help)"),
+    (["--interfaces", "127.0.0.1:0"], "unrecognized option --interfaces; did you mean --bind?"),
+    (["--threds", "4"], "unrecognized option --threds; did you mean --min-threads?"),
+    (["--max-thread=4"], "unrecognized option --max-thread; did you mean --max-threads?"),
 ])
 def test_mistakes_are_one_line_naming_the_flag(argv, line):
     with pytest.raises(SourceError) as raised:
         parse_settings(settings_parser(prog="echo.py"), argv)
     assert str(raised.value) == line
-    if "argument" in line:
+    if "argument" in line or "option" in line:
         assert isinstance(raised.value, UsageError)
 
 

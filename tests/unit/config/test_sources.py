@@ -185,4 +185,5 @@ def test_static_mounts_from_every_source(tmp_path):
     with pytest.raises(SourceError) as err:
         resolve({"static": (["/x"], "--static")}, {})
     assert str(err.value) == ("--static: static mount '/x' must look like URL=DIR, e.g. "
-                              "/assets=./public (expected URL=DIR, e.g. /assets=./public)")
+                              "/assets=./public (expected URL=DIR[;OPTION[=VALUE]...], e.g. /assets=./public or "
+                              "/=./site;display_index)")
