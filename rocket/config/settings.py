@@ -220,7 +220,8 @@ SETTINGS: List[Setting] = [
     Setting("keep_alive", non_negative_float, 600.0,
             "seconds an idle keep-alive connection is kept (Rocket's `timeout`); 0 = never closed"),
     Setting("header_timeout", non_negative_float, 10.0,
-            "seconds to wait for request bytes once a request started (Rocket's SOCKET_TIMEOUT)"),
+            "seconds a request head may take in total: from accept for a new connection, from "
+            "its first byte otherwise (Rocket's SOCKET_TIMEOUT); 0 = no bound"),
     Setting("body_timeout", non_negative_float, 10.0,
             "seconds to wait for each piece of a request body and for each send"),
     Setting("linger", non_negative_float, 0.05,
@@ -229,6 +230,20 @@ SETTINGS: List[Setting] = [
             "ones never pin it"),
     Setting("tls_handshake_timeout", non_negative_float, 5.0,
             "seconds a client gets to finish the TLS handshake; a silent client is cut after it"),
+    Setting("body_min_rate", non_negative_float, 240.0,
+            "bytes/s a request body must average once min_rate_grace passed (408 below it); "
+            "240 as Kestrel: cuts trickling clients, spares slow links; 0 = no floor"),
+    Setting("send_min_rate", non_negative_float, 240.0,
+            "bytes/s a client must read a response at, averaged once min_rate_grace passed "
+            "while sends wait on it (the connection closes below it); 0 = no floor"),
+    Setting("min_rate_grace", non_negative_float, 5.0,
+            "seconds before body_min_rate and send_min_rate apply; 5 as Kestrel"),
+    Setting("close_drain_time", non_negative_float, 30.0,
+            "seconds in total the monitor reads and discards what a client still sends after "
+            "an answer that closes the connection, so it reads the answer, not a reset; 30 as "
+            "nginx's lingering_time"),
+    Setting("close_drain_timeout", non_negative_float, 5.0,
+            "seconds of silence that end that draining early; 5 as nginx's lingering_timeout"),
     Setting("certfile", optional_path, None, "PEM certificate chain for every TCP interface"),
     Setting("keyfile", optional_path, None, "PEM private key for certfile"),
     Setting("ca_certs", optional_path, None, "CA bundle to verify optional client certificates"),

@@ -22,7 +22,7 @@ from rocket import accesslog
 from rocket._version import SERVER_SOFTWARE
 from rocket.config.settings import ConfigError
 from rocket.logs import errors_log, log
-from rocket.net.listener import Listener
+from rocket.net.listener import DEFER_ACCEPT_S, Listener
 from rocket.net.monitor import Monitor
 from rocket.server.signals import unwatch, watch
 from rocket.server.threadpool import ThreadPool
@@ -212,7 +212,7 @@ class Lifecycle:
             grace_end = min(deadline, clock() + PARKED_GRACE_S)
             while len(monitor) and clock() < grace_end and not hurry():
                 time.sleep(0.01)
-            monitor.stop()
+            monitor.close_waiting()  # lingering closes go on until the stop
         finished = True
         while self.pool is not None:
             figures = self.figures()
@@ -230,6 +230,8 @@ class Lifecycle:
             self.pool.stop(timeout=0.2)  # type: ignore[union-attr]  # shuts the connections
             if not stop:
                 return False
+        while monitor is not None and len(monitor) and clock() < deadline and not hurry():
+            time.sleep(0.01)  # lingering closes of the last answers
         self.stop()
         return finished
 
@@ -289,7 +291,14 @@ class Lifecycle:
         c = self.config
         self.pool = ThreadPool(self._serve, min_threads=c.min_threads, max_threads=c.max_threads,
                                queue_size=c.queue_size, discard=_close, abort=_abort)
-        self.monitor = Monitor(self.pool.submit, timeout=c.keep_alive)
+        client_first = bool(getattr(self.worker, "client_speaks_first", False))
+        self.monitor = Monitor(self.pool.submit, timeout=c.keep_alive,
+                               header_timeout=c.header_timeout,
+                               handshake_timeout=c.tls_handshake_timeout,
+                               drain_time=c.close_drain_time, drain_gap=c.close_drain_timeout,
+                               ready=self._request_ready, answer=self._answer,
+                               clients_speak_first=client_first)
+        defer_accept_s = DEFER_ACCEPT_S if client_first else 0
         listeners: List[Listener] = []
         try:
             for index, interface in enumerate(self.interfaces):
@@ -300,7 +309,8 @@ class Lifecycle:
                     sock = self.sockets[index] = adopt_fd(interface.fd)
                 listeners.append(Listener(interface, self._accept, backlog=c.backlog,
                                           ciphers=c.ciphers, has_room=self.pool.has_room,
-                                          sock=sock.dup() if sock is not None else None))
+                                          sock=sock.dup() if sock is not None else None,
+                                          defer_accept_s=defer_accept_s))
         except BaseException:
             for listener in listeners:
                 listener.close()
@@ -339,6 +349,14 @@ class Lifecycle:
 
     def _serve(self, conn: Any) -> None:
         raise NotImplementedError
+
+    def _request_ready(self, conn: Any) -> bool:
+        """The monitor's ``ready``: do the bytes buffered on ``conn`` make a request?"""
+        return True
+
+    def _answer(self, conn: Any, reason: str) -> Optional[bytes]:
+        """The monitor's ``answer``: bytes to send before closing ``conn`` for ``reason``."""
+        return None
 
 
 def _close(conn: Any) -> None:
