@@ -194,14 +194,19 @@ class Connection(NoWaitIO):
             self._waiting_since, self._waited_bytes = now, 0
         wait = self.send_timeout or None
         rate = self.send_min_rate
+        too_slow = None
         if rate:
             left = self._waiting_since + max(self.min_rate_grace,
                                              self._waited_bytes / rate) - now
+            too_slow = socket.timeout(f"the client reads slower than send_min_rate={rate:g} B/s")
             if left <= 0:
-                raise socket.timeout(f"the client reads slower than send_min_rate={rate:g} B/s")
-            wait = left if wait is None else min(wait, left)
+                raise too_slow
+            if wait is None or left < wait:
+                wait = left
+            else:
+                too_slow = None
         if not _wait_for(self._fd, select.POLLOUT if _HAS_POLL else 0, wait):
-            raise _timed_out()
+            raise too_slow or _timed_out()
 
     def sendmany(self, buffers: Sequence[bytes]) -> None:
         """Send several buffers in order as gathered writes (``sendmsg``), without joining them.
