@@ -243,8 +243,8 @@ SETTINGS: List[Setting] = [
             "idle connection and never reuses one Rocket just closed",
             "timeouts and limits", compat_default=600.0),
     Setting("header_timeout", non_negative_float, 10.0,
-            "seconds to wait for request bytes once a request started (Rocket's "
-            "SOCKET_TIMEOUT)", "timeouts and limits"),
+            "seconds a request head may take in total: from accept for a new connection, from "
+            "its first byte otherwise (Rocket's SOCKET_TIMEOUT); 0 = no bound", "timeouts and limits"),
     Setting("body_timeout", non_negative_float, 10.0,
             "seconds to wait for each piece of a request body and for each send",
             "timeouts and limits"),
@@ -255,6 +255,24 @@ SETTINGS: List[Setting] = [
     Setting("tls_handshake_timeout", non_negative_float, 5.0,
             "seconds a client gets to finish the TLS handshake; a silent client is cut after it",
             "TLS"),
+    Setting("body_min_rate", non_negative_float, 240.0,
+            "bytes/s a request body must average once min_rate_grace passed (408 below it); "
+            "240 as Kestrel: cuts trickling clients, spares slow links; 0 = no floor",
+            "timeouts and limits"),
+    Setting("send_min_rate", non_negative_float, 240.0,
+            "bytes/s a client must read a response at, averaged once min_rate_grace passed "
+            "while sends wait on it (the connection closes below it); 0 = no floor",
+            "timeouts and limits"),
+    Setting("min_rate_grace", non_negative_float, 5.0,
+            "seconds before body_min_rate and send_min_rate apply; 5 as Kestrel",
+            "timeouts and limits"),
+    Setting("close_drain_time", non_negative_float, 30.0,
+            "seconds in total the monitor reads and discards what a client still sends after "
+            "an answer that closes the connection, so it reads the answer, not a reset; 30 as "
+            "nginx's lingering_time", "timeouts and limits"),
+    Setting("close_drain_timeout", non_negative_float, 5.0,
+            "seconds of silence that end that draining early; 5 as nginx's lingering_timeout",
+            "timeouts and limits"),
     Setting("certfile", optional_path, None, "PEM certificate chain for every TCP interface",
             "TLS"),
     Setting("keyfile", optional_path, None, "PEM private key for certfile", "TLS"),

@@ -6,18 +6,30 @@ bytes. Timeouts on plain sockets on Linux are kernel timeouts
 (``SO_RCVTIMEO``/``SO_SNDTIMEO``) on a blocking socket, so a read costs one ``recv`` syscall and
 not a ``poll`` plus a ``recv`` as Python's socket timeouts do; they are re-set only when the
 wanted value changes. TLS sockets use Python's timeouts, cached the same way.
+
+The monitor's side never waits: :meth:`Connection.read_nowait`,
+:meth:`Connection.handshake_nowait`, :meth:`Connection.send_nowait` and, for a lingering
+close, :meth:`Connection.shut_write` then :meth:`Connection.discard_nowait`.
+
+On plain TCP on Linux a send first tries without waiting (one ``send`` with ``MSG_DONTWAIT``,
+as cheap as ``sendall`` when the kernel takes it all); only when the client does not keep up
+does it wait, each wait bounded by ``send_timeout`` and by the ``send_min_rate`` floor,
+averaged over the time sends have been waiting once ``min_rate_grace`` passed.
 """
 
 from __future__ import annotations
 
 import errno
 import os
+import select
 import socket
 import struct
 import sys
-import threading
 import time
 from typing import Any, Optional, Sequence, Tuple
+
+from rocket.net.nowait import MSG_DONTWAIT as _MSG_DONTWAIT
+from rocket.net.nowait import RECV_BUFFER_BYTES, NoWaitIO, thread_buffer, thread_buffers
 
 PEER_GONE_ERRNOS = frozenset(
     getattr(errno, name)
@@ -27,11 +39,6 @@ PEER_GONE_ERRNOS = frozenset(
 )
 """errno values meaning the peer went away; callers close quietly on these."""
 
-RECV_BUFFER_BYTES = 65536
-"""One read: large enough for a whole pipelined burst or a big body piece. The buffer belongs
-to the thread, not the connection (bytes are copied out at once), so 1,000 idle connections
-cost no buffer memory."""
-
 SENDMSG_MAX_BUFFERS = 512
 """Buffers per sendmsg call: half of Linux's IOV_MAX (1024), a safe bound on every platform."""
 
@@ -39,8 +46,8 @@ SENDFILE_BLOCK_BYTES = 1 << 20
 """os.sendfile call size: large enough to amortise the call, small enough to notice stops."""
 
 _KERNEL_TIMEOUTS = sys.platform.startswith("linux") and hasattr(socket, "SO_RCVTIMEO")
-_MSG_DONTWAIT = getattr(socket, "MSG_DONTWAIT", 0)
 _HAS_SENDMSG = hasattr(socket.socket, "sendmsg")
+_HAS_POLL = hasattr(select, "poll")
 
 
 def _timeval(seconds: float) -> bytes:
@@ -49,14 +56,11 @@ def _timeval(seconds: float) -> bytes:
     return struct.pack("ll", whole, micros if whole or micros else 1)  # 0/0 would mean forever
 
 
-_thread_buffers = threading.local()
-
-
 def _timed_out() -> socket.timeout:
     return socket.timeout("timed out")
 
 
-class Connection:
+class Connection(NoWaitIO):
     """A client socket plus its reader; see the module docstring.
 
     ``fill(timeout)`` with ``timeout=None`` uses ``read_timeout`` (the header/body timeout);
@@ -66,11 +70,13 @@ class Connection:
 
     __slots__ = ("sock", "client_addr", "server_addr", "secure", "peer_cert", "reader",
                  "last_active", "read_timeout", "send_timeout", "needs_handshake", "closed",
-                 "on_close", "_recv_timeout", "_kernel", "_fd", "__weakref__")
+                 "on_close", "head_since", "body_min_rate", "send_min_rate", "min_rate_grace", "_waiting_since",
+                 "_waited_bytes", "_recv_timeout", "_kernel", "_fd", "__weakref__")
 
     def __init__(self, sock: socket.socket, client_addr: Any, server_addr: Any, reader: Any,
                  secure: bool = False, read_timeout: float = 10.0,
-                 send_timeout: float = 10.0) -> None:
+                 send_timeout: float = 10.0, body_min_rate: float = 0.0,
+                 send_min_rate: float = 0.0, min_rate_grace: float = 5.0) -> None:
         self.sock = sock
         self.client_addr: Tuple[str, int] = _address(client_addr)
         self.server_addr: Tuple[str, int] = _address(server_addr)
@@ -85,6 +91,16 @@ class Connection:
         self.closed = False
         self.on_close: Any = None
         """Called as ``on_close(conn)`` once, after the socket is closed (connection hooks)."""
+        self.head_since = 0.0
+        """When the request head handed over with the connection began (monotonic s): set
+        by whoever hands it on (accept, the monitor, a worker giving back a partial head)."""
+        self.body_min_rate = body_min_rate
+        """Bytes/s a request body must average once ``min_rate_grace`` passed (the body
+        reader enforces it); ``send_min_rate`` is the same floor for reading responses."""
+        self.send_min_rate = send_min_rate
+        self.min_rate_grace = min_rate_grace
+        self._waiting_since = 0.0  # when sends began to wait on the client; 0 = they do not
+        self._waited_bytes = 0
         self._recv_timeout: Optional[float] = -1.0
         self._kernel = _KERNEL_TIMEOUTS and not secure and sock.family != getattr(socket, "AF_UNIX", -1)
         self._fd = sock.fileno()
@@ -104,32 +120,23 @@ class Connection:
         """The socket's file descriptor (so a selector can register the connection)."""
         return self._fd
 
-    def handshake(self, timeout: float) -> None:
-        """Finish the TLS handshake within ``timeout`` seconds and read the client certificate."""
-        sock: Any = self.sock
-        sock.settimeout(timeout or None)
-        sock.do_handshake()
-        self.needs_handshake = False
-        self.peer_cert = sock.getpeercert(binary_form=True)
-        self._recv_timeout = -1.0
-
     def fill(self, timeout: Optional[float] = None) -> bool:
         """One read fed to the reader; False on EOF (the reader got ``b""``)."""
         if timeout is None:
             timeout = self.read_timeout
         try:
-            buf = _thread_buffers.buf
+            buf = thread_buffers.buf
         except AttributeError:
-            buf = _thread_buffers.buf = memoryview(bytearray(RECV_BUFFER_BYTES))
+            buf = thread_buffer()
         if self._kernel:
-            if timeout != self._recv_timeout:
-                if timeout > 0:
-                    self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, _timeval(timeout))
-                self._recv_timeout = timeout
             try:
                 if timeout > 0:
+                    if timeout != self._recv_timeout:
+                        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO,
+                                             _timeval(timeout))
+                        self._recv_timeout = timeout
                     n = self.sock.recv_into(buf)
-                else:
+                else:  # the kernel timeout stays as it is: MSG_DONTWAIT ignores it
                     n = self.sock.recv_into(buf, 0, _MSG_DONTWAIT)
             except BlockingIOError:
                 raise _timed_out() from None
@@ -153,12 +160,53 @@ class Connection:
             self._recv_timeout = self.send_timeout
 
     def sendall(self, data: bytes) -> None:
-        """Send every byte or raise OSError (``socket.timeout`` after ``send_timeout``)."""
+        """Send every byte or raise OSError (``socket.timeout`` after ``send_timeout``, or
+        when the client reads slower than ``send_min_rate``)."""
+        if self._kernel:
+            try:
+                sent = self.sock.send(data, _MSG_DONTWAIT)
+            except BlockingIOError:
+                sent = 0
+            if sent == len(data):
+                self._waiting_since = 0.0
+                return
+            view = memoryview(data)[sent:]
+            while view:
+                self._wait_for_room()
+                try:
+                    sent = self.sock.send(view, _MSG_DONTWAIT)
+                except BlockingIOError:
+                    continue
+                view = view[sent:]
+                self._waited_bytes += sent
+            return
         self._ready_to_send()
         try:
             self.sock.sendall(data)
         except BlockingIOError:
             raise _timed_out() from None
+
+    def _wait_for_room(self) -> None:
+        """Wait until the client makes room for more bytes, within ``send_timeout`` and the
+        ``send_min_rate`` floor; raise ``socket.timeout`` once either is passed."""
+        now = time.monotonic()
+        if not self._waiting_since:
+            self._waiting_since, self._waited_bytes = now, 0
+        wait = self.send_timeout or None
+        rate = self.send_min_rate
+        too_slow = None
+        if rate:
+            left = self._waiting_since + max(self.min_rate_grace,
+                                             self._waited_bytes / rate) - now
+            too_slow = socket.timeout(f"the client reads slower than send_min_rate={rate:g} B/s")
+            if left <= 0:
+                raise too_slow
+            if wait is None or left < wait:
+                wait = left
+            else:
+                too_slow = None
+        if not _wait_for(self._fd, select.POLLOUT if _HAS_POLL else 0, wait):
+            raise too_slow or _timed_out()
 
     def sendmany(self, buffers: Sequence[bytes]) -> None:
         """Send several buffers in order as gathered writes (``sendmsg``), without joining them.
@@ -172,9 +220,21 @@ class Connection:
         self._ready_to_send()
         pending = [memoryview(b) for b in buffers if b]
         sendmsg = self.sock.sendmsg
+        kernel = self._kernel
+        flags = _MSG_DONTWAIT if kernel else 0
+        waited = False
         try:
             while pending:
-                sent = sendmsg(pending[:SENDMSG_MAX_BUFFERS])
+                try:
+                    sent = sendmsg(pending[:SENDMSG_MAX_BUFFERS], (), flags)
+                except BlockingIOError:
+                    if not kernel:
+                        raise
+                    self._wait_for_room()
+                    waited = True
+                    continue
+                if waited:
+                    self._waited_bytes += sent
                 while sent:
                     first = pending[0]
                     if sent >= len(first):
@@ -185,6 +245,8 @@ class Connection:
                         sent = 0
         except BlockingIOError:
             raise _timed_out() from None
+        if not waited:
+            self._waiting_since = 0.0
 
     def sendfile(self, file: Any, offset: int = 0, count: Optional[int] = None) -> int:
         """Send ``count`` bytes (or to EOF) of ``file`` from ``offset``; returns bytes sent.
@@ -199,8 +261,10 @@ class Connection:
         except (AttributeError, OSError, ValueError):
             fileno = None
         if fileno is not None and not self.secure and hasattr(os, "sendfile"):
+            started = time.monotonic()
             try:
                 while count is None or total < count:
+                    self._check_rate(started, total)
                     block = SENDFILE_BLOCK_BYTES if count is None else min(
                         SENDFILE_BLOCK_BYTES, count - total)
                     try:
@@ -208,7 +272,9 @@ class Connection:
                     except BlockingIOError:
                         if self._kernel:
                             raise _timed_out() from None
-                        self._wait_writable()
+                        if not _wait_for(self._fd, select.POLLOUT if _HAS_POLL else 0,
+                                         self.send_timeout or None):
+                            raise _timed_out() from None
                         continue
                     if not sent:
                         break
@@ -228,12 +294,13 @@ class Connection:
             total += len(data)
         return total
 
-    def _wait_writable(self) -> None:
-        import select
-
-        _, writable, _ = select.select([], [self._fd], [], self.send_timeout or None)
-        if not writable:
-            raise _timed_out()
+    def _check_rate(self, started: float, sent: int) -> None:
+        """Between sendfile calls (each bounded by ``send_timeout``): the rate floor."""
+        rate = self.send_min_rate
+        if rate and sent:
+            elapsed = time.monotonic() - started
+            if elapsed > self.min_rate_grace and sent < rate * elapsed:
+                raise socket.timeout(f"the client reads slower than send_min_rate={rate:g} B/s")
 
     @property
     def has_buffered(self) -> bool:
@@ -266,6 +333,16 @@ class Connection:
     def __repr__(self) -> str:
         state = "closed" if self.closed else "open"
         return f"<Connection {self.client_addr[0]}:{self.client_addr[1]} {state}>"
+
+
+def _wait_for(fd: int, events: int, timeout: Optional[float]) -> bool:
+    """True when ``fd`` is writable within ``timeout`` seconds (None = forever)."""
+    if _HAS_POLL:
+        poller = select.poll()
+        poller.register(fd, events)
+        return bool(poller.poll(None if timeout is None else max(0, int(timeout * 1000) + 1)))
+    _, writable, _ = select.select([], [fd], [], timeout)
+    return bool(writable)
 
 
 def _address(addr: Any) -> Tuple[str, int]:

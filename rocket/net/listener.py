@@ -3,8 +3,12 @@
 The socket is bound (:func:`rocket.net.binding.bind_socket`) and any TLS context loaded
 (:mod:`rocket.net.tls`) in the constructor, so a busy port or a missing/unusable key or
 certificate raises there and never degrades to plain HTTP. TLS
-sockets are wrapped with ``do_handshake_on_connect=False``: the handshake runs later on a
-pool thread with its own timeout, so a client that never handshakes blocks nobody.
+sockets are wrapped with ``do_handshake_on_connect=False``: the handshake runs later in the
+monitor, without waiting, so a client that never handshakes blocks nobody.
+
+With ``defer_accept_s`` (HTTP, where the client speaks first) a TCP socket on Linux gets
+``TCP_DEFER_ACCEPT``: the kernel completes accept() once the first bytes arrived (or the
+period passed), so the accepting thread usually finds the request already there.
 """
 
 from __future__ import annotations
@@ -33,6 +37,11 @@ ACCEPT_BACKOFF_S = (0.01, 0.5)
 ACCEPT_POLL_S = 1.0
 """accept() timeout so the thread notices stop() on systems where shutdown() does not wake it."""
 
+DEFER_ACCEPT_S = 1
+"""TCP_DEFER_ACCEPT period (s) for HTTP listeners: a client sends its request right after
+connecting, so 1 s covers it; a client that sends nothing is accepted after it anyway and
+then bounded by ``header_timeout`` in the monitor."""
+
 
 class Listener:
     """Accepts connections on one interface and passes ``(sock, addr, listener)`` on.
@@ -51,7 +60,8 @@ class Listener:
                  has_room: Callable[[], bool] = lambda: True, sock: Optional[socket.socket] = None,
                  make_room: Callable[[], None] = lambda: None,
                  on_capacity_error: Callable[[OSError], bool] = lambda exc: False,
-                 on_capacity_recovered: Callable[[], None] = lambda: None) -> None:
+                 on_capacity_recovered: Callable[[], None] = lambda: None,
+                 defer_accept_s: int = 0) -> None:
         self.tls_context = make_tls_context(interface, ciphers) if interface.secure else None
         # A socket passed in (inherited from an arbiter or systemd) may be shared with other
         # processes: shutdown() would stop them accepting too, so only close our descriptor.
@@ -75,6 +85,12 @@ class Listener:
         self._running = False
         self._thread: Optional[threading.Thread] = None
         self.sock.settimeout(ACCEPT_POLL_S)
+        if defer_accept_s and hasattr(socket, "TCP_DEFER_ACCEPT") and \
+                self.sock.family in (socket.AF_INET, socket.AF_INET6):
+            try:
+                self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_DEFER_ACCEPT, defer_accept_s)
+            except OSError:  # an inherited socket of another kind: accept as it comes
+                pass
 
     def start(self) -> None:
         """Start the accept thread."""

@@ -1,143 +1,140 @@
-"""The monitor: one thread watching idle keep-alive connections.
+"""The monitor: one thread holding every connection that waits on its client.
 
-How it works:
-- A worker that has served a connection and found no next request within ``linger`` calls
-  ``park(conn)``. Under a lock, directly from the worker's thread (no wake-up needed), the
-  connection goes into ``_parked`` (fd -> connection) and its descriptor is armed in the
-  poller. On Linux that is a one-shot epoll registration, re-armed by one ``epoll_ctl`` per
-  park and disarmed by the kernel when it fires; elsewhere ``selectors.DefaultSelector``
-  registers and unregisters it.
-- The monitor thread waits in ``poll()``. A readable connection (a new request, or EOF)
-  leaves ``_parked`` and goes to ``dispatch`` (the thread pool), which serves it or sees it close.
-- Every ``sweep_s`` (at most once a second) connections idle for longer than ``timeout``
-  seconds are closed; ``timeout`` 0 keeps them forever.
-- A socketpair wakes the thread for ``stop()``, which closes every parked connection. A
-  connection parked after stop is closed at once.
+How it works
+------------
+- A connection waits here in one of four phases, each with its own deadline
+  (:mod:`rocket.net.phases` says what each phase does):
 
-Thousands of idle clients thus cost one selector entry each, never a thread.
+  - ``idle``: keep-alive between requests, closed after ``keep_alive`` s (0 = never);
+  - ``head``: a new connection, or part of a request head, until the head is whole; closed
+    ``header_timeout`` s after accept or after the head's first byte (a 408 when part of a
+    head came);
+  - ``handshake``: a TLS handshake, stepped without waiting, for ``tls_handshake_timeout`` s;
+    the head deadline starts when it is done;
+  - ``drain``: a lingering close, reading and dropping what the client still sends.
+
+- Any thread hands a connection in (:meth:`Monitor.park`, :meth:`Monitor.wait_head`,
+  :meth:`Monitor.handshake`, :meth:`Monitor.close_gently`). Under a lock its :class:`Watch`
+  goes into ``_watched`` (fd -> watch), its deadline into the heap and its descriptor into
+  the poller, armed for one event (:mod:`rocket.net.pollers`).
+- The thread waits in ``poll()`` until the earliest deadline (at most ``MAX_WAIT_S``; a hand-in
+  with an earlier deadline wakes it through a socketpair). A fired descriptor goes to its
+  phase, which reads or writes without waiting and then re-arms it, hands the connection to
+  ``dispatch`` (the thread pool) once a whole request is buffered (``ready(conn)``), or
+  closes it.
+- Deadlines live in a heap of ``(deadline, seq, watch)``. A watch whose deadline moves later
+  keeps its entry, which re-queues it when it comes up; entries of watches that left are
+  skipped, and the heap is rebuilt once they outnumber the live ones. Each event thus costs
+  O(log n), with no scan of the connections, and a deadline fires when it is due.
+- ``stop()`` wakes the thread, joins it and closes every connection held; one handed in
+  afterwards is closed at once.
+
+Thousands of slow or idle clients thus cost a selector entry and a heap entry each, never a
+thread.
 """
 
 from __future__ import annotations
 
+import heapq
 import itertools
-import select
-import selectors
 import socket
 import threading
 import time
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from rocket.logs import monitor_log as log
+from rocket.net.phases import DRAIN, HANDSHAKE, HEAD, IDLE, Phases
+from rocket.net.pollers import make_poller
 
-_ONE_SHOT_READ = getattr(select, "EPOLLIN", 0) | getattr(select, "EPOLLONESHOT", 0)
+__all__ = ["Monitor", "Watch", "MAX_WAIT_S"]
 
+MAX_WAIT_S = 1.0
+"""Longest poll() wait: bounds how late a deadline fires if a wake-up was ever missed."""
 
-class _EpollPoller:
-    """One-shot epoll: arming a parked descriptor costs one epoll_ctl, firing disarms it."""
-
-    def __init__(self) -> None:
-        self._epoll = select.epoll()
-        self._armed_by: Dict[int, int] = {}  # fd -> id() of the connection last armed on it
-
-    def watch(self, fd: int) -> None:
-        self._epoll.register(fd, select.EPOLLIN)
-
-    def arm(self, fd: int, conn: Any) -> None:
-        if self._armed_by.get(fd) == id(conn):
-            try:
-                self._epoll.modify(fd, _ONE_SHOT_READ)
-            except FileNotFoundError:  # the descriptor was closed and reused meanwhile
-                self._epoll.register(fd, _ONE_SHOT_READ)
-        else:
-            try:
-                self._epoll.register(fd, _ONE_SHOT_READ)
-            except FileExistsError:
-                self._epoll.modify(fd, _ONE_SHOT_READ)
-        self._armed_by[fd] = id(conn)
-
-    def fired(self, fd: int) -> None:
-        """The kernel disarmed it already (one-shot)."""
-
-    def forget(self, fd: int) -> None:
-        self._armed_by.pop(fd, None)
-        try:
-            self._epoll.unregister(fd)
-        except (OSError, ValueError):
-            pass
-
-    def poll(self, timeout: float) -> List[int]:
-        return [fd for fd, _ in self._epoll.poll(timeout)]
-
-    def close(self) -> None:
-        self._epoll.close()
+_INF = float("inf")
 
 
-class _SelectorPoller:
-    """Portable fallback: register on park, unregister when it fires."""
-
-    def __init__(self) -> None:
-        self._selector = selectors.DefaultSelector()
-
-    def watch(self, fd: int) -> None:
-        self._selector.register(fd, selectors.EVENT_READ)
-
-    def arm(self, fd: int, conn: Any) -> None:
-        self._selector.register(fd, selectors.EVENT_READ)
-
-    def fired(self, fd: int) -> None:
-        self.forget(fd)
-
-    def forget(self, fd: int) -> None:
-        try:
-            self._selector.unregister(fd)
-        except (KeyError, ValueError, OSError):
-            pass
-
-    def poll(self, timeout: float) -> List[int]:
-        return [key.fd for key, _ in self._selector.select(timeout)]
-
-    def close(self) -> None:
-        self._selector.close()
+def _whole(conn: Any) -> bool:
+    return True
 
 
-def make_poller() -> Any:
-    """The fastest poller of this platform."""
-    if hasattr(select, "epoll") and hasattr(select, "EPOLLONESHOT"):
-        return _EpollPoller()
-    return _SelectorPoller()
+class Watch:
+    """A connection held by the monitor: its phase and deadlines (monotonic s; 0 = none)."""
+
+    __slots__ = ("conn", "fd", "phase", "deadline", "queued", "until")
+
+    def __init__(self, conn: Any, fd: int, phase: str, until: float = 0.0) -> None:
+        self.conn = conn
+        self.fd = fd
+        self.phase = phase
+        self.deadline = 0.0
+        self.queued = _INF  # the earliest deadline this watch has in the heap
+        self.until = until  # drain: the end of close_drain_time
+
+    def __repr__(self) -> str:
+        return f"<Watch {self.phase} {self.conn!r}>"
 
 
-class Monitor:
-    """Parks idle connections and hands readable ones to ``dispatch(conn)``.
+class Monitor(Phases):
+    """Holds connections that wait on their client; hands ready ones to ``dispatch(conn)``.
 
-    Connections need ``fileno()``, ``close()`` and a ``last_active`` attribute (monotonic s).
+    ``timeout`` is ``keep_alive``; ``header_timeout``, ``handshake_timeout``, ``drain_time``
+    and ``drain_gap`` (``close_drain_time`` and ``close_drain_timeout``) bound the other
+    phases, in seconds, 0 = no bound. ``ready(conn)`` says whether the buffered bytes make a
+    whole request (or bytes the worker must refuse); ``answer(conn, reason)`` gives the bytes
+    to send before closing, for ``"timeout"`` (part of a head came too slowly) and
+    ``"plain_http"`` (plain HTTP on a TLS port), or None. Without ``clients_speak_first``
+    a connection goes to ``dispatch`` as soon as its TLS handshake is done.
     """
 
     def __init__(self, dispatch: Callable[[Any], None], timeout: float = 600.0,
-                 sweep_s: Optional[float] = None, clock: Callable[[], float] = time.monotonic,
-                 name: str = "rocket-monitor", poller: Any = None) -> None:
+                 clock: Callable[[], float] = time.monotonic, name: str = "rocket-monitor",
+                 poller: Any = None, header_timeout: float = 10.0,
+                 handshake_timeout: float = 5.0, drain_time: float = 30.0,
+                 drain_gap: float = 5.0, ready: Callable[[Any], bool] = _whole,
+                 answer: Optional[Callable[[Any, str], Optional[bytes]]] = None,
+                 clients_speak_first: bool = True) -> None:
         self.dispatch = dispatch
         self.timeout = timeout
-        self.sweep_s = sweep_s if sweep_s is not None else (min(1.0, timeout / 2) if timeout else 1.0)
+        self.header_timeout = header_timeout
+        self.handshake_timeout = handshake_timeout
+        self.drain_time = drain_time
+        self.drain_gap = drain_gap
+        self.ready = ready
+        self.answer = answer
+        self.clients_speak_first = clients_speak_first
         self.clock = clock
         self.name = name
         self.closed_idle = 0
         self.evicted = 0
         self.parks = 0
+        self.timed_out = 0
+        """Connections closed at a head, handshake or drain deadline."""
         self._poller = poller if poller is not None else make_poller()
         self._lock = threading.Lock()
-        self._parked: Dict[int, Any] = {}
+        self._watched: Dict[int, Watch] = {}
+        self._heap: List[Tuple[float, int, Watch]] = []
+        self._seq = itertools.count()
+        self._wake_at = 0.0
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_r.setblocking(False)
         self._wake_w.setblocking(False)
         self._wake_fd = self._wake_r.fileno()
         self._poller.watch(self._wake_fd)
         self._running = False
+        self._waiting_allowed = True
         self._closed = False
         self._thread: Optional[threading.Thread] = None
 
     def __len__(self) -> int:
-        return len(self._parked)
+        return len(self._watched)
+
+    def phases(self) -> Dict[str, int]:
+        """How many connections each phase holds (a snapshot)."""
+        counts = {IDLE: 0, HEAD: 0, HANDSHAKE: 0, DRAIN: 0}
+        for watch in list(self._watched.values()):
+            counts[watch.phase] += 1
+        return counts
 
     def start(self) -> None:
         """Start the monitor thread."""
@@ -145,55 +142,158 @@ class Monitor:
         self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
         self._thread.start()
 
+    # -- handing connections in (any thread) ---------------------------------------------------
     def park(self, conn: Any) -> None:
-        """Watch ``conn`` until it is readable or idle past the timeout."""
-        conn.last_active = self.clock()
+        """Hold an idle keep-alive connection until its next request or ``keep_alive``."""
+        now = conn.last_active = self.clock()
         self.parks += 1
+        self._add(conn, IDLE, now + self.timeout if self.timeout else 0.0)
+
+    def wait_head(self, conn: Any, since: float) -> None:
+        """Hold ``conn`` until a whole request head is buffered, or ``header_timeout`` after
+        ``since`` (accept, or the head's first byte)."""
+        self._add(conn, HEAD, since + self.header_timeout if self.header_timeout else 0.0)
+
+    def handshake(self, conn: Any) -> None:
+        """Run the TLS handshake of a new connection, then wait for its head."""
+        timeout = self.handshake_timeout
+        self._add(conn, HANDSHAKE, self.clock() + timeout if timeout else 0.0)
+
+    def close_gently(self, conn: Any) -> None:
+        """Lingering close once an answer is sent: FIN, then read and drop what the client
+        still sends for up to ``drain_time`` s in all and ``drain_gap`` s between reads, so
+        closing does not reset the connection and destroy the answer in flight."""
+        conn.shut_write()
+        if not self.drain_time:
+            conn.close()
+            return
+        now = self.clock()
+        until = now + self.drain_time
+        self._add(conn, DRAIN, min(until, now + self.drain_gap) if self.drain_gap else until,
+                  until=until, draining=True)
+
+    def close_waiting(self) -> None:
+        """Graceful stop: close every connection but the draining ones; from now on only
+        lingering closes are taken (anything else handed in is closed at once)."""
         with self._lock:
-            if self._running:
-                fd = conn.fileno()
-                self._parked[fd] = conn  # before arming: the event may fire at once
-                try:
-                    self._poller.arm(fd, conn)
-                    return
-                except (ValueError, KeyError, OSError):  # closed meanwhile, or a bad fd
-                    self._parked.pop(fd, None)
-        conn.close()
+            self._waiting_allowed = False
+            closing = [w for w in self._watched.values() if w.phase != DRAIN]
+            for watch in closing:
+                self._forget(watch)
+        for watch in closing:
+            watch.conn.close()
 
     def stop(self, timeout: float = 2.0) -> None:
-        """Stop the thread and close every parked connection; idempotent."""
+        """Stop the thread and close every connection held; idempotent."""
         with self._lock:
             was_running = self._running
             self._running = False
         if was_running:
-            try:
-                self._wake_w.send(b"x")
-            except OSError:
-                pass
+            self._wake()
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout)
         self._thread = None
         with self._lock:
-            for fd, conn in list(self._parked.items()):
-                self._poller.forget(fd)
-                conn.close()
-            self._parked.clear()
+            held = list(self._watched.values())
+            for watch in held:
+                self._poller.forget(watch.fd)
+            self._watched.clear()
+            self._heap.clear()
             if not self._closed:
                 self._closed = True
                 self._poller.close()
                 self._wake_r.close()
                 self._wake_w.close()
+        for watch in held:
+            watch.conn.close()
 
+    # -- bookkeeping (callers hold no lock unless said) ----------------------------------------
+    def _add(self, conn: Any, phase: str, deadline: float, write: bool = False,
+             until: float = 0.0, draining: bool = False) -> None:
+        with self._lock:
+            if self._running and (self._waiting_allowed or draining):
+                fd = conn.fileno()
+                watch = Watch(conn, fd, phase, until)
+                self._watched[fd] = watch  # before arming: the event may fire at once
+                try:
+                    self._poller.arm(fd, conn, write)
+                except (ValueError, KeyError, OSError):  # closed meanwhile, or a bad fd
+                    del self._watched[fd]
+                else:
+                    self._schedule(watch, deadline)
+                    if deadline and deadline < self._wake_at:
+                        self._wake()
+                    return
+        conn.close()
+
+    def _schedule(self, watch: Watch, deadline: float) -> None:
+        """Set ``watch``'s deadline (under the lock); only an earlier one costs a heap push."""
+        watch.deadline = deadline
+        if deadline and deadline < watch.queued:
+            heap = self._heap
+            heapq.heappush(heap, (deadline, next(self._seq), watch))
+            watch.queued = deadline
+            if len(heap) > 2 * len(self._watched) + 1024:
+                self._rebuild_heap()
+
+    def _rebuild_heap(self) -> None:
+        entries = []
+        for watch in self._watched.values():
+            watch.queued = watch.deadline or _INF
+            if watch.deadline:
+                entries.append((watch.deadline, next(self._seq), watch))
+        heapq.heapify(entries)
+        self._heap = entries
+
+    def _forget(self, watch: Watch) -> None:
+        """Under the lock: stop holding ``watch`` and disarm its descriptor for good."""
+        if self._watched.get(watch.fd) is watch:
+            del self._watched[watch.fd]
+        self._poller.forget(watch.fd)
+
+    def _rearm(self, watch: Watch, write: bool = False) -> None:
+        with self._lock:
+            if self._watched.get(watch.fd) is watch:
+                self._poller.arm(watch.fd, watch.conn, write)
+
+    def _reschedule(self, watch: Watch, phase: str, deadline: float) -> None:
+        with self._lock:
+            watch.phase = phase
+            self._schedule(watch, deadline)
+
+    def _hand_on(self, watch: Watch) -> None:
+        """The connection has work: to the pool (its descriptor stays registered, disarmed)."""
+        with self._lock:
+            if self._watched.get(watch.fd) is watch:
+                del self._watched[watch.fd]
+        self.dispatch(watch.conn)
+
+    def _drop(self, watch: Watch) -> None:
+        with self._lock:
+            self._forget(watch)
+        watch.conn.close()
+
+    def _wake(self) -> None:
+        try:
+            self._wake_w.send(b"x")
+        except OSError:
+            pass
+
+    # -- the thread --------------------------------------------------------------------------
     def _run(self) -> None:
         poll = self._poller.poll
         fired = self._poller.fired
-        parked = self._parked
+        watched = self._watched
         wake_fd = self._wake_fd
-        next_sweep = self.clock() + self.sweep_s
         while self._running:
+            with self._lock:
+                now = self.clock()
+                wait = min(max(self._heap[0][0] - now, 0.0), MAX_WAIT_S) if self._heap \
+                    else MAX_WAIT_S
+                self._wake_at = now + wait
             try:
-                fds = poll(self.sweep_s)
-            except OSError as exc:  # a parked socket closed under us: drop closed fds
+                fds = poll(wait)
+            except OSError as exc:  # a held socket closed under us: drop closed ones
                 log.debug("poll failed: %s", exc)
                 self._drop_closed()
                 continue
@@ -208,45 +308,59 @@ class Monitor:
                         except OSError:
                             pass
                         continue
-                    conn = parked.pop(fd, None)
-                    if conn is not None:
+                    watch = watched.get(fd)
+                    if watch is not None:
                         fired(fd)
-                        ready.append(conn)
-            for conn in ready:
-                try:
-                    self.dispatch(conn)
-                except Exception:  # the monitor must outlive any one connection
-                    log.exception("dispatching %r failed; closing it", conn)
-                    conn.close()
-            if self.timeout and self.clock() >= next_sweep:
-                self._sweep()
-                next_sweep = self.clock() + self.sweep_s
+                        ready.append(watch)
+            for watch in ready:
+                self._guarded(self._on_event, watch)
+            for watch in self._pop_expired():
+                self._guarded(self._on_expire, watch)
 
-    def _sweep(self) -> None:
-        deadline = self.clock() - self.timeout
+    def _guarded(self, handler: Callable[[Watch], None], watch: Watch) -> None:
+        try:
+            handler(watch)
+        except Exception:  # the monitor must outlive any one connection
+            log.exception("dispatching or watching %r failed; closing it", watch.conn)
+            self._drop(watch)
+
+    def _pop_expired(self) -> List[Watch]:
+        """Watches whose deadline passed, no longer held (their phase decides what follows)."""
         expired = []
         with self._lock:
-            for fd, conn in list(self._parked.items()):
-                if conn.last_active <= deadline:
-                    del self._parked[fd]
-                    self._poller.forget(fd)
-                    expired.append(conn)
-        for conn in expired:
-            conn.close()
-        if expired:
-            self.closed_idle += len(expired)
-            log.debug("closed %d connection(s) idle for more than %ss", len(expired), self.timeout)
+            heap = self._heap
+            now = self.clock()
+            while heap and heap[0][0] <= now:
+                deadline, _, watch = heapq.heappop(heap)
+                if self._watched.get(watch.fd) is not watch:
+                    continue
+                if deadline == watch.queued:
+                    watch.queued = _INF
+                if watch.deadline and watch.deadline <= now:
+                    self._forget(watch)
+                    expired.append(watch)
+                elif watch.deadline and watch.deadline < watch.queued:
+                    heapq.heappush(heap, (watch.deadline, next(self._seq), watch))
+                    watch.queued = watch.deadline
+        return expired
 
     def evict_idle(self, count: int = 1) -> int:
-        """Close up to ``count`` parked connections, the longest idle first, to make room
-        (``max_connections``, ``EMFILE``); returns how many were closed. Only idle parked
-        connections qualify: one a worker holds is never here. O(count): ``_parked`` keeps
-        park order, so its first entries are the oldest."""
+        """Close up to ``count`` connections that wait for nothing but their client, the
+        longest held first, to make room (``max_connections``, ``EMFILE``); returns how many
+        were closed. Idle keep-alive connections, silent ones (a new connection or a head
+        with no byte yet) and lingering closes qualify; a started head, a handshake and a
+        connection a worker holds never do. ``_watched`` keeps hand-in order, so the scan
+        stops at the first ``count`` that qualify."""
+        evicted = []
         with self._lock:
-            fds = list(itertools.islice(self._parked, count))
-            evicted = [self._parked.pop(fd) for fd in fds]
-            for fd in fds:
-                self._poller.forget(fd)
+            for watch in list(self._watched.values()):
+                if len(evicted) >= count:
+                    break
+                phase = watch.phase
+                if phase in (IDLE, DRAIN) or (phase == HEAD and not getattr(
+                        getattr(watch.conn, "reader", None), "trailing_data", b"")):
+                    self._forget(watch)
+                    evicted.append(watch.conn)
             self.evicted += len(evicted)
         for conn in evicted:
             conn.close()
@@ -254,7 +368,6 @@ class Monitor:
 
     def _drop_closed(self) -> None:
         with self._lock:
-            for fd, conn in list(self._parked.items()):
-                if getattr(conn, "closed", False):
-                    del self._parked[fd]
-                    self._poller.forget(fd)
+            for watch in list(self._watched.values()):
+                if getattr(watch.conn, "closed", False):
+                    self._forget(watch)

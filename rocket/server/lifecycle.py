@@ -22,7 +22,7 @@ from rocket import accesslog
 from rocket._version import SERVER_SOFTWARE
 from rocket.config.settings import ConfigError
 from rocket.logs import log, part_log
-from rocket.net.listener import Listener
+from rocket.net.listener import DEFER_ACCEPT_S, Listener
 from rocket.net.monitor import Monitor
 from rocket.server.admission import Admission, default_max_connections, raise_fd_limit
 from rocket.server.banner import announce, announce_arbiter
@@ -229,7 +229,7 @@ class Lifecycle:
             grace_end = min(deadline, clock() + PARKED_GRACE_S)
             while len(monitor) and clock() < grace_end and not hurry():
                 time.sleep(0.01)
-            monitor.stop()
+            monitor.close_waiting()  # lingering closes go on until the stop
         finished = True
         while self.pool is not None:
             figures = self.figures()
@@ -247,6 +247,8 @@ class Lifecycle:
             self.pool.stop(timeout=0.2)  # type: ignore[union-attr]  # shuts the connections
             if not stop:
                 return False
+        while monitor is not None and len(monitor) and clock() < deadline and not hurry():
+            time.sleep(0.01)  # lingering closes of the last answers
         self.stop()
         return finished
 
@@ -310,7 +312,14 @@ class Lifecycle:
                                queue_size=c.queue_size, discard=_close, abort=_abort,
                                idle_timeout_s=c.thread_idle_timeout,
                                thread_factory=self.thread_factory)
-        self.monitor = Monitor(self.pool.submit, timeout=c.keep_alive)
+        client_first = bool(getattr(self.worker, "client_speaks_first", False))
+        self.monitor = Monitor(self.pool.submit, timeout=c.keep_alive,
+                               header_timeout=c.header_timeout,
+                               handshake_timeout=c.tls_handshake_timeout,
+                               drain_time=c.close_drain_time, drain_gap=c.close_drain_timeout,
+                               ready=self._request_ready, answer=self._answer,
+                               clients_speak_first=client_first)
+        defer_accept_s = DEFER_ACCEPT_S if client_first else 0
         admission = self._admission()
         listeners: List[Listener] = []
         try:
@@ -325,7 +334,8 @@ class Lifecycle:
                                           sock=sock.dup() if sock is not None else None,
                                           make_room=admission.make_room,
                                           on_capacity_error=admission.out_of_descriptors,
-                                          on_capacity_recovered=admission.recovered))
+                                          on_capacity_recovered=admission.recovered,
+                                          defer_accept_s=defer_accept_s))
         except BaseException:
             for listener in listeners:
                 listener.close()
@@ -388,6 +398,14 @@ class Lifecycle:
 
     def _serve(self, conn: Any) -> None:
         raise NotImplementedError
+
+    def _request_ready(self, conn: Any) -> bool:
+        """The monitor's ``ready``: do the bytes buffered on ``conn`` make a request?"""
+        return True
+
+    def _answer(self, conn: Any, reason: str) -> Optional[bytes]:
+        """The monitor's ``answer``: bytes to send before closing ``conn`` for ``reason``."""
+        return None
 
 
 def _close(conn: Any) -> None:

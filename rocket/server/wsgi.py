@@ -1,10 +1,11 @@
 """``Rocket``: wires listeners, the thread pool, the monitor and the worker (the lifecycle it
 shares with the SocketServer is :mod:`rocket.server.lifecycle`).
 
-Flow of a connection: a listener accepts it and submits a ``Connection`` to the pool; a pool
-thread finishes any TLS handshake and calls ``worker.handle(conn)``; when that returns True
-the connection is parked in the monitor (or re-queued at once if a request is already
-buffered), and the monitor submits it again when it becomes readable.
+Flow of a connection: a listener accepts it and reads once without waiting; a whole request
+head goes to the pool at once, anything less (and every TLS connection, for its handshake) to
+the monitor, which reads on and submits it to the pool once a head is whole. A pool thread
+calls ``worker.handle(conn)``; when that returns True the connection goes back to the
+monitor: parked while idle, or waiting for the rest of a head the client is still sending.
 """
 
 from __future__ import annotations
@@ -35,9 +36,6 @@ BUF_SIZE = 16384
 DEFAULTS = {"LISTEN_QUEUE_SIZE": 5, "MIN_THREADS": 10,
             "MAX_THREADS": SETTINGS_BY_NAME["max_threads"].compat_default}
 IS_JYTHON = False
-
-PLAIN_HTTP_LINGER_S = 0.5
-"""How long a plain-HTTP client on a TLS port may take to finish sending before we close."""
 
 YIELD_QUANTUM_S = 0.02
 """While others wait for a thread, a connection keeps its thread at least this long: several
@@ -154,7 +152,8 @@ class Rocket(Lifecycle):
         self._apply_globals()
         if self.worker is None:
             context = WorkerContext(self.config, self.limits, self.server_name, self.software,
-                                    self.hooks, self.has_waiting, lambda: self.draining)
+                                    self.hooks, self.has_waiting, lambda: self.draining,
+                                    self._close_gently)
             self.worker = self.worker_class(self._worker_app_info(), context)
 
     def _worker_app_info(self) -> dict:
@@ -179,43 +178,77 @@ class Rocket(Lifecycle):
             self.server_name = _module_global("SERVER_NAME", SERVER_NAME)
 
     def _accept(self, sock: Any, addr: Any, listener: Listener) -> None:
+        """A new connection: one read without waiting (TCP_DEFER_ACCEPT makes the request
+        usually be there); a whole head goes to the pool, the rest to the monitor, TLS to the
+        monitor for its handshake. A worker whose clients need not speak first (a custom
+        Worker, the SocketServer) gets the connection at once."""
         c = self.config
         conn = Connection(sock, addr, listener.address, self._new_reader(),
                           secure=listener.secure, read_timeout=c.header_timeout or 1e9,
-                          send_timeout=c.body_timeout or 1e9)
+                          send_timeout=c.body_timeout or 1e9, body_min_rate=c.body_min_rate,
+                          send_min_rate=c.send_min_rate, min_rate_grace=c.min_rate_grace)
+        conn.head_since = time.monotonic()
         self.connections_received += 1
-        self.pool.submit(conn)  # type: ignore[union-attr]
+        monitor: Any = self.monitor
+        if conn.secure:
+            monitor.handshake(conn)
+            return
+        if not self.worker.client_speaks_first:  # it may greet first: serve it at once
+            self.pool.submit(conn)  # type: ignore[union-attr]
+            return
+        try:
+            got = conn.read_nowait()
+        except OSError:  # reset already
+            conn.close()
+            return
+        if got and self.worker.request_ready(conn):
+            self.pool.submit(conn)  # type: ignore[union-attr]
+        elif got is False and not conn.reader.trailing_data:
+            conn.close()  # connected and closed without a byte
+        elif got is False:
+            self.pool.submit(conn)  # type: ignore[union-attr]  # a cut head: the worker answers
+        else:
+            monitor.wait_head(conn, conn.head_since)
 
     def _new_reader(self) -> Any:
         """The reader of a new connection: its HTTP request parser (SocketServer: a stream)."""
         return RequestParser(self.limits)
 
     def _serve(self, conn: Connection) -> None:
-        """Pool handler: handshake if needed, serve, then park or re-queue."""
-        self._turn.started = time.monotonic()
-        if conn.needs_handshake and not self._handshake(conn):
-            return
+        """Pool handler: serve, then hand the connection back to the monitor (parked idle, or
+        waiting for the rest of a head), or re-queue it when TLS holds more bytes."""
+        self._turn.started = now = time.monotonic()
         if self.hooks is not None and conn.on_close is None:
             self.hooks.made(conn)  # first hand-off of this connection
         if self.worker.handle(conn):
             if conn.closed:
                 return
-            if conn.has_buffered:
+            monitor: Any = self.monitor
+            if conn.reader.trailing_data:
+                monitor.wait_head(conn, conn.head_since)
+            elif conn.has_buffered:  # TLS decrypted the start of the next request already
+                conn.head_since = now
                 self.pool.submit(conn)  # type: ignore[union-attr]
             else:
-                self.monitor.park(conn)  # type: ignore[union-attr]
+                monitor.park(conn)
 
-    def _handshake(self, conn: Connection) -> bool:
-        try:
-            conn.handshake(self.config.tls_handshake_timeout)
-            return True
-        except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError
-            if getattr(exc, "reason", None) == "HTTP_REQUEST":
-                _plain_http_refusal(conn)
-            errors_log(f"Port{conn.server_addr[1]}").debug(
-                "TLS handshake with %s failed: %s", conn.client_addr[0], exc)
-        conn.close()
-        return False
+    def _close_gently(self, conn: Connection) -> None:
+        """The worker's ``close_gently``: the monitor's lingering close."""
+        monitor = self.monitor
+        if monitor is None:
+            conn.close()
+        else:
+            monitor.close_gently(conn)
+
+    def _answer(self, conn: Connection, reason: str) -> Optional[bytes]:
+        """The monitor's ``answer``: the worker's timeout answer (408), or the refusal of
+        plain HTTP on a TLS port."""
+        if reason == "plain_http":
+            return _plain_http_refusal()
+        return self.worker.timeout_answer(conn)  # type: ignore[no-any-return]
+
+    def _request_ready(self, conn: Connection) -> bool:
+        return self.worker.request_ready(conn)  # type: ignore[no-any-return]
 
     # -- stats --------------------------------------------------------------------------------
     @property
@@ -288,18 +321,8 @@ def _check_static_method(method: str, worker_class: type) -> None:
                           f"{method!r} has none; use method 'wsgi' (app_info['wsgi_app'])")
 
 
-def _plain_http_refusal(conn: Connection) -> None:
+def _plain_http_refusal() -> bytes:
+    """Sent, unencrypted, to a client speaking plain HTTP on a TLS port (then a lingering
+    close)."""
     body = b"This port speaks HTTPS; the request was sent as plain HTTP.\n"
-    data = error_response(400, "Bad Request", body, content_type="text/plain")
-    raw = socket.socket  # the plain socket methods act on the TCP socket under the TLS wrapper
-    try:
-        raw.sendall(conn.sock, data)
-        raw.shutdown(conn.sock, socket.SHUT_WR)
-        # Read what the client still sends, briefly, so closing does not reset the connection
-        # and destroy the answer in flight (a "lingering close").
-        raw.settimeout(conn.sock, PLAIN_HTTP_LINGER_S)
-        for _ in range(16):
-            if not raw.recv(conn.sock, 65536):
-                break
-    except (OSError, TypeError, ValueError):
-        pass
+    return error_response(400, "Bad Request", body, content_type="text/plain")

@@ -12,9 +12,16 @@ keeps the connection for as long as it is busy:
 3. ``NEED_DATA`` with nothing buffered (idle between requests): wait a short ``linger`` for
    the next request on this same thread — busy keep-alive clients never pay a queue hand-off —
    and if nothing comes, return True so the caller parks the connection in the monitor;
-4. ``NEED_DATA`` with part of a head buffered: wait up to ``header_timeout`` in total for the
-   rest, then answer 408;
-5. a parser ``HTTPError``: answer with its status (text/plain, ``Connection: close``), close.
+4. ``NEED_DATA`` with part of a head buffered: wait for the rest until ``linger`` after the
+   head began, then return True with ``conn.head_since`` set: the monitor waits for the rest
+   (and answers 408 at ``header_timeout``), so a slow client never holds a thread;
+5. a parser ``HTTPError``: answer with its status (text/plain, ``Connection: close``) and
+   close gently (``context.close_gently``: the monitor drains what the client still sends, so
+   the answer is read and not destroyed by a reset). A connection closed with part of a
+   request unread after the application's answer is closed gently too.
+
+The monitor asks :meth:`Worker.request_ready` whether the bytes it read make a request worth
+a thread, and :meth:`Worker.timeout_answer` what to send when the rest never came.
 
 Only :class:`~rocket.net.connection.Connection` touches the socket; an ``OSError`` from it means
 the peer is gone, and the worker closes the connection quietly.
@@ -33,7 +40,8 @@ from rocket.http.events import NEED_DATA, ConnectionClosed, Request
 from rocket.http.limits import DEFAULT_LIMITS, Limits
 from rocket.http.writer import error_response
 
-__all__ = ["Worker", "HTTPWorker", "WorkerContext", "TIMEOUT_ERRORS", "error_logger", "setting"]
+__all__ = ["Worker", "HTTPWorker", "WorkerContext", "TIMEOUT_ERRORS", "error_logger", "setting",
+           "head_ready"]
 
 # socket.timeout is TimeoutError only from 3.10 on; catch both on 3.9 (and PyPy).
 TIMEOUT_ERRORS = (socket.timeout, TimeoutError)
@@ -61,6 +69,21 @@ def _never() -> bool:
     return False
 
 
+def _close(conn: Any) -> None:
+    conn.close()
+
+
+def head_ready(buf: bytes, limits: Limits) -> bool:
+    """True when the parser can act on ``buf``, the start of a request: a whole head, a bare
+    LF (refused at once, RFC 9112 §2.2) or more bytes than the head limits allow (414, 431)."""
+    if b"\r\n\r\n" in buf or buf.count(b"\n") != buf.count(b"\r\n"):
+        return True
+    line_end = buf.find(b"\r\n")
+    if line_end < 0:
+        return len(buf) > limits.max_request_line
+    return line_end > limits.max_request_line or len(buf) > line_end + 2 + limits.max_header_bytes
+
+
 class WorkerContext:
     """What a worker may use of its server; the server builds one when it starts.
 
@@ -70,16 +93,19 @@ class WorkerContext:
     connection is then parked at once rather than lingered on) and ``is_draining()`` while a
     graceful stop finishes in-flight requests (responses then announce the close); the
     workers call both per request, so they must be cheap. ``hooks`` are the server's
-    ``rocket.server.hooks.Hooks``, or None when no hook is set.
+    ``rocket.server.hooks.Hooks``, or None when no hook is set. ``close_gently(conn)`` closes
+    a connection whose client may still be sending, once the answer is sent (the monitor's
+    lingering close; by default a plain close).
     """
 
     __slots__ = ("settings", "limits", "server_name", "software", "hooks", "has_waiting",
-                 "is_draining")
+                 "is_draining", "close_gently")
 
     def __init__(self, settings: Any = None, limits: Optional[Limits] = None,
                  server_name: Optional[str] = None, software: Optional[str] = None,
                  hooks: Any = None, has_waiting: Callable[[], bool] = _never,
-                 is_draining: Callable[[], bool] = _never) -> None:
+                 is_draining: Callable[[], bool] = _never,
+                 close_gently: Callable[[Any], None] = _close) -> None:
         self.settings = settings
         self.limits = limits if limits is not None else DEFAULT_LIMITS
         self.server_name = str(server_name or "localhost")
@@ -87,6 +113,7 @@ class WorkerContext:
         self.hooks = hooks
         self.has_waiting = has_waiting
         self.is_draining = is_draining
+        self.close_gently = close_gently
 
     def setting(self, name: str, default: Any) -> Any:
         """The setting ``name``, or ``default`` when it is missing or None."""
@@ -129,17 +156,36 @@ class Worker:
     def close(self) -> None:
         """Release what the worker holds (executors, files); the server calls it on stop."""
 
-    def fill_within(self, conn: Any, deadline: float) -> float:
-        """Wait for more of a started request head or message, up to ``header_timeout`` in all.
+    client_speaks_first = False
+    """True when clients always send first (listeners then use TCP_DEFER_ACCEPT); a
+    protocol may have the server speak first, so the base class says no."""
 
-        ``deadline`` is 0.0 on the first wait (it then starts ``header_timeout`` from now),
-        afterwards the value this returned. Raises one of :data:`TIMEOUT_ERRORS` once it passed.
-        """
+    def request_ready(self, conn: Any) -> bool:
+        """True when the bytes buffered on ``conn`` make a request (or message) worth a
+        thread, or bytes to refuse; the monitor asks before handing it on. Base: any bytes."""
+        return True
+
+    def timeout_answer(self, conn: Any) -> Optional[bytes]:
+        """What to send when part of a request came but not the rest within
+        ``header_timeout`` (the monitor then closes gently); None: just close."""
+        return None
+
+    def wait_partial(self, conn: Any, since: float) -> float:
+        """Part of a request is buffered: wait for more until ``linger`` after ``since`` (0.0:
+        it began now). Returns the start, or 0.0 once the linger is over: ``conn.head_since``
+        is then set and the caller returns True, handing the rest of the wait to the monitor."""
         now = time.monotonic()
-        if not deadline:
-            deadline = now + self.header_timeout_s
-        conn.fill(max(deadline - now, 0.0))
-        return deadline
+        if not since:
+            since = now
+        left = since + self.linger_s - now
+        if left <= 0:
+            conn.head_since = since
+            return 0.0
+        try:
+            conn.fill(left)
+        except TIMEOUT_ERRORS:
+            pass
+        return since
 
 
 class HTTPWorker(Worker):
@@ -149,6 +195,9 @@ class HTTPWorker(Worker):
     ``post_request`` hooks around it when they are set. Settings, besides the base class's:
     ``body_timeout`` (seconds, default ``header_timeout``).
     """
+
+    client_speaks_first = True
+    """HTTP clients send first, so listeners may defer accept() until bytes arrive."""
 
     def __init__(self, app_info: Optional[dict], context: Optional[WorkerContext] = None) -> None:
         super().__init__(app_info, context)
@@ -171,42 +220,36 @@ class HTTPWorker(Worker):
         is_draining = context.is_draining
         has_waiting = context.has_waiting
         hooks = self.hooks
-        head_deadline = 0.0  # monotonic deadline for a partially received head; 0 = none
+        head_since = conn.head_since  # when a partially received head began; 0 = none
         try:
             while True:
                 try:
                     event = next_event()
                 except HTTPError as exc:
                     self.send_error(conn, exc)
-                    conn.close()
+                    context.close_gently(conn)
                     return False
                 if event.__class__ is Request:
-                    head_deadline = 0.0
+                    head_since = 0.0
                     self.requests += 1  # approximate under threads; for stats and max_requests
                     if is_draining():  # graceful stop: this response announces the close
                         event.keep_alive = False
                     if not (self.handle_request(conn, event) if hooks is None
                             else self._hooked_request(conn, event)):
-                        conn.close()
+                        if parser.idle and not parser.trailing_data:
+                            conn.close()
+                        else:  # the client may still be sending this request or the next
+                            context.close_gently(conn)
                         return False
                     if parser.trailing_data:
                         continue  # a pipelined request is buffered
                     # Nothing buffered and the request consumed (handle_request's promise):
                     # the parser can only say NEED_DATA, so go straight to the linger below.
                 elif event is NEED_DATA:
-                    if parser.trailing_data:  # part of a head: wait for the rest
-                        try:
-                            head_deadline = self.fill_within(conn, head_deadline)
-                        except TIMEOUT_ERRORS:
-                            self.send_error(
-                                conn,
-                                RequestTimeout(
-                                    f"request head not received within header_timeout="
-                                    f"{self.header_timeout_s:g} s"
-                                ),
-                            )
-                            conn.close()
-                            return False
+                    if parser.trailing_data:  # part of a head: linger for the rest, then park
+                        head_since = self.wait_partial(conn, head_since)
+                        if not head_since:
+                            return True
                         continue
                 elif event.__class__ is ConnectionClosed:
                     conn.close()
@@ -236,10 +279,23 @@ class HTTPWorker(Worker):
         finally:
             hooks.after(conn, request, None)
 
+    def request_ready(self, conn: Any) -> bool:
+        """A whole request head is buffered, or bytes the parser refuses (:func:`head_ready`)."""
+        return head_ready(conn.reader.trailing_data, self.context.limits)
+
+    def timeout_answer(self, conn: Any) -> Optional[bytes]:
+        """The 408 for a head that did not arrive whole within ``header_timeout``."""
+        return self.error_bytes(RequestTimeout(
+            f"request head not received within header_timeout={self.header_timeout_s:g} s"))
+
+    def error_bytes(self, exc: HTTPError) -> bytes:
+        """The response for ``exc``: its status, a text/plain message, ``Connection: close``."""
+        body = (exc.message + "\n").encode("utf-8", "replace")
+        return error_response(exc.status, exc.reason, body, server=self.server_header)
+
     def send_error(self, conn: Any, exc: HTTPError) -> None:
         """Answer ``exc`` with its status and a text/plain message, announcing the close."""
-        body = (exc.message + "\n").encode("utf-8", "replace")
         try:
-            conn.sendall(error_response(exc.status, exc.reason, body, server=self.server_header))
+            conn.sendall(self.error_bytes(exc))
         except OSError:
             pass  # the peer is gone; the connection is closed by the caller

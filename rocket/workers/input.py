@@ -2,13 +2,16 @@
 
 The body is never buffered whole: each read pulls ``Data`` events from the connection's parser
 (which has already de-chunked and length-limited them) and, when the parser needs bytes, does
-one ``conn.fill`` bounded by the body timeout. End of file is the parser's ``EndOfMessage``, so
+one ``conn.fill`` bounded by the body timeout and by the connection's ``body_min_rate``
+floor: once the body has waited on the client for ``min_rate_grace`` s, it must average that
+many bytes/s since its first wait, or the read fails with 408. End of file is the parser's ``EndOfMessage``, so
 ``read()`` with no size stops at Content-Length or at the last chunk (PEP 3333 "simulate EOF";
 ``wsgi.input_terminated``). ``100 Continue`` goes out on the first read, never before.
 """
 
 from __future__ import annotations
 
+import time
 from typing import Any, Callable, Iterator, List, Optional
 
 from rocket.http.errors import HTTPError, RequestTimeout
@@ -55,7 +58,8 @@ class WSGIInput:
     application; the worker then answers with that status if it still can, and closes.
     """
 
-    __slots__ = ("_conn", "_timeout", "_buf", "_pos", "_eof", "_hook", "error", "trailers")
+    __slots__ = ("_conn", "_timeout", "_buf", "_pos", "_eof", "_hook", "error", "trailers",
+                 "_min_rate", "_received", "_waiting_since")
 
     def __init__(
         self,
@@ -71,6 +75,9 @@ class WSGIInput:
         self._hook = before_first_read
         self.error: Optional[BaseException] = None  # set when reading failed: the body is broken
         self.trailers: list = []
+        self._min_rate = getattr(conn, "body_min_rate", 0.0)
+        self._received = 0
+        self._waiting_since = 0.0  # when the body first waited on the client; 0 = not yet
 
     @property
     def at_eof(self) -> bool:
@@ -92,15 +99,19 @@ class WSGIInput:
                 cls = event.__class__
                 if cls is Data:
                     if event.data:
+                        self._received += len(event.data)
                         return event.data
                 elif cls is EndOfMessage:
                     self._eof = True
                     self.trailers = event.trailers
                     return b""
                 elif event is NEED_DATA:
+                    wait = self._wait_s() if self._min_rate else self._timeout
                     try:
-                        conn.fill(self._timeout)
+                        conn.fill(wait)
                     except TIMEOUT_ERRORS:
+                        if wait < self._timeout:
+                            raise self._too_slow() from None
                         raise RequestTimeout(
                             f"request body not received within body_timeout={self._timeout:g} s"
                         ) from None
@@ -110,6 +121,21 @@ class WSGIInput:
             self.error = exc
             self._eof = True
             raise
+
+    def _wait_s(self) -> float:
+        """How long the next read may wait: ``body_timeout``, shortened to when the average
+        rate since the first wait would fall below ``body_min_rate``."""
+        now = time.monotonic()
+        if not self._waiting_since:
+            self._waiting_since = now
+        grace = getattr(self._conn, "min_rate_grace", 0.0)
+        left = self._waiting_since + max(grace, self._received / self._min_rate) - now
+        if left <= 0:
+            raise self._too_slow()
+        return min(self._timeout, left) if self._timeout else left
+
+    def _too_slow(self) -> RequestTimeout:
+        return RequestTimeout(f"request body slower than body_min_rate={self._min_rate:g} B/s")
 
     def read(self, size: Optional[int] = -1) -> bytes:
         """Read up to ``size`` bytes (all the rest when ``size`` is None or negative)."""

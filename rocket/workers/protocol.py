@@ -13,7 +13,10 @@ connection has work, and the worker keeps it while it is busy:
    one at a time, in order, by the thread that owns the connection;
 3. nothing buffered: wait ``linger`` seconds for more on this thread, then return True so the
    server parks the connection in the monitor (which closes it after ``keep_alive`` idle s);
-4. part of a message buffered: wait up to ``header_timeout`` in total for the rest;
+4. part of a message buffered: wait for the rest until ``linger`` after it began, then hand
+   the connection back (True): the monitor reads on, hands it over again once
+   :meth:`MessageStream.ready` says a message is whole, and closes it ``header_timeout``
+   after the message began;
 5. a decode error, a message over ``max_message_bytes``, a handler or encode error: one log
    line (a traceback for handler bugs), the connection closes, the server goes on.
 
@@ -70,7 +73,7 @@ class MessageStream:
     """
 
     __slots__ = ("protocol", "max_message_bytes", "buffer", "eof", "error", "messages",
-                 "send_lock")
+                 "send_lock", "_decoded")
 
     def __init__(self, protocol: Any = None, max_message_bytes: int = 0) -> None:
         self.protocol = protocol
@@ -80,6 +83,7 @@ class MessageStream:
         self.error: Optional[BaseException] = None
         self.messages = 0
         self.send_lock = threading.Lock()
+        self._decoded: Any = None  # what ready() decoded ahead: a message or a _Failed
 
     def feed(self, data: bytes) -> None:
         """Buffer ``data`` read from the peer; ``b""`` records the end of the stream."""
@@ -93,8 +97,27 @@ class MessageStream:
         """Bytes buffered but not yet decoded into a message."""
         return self.buffer
 
+    def ready(self) -> bool:
+        """True when :meth:`next_message` will not say NEED_DATA: a whole message (decoded
+        now and kept for it), a decode failure, or the end of the stream. The monitor asks."""
+        if self._decoded is None:
+            try:
+                message = self.next_message()
+            except Exception as exc:
+                message = _Failed(exc)
+            if message is NEED_DATA:
+                return self.eof
+            self._decoded = message
+        return True
+
     def next_message(self) -> Any:
         """The next decoded message, or :data:`NEED_DATA`; raises on a decode failure."""
+        decoded = self._decoded
+        if decoded is not None:
+            self._decoded = None
+            if decoded.__class__ is _Failed:
+                raise decoded.exc
+            return decoded
         buffer = self.buffer
         if not buffer:
             return NEED_DATA
@@ -117,6 +140,13 @@ class MessageStream:
         """Send encoded ``data`` on ``conn`` under this stream's lock (OSError if gone)."""
         with self.send_lock:
             conn.sendall(data)
+
+
+class _Failed:
+    __slots__ = ("exc",)
+
+    def __init__(self, exc: Exception) -> None:
+        self.exc = exc
 
 
 def _describe(conn: Any) -> str:
@@ -144,7 +174,7 @@ class ProtocolWorker(Worker):
         if stream.protocol is None:  # the factory failed when the connection was accepted
             exc = stream.error or RuntimeError("no protocol for this connection")
             return self._fail(conn, stream, exc, "closing: the protocol factory raised", True)
-        deadline = 0.0  # for the rest of a started message; 0 = none started
+        since = conn.head_since  # when a started message began; 0 = none started
         has_waiting = self.context.has_waiting
         try:
             while True:
@@ -153,7 +183,7 @@ class ProtocolWorker(Worker):
                 except Exception as exc:
                     return self._fail(conn, stream, exc, "closing: cannot decode", False)
                 if message is not NEED_DATA:
-                    deadline = 0.0
+                    since = 0.0
                     if not self._serve(conn, stream, message):
                         return False
                     continue
@@ -168,16 +198,25 @@ class ProtocolWorker(Worker):
                     except TIMEOUT_ERRORS:
                         return True
                     continue
-                try:
-                    deadline = self.fill_within(conn, deadline)
-                except TIMEOUT_ERRORS:
-                    exc = MessageTimeout(f"rest of a message not received within "
-                                         f"header_timeout={self.header_timeout_s:g} s")
-                    return self._fail(conn, stream, exc, "closing", False)
+                since = self.wait_partial(conn, since)
+                if not since:
+                    return True
         except OSError as exc:  # the peer is gone (reset, broken pipe)
             stream.error = exc
             conn.close()
             return False
+
+    def request_ready(self, conn: Any) -> bool:
+        """A whole message, a decode failure or the end is buffered (MessageStream.ready)."""
+        return bool(conn.reader.ready())
+
+    def timeout_answer(self, conn: Any) -> Optional[bytes]:
+        """Nothing to send: log the timeout; the monitor closes the connection."""
+        stream: MessageStream = conn.reader
+        stream.error = MessageTimeout(f"rest of a message not received within "
+                                      f"header_timeout={self.header_timeout_s:g} s")
+        log.warning("%s: closing: %s", _describe(conn), stream.error)
+        return None
 
     def _serve(self, conn: Any, stream: MessageStream, message: Any) -> bool:
         stream.messages += 1

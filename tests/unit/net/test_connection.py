@@ -198,3 +198,40 @@ def test_sendmany_sends_every_buffer_in_order(pair):
     conn.sendmany(buffers)
     reader.join(5)
     assert bytes(got) == expected
+
+
+def test_the_monitor_side_never_waits(pair):
+    conn, client = pair
+    assert conn.read_nowait() is None  # nothing yet
+    client.sendall(b"GET / HT")
+    time.sleep(0.05)
+    assert conn.read_nowait() is True and conn.reader.trailing_data == b"GET / HT"
+    conn.send_nowait(b"answer")
+    conn.shut_write()
+    assert client.recv(100) == b"answer" and client.recv(100) == b""  # FIN after the answer
+    assert conn.discard_nowait() is None
+    client.sendall(b"x" * 5000)
+    time.sleep(0.05)
+    dropped = 0
+    while dropped < 5000:
+        dropped += conn.discard_nowait() or 0
+    assert conn.reader.trailing_data == b"GET / HT"  # dropped, not fed to the reader
+    client.shutdown(socket.SHUT_WR)
+    time.sleep(0.05)
+    assert conn.discard_nowait() == 0
+
+
+def test_send_min_rate_cuts_a_client_that_stops_reading():
+    server, addr, client = tcp_pair()
+    client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    conn = Connection(server, addr, server.getsockname(), RecordingParser(), send_timeout=5.0,
+                      send_min_rate=100_000, min_rate_grace=0.3)
+    try:
+        started = time.monotonic()
+        with pytest.raises(socket.timeout, match="send_min_rate"):
+            for _ in range(1000):
+                conn.sendall(b"x" * 65536)  # nobody reads: the buffers fill, then it waits
+        assert time.monotonic() - started < 2.0  # the grace, not send_timeout
+    finally:
+        conn.close()
+        client.close()

@@ -216,3 +216,23 @@ def test_tls_sockets_are_wrapped_without_handshake(listeners, tls_files):
     assert isinstance(sock, ssl.SSLSocket)
     sock.close()
     silent.close()
+
+
+@pytest.mark.skipif(not hasattr(socket, "TCP_DEFER_ACCEPT"), reason="Linux only")
+def test_defer_accept_hands_over_a_connection_with_its_first_bytes(listeners):
+    got, event, on_accept = collector()
+    listener = listeners(Interface("127.0.0.1", 0), on_accept, defer_accept_s=1)
+    assert listener.sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_DEFER_ACCEPT) > 0
+    silent = socket.create_connection(("127.0.0.1", listener.port))
+    talking = socket.create_connection(("127.0.0.1", listener.port))
+    talking.sendall(b"GET / HTTP/1.1\r\n")
+    assert event.wait(2)
+    sock = got[0][0]
+    assert got[0][1][1] == talking.getsockname()[1]  # the silent one waits in the kernel
+    assert sock.recv(100, socket.MSG_DONTWAIT) == b"GET / HTTP/1.1\r\n"
+    for item in got:
+        item[0].close()
+    silent.close()
+    talking.close()
+    plain = listeners(Interface("127.0.0.1", 0), on_accept)
+    assert plain.sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_DEFER_ACCEPT) == 0

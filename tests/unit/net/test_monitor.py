@@ -1,4 +1,5 @@
-"""Monitor: parked connections come back when readable, expire after the timeout."""
+"""Monitor: idle and partial connections wait here without a thread, whole heads go on,
+each phase ends at its deadline, and lingering closes drain what the client still sends."""
 
 from __future__ import annotations
 
@@ -8,28 +9,26 @@ import time
 
 import pytest
 
-from rocket.net.monitor import Monitor, _SelectorPoller, make_poller
+from rocket.http.parser import RequestParser
+from rocket.net.connection import Connection
+from rocket.net.monitor import Monitor
+from rocket.net.pollers import SelectorPoller, make_poller
+
+HEAD = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"
 
 
-class FakeConn:
-    """A socketpair end with the attributes the monitor uses."""
+def whole_head(conn):
+    return b"\r\n\r\n" in conn.reader.trailing_data
 
-    def __init__(self):
-        self.sock, self.peer = socket.socketpair()
-        self.closed = False
-        self.last_active = 0.0
 
-    def fileno(self):
-        return self.sock.fileno() if not self.closed else -1
+def answer(conn, reason):
+    return b"ANSWER " + reason.encode()
 
-    def close(self):
-        if not self.closed:
-            self.closed = True
-            self.sock.close()
 
-    def cleanup(self):
-        self.close()
-        self.peer.close()
+class PeeredConnection(Connection):
+    """A Connection over a socketpair, with the client end as ``peer``."""
+
+    __slots__ = ("peer",)
 
 
 @pytest.fixture
@@ -37,12 +36,16 @@ def conns():
     made = []
 
     def make():
-        made.append(FakeConn())
-        return made[-1]
+        server, client = socket.socketpair()
+        conn = PeeredConnection(server, "", "", RequestParser(), read_timeout=1.0, send_timeout=1.0)
+        conn.peer = client
+        made.append(conn)
+        return conn
 
     yield make
     for conn in made:
-        conn.cleanup()
+        conn.close()
+        conn.peer.close()
 
 
 @pytest.fixture(params=["native", "selectors"])
@@ -57,7 +60,9 @@ def monitor_with_queue(request):
     monitors = []
 
     def make(**kwargs):
-        poller = make_poller() if request.param == "native" else _SelectorPoller()
+        poller = make_poller() if request.param == "native" else SelectorPoller()
+        kwargs.setdefault("ready", whole_head)
+        kwargs.setdefault("answer", answer)
         m = Monitor(dispatch, poller=poller, **kwargs)
         m.start()
         monitors.append(m)
@@ -68,75 +73,106 @@ def monitor_with_queue(request):
         m.stop()
 
 
-def test_readable_connection_is_handed_back(conns, monitor_with_queue):
+def wait_until(predicate, timeout=3.0):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.005)
+    return True
+
+
+def read_all(sock, timeout=3.0):
+    sock.settimeout(timeout)
+    data = b""
+    while True:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return data
+        data += chunk
+
+
+def test_a_whole_head_is_handed_on_and_part_of_one_is_held(conns, monitor_with_queue):
     make, ready, event = monitor_with_queue
     monitor = make(timeout=60)
     a, b = conns(), conns()
     monitor.park(a)
     monitor.park(b)
     assert len(monitor) == 2
-    b.peer.sendall(b"GET / HTTP/1.1\r\n")
+    b.peer.sendall(HEAD[:10])
+    assert not event.wait(0.2)  # part of a head: held, no thread
+    assert monitor.phases()["head"] == 1
+    b.peer.sendall(HEAD[10:])
     assert event.wait(2)
     assert ready == [b] and len(monitor) == 1
-    assert not b.closed
+    assert b.reader.trailing_data == HEAD and not b.closed
 
 
-def test_idle_connections_expire_after_timeout(conns, monitor_with_queue):
+def test_idle_connections_expire_after_keep_alive(conns, monitor_with_queue):
     make, ready, _ = monitor_with_queue
-    monitor = make(timeout=0.2, sweep_s=0.05)
+    monitor = make(timeout=0.2)
     conn = conns()
     monitor.park(conn)
     time.sleep(0.1)
     assert not conn.closed
-    deadline = time.monotonic() + 2
-    while not conn.closed and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert conn.closed and monitor.closed_idle == 1 and len(monitor) == 0
+    assert wait_until(lambda: conn.closed)
+    assert monitor.closed_idle == 1 and len(monitor) == 0
     assert conn.peer.recv(10) == b""  # the client sees the close
 
 
-def test_timeout_zero_keeps_connections(conns, monitor_with_queue):
+def test_keep_alive_zero_keeps_connections(conns, monitor_with_queue):
     make, _, _ = monitor_with_queue
-    monitor = make(timeout=0, sweep_s=0.02)
+    monitor = make(timeout=0)
     conn = conns()
     monitor.park(conn)
     time.sleep(0.15)
     assert not conn.closed and len(monitor) == 1
 
 
-def test_stop_closes_parked_and_later_parks(conns):
+def test_stop_closes_held_and_later_connections(conns):
     monitor = Monitor(lambda c: None, timeout=60)
     monitor.start()
-    parked = conns()
+    parked, waiting = conns(), conns()
     monitor.park(parked)
+    monitor.wait_head(waiting, time.monotonic())
     monitor.stop()
     monitor.stop()  # idempotent
-    assert parked.closed
+    assert parked.closed and waiting.closed
     late = conns()
     monitor.park(late)
     assert late.closed
     assert not [t for t in threading.enumerate() if t.name == "rocket-monitor"]
 
 
-def test_peer_close_is_dispatched_too(conns, monitor_with_queue):
-    make, ready, event = monitor_with_queue
+def test_an_idle_peer_closing_is_closed_here(conns, monitor_with_queue):
+    make, ready, _ = monitor_with_queue
     monitor = make(timeout=60)
     conn = conns()
     monitor.park(conn)
     conn.peer.close()
-    assert event.wait(2) and ready == [conn]
+    assert wait_until(lambda: conn.closed) and ready == [] and len(monitor) == 0
 
 
-def test_many_parked_connections_cost_no_threads(conns, monitor_with_queue):
+def test_a_head_cut_short_goes_to_the_worker(conns, monitor_with_queue):
+    make, ready, event = monitor_with_queue
+    monitor = make(timeout=60)
+    conn = conns()
+    monitor.park(conn)
+    conn.peer.sendall(HEAD[:8])
+    conn.peer.shutdown(socket.SHUT_WR)
+    assert event.wait(2) and ready == [conn]  # it answers the incomplete head
+
+
+def test_many_held_connections_cost_no_threads(conns, monitor_with_queue):
     make, ready, event = monitor_with_queue
     before = threading.active_count()
     monitor = make(timeout=60)
-    parked = [conns() for _ in range(200)]
-    for conn in parked:
+    held = [conns() for _ in range(200)]
+    for conn in held:
         monitor.park(conn)
     assert threading.active_count() == before + 1
-    parked[137].peer.sendall(b"x")
-    assert event.wait(2) and ready == [parked[137]]
+    held[137].peer.sendall(HEAD)
+    assert event.wait(2) and ready == [held[137]]
 
 
 def test_reparking_the_same_connection_rearms_it(conns, monitor_with_queue):
@@ -146,28 +182,29 @@ def test_reparking_the_same_connection_rearms_it(conns, monitor_with_queue):
     for round_no in range(5):
         event.clear()
         monitor.park(conn)
-        conn.peer.sendall(b"x")
+        conn.peer.sendall(HEAD)
         assert event.wait(2), round_no
-        assert conn.sock.recv(10) == b"x"
+        assert conn.reader.next_event().method == b"GET"
+        conn.reader.next_event()  # EndOfMessage
     assert ready == [conn] * 5 and monitor.parks == 5
 
 
-def test_a_reused_descriptor_is_armed_for_its_new_connection(conns, monitor_with_queue):
+def test_a_reused_descriptor_is_watched_for_its_new_connection(conns, monitor_with_queue):
     make, ready, event = monitor_with_queue
     monitor = make(timeout=60)
     first = conns()
     monitor.park(first)
-    first.peer.sendall(b"x")
+    first.peer.sendall(HEAD)
     assert event.wait(2)
     fd = first.fileno()
-    first.cleanup()  # closed while disarmed; the OS may hand its number to the next socket
+    first.close()  # closed while disarmed; the OS may hand its number to the next socket
     event.clear()
     for _ in range(20):
         second = conns()
         if second.fileno() == fd:
             break
     monitor.park(second)
-    second.peer.sendall(b"y")
+    second.peer.sendall(HEAD)
     assert event.wait(2) and ready[-1] is second
 
 
@@ -181,18 +218,15 @@ def test_a_failing_dispatch_does_not_kill_the_monitor(conns, caplog):
             raise RuntimeError("boom")
         event.set()
 
-    monitor = Monitor(dispatch, timeout=60)
+    monitor = Monitor(dispatch, timeout=60, ready=whole_head)
     monitor.start()
     try:
         first, second = conns(), conns()
         monitor.park(first)
-        first.peer.sendall(b"x")
-        deadline = time.monotonic() + 2
-        while not first.closed and time.monotonic() < deadline:
-            time.sleep(0.01)
-        assert first.closed and "dispatching" in caplog.text
+        first.peer.sendall(HEAD)
+        assert wait_until(lambda: first.closed) and "dispatching" in caplog.text
         monitor.park(second)
-        second.peer.sendall(b"y")
+        second.peer.sendall(HEAD)
         assert event.wait(2) and calls[-1] is second
     finally:
         monitor.stop()
@@ -207,7 +241,89 @@ def test_evict_idle_closes_the_longest_idle_first(conns, monitor_with_queue):
     assert monitor.evict_idle(2) == 2
     assert [c.closed for c in parked] == [True, True, False, False]
     assert len(monitor) == 2 and monitor.evicted == 2
-    parked[3].peer.sendall(b"GET / HTTP/1.1\r\n")  # the rest still come back when readable
+    parked[3].peer.sendall(HEAD)  # the rest still come back with a whole head
     assert event.wait(2) and ready == [parked[3]]
     assert monitor.evict_idle(5) == 1 and parked[2].closed and monitor.evicted == 3
     assert monitor.evict_idle(1) == 0 and len(monitor) == 0
+
+
+def test_part_of_a_head_gets_the_timeout_answer_then_a_lingering_close(conns, monitor_with_queue):
+    make, ready, _ = monitor_with_queue
+    monitor = make(timeout=60, header_timeout=0.3, drain_gap=0.5)
+    conn = conns()
+    started = time.monotonic()
+    monitor.wait_head(conn, started)
+    conn.peer.sendall(HEAD[:10])
+    conn.peer.settimeout(3)
+    assert conn.peer.recv(100) == b"ANSWER timeout"
+    assert 0.25 < time.monotonic() - started < 0.45  # total from the start, not per read
+    conn.peer.sendall(b"x" * 100_000)  # still sending: read and dropped, no reset
+    assert read_all(conn.peer) == b""
+    assert monitor.phases()["drain"] == 1
+    conn.peer.close()
+    assert wait_until(lambda: conn.closed) and ready == [] and monitor.timed_out == 1
+
+
+def test_a_silent_new_connection_is_closed_without_an_answer(conns, monitor_with_queue):
+    make, ready, _ = monitor_with_queue
+    monitor = make(timeout=60, header_timeout=0.2)
+    conn = conns()
+    monitor.wait_head(conn, time.monotonic())
+    assert read_all(conn.peer) == b""
+    assert conn.closed and ready == []
+
+
+def test_the_head_deadline_counts_from_its_start(conns, monitor_with_queue):
+    make, ready, _ = monitor_with_queue
+    monitor = make(timeout=60, header_timeout=0.5)
+    late, fresh = conns(), conns()
+    now = time.monotonic()
+    monitor.wait_head(late, now - 0.4)  # began 0.4 s ago: 0.1 s left
+    monitor.wait_head(fresh, now)
+    assert wait_until(lambda: late.closed, 0.4)
+    assert not fresh.closed
+    assert wait_until(lambda: fresh.closed, 1.0)
+
+
+def test_an_earlier_deadline_wakes_a_waiting_monitor(conns, monitor_with_queue):
+    make, _, _ = monitor_with_queue
+    monitor = make(timeout=60, header_timeout=0.05)
+    time.sleep(0.1)  # the thread now sleeps up to MAX_WAIT_S
+    conn = conns()
+    started = time.monotonic()
+    monitor.wait_head(conn, started)
+    assert wait_until(lambda: conn.closed, 0.5)
+    assert time.monotonic() - started < 0.3
+
+
+def test_a_lingering_close_ends_at_eof_at_silence_and_at_its_total(conns, monitor_with_queue):
+    make, _, _ = monitor_with_queue
+    monitor = make(timeout=60, drain_time=0.6, drain_gap=0.2)
+    at_eof, silent, chatty = conns(), conns(), conns()
+    for conn in (at_eof, silent, chatty):
+        conn.sendall(b"answer")
+        monitor.close_gently(conn)
+        assert conn.peer.recv(10) == b"answer"
+    at_eof.peer.sendall(b"rest of the request")
+    at_eof.peer.shutdown(socket.SHUT_WR)
+    assert wait_until(lambda: at_eof.closed, 0.15)
+    started = time.monotonic()
+    while time.monotonic() - started < 1.0 and not chatty.closed:
+        chatty.peer.sendall(b"x" * 1000)  # never silent for drain_gap
+        time.sleep(0.05)
+    assert chatty.closed and 0.4 < time.monotonic() - started < 0.8  # drain_time in all
+    assert silent.closed  # drain_gap of silence
+
+
+def test_the_deadline_heap_stays_bounded(conns, monitor_with_queue):
+    make, ready, event = monitor_with_queue
+    monitor = make(timeout=600)
+    conn = conns()
+    for _ in range(3000):  # each park pushes a 600 s deadline that outlives the park
+        event.clear()
+        monitor.park(conn)
+        conn.peer.sendall(HEAD)
+        assert event.wait(2)
+        conn.reader.next_event()
+        conn.reader.next_event()
+    assert len(monitor._heap) <= 2 * len(monitor) + 1025

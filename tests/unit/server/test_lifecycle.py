@@ -102,7 +102,9 @@ def test_drain_still_answers_a_parked_connection_whose_request_arrives_late():
     port = sock.getsockname()[1]
     client = socket.create_connection(("127.0.0.1", port), timeout=10)
     try:
-        time.sleep(0.3)  # accepted, nothing sent: the worker lingers, then parks it
+        client.sendall(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+        assert client.recv(65536).endswith(b"ok")
+        time.sleep(0.3)  # answered: the worker lingers, then parks it
         assert len(server.monitor) == 1
         stopper = threading.Thread(target=server.drain, args=(5.0,))
         stopper.start()

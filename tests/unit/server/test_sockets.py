@@ -217,3 +217,28 @@ def test_queue_size_is_an_explicit_setting_so_process_workers_inherit_it():
                           bind=("127.0.0.1", 0), queue_size=7, handle_signals=False)
     assert server.config.queue_size == 7 and server.queue_size == 7
     assert "queue_size" in server.config.explicit
+
+
+def test_ready_decodes_ahead_and_next_message_returns_it():
+    stream = MessageStream(LengthPrefixed())
+    assert not stream.ready()  # nothing buffered
+    stream.feed(b"05hel")
+    assert not stream.ready() and stream.trailing_data == b"05hel"
+    stream.feed(b"lo02")
+    assert stream.ready() and stream.ready()  # decoded once, kept
+    assert stream.next_message() == b"hello"
+    assert stream.next_message() is NEED_DATA and stream.trailing_data == b"02"
+
+
+def test_ready_reports_a_decode_failure_and_the_end_for_the_worker():
+    stream = MessageStream(LengthPrefixed())
+    stream.feed(b"zz")
+    assert stream.ready()
+    with pytest.raises(ValueError, match="bad length prefix"):
+        stream.next_message()
+    ended = MessageStream(LengthPrefixed())
+    ended.feed(b"05he")
+    ended.feed(b"")
+    assert ended.ready()
+    with pytest.raises(IncompleteMessage):
+        ended.next_message()

@@ -25,6 +25,8 @@ class FakeConnection:
         self.sent: List[bytes] = []
         self.fill_timeouts: List[Optional[float]] = []
         self.closed = False
+        self.head_since = 0.0
+        self.gently_closed = False
         self.sendfile_calls: list = []
 
     def fill(self, timeout: Optional[float] = None) -> bool:
@@ -56,10 +58,18 @@ class FakeConnection:
         return b"".join(self.sent)
 
 
+def close_gently(conn) -> None:
+    """The fake server's lingering close: recorded, then closed."""
+    conn.gently_closed = True
+    conn.close()
+
+
 def fake_context(has_waiting=None, is_draining=None, hooks=None, **settings):
-    """A worker's view of a server: ``settings`` (linger 0.01 s unless given) and callables."""
+    """A worker's view of a server: ``settings`` (linger 0.01 s unless given) and callables;
+    a lingering close sets ``conn.gently_closed``."""
     settings.setdefault("linger", 0.01)
     extra = {name: value for name, value in (("has_waiting", has_waiting),
                                              ("is_draining", is_draining)) if value is not None}
+    extra["close_gently"] = close_gently
     return WorkerContext(types.SimpleNamespace(**settings), Limits(), "unit-host", "Rocket test",
                          hooks, **extra)

@@ -82,3 +82,37 @@ def test_drain_is_bounded():
 def test_empty_input():
     assert EMPTY_INPUT.read() == b"" and EMPTY_INPUT.readline() == b""
     assert EMPTY_INPUT.readlines() == [] and list(EMPTY_INPUT) == []
+
+
+class TimedConnection(FakeConnection):
+    """A scripted read of None waits out its timeout, as a silent client makes a read do;
+    the body floor settings of a Connection."""
+
+    body_min_rate = 100.0
+    min_rate_grace = 0.3
+
+    def fill(self, timeout=None):
+        if self.reads and self.reads[0] is None:
+            import time
+
+            time.sleep(timeout or 0)
+        return super().fill(timeout)
+
+
+def test_body_min_rate_cuts_a_trickle_after_the_grace():
+    conn = TimedConnection([HEAD + b"Content-Length: 1000\r\n\r\n" + b"x" * 10] + [None] * 5)
+    conn.fill()
+    assert isinstance(conn.reader.next_event(), Request)
+    inp = WSGIInput(conn, 10.0)
+    with pytest.raises(RequestTimeout, match="body_min_rate=100 B/s"):
+        inp.read()
+    assert 0.25 < sum(t for t in conn.fill_timeouts[1:]) < 0.5  # the grace, not body_timeout
+
+
+def test_body_min_rate_lets_a_body_at_the_rate_through():
+    pieces = [b"x" * 40] * 10  # arrives at once here: far above 100 B/s
+    conn = TimedConnection([HEAD + b"Content-Length: 400\r\n\r\n"] + pieces)
+    conn.fill()
+    assert isinstance(conn.reader.next_event(), Request)
+    assert len(WSGIInput(conn, 10.0).read()) == 400
+    assert all(0 < t <= 10.0 for t in conn.fill_timeouts[1:])

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import io
 import logging
+import time
 
+import pytest
+
+from rocket.http.limits import Limits
+from rocket.workers.base import head_ready
 from rocket.workers.filewrapper import FileWrapper
 from rocket.workers.wsgi import WSGIWorker
 from tests.apps import hello
@@ -38,11 +43,71 @@ def test_eof_between_requests_closes():
     assert _worker().handle(conn) is False and conn.closed
 
 
-def test_partial_head_timeout_answers_408():
-    conn = FakeConnection([b"GET / HT", None])
-    assert _worker(header_timeout=0.5).handle(conn) is False
-    assert conn.output.startswith(b"HTTP/1.1 408 ") and conn.closed
-    assert 0 < conn.fill_timeouts[1] <= 0.5
+class WaitingConnection(FakeConnection):
+    """A scripted None waits out the timeout, as a silent client makes a real read do."""
+
+    def fill(self, timeout=None):
+        if self.reads and self.reads[0] is None:
+            time.sleep(timeout or 0)
+        return super().fill(timeout)
+
+
+def test_part_of_a_head_lingers_then_goes_to_the_monitor():
+    conn = WaitingConnection([b"GET / HT", None, None])
+    started = time.monotonic()
+    assert _worker(linger=0.05).handle(conn) is True  # the monitor waits for the rest
+    assert not conn.closed and conn.output == b""
+    assert started <= conn.head_since <= started + 0.06  # the deadline counts from here
+    assert 0.04 <= time.monotonic() - started < 0.2  # one linger, not header_timeout
+    assert conn.reader.trailing_data == b"GET / HT"
+
+
+def test_the_rest_of_a_head_within_the_linger_is_served_on_the_thread():
+    conn = FakeConnection([b"GET / HT", GET[8:], None])
+    assert _worker(linger=0.05).handle(conn) is True
+    assert conn.output.count(b"200 OK") == 1
+
+
+def test_a_handed_over_head_keeps_its_start():
+    conn = FakeConnection([])
+    conn.head_since = time.monotonic() - 5.0  # began long ago, in the monitor
+    conn.reader.feed(b"\r\n\r\nGET /")  # empty lines first: looked whole, is not
+    assert _worker(linger=0.05).handle(conn) is True
+    assert time.monotonic() - conn.head_since >= 5.0 and conn.fill_timeouts == []
+
+
+def test_a_refused_request_is_closed_gently():
+    conn = FakeConnection([b"GET /" + b"a" * 9000])
+    assert _worker().handle(conn) is False
+    assert conn.output.startswith(b"HTTP/1.1 414 ") and conn.gently_closed
+
+
+def test_an_unread_body_is_closed_gently_and_a_read_request_plainly():
+    def refuses(environ, start_response):
+        start_response("200 OK", [("Connection", "close")])
+        return [b"no"]
+
+    body = b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n" + b"x" * 10
+    conn = FakeConnection([body, None])
+    assert _worker(refuses).handle(conn) is False
+    assert conn.gently_closed  # the client is still sending its body
+    conn = FakeConnection([GET.replace(b"\r\n\r\n", b"\r\nConnection: close\r\n\r\n")])
+    assert _worker().handle(conn) is False
+    assert conn.closed and not conn.gently_closed
+
+
+@pytest.mark.parametrize("buf, ready", [
+    (b"", False),
+    (b"GET / HTTP/1.1\r\nHost: x\r\n", False),
+    (GET, True),
+    (GET + b"GET /", True),
+    (b"GET / HTTP/1.1\nHost", True),  # a bare LF: the parser refuses it at once
+    (b"GET /" + b"a" * 8190, True),  # longer than max_request_line: 414
+    (b"GET /" + b"a" * 8180, False),
+    (b"GET / HTTP/1.1\r\n" + b"X: y\r\n" * 11000, True),  # past max_header_bytes: 431
+])
+def test_head_ready_says_when_the_parser_can_act(buf, ready):
+    assert head_ready(buf, Limits()) is ready
 
 
 def test_draining_server_announces_close():
