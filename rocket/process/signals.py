@@ -28,7 +28,9 @@ JOIN_S = 2.0
 class Signals:
     """Handlers for a set of signals that queue the numbers and wake :meth:`wait`."""
 
-    def __init__(self) -> None:
+    def __init__(self, join_s: float = JOIN_S) -> None:
+        self.join_s = join_s
+        """How long :meth:`close` waits for the dispatch thread (see ``JOIN_S``)."""
         self.pending: Deque[int] = collections.deque()
         read_fd, write_fd = os.pipe()
         os.set_blocking(read_fd, False)
@@ -38,6 +40,8 @@ class Signals:
         self._old: Dict[int, Any] = {}
         self._thread: Optional[threading.Thread] = None
         self._closing = False
+        self._dispatching = False  # the dispatch thread may still touch the pipe
+        self._orphaned = False  # close() left the pipe for the dispatch thread to close
 
     @property
     def fds(self) -> Tuple[int, ...]:
@@ -100,14 +104,22 @@ class Signals:
         """Start a daemon thread that calls ``act(signum)`` for each signal, until close()."""
         self._thread = threading.Thread(target=self._dispatch, args=(act,), name=name,
                                         daemon=True)
+        self._dispatching = True
         self._thread.start()
 
     def _dispatch(self, act: Callable[[int], None]) -> None:
-        while not self._closing:
-            self.wait(None)
-            for signum in self.drain():
-                if not self._closing:
-                    act(signum)
+        try:
+            while not self._closing:
+                self.wait(None)
+                for signum in self.drain():
+                    if not self._closing:
+                        act(signum)
+        finally:
+            with self._lock:
+                self._dispatching = False
+                orphaned = self._orphaned
+            if orphaned:
+                self._close_fds()
 
     def restore(self) -> None:
         """Put the previous handlers back (main thread only)."""
@@ -119,12 +131,24 @@ class Signals:
         self._old.clear()
 
     def close(self) -> None:
-        """End the dispatch thread, if any, and close the pipe; idempotent."""
+        """End the dispatch thread, if any, and close the pipe; idempotent.
+
+        A dispatch thread still busy after ``JOIN_S`` (an act that takes long, a loaded
+        machine) closes the pipe itself when it ends: closing it under the thread would let
+        its next read take bytes from whatever descriptor reuses the number, a client's socket.
+        """
         self._closing = True
         thread = self._thread
         if thread is not None and thread is not threading.current_thread():
             self.wake()
-            thread.join(JOIN_S)
+            thread.join(self.join_s)
+        with self._lock:
+            if self._dispatching and thread is not threading.current_thread():
+                self._orphaned = True
+                return
+        self._close_fds()
+
+    def _close_fds(self) -> None:
         with self._lock:
             fds, self._fds = self._fds, None
         for fd in fds or ():

@@ -100,3 +100,32 @@ def test_many_signals_are_each_queued_once():
     signals.wait(0.0)
     assert signals.drain() == [signal.SIGUSR2] * 2000
     signals.close()
+
+
+def test_a_dispatch_thread_outliving_close_closes_the_pipe_itself():
+    signals = Signals(join_s=0.05)
+    busy, release = threading.Event(), threading.Event()
+
+    def act(signum: int) -> None:
+        busy.set()
+        release.wait(5.0)  # an act slower than close() waits for
+
+    signals.install(["SIGUSR1"])
+    try:
+        signals.dispatch_in_thread(act, "test-slow-signals")
+        os.kill(os.getpid(), signal.SIGUSR1)
+        assert busy.wait(5.0)
+        read_fd, write_fd = signals.fds
+        signals.close()
+        # The thread may still read the pipe: its descriptors stay open (never reused under it).
+        assert signals.fds == (read_fd, write_fd)
+        os.fstat(read_fd)
+        release.set()
+        deadline = time.monotonic() + 5
+        while signals.fds and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert signals.fds == ()  # closed by the thread as it ended
+    finally:
+        release.set()
+        signals.restore()
+        signals.close()
