@@ -142,8 +142,10 @@ class Exchange:
             plans[key] = (date, head)
         return head
 
-    def write(self, data: bytes) -> None:
-        """Send one body block (the head first, if still pending)."""
+    def write(self, data: bytes) -> bool:
+        """Send one body block (the head first, if still pending); False once no more body
+        can be sent (HEAD, 1xx, 204, 304, or Content-Length reached before this block), when
+        the caller stops iterating the application's result."""
         if data.__class__ is not bytes:
             if not isinstance(data, bytes):
                 raise WSGIViolation(
@@ -154,15 +156,19 @@ class Exchange:
         head = self.head
         if head is None:
             if not data:
-                return  # PEP 3333: the head waits for the first non-empty block
+                return True  # PEP 3333: the head waits for the first non-empty block
             head = self.head = self.plan(None)
             prefix = head.data
         else:
             prefix = b""
+        more = True
         framing = head.framing
         if framing == "length":
             room = head.content_length - self.body_sent
-            if len(data) > room:
+            # Past the last byte the iteration ends: an iterable that is done raises
+            # StopIteration on the block after it, an endless one is stopped and closed.
+            more = room > 0 and len(data) <= room
+            if not more and data:
                 if not self.overflow_logged:
                     self.overflow_logged = True
                     error_logger().warning(
@@ -176,10 +182,12 @@ class Exchange:
             data = encode_chunk(data)
         elif framing == "none":
             data = b""
+            more = False
         else:
             self.body_sent += len(data)
         if prefix or data:
             self.send(prefix + data)
+        return more
 
     def finish(self) -> bool:
         """Complete the response; True when the connection may be reused."""

@@ -176,9 +176,15 @@ class WSGIWorker(HTTPWorker):
             )
         if exchange.request.method == b"HEAD" and exchange.status is not None:
             return exchange.finish()  # no body for HEAD: do not even iterate
+        return self._send_blocks(exchange, result)
+
+    def _send_blocks(self, exchange: Exchange, blocks: Any) -> bool:
+        """Send the blocks of an iterable until it ends or no more body can be sent; an
+        endless iterable is then left for its ``close()`` (PEP 3333), which follows."""
         write = exchange.write
-        for block in result:
-            write(block)
+        for block in blocks:
+            if not write(block):
+                break
         return exchange.finish()
 
     def _send_sized_sequence(self, exchange: Exchange, blocks: Any) -> Optional[bool]:
@@ -218,18 +224,14 @@ class WSGIWorker(HTTPWorker):
     def _send_file(self, exchange: Exchange, wrapper: FileWrapper) -> bool:
         span = wrapper.sendfile_span()
         if span is None or exchange.status is None or exchange.head is not None:
-            for block in wrapper:
-                exchange.write(block)
-            return exchange.finish()
+            return self._send_blocks(exchange, wrapper)
         head = exchange.head = exchange.plan(span)
         if head.framing == "none":
             exchange.send(head.data)
             return head.keep_alive
         if head.framing != "length":
             exchange.head = None
-            for block in wrapper:
-                exchange.write(block)
-            return exchange.finish()
+            return self._send_blocks(exchange, wrapper)
         exchange.send(head.data)
         count = min(span, head.content_length)
         if count:
