@@ -167,7 +167,8 @@ class Lifecycle:
     def figures(self) -> Dict[str, int]:
         """The counters, read once: requests, connections (open: idle + busy + queued), busy
         and threads (of the pool), queued, received (accepted), idle (parked in the monitor),
-        parks (times a connection was parked) and handled (hand-offs the pool finished)."""
+        parks (times a connection was parked), handled (hand-offs the pool finished) and
+        bytes_moved (body bytes read and sent by the worker)."""
         pool = self.pool.stats() if self.pool is not None else {}
         monitor = self.monitor
         parked = len(monitor) if monitor is not None else 0
@@ -177,7 +178,8 @@ class Lifecycle:
                 "threads": pool.get("threads", 0), "queued": queued,
                 "received": self.connections_received, "idle": parked,
                 "parks": int(getattr(monitor, "parks", 0) or 0),
-                "handled": pool.get("handled", 0)}
+                "handled": pool.get("handled", 0),
+                "bytes_moved": int(getattr(self.worker, "bytes_moved", 0) or 0)}
 
     def info(self) -> Dict[str, Any]:
         """Live counters: addresses, timeouts, connections, requests, threads, queue depth;

@@ -113,7 +113,7 @@ class WSGIWorker(HTTPWorker):
         if request.chunked or request.content_length:
             inp = exchange.input = WSGIInput(
                 conn, self.body_timeout_s,
-                exchange.send_continue if request.expect_continue else None,
+                exchange.send_continue if request.expect_continue else None, self,
             )
             environ["wsgi.input"] = inp
         else:
@@ -152,11 +152,7 @@ class WSGIWorker(HTTPWorker):
             if block.__class__ is bytes and exchange.head is None:
                 head = exchange.head = exchange.plan(len(block))
                 if head.framing == "length" and head.content_length == len(block):
-                    try:
-                        exchange.conn.sendall(head.data + block)
-                    except OSError:
-                        exchange.peer_gone = True
-                        raise
+                    exchange.send(head.data + block)
                     exchange.body_sent = len(block)
                     return head.keep_alive
                 if head.framing == "none":
@@ -235,11 +231,7 @@ class WSGIWorker(HTTPWorker):
         exchange.send(head.data)
         count = min(span, head.content_length)
         if count:
-            try:
-                exchange.body_sent = exchange.conn.sendfile(wrapper.filelike, wrapper.offset, count)
-            except OSError:
-                exchange.peer_gone = True
-                raise
+            exchange.body_sent = exchange.sendfile(wrapper.filelike, wrapper.offset, count)
         if span > head.content_length:
             error_logger().warning(
                 "file is larger than the application's Content-Length %s; body truncated",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import logging
 
+from rocket.workers.exchange import PROGRESS_SLICE_BYTES
 from rocket.workers.filewrapper import FileWrapper
 from rocket.workers.wsgi import WSGIWorker
 from tests.apps import hello
@@ -131,6 +132,9 @@ def test_list_result_is_coalesced_into_few_writes():
 
     conn = FakeConnection([GET, None])
     assert _worker(app).handle(conn) is True
-    assert len(conn.sent) == 2  # head + first 1 MiB, then the rest
+    # head + the first 1 MiB joined, then the rest; each sent in progress slices
+    total = len(conn.output)
+    assert len(conn.sent) == -(-(total - 262144) // PROGRESS_SLICE_BYTES) + 1
+    assert max(len(piece) for piece in conn.sent) == PROGRESS_SLICE_BYTES
     head, _, body = conn.output.partition(b"\r\n\r\n")
     assert b"Content-Length: 1310720" in head and body == b"".join(blocks)
