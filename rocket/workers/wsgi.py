@@ -126,7 +126,7 @@ class WSGIWorker(HTTPWorker):
             result = self.app(environ, exchange.start_response)
             keep_alive = self._send(exchange, result)
         except Exception as exc:
-            if exchange.peer_gone:
+            if exchange.peer_gone or (exc is exchange.input.error and isinstance(exc, OSError)):
                 raise  # an OSError from the socket: the request loop closes quietly
             keep_alive = False
             self._failed(exchange, exc)
