@@ -15,11 +15,12 @@ def CherryPyWSGIServer(bind_addr: Any, wsgi_app: Any, numthreads: int = 10,
 
     ``numthreads`` is the minimum pool size, ``max`` the maximum (-1 = unbounded),
     ``request_queue_size`` the listen backlog, ``timeout`` the per-socket read timeout.
-    ``shutdown_timeout`` is accepted for compatibility; stop() is always bounded.
+    ``shutdown_timeout`` is the ``graceful_timeout`` of stop() (CherryPy's meaning: seconds
+    requests in flight get to finish).
     """
     max_threads = max if max is not None and max > 0 else 0
     settings: dict = {"header_timeout": timeout, "body_timeout": timeout,
-                      "handle_signals": False}
+                      "handle_signals": False, "graceful_timeout": shutdown_timeout}
     if server_name is not None:
         settings["server_name"] = server_name
     if max_threads and numthreads > max_threads:

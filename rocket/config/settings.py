@@ -323,11 +323,14 @@ SETTINGS: List[Setting] = [
             "random 0..N added to max_requests per worker so workers do not all restart at once",
             "threads and processes"),
     Setting("graceful_timeout", non_negative_float, 30.0,
-            "seconds a stopping worker gets to finish in-flight requests (SIGTERM, reload, "
-            "retirement) before it is killed; 30 as gunicorn", "threads and processes"),
+            "seconds in-flight requests get to finish when a server or worker stops or "
+            "restarts (stop(), SIGTERM, SIGHUP, retirement) before they are cut; 30 as gunicorn",
+            "threads and processes"),
     Setting("worker_timeout", non_negative_float, 30.0,
-            "seconds a worker process may go without progress (a hung app) before the arbiter "
-            "kills and replaces it; 0 = never; 30 as gunicorn's timeout", "threads and processes"),
+            "seconds a worker process may go without progress (requests in flight, none "
+            "started or finished, no body byte read or sent: a hung app) before the arbiter "
+            "kills and replaces it; 0 = never; 30 as gunicorn's timeout",
+            "threads and processes"),
     Setting("server_name", optional_str, None,
             "SERVER_NAME in the environ; unset = this host's name", "binding"),
     Setting("concurrency", concurrency_mode, "thread",

@@ -8,7 +8,8 @@ How it works:
   keeps the port reserved by a bound, non-listening socket).
 - Each worker gets a shared-memory :class:`~rocket.process.scoreboard.Slot` where it writes a
   heartbeat, a progress time and its figures; the arbiter reads them for ``info()`` and kills
-  (SIGKILL) a worker that made no progress for ``worker_timeout`` seconds.
+  (SIGKILL) a worker that made no progress for ``worker_timeout`` seconds: requests in flight,
+  yet none started or finished and no body byte read or sent (a long transfer is progress).
 - Signal handlers only enqueue; the main loop acts, every ``TICK_S`` or when woken:
   SIGTERM graceful stop, SIGINT/SIGQUIT quick stop, SIGHUP zero-downtime reload (a new
   generation boots, re-importing the app; the old one gets SIGTERM once the new one serves),
@@ -235,7 +236,7 @@ class Arbiter:
             last = max(records[w.pid]["progress_at"], w.spawned_at)
             if timeout and now - last > timeout:
                 self._kill(w, f"no progress for {now - last:.1f}s > worker_timeout="
-                              f"{timeout:g}s (a hung app?)")
+                              f"{timeout:g}s: requests in flight and no I/O (a hung app?)")
         live = [w for w in live if w.killed is None and w.term_at is None]
         fresh = [w for w in live if w.generation == self.generation
                  and records[w.pid]["state"] != RETIRING]

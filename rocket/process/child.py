@@ -8,9 +8,11 @@ How it works:
   inherited listening sockets with the ``build_server`` it was handed (the server side's:
   this package never imports ``rocket.server``) and starts it in the background.
 - Its main thread then beats: every ``BEAT_S`` it writes its figures and a *progress* time to
-  its shared :class:`~rocket.process.scoreboard.Slot`. Progress means "no request in flight, or a
-  request started or finished since the last beat"; a process whose threads all sit in a hung
-  app stops making progress, and the arbiter kills it after ``worker_timeout``.
+  its shared :class:`~rocket.process.scoreboard.Slot`. Progress means "no request in flight, or
+  since the last beat a request started or finished, or body bytes were read or sent"; so a
+  long upload or download to a slow client is progress, and a process whose threads all sit
+  in a hung app with no I/O stops making progress: the arbiter kills it after
+  ``worker_timeout``.
 - Workers sharing a listening socket take turns accepting (:class:`AcceptBalancer`), so a
   burst of new keep-alive connections is spread over the processes instead of landing on
   whichever one woke first.
@@ -81,16 +83,15 @@ class Progress:
 
     def __init__(self, now: float) -> None:
         self.at = now
-        self._last_requests = -1
-        self._last_handled = -1
+        self._last: tuple = ()
 
-    def update(self, now: float, requests: int, handled: int, busy: int, queued: int) -> float:
+    def update(self, now: float, requests: int, handled: int, busy: int, queued: int,
+               bytes_moved: int = 0) -> float:
         """Record one beat's counters; returns the time of the last progress."""
-        if (busy == 0 and queued == 0) or requests != self._last_requests \
-                or handled != self._last_handled:
+        counters = (requests, handled, bytes_moved)
+        if (busy == 0 and queued == 0) or counters != self._last:
             self.at = now
-        self._last_requests = requests
-        self._last_handled = handled
+        self._last = counters
         return self.at
 
 
@@ -211,7 +212,7 @@ def _serve(spec: ChildSpec) -> int:
         figures = server.figures()
         handled = figures.pop("handled")
         progress_at = progress.update(now, figures["requests"], handled, figures["busy"],
-                                      figures["queued"])
+                                      figures["queued"], figures["bytes_moved"])
         if state == SERVING and spec.max_requests and figures["requests"] >= spec.max_requests:
             state = RETIRING
             log.info("worker %d served %d requests (max_requests); asking to be replaced",

@@ -25,7 +25,7 @@ STATE_NAMES = {BOOTING: "booting", SERVING: "serving", RETIRING: "retiring",
                DRAINING: "draining"}
 
 _INT_FIELDS = ("pid", "state", "requests", "connections", "busy", "threads", "queued",
-               "received", "idle", "parks", "max_connections", "evictions", "paused_ms")
+               "received", "idle", "parks", "max_connections", "evictions", "paused_ms", "bytes_moved")
 _TIME_FIELDS = ("heartbeat_at", "progress_at")
 _LAYOUT = struct.Struct("=Q" + "q" * len(_INT_FIELDS) + "d" * len(_TIME_FIELDS))
 _SEQ = struct.Struct("=Q")
@@ -38,7 +38,8 @@ class Slot:
     ``write(**fields)`` (child) updates some fields; ``read()`` (either side) returns them all.
     Integer fields: pid, state, requests, connections, busy, threads, queued, received
     (connections accepted), idle (connections parked in the monitor now), parks (times a
-    connection was parked), max_connections, evictions, paused_ms; time fields:
+    connection was parked), max_connections, evictions, paused_ms, bytes_moved (body
+    bytes read and sent); time fields:
     heartbeat_at, progress_at.
     """
 

@@ -13,6 +13,7 @@ A subclass provides ``_prepare()`` (run by each start, under the lock: build the
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -26,13 +27,14 @@ from rocket.net.listener import DEFER_ACCEPT_S, Listener
 from rocket.net.monitor import Monitor
 from rocket.server.admission import Admission, default_max_connections, raise_fd_limit
 from rocket.server.banner import announce, announce_arbiter
-from rocket.server.signals import unwatch, watch
+from rocket.server.signals import quick_stop_pending, unwatch, watch
 from rocket.server.threadpool import ThreadPool
 
 __all__ = ["Lifecycle", "STOP_TIMEOUT_S", "PARKED_GRACE_S"]
 
 STOP_TIMEOUT_S = 5.0
-"""Upper bound of stop(): requests still running after it are cut (their sockets shut down)."""
+"""Bound of a quick stop (SIGINT, Ctrl-C) and of the last step of a graceful one, which first
+drains for ``graceful_timeout``: threads still in the app then are left (sockets shut down)."""
 
 PARKED_GRACE_S = 0.5
 """How long a drain still serves parked connections that turn readable (a request sent just
@@ -101,7 +103,7 @@ class Lifecycle:
             if self.config.handle_signals:
                 # Before binding: a SIGTERM from the moment sockets exist stops cleanly (the
                 # handler's stop() waits for this lock, then sees the server running).
-                self._signals = watch(self.stop, self.restart)
+                self._signals = watch(self.stop, self.restart, self._quick_stop)
             self._start_profiler()
             try:
                 self._start_components()
@@ -120,12 +122,23 @@ class Lifecycle:
                 pass
         except KeyboardInterrupt:
             log.info("Received keyboard interrupt")
+            self._quick_stop()
         finally:
             self.stop()
 
     def stop(self, stoplogging: bool = False) -> None:
-        """Stop listeners, monitor and workers; idempotent and callable from any thread.
-        In process mode it asks the arbiter for a graceful stop."""
+        """Stop gracefully; idempotent and callable from any thread. New connections are
+        refused, idle ones closed, and requests in flight get ``graceful_timeout`` seconds
+        to finish (their responses announce the close) before they are cut: it returns
+        within ``graceful_timeout`` + ``STOP_TIMEOUT_S``. In process mode it asks the
+        arbiter for a graceful stop."""
+        self._stop(self.config.graceful_timeout, stoplogging)
+
+    def _quick_stop(self) -> None:
+        """SIGINT or Ctrl-C: requests in flight get at most ``STOP_TIMEOUT_S``."""
+        self._stop(0.0)
+
+    def _stop(self, graceful_s: float, stoplogging: bool = False) -> None:
         if self._arbiter is not None and not self.in_worker_process:
             self._arbiter.request_stop()
             return
@@ -133,6 +146,8 @@ class Lifecycle:
             if self._running:
                 self._running = False
                 log.info("Stopping Server")
+                if graceful_s:
+                    self._drain_components(graceful_s)
                 self._stop_components()
                 if self.worker is not None:
                     self.worker.close()
@@ -145,13 +160,36 @@ class Lifecycle:
             logging.shutdown()
 
     def restart(self) -> None:
-        """Stop and start again on the same addresses (ports chosen by the OS are kept)."""
+        """Stop and start again on the same addresses (ports chosen by the OS are kept).
+
+        Graceful, as :meth:`stop`: requests in flight get ``graceful_timeout`` seconds. The
+        listening sockets stay open meanwhile, so connections that arrive wait in the
+        kernel's backlog and are served once the new listeners start."""
         with self._lock:
             if not self._running:
                 return
             log.info("Restarting server")
-            self._stop_components()
-            self._start_components()
+            held = self._hold_sockets()
+            try:
+                self._drain_components(self.config.graceful_timeout)
+                self._stop_components()
+                self._start_components()
+            finally:
+                for index in held:
+                    self.sockets.pop(index).close()
+            for index in held:
+                self.listeners[index].owns_socket = True
+
+    def _hold_sockets(self) -> List[int]:
+        """Keep a duplicate of each listening socket this server bound (in :attr:`sockets`,
+        which the next start uses) so that stopping its listener does not close the port."""
+        held = []
+        for index, listener in enumerate(self.listeners):
+            if index not in self.sockets and listener.owns_socket:
+                self.sockets[index] = listener.sock.dup()
+                listener.owns_socket = False
+                held.append(index)
+        return held
 
     def wait(self, timeout: Optional[float] = None) -> bool:
         """Block until the server is stopped; False when ``timeout`` passed first."""
@@ -179,8 +217,8 @@ class Lifecycle:
         """The counters, read once: requests, connections (open: idle + busy + queued), busy
         and threads (of the pool), queued, received (accepted), idle (parked in the monitor),
         parks (times a connection was parked), handled (hand-offs the pool finished),
-        max_connections, evictions (idle connections closed to make room) and paused_ms
-        (time not accepting)."""
+        max_connections, evictions (idle connections closed to make room), paused_ms
+        (time not accepting) and bytes_moved (body bytes read and sent by the worker)."""
         pool = self.pool.stats() if self.pool is not None else {}
         monitor = self.monitor
         parked = len(monitor) if monitor is not None else 0
@@ -194,7 +232,8 @@ class Lifecycle:
                 "handled": pool.get("handled", 0),
                 "max_connections": admission.max_connections if admission else 0,
                 "evictions": admission.evictions if admission else 0,
-                "paused_ms": int(admission.paused_s * 1000) if admission else 0}
+                "paused_ms": int(admission.paused_s * 1000) if admission else 0,
+                "bytes_moved": int(getattr(self.worker, "bytes_moved", 0) or 0)}
 
     def info(self) -> Dict[str, Any]:
         """Live counters: addresses, timeouts, connections, requests, threads, queue depth;
@@ -216,6 +255,16 @@ class Lifecycle:
         request finished in time (False: the rest were cut). ``stop=False`` leaves the final
         ``stop()`` (which waits for threads stuck in the app) to a process about to exit anyway.
         """
+        finished = self._drain_components(timeout, hurry, clock)
+        if finished or stop:
+            self._stop(0.0)
+        return finished
+
+    def _drain_components(self, timeout: float, hurry: Optional[Callable[[], bool]] = None,
+                          clock: Callable[[], float] = time.monotonic) -> bool:
+        """The drain of :meth:`drain`, leaving the stopped components in place."""
+        if hurry is None:  # a SIGINT during a graceful stop or restart
+            hurry = functools.partial(quick_stop_pending, self._signals)
         deadline = clock() + timeout
         self.draining = True
         for listener in list(self.listeners):
@@ -231,10 +280,13 @@ class Lifecycle:
                 time.sleep(0.01)
             monitor.close_waiting()  # lingering closes go on until the stop
         finished = True
-        while self.pool is not None:
+        pool = self.pool
+        # stop() called by the application itself: its own request is not waited for.
+        own = pool is not None and threading.current_thread().name.startswith(pool.name + "-")
+        while pool is not None:
             figures = self.figures()
-            in_flight = figures["busy"] + figures["queued"]
-            if not in_flight:
+            in_flight = figures["busy"] + figures["queued"] - own
+            if in_flight <= 0:
                 break
             if clock() >= deadline or hurry():
                 finished = False
@@ -244,12 +296,9 @@ class Lifecycle:
                 break
             time.sleep(0.01)
         if not finished:
-            self.pool.stop(timeout=0.2)  # type: ignore[union-attr]  # shuts the connections
-            if not stop:
-                return False
+            pool.stop(timeout=0.2)  # type: ignore[union-attr]  # shuts the connections
         while monitor is not None and len(monitor) and clock() < deadline and not hurry():
             time.sleep(0.01)  # lingering closes of the last answers
-        self.stop()
         return finished
 
     # -- process mode -------------------------------------------------------------------------
@@ -342,6 +391,7 @@ class Lifecycle:
             self.monitor.stop()
             raise
         self.listeners = listeners
+        self.draining = False
         self.interfaces = [listener.interface for listener in listeners]
         self.pool.start()
         self.monitor.start()

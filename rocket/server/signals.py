@@ -1,5 +1,6 @@
-"""The ``handle_signals`` setting of a single-process server: SIGTERM and SIGINT stop it,
-SIGUSR1 and SIGHUP restart it (the arbiter and its worker processes give the same
+"""The ``handle_signals`` setting of a single-process server: SIGTERM stops it gracefully,
+SIGINT quickly (and cuts a graceful stop short), SIGUSR1 and SIGHUP restart it gracefully
+(the arbiter and its worker processes give the same
 :class:`~rocket.process.signals.Signals` their own meanings).
 
 Handlers are installed from the main thread only (Python's rule; elsewhere nothing happens),
@@ -17,21 +18,33 @@ from typing import Callable, Optional
 from rocket.logs import log
 from rocket.process.signals import Signals
 
-__all__ = ["STOP_SIGNALS", "RESTART_SIGNALS", "watch", "unwatch"]
+__all__ = ["STOP_SIGNALS", "QUICK_STOP_SIGNALS", "RESTART_SIGNALS", "watch", "unwatch",
+           "quick_stop_pending"]
 
 STOP_SIGNALS = ("SIGTERM", "SIGINT")
+QUICK_STOP_SIGNALS = ("SIGINT",)
+"""The stop signals that mean "now" (``quick_stop``), and cut a graceful stop short."""
 RESTART_SIGNALS = ("SIGUSR1", "SIGHUP")
 
 
-def watch(stop: Callable[[], None], restart: Callable[[], None]) -> Optional[Signals]:
-    """Route the stop and restart signals to ``stop()`` and ``restart()``; None (and nothing
-    installed) off the main thread."""
+def _numbers(names: tuple) -> set:
+    return {getattr(signal, name) for name in names if hasattr(signal, name)}
+
+
+def watch(stop: Callable[[], None], restart: Callable[[], None],
+          quick_stop: Optional[Callable[[], None]] = None) -> Optional[Signals]:
+    """Route the stop and restart signals to ``stop()`` and ``restart()`` (SIGINT to
+    ``quick_stop()`` when given); None (and nothing installed) off the main thread."""
     if threading.current_thread() is not threading.main_thread():
         return None
-    stops = {getattr(signal, name) for name in STOP_SIGNALS if hasattr(signal, name)}
+    stops = _numbers(STOP_SIGNALS)
+    quick = _numbers(QUICK_STOP_SIGNALS) if quick_stop is not None else set()
 
     def act(signum: int) -> None:
-        if signum in stops:
+        if signum in quick:
+            log.info("Received signal %s: stopping now", signum)
+            quick_stop()  # type: ignore[misc]
+        elif signum in stops:
             log.info("Received signal %s: stopping", signum)
             stop()
         else:
@@ -56,3 +69,12 @@ def unwatch(signals: Optional[Signals]) -> None:
         return
     signals.restore()
     signals.close()
+
+
+def quick_stop_pending(signals: Optional[Signals]) -> bool:
+    """True when a quick-stop signal waits in the queue: it arrived while the ``rocket-signals``
+    thread is busy with a graceful stop or restart, which it then cuts short."""
+    if signals is None:
+        return False
+    quick = _numbers(QUICK_STOP_SIGNALS)
+    return any(signum in quick for signum in list(signals.pending))

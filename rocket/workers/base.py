@@ -148,6 +148,10 @@ class Worker:
         are set): the request loop then pays one ``is None`` test per request."""
         self.requests = 0
         """Requests (or messages) started on this worker (read by server.info() and the arbiter)."""
+        self.bytes_moved = 0
+        """Body bytes read from requests and sent in responses: progress for the heartbeat of
+        a worker process. A plain add per read or send with no lock, so a rare lost update
+        under threads; only its changes matter."""
 
     def handle(self, conn: Any) -> bool:
         """Serve ``conn`` while it has work; True = keep it (park it), False = it was closed."""

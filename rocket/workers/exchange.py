@@ -18,11 +18,16 @@ from rocket.http.writer import encode_chunk, last_chunk, plan_response
 from rocket.workers.base import error_logger
 from rocket.workers.input import EMPTY_INPUT
 
-__all__ = ["Exchange", "WSGIViolation", "DRAIN_MAX_BYTES"]
+__all__ = ["Exchange", "WSGIViolation", "DRAIN_MAX_BYTES", "PROGRESS_SLICE_BYTES"]
 
 # An unread request body is read and discarded after the response so the connection can be
 # reused; past this many bytes closing is cheaper than reading (waitress and gunicorn agree).
 DRAIN_MAX_BYTES = 64 * 1024
+
+PROGRESS_SLICE_BYTES = 256 * 1024
+"""Larger sends go out in slices of this size, each counted in the worker's ``bytes_moved``
+as it completes: a long transfer to a slow client then shows progress to the arbiter's
+heartbeat (256 KiB every ``worker_timeout`` = 30 s is 8.7 KB/s); a slice costs one call."""
 
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 # Planned response heads kept per worker; apps use a handful of (status, headers) shapes, and
@@ -87,12 +92,41 @@ class Exchange:
         self.write(data)
 
     def send(self, data: bytes) -> None:
-        """``conn.sendall``, remembering a failure as "the peer is gone"."""
+        """``conn.sendall``, counted in the worker's ``bytes_moved`` (by slices when large),
+        remembering a failure as "the peer is gone"."""
+        worker = self.worker
+        size = len(data)
         try:
-            self.conn.sendall(data)
+            if size <= PROGRESS_SLICE_BYTES:
+                self.conn.sendall(data)
+                worker.bytes_moved += size
+                return
+            view = memoryview(data)
+            sendall = self.conn.sendall
+            for start in range(0, size, PROGRESS_SLICE_BYTES):
+                piece = view[start:start + PROGRESS_SLICE_BYTES]
+                sendall(piece)
+                worker.bytes_moved += len(piece)
         except OSError:
             self.peer_gone = True
             raise
+
+    def sendfile(self, filelike: Any, offset: int, count: int) -> int:
+        """``conn.sendfile`` by slices, counted as :meth:`send`; returns the bytes sent."""
+        worker = self.worker
+        sent = 0
+        try:
+            while sent < count:
+                done = self.conn.sendfile(filelike, offset + sent,
+                                          min(PROGRESS_SLICE_BYTES, count - sent))
+                worker.bytes_moved += done
+                sent += done
+                if not done:
+                    break
+        except OSError:
+            self.peer_gone = True
+            raise
+        return sent
 
     def send_continue(self) -> None:
         """Send ``100 Continue`` before the first body read, unless the response has begun."""
@@ -142,8 +176,10 @@ class Exchange:
             plans[key] = (date, head)
         return head
 
-    def write(self, data: bytes) -> None:
-        """Send one body block (the head first, if still pending)."""
+    def write(self, data: bytes) -> bool:
+        """Send one body block (the head first, if still pending); False once no more body
+        can be sent (HEAD, 1xx, 204, 304, or Content-Length reached before this block), when
+        the caller stops iterating the application's result."""
         if data.__class__ is not bytes:
             if not isinstance(data, bytes):
                 raise WSGIViolation(
@@ -154,15 +190,19 @@ class Exchange:
         head = self.head
         if head is None:
             if not data:
-                return  # PEP 3333: the head waits for the first non-empty block
+                return True  # PEP 3333: the head waits for the first non-empty block
             head = self.head = self.plan(None)
             prefix = head.data
         else:
             prefix = b""
+        more = True
         framing = head.framing
         if framing == "length":
             room = head.content_length - self.body_sent
-            if len(data) > room:
+            # Past the last byte the iteration ends: an iterable that is done raises
+            # StopIteration on the block after it, an endless one is stopped and closed.
+            more = room > 0 and len(data) <= room
+            if not more and data:
                 if not self.overflow_logged:
                     self.overflow_logged = True
                     error_logger().warning(
@@ -176,10 +216,12 @@ class Exchange:
             data = encode_chunk(data)
         elif framing == "none":
             data = b""
+            more = False
         else:
             self.body_sent += len(data)
         if prefix or data:
             self.send(prefix + data)
+        return more
 
     def finish(self) -> bool:
         """Complete the response; True when the connection may be reused."""

@@ -48,26 +48,35 @@ class EmptyInput:
 EMPTY_INPUT = EmptyInput()
 
 
+class _Uncounted:
+    """The counter of a WSGIInput that nobody reads."""
+
+    bytes_moved = 0
+
+
 class WSGIInput:
     """The streamed body of one request.
 
     ``conn`` is the Connection; ``body_timeout_s`` bounds each wait for more bytes;
     ``before_first_read`` (optional) runs once before the first read that needs the body:
-    the WSGI worker uses it to send ``100 Continue``. Errors reading the body (limit exceeded,
+    the WSGI worker uses it to send ``100 Continue``. ``counter.bytes_moved`` (the worker's)
+    grows by each piece of body read, the progress the heartbeat sees. Errors reading the body (limit exceeded,
     bad chunk, timeout, peer gone) raise the parser's ``HTTPError`` (or ``OSError``) to the
     application; the worker then answers with that status if it still can, and closes.
     """
 
-    __slots__ = ("_conn", "_timeout", "_buf", "_pos", "_eof", "_hook", "error", "trailers",
-                 "_min_rate", "_received", "_waiting_since")
+    __slots__ = ("_conn", "_timeout", "_buf", "_pos", "_eof", "_hook", "_counter", "error",
+                 "trailers", "_min_rate", "_received", "_waiting_since")
 
     def __init__(
         self,
         conn: Any,
         body_timeout_s: float,
         before_first_read: Optional[Callable[[], None]] = None,
+        counter: Any = None,
     ) -> None:
         self._conn = conn
+        self._counter = counter if counter is not None else _Uncounted()
         self._timeout = body_timeout_s
         self._buf = b""
         self._pos = 0
@@ -98,9 +107,11 @@ class WSGIInput:
                 event = next_event()
                 cls = event.__class__
                 if cls is Data:
-                    if event.data:
-                        self._received += len(event.data)
-                        return event.data
+                    data = event.data
+                    if data:
+                        self._received += len(data)
+                        self._counter.bytes_moved += len(data)
+                        return data
                 elif cls is EndOfMessage:
                     self._eof = True
                     self.trailers = event.trailers

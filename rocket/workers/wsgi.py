@@ -113,7 +113,7 @@ class WSGIWorker(HTTPWorker):
         if request.chunked or request.content_length:
             inp = exchange.input = WSGIInput(
                 conn, self.body_timeout_s,
-                exchange.send_continue if request.expect_continue else None,
+                exchange.send_continue if request.expect_continue else None, self,
             )
             environ["wsgi.input"] = inp
         else:
@@ -126,7 +126,7 @@ class WSGIWorker(HTTPWorker):
             result = self.app(environ, exchange.start_response)
             keep_alive = self._send(exchange, result)
         except Exception as exc:
-            if exchange.peer_gone:
+            if exchange.peer_gone or (exc is exchange.input.error and isinstance(exc, OSError)):
                 raise  # an OSError from the socket: the request loop closes quietly
             keep_alive = False
             self._failed(exchange, exc)
@@ -152,11 +152,7 @@ class WSGIWorker(HTTPWorker):
             if block.__class__ is bytes and exchange.head is None:
                 head = exchange.head = exchange.plan(len(block))
                 if head.framing == "length" and head.content_length == len(block):
-                    try:
-                        exchange.conn.sendall(head.data + block)
-                    except OSError:
-                        exchange.peer_gone = True
-                        raise
+                    exchange.send(head.data + block)
                     exchange.body_sent = len(block)
                     return head.keep_alive
                 if head.framing == "none":
@@ -176,9 +172,15 @@ class WSGIWorker(HTTPWorker):
             )
         if exchange.request.method == b"HEAD" and exchange.status is not None:
             return exchange.finish()  # no body for HEAD: do not even iterate
+        return self._send_blocks(exchange, result)
+
+    def _send_blocks(self, exchange: Exchange, blocks: Any) -> bool:
+        """Send the blocks of an iterable until it ends or no more body can be sent; an
+        endless iterable is then left for its ``close()`` (PEP 3333), which follows."""
         write = exchange.write
-        for block in result:
-            write(block)
+        for block in blocks:
+            if not write(block):
+                break
         return exchange.finish()
 
     def _send_sized_sequence(self, exchange: Exchange, blocks: Any) -> Optional[bool]:
@@ -218,26 +220,18 @@ class WSGIWorker(HTTPWorker):
     def _send_file(self, exchange: Exchange, wrapper: FileWrapper) -> bool:
         span = wrapper.sendfile_span()
         if span is None or exchange.status is None or exchange.head is not None:
-            for block in wrapper:
-                exchange.write(block)
-            return exchange.finish()
+            return self._send_blocks(exchange, wrapper)
         head = exchange.head = exchange.plan(span)
         if head.framing == "none":
             exchange.send(head.data)
             return head.keep_alive
         if head.framing != "length":
             exchange.head = None
-            for block in wrapper:
-                exchange.write(block)
-            return exchange.finish()
+            return self._send_blocks(exchange, wrapper)
         exchange.send(head.data)
         count = min(span, head.content_length)
         if count:
-            try:
-                exchange.body_sent = exchange.conn.sendfile(wrapper.filelike, wrapper.offset, count)
-            except OSError:
-                exchange.peer_gone = True
-                raise
+            exchange.body_sent = exchange.sendfile(wrapper.filelike, wrapper.offset, count)
         if span > head.content_length:
             error_logger().warning(
                 "file is larger than the application's Content-Length %s; body truncated",

@@ -16,6 +16,13 @@ def test_progress_idle_counts_as_progress_busy_without_change_does_not():
     assert progress.update(5.0, requests=6, handled=1, busy=1, queued=0) == 5.0
 
 
+def test_progress_counts_body_bytes_moved_by_a_long_transfer():
+    progress = Progress(now=0.0)
+    assert progress.update(1.0, 3, 1, busy=1, queued=0, bytes_moved=100) == 1.0
+    assert progress.update(2.0, 3, 1, busy=1, queued=0, bytes_moved=300) == 2.0   # moving
+    assert progress.update(3.0, 3, 1, busy=1, queued=0, bytes_moved=300) == 2.0   # stalled
+
+
 class FakeClock:
     def __init__(self) -> None:
         self.now = 0.0

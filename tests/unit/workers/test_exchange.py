@@ -24,7 +24,8 @@ def make(raw: bytes = GET, reads=(), plans=None, conn_class=FakeConnection):
     conn.reader.feed(raw)
     request = conn.reader.next_event()
     assert isinstance(request, Request)
-    worker = types.SimpleNamespace(plans={} if plans is None else plans, server_header=b"R")
+    worker = types.SimpleNamespace(plans={} if plans is None else plans, server_header=b"R",
+                                   bytes_moved=0)
     exchange = Exchange(worker, conn, request)
     if request.content_length or request.chunked:
         exchange.input = WSGIInput(conn, 1.0, exchange.send_continue

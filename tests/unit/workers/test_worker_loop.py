@@ -10,6 +10,7 @@ import pytest
 
 from rocket.http.limits import Limits
 from rocket.workers.base import head_ready
+from rocket.workers.exchange import PROGRESS_SLICE_BYTES
 from rocket.workers.filewrapper import FileWrapper
 from rocket.workers.wsgi import WSGIWorker
 from tests.apps import hello
@@ -196,6 +197,9 @@ def test_list_result_is_coalesced_into_few_writes():
 
     conn = FakeConnection([GET, None])
     assert _worker(app).handle(conn) is True
-    assert len(conn.sent) == 2  # head + first 1 MiB, then the rest
+    # head + the first 1 MiB joined, then the rest; each sent in progress slices
+    total = len(conn.output)
+    assert len(conn.sent) == -(-(total - 262144) // PROGRESS_SLICE_BYTES) + 1
+    assert max(len(piece) for piece in conn.sent) == PROGRESS_SLICE_BYTES
     head, _, body = conn.output.partition(b"\r\n\r\n")
     assert b"Content-Length: 1310720" in head and body == b"".join(blocks)
