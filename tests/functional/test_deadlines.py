@@ -18,8 +18,8 @@ MARGIN_S = 0.25
 """How far inside or past a deadline the clients act: well above scheduling noise."""
 
 
-def test_a_new_connection_has_header_timeout_from_accept(server_factory):
-    server = server_factory(("127.0.0.1", 0), app_info={"wsgi_app": hello},
+def test_a_new_connection_has_header_timeout_from_accept(start_server):
+    server = start_server(None, interfaces=("127.0.0.1", 0), app_info={"wsgi_app": hello},
                             header_timeout=1.0)
     port = server.ports[0]
     inside = socket.create_connection(("127.0.0.1", port), timeout=5)
@@ -36,8 +36,8 @@ def test_a_new_connection_has_header_timeout_from_accept(server_factory):
     inside.close()
 
 
-def test_a_started_head_has_header_timeout_in_total_not_per_read(server_factory):
-    server = server_factory(("127.0.0.1", 0), app_info={"wsgi_app": hello},
+def test_a_started_head_has_header_timeout_in_total_not_per_read(start_server):
+    server = start_server(None, interfaces=("127.0.0.1", 0), app_info={"wsgi_app": hello},
                             header_timeout=1.0)
     with socket.create_connection(("127.0.0.1", server.ports[0]), timeout=5) as sock:
         sock.sendall(GET)
@@ -62,8 +62,8 @@ def test_a_started_head_has_header_timeout_in_total_not_per_read(server_factory)
         assert sock.recv(4096).endswith(b"hello")
 
 
-def test_tls_handshake_timeout_then_the_head_deadline(server_factory, tls_files):
-    server = server_factory(("127.0.0.1", 0, tls_files.key_path, tls_files.cert_path),
+def test_tls_handshake_timeout_then_the_head_deadline(start_server, tls_files):
+    server = start_server(None, interfaces=("127.0.0.1", 0, tls_files.key_path, tls_files.cert_path),
                             app_info={"wsgi_app": hello}, tls_handshake_timeout=1.0,
                             header_timeout=1.0)
     port = server.ports[0]
@@ -82,8 +82,8 @@ def test_tls_handshake_timeout_then_the_head_deadline(server_factory, tls_files)
     past.close()
 
 
-def test_keep_alive_closes_an_idle_connection(server_factory):
-    server = server_factory(("127.0.0.1", 0), app_info={"wsgi_app": hello}, timeout=1.0)
+def test_keep_alive_closes_an_idle_connection(start_server):
+    server = start_server(None, interfaces=("127.0.0.1", 0), app_info={"wsgi_app": hello}, timeout=1.0)
     with socket.create_connection(("127.0.0.1", server.ports[0]), timeout=5) as sock:
         sock.sendall(GET)
         assert sock.recv(4096).endswith(b"hello")
@@ -116,8 +116,8 @@ def echo_length(environ, start_response):
     return [data]
 
 
-def test_body_min_rate_after_its_grace(server_factory):
-    server = server_factory(("127.0.0.1", 0), app_info={"wsgi_app": echo_length},
+def test_body_min_rate_after_its_grace(start_server):
+    server = start_server(None, interfaces=("127.0.0.1", 0), app_info={"wsgi_app": echo_length},
                             body_min_rate=1000, min_rate_grace=0.5)
     port = server.ports[0]
     assert _post(port, 1500, 1500)[0].endswith(b"\r\n\r\n1500")  # just above the floor
@@ -132,8 +132,8 @@ def big(environ, start_response):
     return [b"x" * (32 << 20)]
 
 
-def test_send_min_rate_cuts_a_slow_reader(server_factory):
-    server = server_factory(("127.0.0.1", 0), app_info={"wsgi_app": big},
+def test_send_min_rate_cuts_a_slow_reader(start_server):
+    server = start_server(None, interfaces=("127.0.0.1", 0), app_info={"wsgi_app": big},
                             send_min_rate=1 << 20, min_rate_grace=0.5)
     port = server.ports[0]
     with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
@@ -170,9 +170,9 @@ def _read_at(sock, bytes_per_s):
     ("10 MB body", b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10000000\r\n\r\n"
      + b"c" * 10_000_000, 413),
 ])
-def test_a_refused_request_reads_its_answer_with_no_reset(server_factory, name, request_bytes,
+def test_a_refused_request_reads_its_answer_with_no_reset(start_server, name, request_bytes,
                                                           status):
-    server = server_factory(("127.0.0.1", 0), app_info={"wsgi_app": hello}, max_body=1 << 20)
+    server = start_server(None, interfaces=("127.0.0.1", 0), app_info={"wsgi_app": hello}, max_body=1 << 20)
     for attempt in range(20):
         with socket.create_connection(("127.0.0.1", server.ports[0]), timeout=10) as sock:
             sock.sendall(request_bytes)  # the server refuses early and drains the rest

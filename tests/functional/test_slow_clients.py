@@ -37,9 +37,9 @@ def probe_while(port, seconds, context=None):
     return durations
 
 
-def test_two_thousand_partial_heads_cost_no_thread(server_factory):
+def test_two_thousand_partial_heads_cost_no_thread(start_server):
     need_fds(4600)
-    server = server_factory(("127.0.0.1", 0), app_info={"wsgi_app": hello},
+    server = start_server(None, interfaces=("127.0.0.1", 0), app_info={"wsgi_app": hello},
                             header_timeout=3.0)
     port = server.ports[0]
     timed_get(port)
@@ -63,9 +63,9 @@ def test_two_thousand_partial_heads_cost_no_thread(server_factory):
     assert wait_until(lambda: len(server.monitor) == 0)  # the lingering closes end at EOF
 
 
-def test_five_hundred_silent_tls_clients_cost_no_thread(server_factory, tls_files):
+def test_five_hundred_silent_tls_clients_cost_no_thread(start_server, tls_files):
     need_fds(1200)
-    server = server_factory(("127.0.0.1", 0, tls_files.key_path, tls_files.cert_path),
+    server = start_server(None, interfaces=("127.0.0.1", 0, tls_files.key_path, tls_files.cert_path),
                             app_info={"wsgi_app": hello}, tls_handshake_timeout=2.0)
     port = server.ports[0]
     context = ssl.create_default_context()
@@ -87,8 +87,8 @@ def test_five_hundred_silent_tls_clients_cost_no_thread(server_factory, tls_file
             sock.close()
 
 
-def test_sixty_drip_clients_never_delay_a_normal_request(server_factory):
-    server = server_factory(("127.0.0.1", 0), app_info={"wsgi_app": hello})
+def test_sixty_drip_clients_never_delay_a_normal_request(start_server):
+    server = start_server(None, interfaces=("127.0.0.1", 0), app_info={"wsgi_app": hello})
     port = server.ports[0]
     timed_get(port)
     threads = threading.active_count()
@@ -107,9 +107,9 @@ def test_sixty_drip_clients_never_delay_a_normal_request(server_factory):
             sock.close()
 
 
-def test_stop_is_prompt_while_two_thousand_heads_wait(server_factory):
+def test_stop_is_prompt_while_two_thousand_heads_wait(start_server):
     need_fds(4600)
-    server = server_factory(("127.0.0.1", 0), app_info={"wsgi_app": hello})
+    server = start_server(None, interfaces=("127.0.0.1", 0), app_info={"wsgi_app": hello})
     socks = open_many(server.ports[0], 2000, PARTIAL)
     try:
         assert wait_until(lambda: len(server.monitor) == 2000)
@@ -123,8 +123,8 @@ def test_stop_is_prompt_while_two_thousand_heads_wait(server_factory):
             sock.close()
 
 
-def test_a_connection_that_sends_nothing_gets_no_thread_and_no_answer(server_factory):
-    server = server_factory(("127.0.0.1", 0), app_info={"wsgi_app": hello},
+def test_a_connection_that_sends_nothing_gets_no_thread_and_no_answer(start_server):
+    server = start_server(None, interfaces=("127.0.0.1", 0), app_info={"wsgi_app": hello},
                             header_timeout=0.5)
     with socket.create_connection(("127.0.0.1", server.ports[0]), timeout=5) as sock:
         assert sock.recv(100) == b""  # closed at header_timeout, no 408 for silence
