@@ -69,17 +69,19 @@ class WorkerContext:
     the HTTP parser's. ``has_waiting()`` is True when connections wait for a thread (an idle
     connection is then parked at once rather than lingered on) and ``is_draining()`` while a
     graceful stop finishes in-flight requests (responses then announce the close); the
-    workers call both per request, so they must be cheap. ``hooks`` are the server's
-    ``rocket.server.hooks.Hooks``, or None when no hook is set.
+    workers call both per request, so they must be cheap. ``is_shedding()`` is True from the
+    start of a graceful stop (``drain_grace`` included): the health path then answers 503.
+    ``hooks`` are the server's ``rocket.server.hooks.Hooks``, or None when no hook is set.
     """
 
     __slots__ = ("settings", "limits", "server_name", "software", "hooks", "has_waiting",
-                 "is_draining")
+                 "is_draining", "is_shedding")
 
     def __init__(self, settings: Any = None, limits: Optional[Limits] = None,
                  server_name: Optional[str] = None, software: Optional[str] = None,
                  hooks: Any = None, has_waiting: Callable[[], bool] = _never,
-                 is_draining: Callable[[], bool] = _never) -> None:
+                 is_draining: Callable[[], bool] = _never,
+                 is_shedding: Callable[[], bool] = _never) -> None:
         self.settings = settings
         self.limits = limits if limits is not None else DEFAULT_LIMITS
         self.server_name = str(server_name or "localhost")
@@ -87,6 +89,7 @@ class WorkerContext:
         self.hooks = hooks
         self.has_waiting = has_waiting
         self.is_draining = is_draining
+        self.is_shedding = is_shedding
 
     def setting(self, name: str, default: Any) -> Any:
         """The setting ``name``, or ``default`` when it is missing or None."""

@@ -55,7 +55,8 @@ class WSGIInput:
     application; the worker then answers with that status if it still can, and closes.
     """
 
-    __slots__ = ("_conn", "_timeout", "_buf", "_pos", "_eof", "_hook", "error", "trailers")
+    __slots__ = ("_conn", "_timeout", "_buf", "_pos", "_eof", "_hook", "error", "trailers",
+                 "received")
 
     def __init__(
         self,
@@ -71,6 +72,8 @@ class WSGIInput:
         self._hook = before_first_read
         self.error: Optional[BaseException] = None  # set when reading failed: the body is broken
         self.trailers: list = []
+        self.received = 0
+        """Body bytes taken from the connection so far (the metrics' bytes in)."""
 
     @property
     def at_eof(self) -> bool:
@@ -92,6 +95,7 @@ class WSGIInput:
                 cls = event.__class__
                 if cls is Data:
                     if event.data:
+                        self.received += len(event.data)
                         return event.data
                 elif cls is EndOfMessage:
                     self._eof = True
