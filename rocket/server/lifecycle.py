@@ -24,6 +24,7 @@ from rocket.config.settings import ConfigError
 from rocket.logs import errors_log, log
 from rocket.net.listener import Listener
 from rocket.net.monitor import Monitor
+from rocket.process.observer import Observer
 from rocket.server.signals import unwatch, watch
 from rocket.server.threadpool import ThreadPool
 
@@ -61,6 +62,10 @@ class Lifecycle:
         ``fd://N``); each start uses a duplicate, so restart() and other processes keep them."""
         self.draining = False
         """True while a graceful stop finishes in-flight requests: responses announce close."""
+        self.shedding = False
+        """True from the start of a graceful stop (``drain_grace`` included): ``health_path``
+        answers 503."""
+        self.observer: Optional[Observer] = None  # sd_notify, metrics_bind (not in a worker)
         self.started_at = 0.0
         self.in_worker_process = False
         """True in a process forked by the arbiter: serve here, never start another arbiter."""
@@ -92,16 +97,22 @@ class Lifecycle:
             if self.config.handle_signals:
                 # Before binding: a SIGTERM from the moment sockets exist stops cleanly (the
                 # handler's stop() waits for this lock, then sees the server running).
-                self._signals = watch(self.stop, self.restart)
+                self._signals = watch(self.stop, self.restart, self.terminate)
             self._start_profiler()
             try:
+                self._observe()  # first: a metrics_bind in use fails the start, naming it
                 self._start_components()
             except BaseException:
                 unwatch(self._signals)
                 self._stop_profiler(write=False)
+                self._stop_observer()
                 raise
             self._stopped.clear()
             self._running = True
+            self.shedding = False
+            if self.observer is not None:
+                self.observer.ready()
+                self.observer.start_pinging()
         if background:
             return
         try:
@@ -122,6 +133,7 @@ class Lifecycle:
             if self._running:
                 self._running = False
                 log.info("Stopping Server")
+                self._stop_observer()
                 self._stop_components()
                 if self.worker is not None:
                     self.worker.close()
@@ -139,8 +151,24 @@ class Lifecycle:
             if not self._running:
                 return
             log.info("Restarting server")
+            if self.observer is not None:
+                self.observer.reloading()
             self._stop_components()
             self._start_components()
+            if self.observer is not None:
+                self.observer.ready()
+
+    def terminate(self) -> None:
+        """SIGTERM: with ``drain_grace``, keep serving that long while ``health_path`` answers
+        503, then drain within ``graceful_timeout``; without it, :meth:`stop` (as ever)."""
+        grace = float(getattr(self.config, "drain_grace", 0.0) or 0.0)
+        if not grace or not self._running:
+            self.stop()
+            return
+        log.info("SIGTERM: failing health checks for %gs (drain_grace), then draining", grace)
+        self.shedding = True
+        time.sleep(grace)
+        self.drain(self.config.graceful_timeout)
 
     def wait(self, timeout: Optional[float] = None) -> bool:
         """Block until the server is stopped; False when ``timeout`` passed first."""
@@ -167,7 +195,8 @@ class Lifecycle:
     def figures(self) -> Dict[str, int]:
         """The counters, read once: requests, connections (open: idle + busy + queued), busy
         and threads (of the pool), queued, received (accepted), idle (parked in the monitor),
-        parks (times a connection was parked) and handled (hand-offs the pool finished)."""
+        parks (times a connection was parked), evicted (idle connections closed at the
+        keep-alive timeout) and handled (hand-offs the pool finished)."""
         pool = self.pool.stats() if self.pool is not None else {}
         monitor = self.monitor
         parked = len(monitor) if monitor is not None else 0
@@ -177,6 +206,7 @@ class Lifecycle:
                 "threads": pool.get("threads", 0), "queued": queued,
                 "received": self.connections_received, "idle": parked,
                 "parks": int(getattr(monitor, "parks", 0) or 0),
+                "evicted": int(getattr(monitor, "closed_idle", 0) or 0),
                 "handled": pool.get("handled", 0)}
 
     def info(self) -> Dict[str, Any]:
@@ -200,7 +230,7 @@ class Lifecycle:
         ``stop()`` (which waits for threads stuck in the app) to a process about to exit anyway.
         """
         deadline = clock() + timeout
-        self.draining = True
+        self.shedding = self.draining = True
         for listener in list(self.listeners):
             listener.stop()  # other processes keep accepting on a shared socket
         monitor = self.monitor
@@ -232,6 +262,26 @@ class Lifecycle:
                 return False
         self.stop()
         return finished
+
+    def metric_counters(self) -> Optional[List[float]]:
+        """The worker's metrics counters (:mod:`rocket.metrics.recorder`); None: metrics off."""
+        recorder = getattr(self.worker, "metrics", None)
+        return recorder.snapshot() if recorder is not None else None
+
+    def _observe(self) -> None:
+        """Create the observer and start its metrics listener (never in a worker process)."""
+        from rocket.metrics.exposition import Sample
+
+        if not self.in_worker_process and self.observer is None:
+            self.observer = Observer(self.config)
+            self.observer.start_metrics(lambda: Sample(self.metric_counters() or [],
+                                                       self.figures(), {}))
+
+    def _stop_observer(self) -> None:
+        observer, self.observer = self.observer, None
+        if observer is not None:
+            observer.stopping()
+            observer.close()
 
     # -- process mode -------------------------------------------------------------------------
     def _run_processes(self, background: bool) -> None:

@@ -23,9 +23,11 @@ STOP_SIGNALS = ("SIGTERM", "SIGINT")
 RESTART_SIGNALS = ("SIGUSR1", "SIGHUP")
 
 
-def watch(stop: Callable[[], None], restart: Callable[[], None]) -> Optional[Signals]:
-    """Route the stop and restart signals to ``stop()`` and ``restart()``; None (and nothing
-    installed) off the main thread."""
+def watch(stop: Callable[[], None], restart: Callable[[], None],
+          terminate: Optional[Callable[[], None]] = None) -> Optional[Signals]:
+    """Route the stop and restart signals to ``stop()`` and ``restart()`` (SIGTERM to
+    ``terminate()`` when given: the graceful stop); None (and nothing installed) off the main
+    thread."""
     if threading.current_thread() is not threading.main_thread():
         return None
     stops = {getattr(signal, name) for name in STOP_SIGNALS if hasattr(signal, name)}
@@ -33,7 +35,8 @@ def watch(stop: Callable[[], None], restart: Callable[[], None]) -> Optional[Sig
     def act(signum: int) -> None:
         if signum in stops:
             log.info("Received signal %s: stopping", signum)
-            stop()
+            graceful = terminate is not None and signum == getattr(signal, "SIGTERM", None)
+            (terminate if graceful else stop)()  # type: ignore[misc]
         else:
             log.info("Received signal %s: restarting", signum)
             restart()

@@ -140,7 +140,8 @@ class Rocket(Lifecycle):
         self._apply_globals()
         if self.worker is None:
             context = WorkerContext(self.config, self.limits, self.server_name, self.software,
-                                    self.hooks, self.has_waiting, lambda: self.draining)
+                                    self.hooks, self.has_waiting, lambda: self.draining,
+                                    lambda: self.shedding)
             self.worker = self.worker_class(self._worker_app_info(), context)
 
     def _worker_app_info(self) -> dict:
