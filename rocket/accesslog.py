@@ -19,11 +19,10 @@ import os
 import threading
 from collections import deque
 from json.encoder import encode_basestring_ascii
-from typing import IO, Any, Dict, Optional
+from typing import IO, Any, Optional
 
 __all__ = ["AccessLogWriter", "active", "install", "uninstall", "flush", "ATOMS",
-           "CONSTANT_ATOMS", "FIELDS", "JSON", "access_log_format", "json_template",
-           "json_escape"]
+           "CONSTANT_ATOMS", "FIELDS", "JSON", "access_log_format", "json_escape"]
 
 ATOMS = {
     "h": "client_ip",
@@ -51,9 +50,6 @@ the raw ``X-Forwarded-For``; ``tls_version``: ``TLSv1.3`` (``-`` on plain connec
 JSON = "json"
 """The ``access_log_format`` value that writes one JSON object per line, keyed by FIELDS."""
 
-NUMERIC_FIELDS = frozenset(("status", "size", "request_time_us", "pid"))
-
-
 def access_log_format(value: Any) -> str:
     """json, or a %-format using atoms h l u t r s b f a D p or field names such as %(client_ip)s.
 
@@ -76,26 +72,9 @@ def access_log_format(value: Any) -> str:
     return fmt
 
 
-def json_template() -> str:
-    """The %-format of a JSON line: string fields go in already escaped (:func:`json_escape`),
-    numbers as they are; ``-`` (unknown) numbers become ``null``."""
-    return "{" + ", ".join(f'"{name}": %({name})s' for name in FIELDS) + "}"
-
-
 json_escape = encode_basestring_ascii
 """A str as a JSON string literal, quotes included, every character outside printable ASCII
 escaped: any byte a client sent (decoded as latin-1) stays readable and valid JSON."""
-
-
-def json_fields(fields: Dict[str, Any]) -> Dict[str, Any]:
-    """``fields`` (every name of FIELDS) made ready for :func:`json_template`, in place."""
-    for name, value in fields.items():
-        if name in NUMERIC_FIELDS:
-            if value.__class__ is not int:
-                fields[name] = "null"
-        else:
-            fields[name] = json_escape(value)
-    return fields
 
 
 class AccessLogWriter:

@@ -14,7 +14,7 @@ from typing import Dict, List, Tuple
 
 __all__ = ["Recorder", "METHODS", "STATUS_CLASSES", "BUCKETS_S", "REQUESTS", "HISTOGRAM",
            "DURATION_SUM", "BYTES_IN", "BYTES_OUT", "STARTED", "SIZE", "method_index",
-           "status_index", "bucket_index"]
+           "status_index", "bucket_index", "record"]
 
 METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "other")
 """The ``method`` label's values; any other method counts as ``other`` (bounded label set)."""
@@ -37,21 +37,22 @@ STARTED = BYTES_OUT + 1
 """Requests started; minus the finished ones (the requests counters) = in flight."""
 SIZE = STARTED + 1
 
-_METHOD_INDEX: Dict[bytes, int] = {m.encode(): i for i, m in enumerate(METHODS[:-1])}
-_OTHER = len(METHODS) - 1
 _CLASSES = len(STATUS_CLASSES)
+_OTHER = REQUESTS + (len(METHODS) - 1) * _CLASSES
+_METHOD_INDEX: Dict[bytes, int] = {m.encode(): REQUESTS + i * _CLASSES
+                                   for i, m in enumerate(METHODS[:-1])}
+_STATUS_INDEX: Dict[int, int] = {code: code // 100 - 1 for code in range(100, 600)}
+_NONE = _CLASSES - 1
 
 
 def method_index(method: bytes) -> int:
     """The offset of ``method``'s requests counters."""
-    return REQUESTS + _METHOD_INDEX.get(method, _OTHER) * _CLASSES
+    return _METHOD_INDEX.get(method, _OTHER)
 
 
 def status_index(status: object) -> int:
     """The status-class index of a status code (``none`` for anything else)."""
-    if status.__class__ is int and 100 <= status < 600:  # type: ignore[operator]
-        return status // 100 - 1  # type: ignore[operator]
-    return _CLASSES - 1
+    return _STATUS_INDEX.get(status, _NONE)  # type: ignore[call-overload]
 
 
 def bucket_index(seconds: float) -> int:
@@ -93,8 +94,8 @@ class Recorder:
 def record(counters: List[float], method: bytes, status: object, seconds: float,
            bytes_in: int, bytes_out: int) -> None:
     """Count one finished request in a thread's ``counters``."""
-    counters[method_index(method) + status_index(status)] += 1
-    counters[bucket_index(seconds)] += 1
+    counters[_METHOD_INDEX.get(method, _OTHER) + _STATUS_INDEX.get(status, _NONE)] += 1  # type: ignore[call-overload]
+    counters[HISTOGRAM + bisect_left(BUCKETS_S, seconds)] += 1
     counters[DURATION_SUM] += seconds
     counters[BYTES_IN] += bytes_in
     counters[BYTES_OUT] += bytes_out

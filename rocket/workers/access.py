@@ -11,23 +11,38 @@ import os
 import time
 from typing import Any, Dict
 
-from rocket.accesslog import FIELDS, JSON, json_fields, json_template
+from rocket.accesslog import FIELDS, JSON, json_escape
 from rocket.http.events import Request
 
 __all__ = ["AccessLine", "log_time"]
 
 _BASIC = frozenset(("client_ip", "request_line", "status", "size"))
+_JSON_LINE = ('{"client_ip": %s, "time": "%s", "request_line": %s, "status": %s, "size": %d, '
+              '"referer": %s, "user_agent": %s, "request_time_us": %d, "request_id": "%s", '
+              '"forwarded_for": %s, "tls_version": "%s", "pid": %d}')
+"""A JSON line (the keys of FIELDS, in order). Values the client controls are escaped with
+json_escape; the time, request id (validated or made here) and TLS version never need it."""
 
 
 class AccessLine:
-    """Renders lines of one format; ``timed`` says whether it needs the request's start time."""
+    """Renders lines of one format; ``timed`` says whether it needs the request's start time.
+
+    Referer, user agent and ``X-Forwarded-For`` are read from the environ, as the app saw
+    them (so an untrusted peer's stripped ``X-Forwarded-For`` logs as ``-``).
+    """
 
     def __init__(self, fmt: str) -> None:
         self.json = fmt == JSON
-        self.template = json_template() if self.json else fmt
+        self.template = fmt
         self.extra = frozenset(name for name in FIELDS if name not in _BASIC
                                and (self.json or f"%({name})" in fmt))
         self.timed = "request_time_us" in self.extra
+        self._pid = os.getpid()
+        if hasattr(os, "register_at_fork"):
+            os.register_at_fork(after_in_child=self._forked)
+
+    def _forked(self) -> None:
+        self._pid = os.getpid()
 
     def render(self, conn: Any, exchange: Any, environ: Dict[str, Any], started: float,
                request_id: bool) -> str:
@@ -35,10 +50,20 @@ class AccessLine:
         format that does not fit the fields)."""
         request: Request = exchange.request
         head = exchange.head
+        line = (request.method + b" " + request.target + b" HTTP/"
+                + request.http_version).decode("latin-1")
+        if self.json:
+            get = environ.get
+            return _JSON_LINE % (
+                json_escape(get("REMOTE_ADDR") or "-"), log_time(), json_escape(line),
+                head.status_code if head is not None else "null", exchange.body_sent,
+                json_escape(get("HTTP_REFERER", "-")), json_escape(get("HTTP_USER_AGENT", "-")),
+                int((time.perf_counter() - started) * 1e6),
+                (get("HTTP_X_REQUEST_ID") or "-") if request_id else "-",
+                json_escape(get("HTTP_X_FORWARDED_FOR", "-")), _tls_version(conn), self._pid)
         fields: Dict[str, Any] = {
             "client_ip": environ.get("REMOTE_ADDR") or "-",
-            "request_line": (request.method + b" " + request.target + b" HTTP/"
-                             + request.http_version).decode("latin-1"),
+            "request_line": line,
             "status": head.status_code if head is not None else "-",
             "size": exchange.body_sent,
         }
@@ -47,22 +72,20 @@ class AccessLine:
             if "time" in extra:
                 fields["time"] = log_time()
             if "referer" in extra:
-                fields["referer"] = _header(request, b"referer")
+                fields["referer"] = environ.get("HTTP_REFERER", "-")
             if "user_agent" in extra:
-                fields["user_agent"] = _header(request, b"user-agent")
+                fields["user_agent"] = environ.get("HTTP_USER_AGENT", "-")
             if "request_time_us" in extra:
                 fields["request_time_us"] = int((time.perf_counter() - started) * 1e6)
             if "request_id" in extra:
                 fields["request_id"] = (environ.get("HTTP_X_REQUEST_ID") or "-") if request_id \
                     else "-"
             if "forwarded_for" in extra:
-                fields["forwarded_for"] = _header(request, b"x-forwarded-for")
+                fields["forwarded_for"] = environ.get("HTTP_X_FORWARDED_FOR", "-")
             if "tls_version" in extra:
                 fields["tls_version"] = _tls_version(conn)
             if "pid" in extra:
-                fields["pid"] = os.getpid()
-        if self.json:
-            json_fields(fields)
+                fields["pid"] = self._pid
         return self.template % fields
 
 
@@ -77,13 +100,6 @@ def log_time() -> str:
         cache[1] = time.strftime("%d/%b/%Y:%H:%M:%S %z", time.localtime(now))
         cache[0] = now
     return cache[1]
-
-
-def _header(request: Request, name: bytes) -> str:
-    for key, value in request.headers:
-        if key == name:
-            return value.decode("latin-1")
-    return "-"
 
 
 def _tls_version(conn: Any) -> str:
