@@ -12,13 +12,16 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import socket
 import subprocess
 import time
 from pathlib import Path
 from typing import Callable, Optional
 
 import pytest
+
+from tests.functional.cli_support import free_port
+
+__all__ = ["need", "doc_block", "replace", "free_port", "wait_until", "start", "stop"]
 
 DEPLOY_MD = Path(__file__).resolve().parents[2] / "docs" / "deploy.md"
 APT_PACKAGES = {"nginx": "nginx-light", "haproxy": "haproxy", "prometheus": "prometheus",
@@ -53,13 +56,6 @@ def replace(text: str, old: str, new: str) -> str:
     """``text`` with ``old`` replaced; the documented configuration must still contain it."""
     assert old in text, f"docs/deploy.md changed: {old!r} is no longer in the tested block"
     return text.replace(old, new)
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that was free a moment ago."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def wait_until(check: Callable[[], object], timeout: float, what: str,
