@@ -1,4 +1,4 @@
-"""A buffered writer for the command line's access log.
+"""The access log: its atoms and formats, and a buffered writer for the command line.
 
 Why not a ``logging`` handler: a ``Logger.info`` call builds a ``LogRecord`` (time, thread,
 process, caller frame) and a ``FileHandler`` then flushes one ``write`` per line. Measured
@@ -21,9 +21,11 @@ import atexit
 import os
 import threading
 from collections import deque
-from typing import IO, Optional
+from json.encoder import encode_basestring_ascii
+from typing import IO, Any, Optional
 
-__all__ = ["AccessLogWriter", "active", "escape", "install", "uninstall", "flush"]
+__all__ = ["AccessLogWriter", "active", "escape", "install", "uninstall", "flush", "ATOMS",
+           "CONSTANT_ATOMS", "FIELDS", "JSON", "access_log_format", "json_escape"]
 
 # Apache's ap_escape_logitem: the five C escapes, then \xNN (lower-case hex) for every other
 # byte outside printable ASCII, and a backslash before " and \.
@@ -46,6 +48,59 @@ def escape(value: str) -> str:
     if value.isascii() and value.isprintable() and '"' not in value and "\\" not in value:
         return value
     return value.translate(_ESCAPE_TABLE)
+
+
+ATOMS = {
+    "h": "client_ip",
+    "r": "request_line",
+    "s": "status",
+    "b": "size",
+    "f": "referer",
+    "a": "user_agent",
+    "D": "request_time_us",
+    "p": "pid",
+}
+"""gunicorn/Apache-style short atoms and the access-log field each one stands for."""
+
+CONSTANT_ATOMS = {"l": "-", "u": "-", "t": "[%(time)s]"}
+"""Atoms written out: identd name and user (Rocket never knows them: ``-``, as Apache) and
+the bracketed time (``[22/Nov/2026:00:36:04 +0000]``, as Apache and gunicorn print it)."""
+
+FIELDS = ("client_ip", "time", "request_line", "status", "size", "referer", "user_agent",
+          "request_time_us", "request_id", "forwarded_for", "tls_version", "pid")
+"""Every field an access-log format may use (long names, or the short atoms above), in the
+order of a JSON line. ``request_time_us``: microseconds from the request head to the end of the
+response; ``request_id``: the ``request_id`` setting's id (``-`` when off); ``forwarded_for``:
+the raw ``X-Forwarded-For``; ``tls_version``: ``TLSv1.3`` (``-`` on plain connections)."""
+
+JSON = "json"
+"""The ``access_log_format`` value that writes one JSON object per line, keyed by FIELDS."""
+
+def access_log_format(value: Any) -> str:
+    """json, or a %-format using atoms h l u t r s b f a D p or field names such as %(client_ip)s.
+
+    The long names are those of :data:`FIELDS` (``%(request_id)s``, ``%(tls_version)s``...).
+    """
+    fmt = str(value)
+    if fmt.strip().lower() == JSON:
+        return JSON
+    for atom, text in CONSTANT_ATOMS.items():
+        fmt = fmt.replace(f"%({atom})s", text)
+    for atom, field in ATOMS.items():
+        fmt = fmt.replace(f"%({atom})", f"%({field})")
+    sample = {name: "-" for name in FIELDS}
+    try:
+        fmt % sample
+    except KeyError as exc:
+        raise ValueError(f"unknown atom {exc.args[0]!r}") from None
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"bad format: {exc}") from None
+    return fmt
+
+
+json_escape = encode_basestring_ascii
+"""A str as a JSON string literal, quotes included, every character outside printable ASCII
+escaped: any byte a client sent (decoded as latin-1) stays readable and valid JSON."""
 
 
 class AccessLogWriter:

@@ -81,6 +81,8 @@ def parse_args(argv: Sequence[str]) -> Tuple[argparse.Namespace, RawSource]:
 
 def toml_value(value: Any) -> str:
     """A setting's value as TOML (``bind`` as strings, None as a commented-out line's text)."""
+    if isinstance(value, Interface):  # metrics_bind
+        return json.dumps(bind_string(value))
     if isinstance(value, tuple) and value and isinstance(value[0], Interface):
         return "[" + ", ".join(json.dumps(bind_string(i)) for i in value) + "]"
     if isinstance(value, tuple) and value and isinstance(value[0], tuple):  # static mounts

@@ -11,6 +11,9 @@ import socket
 from typing import Any, Callable, Dict, List, NamedTuple, Optional, Tuple
 
 from rocket.config.converters import byte_count, optional_hook, static_mount_text, to_bool
+from rocket.http.forwarded import header_family
+from rocket.http.proxy import proxy_mode
+from rocket.http.trust import DEFAULT_TRUSTED, trust_list
 from rocket.logs import ROCKET_FORMAT
 
 
@@ -179,8 +182,32 @@ def _mount_with_options(spec: str, parse: Callable[[str], Tuple[str, str]]) -> T
 
 
 GROUPS = ("binding", "TLS", "threads and processes", "timeouts and limits", "logging", "static",
-          "development", "hooks")
+          "proxies and monitoring", "development", "hooks")
 """The sections of ``rocket --help``, in order; each row names one."""
+
+
+def optional_tcp_bind(value: Any) -> Optional[Interface]:
+    """HOST:PORT (TCP), or None; needs prometheus_client (the metrics extra)."""
+    if value is None or value == "":
+        return None
+    interface = _interface(value)
+    if interface.unix_path is not None or interface.fd is not None or interface.secure:
+        raise ValueError(f"{value!r}: the metrics listener takes a plain TCP HOST:PORT")
+    import importlib.util
+
+    if importlib.util.find_spec("prometheus_client") is None:
+        raise ValueError("prometheus_client is not installed: pip install 'rocket-wsgi[metrics]'")
+    return interface
+
+
+def optional_url_path(value: Any) -> Optional[str]:
+    """A URL path starting with /, e.g. /healthz, or None."""
+    if value is None or value == "":
+        return None
+    path = str(value).strip()
+    if not path.startswith("/") or any(c in path for c in " ?#\r\n\t"):
+        raise ValueError(f"{value!r} is not a URL path such as /healthz")
+    return path
 
 
 class Setting(NamedTuple):
@@ -349,6 +376,41 @@ SETTINGS: List[Setting] = [
             "write cProfile stats of the server's threads to this file when it stops (FILE.PID "
             "per worker process); `python -m rocket.bench profile-report FILE` shows the top "
             "functions", "development"),
+    Setting("forwarded_allow_ips", trust_list, trust_list(DEFAULT_TRUSTED),
+            "peers trusted to speak for the client (X-Forwarded-*, Forwarded, PROXY protocol, "
+            "X-Request-ID): addresses, CIDRs, 'unix' for unix-socket peers, '*' for all "
+            "(warned at start)",
+            "proxies and monitoring"),
+    Setting("forwarded_headers", header_family, "x-forwarded",
+            "the header family a trusted peer's client details come from: x-forwarded "
+            "(X-Forwarded-For/-Proto/-Host/-Port) or forwarded (RFC 7239); the other is removed",
+            "proxies and monitoring"),
+    Setting("strip_untrusted_forwarded", to_bool, True,
+            "remove forwarding headers sent by untrusted peers from the environ, so apps that "
+            "read them (Django's SECURE_PROXY_SSL_HEADER) never see a spoofed one",
+            "proxies and monitoring"),
+    Setting("proxy_protocol", proxy_mode, "off",
+            "PROXY protocol header expected before TLS and HTTP: off, v1, v2 or auto (a "
+            "trusted peer may send v1, v2 or nothing)",
+            "proxies and monitoring"),
+    Setting("request_id", to_bool, False,
+            "give each request an id: a trusted peer's valid X-Request-ID or a new one; passed "
+            "as HTTP_X_REQUEST_ID, echoed in the response and the %(request_id)s log atom",
+            "proxies and monitoring"),
+    Setting("health_path", optional_url_path, None,
+            "a path (e.g. /healthz) the server answers itself, without the app: 200, or 503 "
+            "while the server drains",
+            "proxies and monitoring"),
+    Setting("health_log", to_bool, False, "write health_path requests to the access log",
+            "proxies and monitoring"),
+    Setting("drain_grace", non_negative_float, 0.0,
+            "seconds a graceful stop (SIGTERM) keeps serving with health_path answering 503 "
+            "before it closes the listeners, so a balancer stops sending first",
+            "proxies and monitoring"),
+    Setting("metrics_bind", optional_tcp_bind, None,
+            "HOST:PORT of a separate listener serving Prometheus metrics at /metrics, summed "
+            "over worker processes (needs the metrics extra); None = off",
+            "proxies and monitoring"),
     Setting("connection_made", optional_hook, None,
             "hook connection_made(conn), called when a connection is first served "
             "(a callable or MODULE:NAME)", "hooks"),
@@ -410,6 +472,9 @@ class Config:
         if c.header_timeout and c.linger > c.header_timeout:
             raise ConfigError(f"linger ({c.linger}) must not exceed header_timeout "
                               f"({c.header_timeout})")
+        if c.proxy_protocol != "off":
+            raise ConfigError("proxy_protocol: the PROXY protocol parser (rocket.http.proxy) is "
+                              "not wired into the accept path yet; use off")
         if c.certfile is not None:
             c.bind = tuple(i if i.secure or i.unix_path is not None
                            else i._replace(keyfile=c.keyfile, certfile=c.certfile,

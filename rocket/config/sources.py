@@ -19,6 +19,8 @@ import logging
 import os
 from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Tuple
 
+from rocket.accesslog import ATOMS as ACCESS_ATOMS
+from rocket.accesslog import access_log_format
 from rocket.appimport import parse_spec
 from rocket.config.converters import byte_count, format_bytes, optional_hook
 from rocket.config.settings import (
@@ -44,23 +46,6 @@ class SourceError(Exception):
 
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
 
-ACCESS_ATOMS = {
-    "h": "client_ip",
-    "r": "request_line",
-    "s": "status",
-    "b": "size",
-    "f": "referer",
-    "a": "user_agent",
-}
-"""gunicorn/Apache-style short atoms and the access-log field each one stands for."""
-
-CONSTANT_ATOMS = {"l": "-", "u": "-", "t": "[%(time)s]"}
-"""Atoms written out: identd name and user (Rocket never knows them: ``-``, as Apache) and
-the bracketed time (``[22/Nov/2026:00:36:04 +0000]``, as Apache and gunicorn print it)."""
-
-ACCESS_FIELDS = ("client_ip", "time", "request_line", "status", "size", "referer", "user_agent")
-"""Field names an access-log format may use (long names or the short atoms above)."""
-
 
 def log_level(value: Any) -> str:
     """One of critical, error, warning, info, debug."""
@@ -80,23 +65,6 @@ def access_log_target(value: Any) -> Optional[str]:
     if text.lower() in ("off", "none", "false", "no"):
         return None
     return text
-
-
-def access_log_format(value: Any) -> str:
-    """A %-format using atoms h l u t r s b f a or field names such as %(client_ip)s."""
-    fmt = str(value)
-    for atom, text in CONSTANT_ATOMS.items():
-        fmt = fmt.replace(f"%({atom})s", text)
-    for atom, field in ACCESS_ATOMS.items():
-        fmt = fmt.replace(f"%({atom})", f"%({field})")
-    sample = {name: "-" for name in ACCESS_FIELDS}
-    try:
-        fmt % sample
-    except KeyError as exc:
-        raise ValueError(f"unknown atom {exc.args[0]!r}") from None
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"bad format: {exc}") from None
-    return fmt
 
 
 def atoms_of(fmt: str) -> str:
@@ -153,8 +121,10 @@ CLI_SETTINGS: List[Setting] = [
             "(the Python API takes a bool)", "logging"),
     Setting("access_log_format", access_log_format, COMBINED_FORMAT,
             "access-log line: atoms %(h)s client, %(l)s -, %(u)s -, %(t)s [time], %(r)s request "
-            "line, %(s)s status, %(b)s size, %(f)s referer, %(a)s user agent; Apache combined "
-            "by default on the command line", "logging"),
+            "line, %(s)s status, %(b)s size, %(f)s referer, %(a)s user agent, %(D)s request "
+            "time in us, %(p)s pid, %(request_id)s, %(forwarded_for)s, %(tls_version)s; or "
+            "json (one object per line, keyed by the long names); Apache combined by default "
+            "on the command line", "logging"),
     Setting("threads", thread_range, None,
             "MIN[:MAX] worker threads, shorthand for min_threads and max_threads (MAX "
             "omitted = max_threads' default); MIN is at least 1", "threads and processes"),

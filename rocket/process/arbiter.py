@@ -20,6 +20,8 @@ How it works:
   ``max_requests``). Reloads, retirements and replacements are thus all the same move.
 - A worker that cannot boot (exit code 3) stops the arbiter when nothing ever served; during
   a reload the reload is abandoned and the old workers keep serving.
+- Its :class:`~rocket.process.observer.Observer` tells systemd (sd_notify) and serves
+  ``metrics_bind``: the counters the workers publish in their slots, summed.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from rocket.config.settings import Config, ConfigError, Interface
 from rocket.logs import part_log
 from rocket.net.binding import bind_interfaces, listen_fds, reuse_port_sockets
 from rocket.process.child import BOOT_ERROR_EXIT, ChildSpec, child_main
+from rocket.process.observer import Observer, WorkerTotals
 from rocket.process.scoreboard import RETIRING, SERVING, STATE_NAMES, Board, Slot
 from rocket.process.signals import Signals
 from rocket.process.supervision import (
@@ -43,6 +46,7 @@ from rocket.process.supervision import (
     Backoff,
     FdCloser,
     WorkerProcess,
+    begin_stop,
     block_signals,
     describe_status,
     fork_supported,
@@ -70,11 +74,8 @@ KILL_MARGIN_S = 1.0
 
 
 class Arbiter:
-    """Runs ``settings['workers']`` worker processes serving ``load_app()`` (see module doc).
-
-    ``build_server(app, settings, sockets)`` builds the server each worker process runs (see
-    :mod:`rocket.process.launch`); ``describe(arbiter)`` shapes :meth:`info`.
-    """
+    """Runs ``settings['workers']`` processes serving ``load_app()`` with ``build_server``
+    (see :mod:`rocket.process.launch`); ``describe(arbiter)`` shapes :meth:`info`."""
 
     def __init__(self, load_app: Callable[[], Any], settings: Dict[str, Any],
                  build_server: Callable[..., Any],
@@ -93,8 +94,7 @@ class Arbiter:
         self.clock = clock
         self.rng = rng or random.Random()
         self.target = self.config.workers
-        self.generation = 1
-        self._last_generation = 1
+        self.generation = self._last_generation = 1
         self.workers: Dict[int, WorkerProcess] = {}
         self.sockets: List[socket.socket] = []
         self.interfaces: List[Interface] = []
@@ -107,6 +107,7 @@ class Arbiter:
         self.exit_code = 0
         self.pid = os.getpid()
         self._unix_paths: List[str] = []
+        self.observer = Observer(self.config, totals=WorkerTotals())
 
     # -- sockets ---------------------------------------------------------------------------
     def bind(self) -> None:
@@ -121,9 +122,6 @@ class Arbiter:
                 self.config.bind, self.config.backlog, self.reuse_port)
         self.settings["bind"] = list(self.interfaces)
 
-    def _child_sockets(self) -> List[socket.socket]:
-        return reuse_port_sockets(self.interfaces, self.sockets, self.config.backlog)
-
     # -- processes -------------------------------------------------------------------------
     def spawn(self) -> Optional[WorkerProcess]:
         """Fork one worker of the current generation; None when fork failed."""
@@ -136,7 +134,8 @@ class Arbiter:
         spec = ChildSpec(self.load_app, self.build_server, self.settings, self.sockets, slot,
                          self.generation, budget, self.pid, close_fds=others)
         if self.reuse_port:
-            spec.make_sockets = self._child_sockets
+            spec.make_sockets = lambda: reuse_port_sockets(self.interfaces, self.sockets,
+                                                           self.config.backlog)
         else:
             spec.board, spec.board_index = self.board, self.board.claim()
         # Signals stay blocked across fork() so that none reaches the child before it has
@@ -158,6 +157,7 @@ class Arbiter:
         worker = WorkerProcess(pid, slot, self.generation, self.clock())
         worker.board_index = spec.board_index
         self.workers[pid] = worker
+        self.observer.totals.spawned(worker)
         return worker
 
     def reap(self) -> None:
@@ -175,7 +175,7 @@ class Arbiter:
             if worker is None:
                 continue
             self._exited(worker, status)
-            worker.slot.close()
+            self.observer.totals.exited(worker, None if self.stopping else worker.exit_reason)
             if worker.board_index is not None:
                 self.board.set(worker.board_index, -1)
 
@@ -189,8 +189,10 @@ class Arbiter:
         elif worker.term_at is not None or self.stopping:
             log.info("Worker %d %s", worker.pid, how)
         elif os.WIFEXITED(status) and os.WEXITSTATUS(status) == BOOT_ERROR_EXIT and not booted:
+            worker.exit_reason = "boot_error"
             self._boot_failed(worker, how)
         else:
+            worker.exit_reason = "crash"
             delay = self.backoff.failed(now)
             extra = (f"; respawning in {delay:.1f}s ({self.backoff.failures} deaths in a row)"
                      if delay else "; respawning")
@@ -248,25 +250,27 @@ class Arbiter:
             self.backoff.reset()
         if len(fresh) > self.target:
             for w in sorted(fresh, key=lambda w: w.spawned_at)[:len(fresh) - self.target]:
-                self._terminate(w, "fewer workers wanted (SIGTTOU)")
+                self._terminate(w, "fewer workers wanted (SIGTTOU)", "scale_down")
         elif len(fresh) < self.target and self.backoff.ready(now) and not self.stopping:
             for _ in range(self.target - len(fresh)):
                 if self.spawn() is None:
                     break
         if stale and len(serving) >= self.target:
             for w in stale:
-                reason = ("retiring after max_requests" if w.generation == self.generation
-                          else "replaced by a newer generation")
-                self._terminate(w, reason)
+                self._terminate(w, *(("retiring after max_requests", "max_requests")
+                                     if w.generation == self.generation
+                                     else ("replaced by a newer generation", "reload")))
 
-    def _terminate(self, worker: WorkerProcess, reason: str) -> None:
+    def _terminate(self, worker: WorkerProcess, reason: str, label: str = "replaced") -> None:
         log.info("Stopping worker %d gracefully: %s", worker.pid, reason)
+        worker.exit_reason = label
         worker.term_at = self.clock()
         worker.send(signal.SIGTERM)
 
     def _kill(self, worker: WorkerProcess, reason: str) -> None:
         log.error("Killing worker %d with SIGKILL: %s", worker.pid, reason)
         worker.killed = reason
+        worker.exit_reason = worker.exit_reason or "timeout"
         worker.send(signal.SIGKILL)
 
     # -- signals ---------------------------------------------------------------------------
@@ -315,16 +319,20 @@ class Arbiter:
                  ", ".join(i.describe() for i in self.interfaces), self.target,
                  " (SO_REUSEPORT)" if self.reuse_port else "")
         try:
+            self.observer.start_metrics(self.observer.totals.sample)
             while not self.stopping:
                 self.maintain()
                 self.signals.wait(TICK_S)
                 for signum in self.signals.drain():
                     self.on_signal(signum)
                 self.reap()
+                self.observer.tick(self)
+            begin_stop(self, TICK_S)
             self._stop_workers(self.stopping)
         finally:
             self.signals.restore()
             self.signals.close()
+            self.observer.close()
             self.close()
         return self.exit_code
 
@@ -374,14 +382,12 @@ class Arbiter:
 
     # -- stats -----------------------------------------------------------------------------
     def info(self) -> Dict[str, Any]:
-        """The shape of every server's ``info()`` (``describe``, see
-        :mod:`rocket.server.info`): figures summed over the workers, and one entry each."""
+        """Every server's ``info()`` shape (:mod:`rocket.server.info`), summed over workers."""
         return self.describe(self)
 
     def worker_records(self) -> List[Dict[str, Any]]:
-        """One entry per worker process, oldest first: the figures its heartbeat last wrote
-        (``requests``, ``connections``, ``busy``...) with its ``pid``, ``generation``,
-        ``state``, ``uptime_s`` and ``heartbeat_age_s``."""
+        """One entry per worker process, oldest first: the figures its heartbeat last wrote with
+        its ``pid``, ``generation``, ``state``, ``uptime_s`` and ``heartbeat_age_s``."""
         now = self.clock()
         records = []
         for w in sorted(self.workers.values(), key=lambda w: w.spawned_at):

@@ -154,14 +154,18 @@ def child_main(spec: ChildSpec) -> None:
 
 
 QUICK_STOP_SIGNALS = ("SIGINT", "SIGQUIT")
-IGNORED_SIGNALS = ("SIGHUP", "SIGTTIN", "SIGTTOU", "SIGUSR1", "SIGUSR2", "SIGWINCH")
+SHED_SIGNAL = "SIGUSR2"
+"""From the arbiter: a graceful stop is coming (``drain_grace``); fail health checks now."""
+IGNORED_SIGNALS = ("SIGHUP", "SIGTTIN", "SIGTTOU", "SIGUSR1", "SIGWINCH")
 """The arbiter's signals, which reach a worker too when sent to the process group."""
 
 
 def _serve(spec: ChildSpec) -> int:
     signals = Signals()
-    signals.install(("SIGTERM",) + QUICK_STOP_SIGNALS, ignore=IGNORED_SIGNALS,
+    signals.install(("SIGTERM", SHED_SIGNAL) + QUICK_STOP_SIGNALS, ignore=IGNORED_SIGNALS,
                     default=("SIGCHLD",))
+    shed = getattr(signal, SHED_SIGNAL, None)
+    server: Any = None
     quick = {getattr(signal, name) for name in QUICK_STOP_SIGNALS if hasattr(signal, name)}
     stop: Optional[str] = None
 
@@ -169,6 +173,10 @@ def _serve(spec: ChildSpec) -> int:
         """``graceful`` after SIGTERM, ``quick`` after SIGINT/SIGQUIT (it outranks)."""
         nonlocal stop
         for signum in signals.drain():
+            if signum == shed:
+                if server is not None:
+                    server.shedding = True
+                continue
             stop = "quick" if signum in quick else (stop or "graceful")
         return stop
 
@@ -218,6 +226,7 @@ def _serve(spec: ChildSpec) -> int:
             log.info("worker %d served %d requests (max_requests); asking to be replaced",
                      pid, figures["requests"])
         slot.write(state=state, heartbeat_at=now, progress_at=progress_at, **figures)
+        _publish(slot, server)
         if board is not None and index is not None:
             board.set(index, figures["connections"])
         if not booted:
@@ -233,5 +242,13 @@ def _serve(spec: ChildSpec) -> int:
         server.stop()
     else:
         server.drain(graceful_timeout, hurry=lambda: stop_wanted() == "quick", stop=False)
+    _publish(slot, server)  # the last requests' counters, before the arbiter reaps us
     log.info("Worker process %d exiting", pid)
     return 0
+
+
+def _publish(slot: Slot, server: Any) -> None:
+    """Publish the server's metrics counters in the slot (when metrics are on)."""
+    counters = server.metric_counters() if hasattr(server, "metric_counters") else None
+    if counters is not None:
+        slot.publish(counters)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import mmap
 import struct
 import time
-from typing import Callable, Dict, Optional
+from typing import Callable, Dict, List, Optional, Sequence
 
 __all__ = ["Slot", "Board", "BOOTING", "SERVING", "RETIRING", "DRAINING", "STATE_NAMES"]
 
@@ -25,11 +25,14 @@ STATE_NAMES = {BOOTING: "booting", SERVING: "serving", RETIRING: "retiring",
                DRAINING: "draining"}
 
 _INT_FIELDS = ("pid", "state", "requests", "connections", "busy", "threads", "queued",
-               "received", "idle", "parks", "max_connections", "evictions", "paused_ms", "bytes_moved")
+               "received", "idle", "parks", "max_connections", "evictions", "paused_ms", "bytes_moved", "evicted")
 _TIME_FIELDS = ("heartbeat_at", "progress_at")
 _LAYOUT = struct.Struct("=Q" + "q" * len(_INT_FIELDS) + "d" * len(_TIME_FIELDS))
 _SEQ = struct.Struct("=Q")
 _READ_ATTEMPTS = 100
+_COUNTERS_AT = 1024
+"""Offset in the page of the published counters (after the record, well clear of it)."""
+_COUNTERS_MAX = (mmap.PAGESIZE - _COUNTERS_AT - 2 * _SEQ.size) // 8
 
 
 class Slot:
@@ -38,9 +41,11 @@ class Slot:
     ``write(**fields)`` (child) updates some fields; ``read()`` (either side) returns them all.
     Integer fields: pid, state, requests, connections, busy, threads, queued, received
     (connections accepted), idle (connections parked in the monitor now), parks (times a
-    connection was parked), max_connections, evictions, paused_ms, bytes_moved (body
-    bytes read and sent); time fields:
-    heartbeat_at, progress_at.
+    connection was parked), max_connections, evictions (connections closed to make room),
+    paused_ms, bytes_moved (body bytes read and sent), evicted (idle connections closed by the
+    keep-alive timeout); time fields: heartbeat_at, progress_at. ``publish(values)`` /
+    ``published()`` carry a list of numbers beside it (the metrics counters of
+    :mod:`rocket.metrics.recorder`).
     """
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
@@ -50,6 +55,7 @@ class Slot:
         self._values.update(heartbeat_at=now, progress_at=now)
         self._seq = 0
         self._store()
+        self._counter_seq = 0
 
     def write(self, **fields: float) -> None:
         """Update the given fields (unknown names raise KeyError) and publish the record."""
@@ -86,6 +92,30 @@ class Slot:
             if attempt > 10:
                 time.sleep(0.0001)
         return dict(zip(_INT_FIELDS + _TIME_FIELDS, record[1:]))
+
+    def publish(self, values: Sequence[float]) -> None:
+        """Publish a list of numbers (at most a page's worth), under its own sequence number."""
+        count = min(len(values), _COUNTERS_MAX)
+        self._counter_seq += 1
+        _SEQ.pack_into(self._map, _COUNTERS_AT, self._counter_seq)
+        struct.pack_into(f"=Q{count}d", self._map, _COUNTERS_AT + _SEQ.size, count,
+                         *values[:count])
+        self._counter_seq += 1
+        _SEQ.pack_into(self._map, _COUNTERS_AT, self._counter_seq)
+
+    def published(self) -> List[float]:
+        """The last complete :meth:`publish` (empty before the first one)."""
+        values: List[float] = []
+        for _ in range(_READ_ATTEMPTS):
+            (before,) = _SEQ.unpack_from(self._map, _COUNTERS_AT)
+            (count,) = _SEQ.unpack_from(self._map, _COUNTERS_AT + _SEQ.size)
+            count = min(count, _COUNTERS_MAX)
+            values = list(struct.unpack_from(f"={count}d", self._map,
+                                             _COUNTERS_AT + 2 * _SEQ.size))
+            (after,) = _SEQ.unpack_from(self._map, _COUNTERS_AT)
+            if not before & 1 and before == after:
+                break
+        return values
 
     def close(self) -> None:
         """Unmap the page (in the parent, once the worker has been reaped)."""

@@ -25,6 +25,7 @@ from rocket.config.settings import ConfigError
 from rocket.logs import log, part_log
 from rocket.net.listener import DEFER_ACCEPT_S, Listener
 from rocket.net.monitor import Monitor
+from rocket.process.observer import Observer
 from rocket.server.admission import Admission, default_max_connections, raise_fd_limit
 from rocket.server.banner import announce, announce_arbiter
 from rocket.server.signals import quick_stop_pending, unwatch, watch
@@ -72,6 +73,10 @@ class Lifecycle:
         ``fd://N``); each start uses a duplicate, so restart() and other processes keep them."""
         self.draining = False
         """True while a graceful stop finishes in-flight requests: responses announce close."""
+        self.shedding = False
+        """True from the start of a graceful stop (``drain_grace`` included): ``health_path``
+        answers 503."""
+        self.observer: Optional[Observer] = None  # sd_notify, metrics_bind (not in a worker)
         self.started_at = 0.0
         self.in_worker_process = False
         """True in a process forked by the arbiter: serve here, never start another arbiter."""
@@ -103,18 +108,24 @@ class Lifecycle:
             if self.config.handle_signals:
                 # Before binding: a SIGTERM from the moment sockets exist stops cleanly (the
                 # handler's stop() waits for this lock, then sees the server running).
-                self._signals = watch(self.stop, self.restart, self._quick_stop)
+                self._signals = watch(self.stop, self.restart, self._quick_stop, self.terminate)
             self._start_profiler()
             try:
+                self._observe()  # first: a metrics_bind in use fails the start, naming it
                 self._start_components()
             except BaseException:
                 unwatch(self._signals)
                 self._stop_profiler(write=False)
+                self._stop_observer()
                 raise
             self._stopped.clear()
             self._running = True
             if self.banner:
                 announce(self.interfaces)
+            self.shedding = False
+            if self.observer is not None:
+                self.observer.ready()
+                self.observer.start_pinging()
         if background:
             return
         try:
@@ -148,6 +159,7 @@ class Lifecycle:
                 log.info("Stopping Server")
                 if graceful_s:
                     self._drain_components(graceful_s)
+                self._stop_observer()
                 self._stop_components()
                 if self.worker is not None:
                     self.worker.close()
@@ -169,6 +181,8 @@ class Lifecycle:
             if not self._running:
                 return
             log.info("Restarting server")
+            if self.observer is not None:
+                self.observer.reloading()
             held = self._hold_sockets()
             try:
                 self._drain_components(self.config.graceful_timeout)
@@ -179,6 +193,20 @@ class Lifecycle:
                     self.sockets.pop(index).close()
             for index in held:
                 self.listeners[index].owns_socket = True
+            if self.observer is not None:
+                self.observer.ready()
+
+    def terminate(self) -> None:
+        """SIGTERM: with ``drain_grace``, keep serving that long while ``health_path`` answers
+        503, then drain within ``graceful_timeout``; without it, :meth:`stop` (as ever)."""
+        grace = float(getattr(self.config, "drain_grace", 0.0) or 0.0)
+        if not grace or not self._running:
+            self.stop()
+            return
+        log.info("SIGTERM: failing health checks for %gs (drain_grace), then draining", grace)
+        self.shedding = True
+        time.sleep(grace)
+        self.drain(self.config.graceful_timeout)
 
     def _hold_sockets(self) -> List[int]:
         """Keep a duplicate of each listening socket this server bound (in :attr:`sockets`,
@@ -216,9 +244,10 @@ class Lifecycle:
     def figures(self) -> Dict[str, int]:
         """The counters, read once: requests, connections (open: idle + busy + queued), busy
         and threads (of the pool), queued, received (accepted), idle (parked in the monitor),
-        parks (times a connection was parked), handled (hand-offs the pool finished),
-        max_connections, evictions (idle connections closed to make room), paused_ms
-        (time not accepting) and bytes_moved (body bytes read and sent by the worker)."""
+        parks (times a connection was parked), evicted (idle connections closed at the
+        keep-alive timeout), handled (hand-offs the pool finished), max_connections,
+        evictions (idle connections closed to make room), paused_ms (time not accepting) and
+        bytes_moved (body bytes read and sent by the worker)."""
         pool = self.pool.stats() if self.pool is not None else {}
         monitor = self.monitor
         parked = len(monitor) if monitor is not None else 0
@@ -229,6 +258,7 @@ class Lifecycle:
                 "threads": pool.get("threads", 0), "queued": queued,
                 "received": self.connections_received, "idle": parked,
                 "parks": int(getattr(monitor, "parks", 0) or 0),
+                "evicted": int(getattr(monitor, "closed_idle", 0) or 0),
                 "handled": pool.get("handled", 0),
                 "max_connections": admission.max_connections if admission else 0,
                 "evictions": admission.evictions if admission else 0,
@@ -266,7 +296,7 @@ class Lifecycle:
         if hurry is None:  # a SIGINT during a graceful stop or restart
             hurry = functools.partial(quick_stop_pending, self._signals)
         deadline = clock() + timeout
-        self.draining = True
+        self.shedding = self.draining = True
         for listener in list(self.listeners):
             listener.stop()  # other processes keep accepting on a shared socket
         monitor = self.monitor
@@ -300,6 +330,26 @@ class Lifecycle:
         while monitor is not None and len(monitor) and clock() < deadline and not hurry():
             time.sleep(0.01)  # lingering closes of the last answers
         return finished
+
+    def metric_counters(self) -> Optional[List[float]]:
+        """The worker's metrics counters (:mod:`rocket.metrics.recorder`); None: metrics off."""
+        recorder = getattr(self.worker, "metrics", None)
+        return recorder.snapshot() if recorder is not None else None
+
+    def _observe(self) -> None:
+        """Create the observer and start its metrics listener (never in a worker process)."""
+        from rocket.metrics.exposition import Sample
+
+        if not self.in_worker_process and self.observer is None:
+            self.observer = Observer(self.config)
+            self.observer.start_metrics(lambda: Sample(self.metric_counters() or [],
+                                                       self.figures(), {}))
+
+    def _stop_observer(self) -> None:
+        observer, self.observer = self.observer, None
+        if observer is not None:
+            observer.stopping()
+            observer.close()
 
     # -- process mode -------------------------------------------------------------------------
     def _run_processes(self, background: bool) -> None:

@@ -32,9 +32,11 @@ def _numbers(names: tuple) -> set:
 
 
 def watch(stop: Callable[[], None], restart: Callable[[], None],
-          quick_stop: Optional[Callable[[], None]] = None) -> Optional[Signals]:
+          quick_stop: Optional[Callable[[], None]] = None,
+          terminate: Optional[Callable[[], None]] = None) -> Optional[Signals]:
     """Route the stop and restart signals to ``stop()`` and ``restart()`` (SIGINT to
-    ``quick_stop()`` when given); None (and nothing installed) off the main thread."""
+    ``quick_stop()`` and SIGTERM to ``terminate()``, the graceful stop, when given); None
+    (and nothing installed) off the main thread."""
     if threading.current_thread() is not threading.main_thread():
         return None
     stops = _numbers(STOP_SIGNALS)
@@ -46,7 +48,8 @@ def watch(stop: Callable[[], None], restart: Callable[[], None],
             quick_stop()  # type: ignore[misc]
         elif signum in stops:
             log.info("Received signal %s: stopping", signum)
-            stop()
+            graceful = terminate is not None and signum == getattr(signal, "SIGTERM", None)
+            (terminate if graceful else stop)()  # type: ignore[misc]
         else:
             log.info("Received signal %s: restarting", signum)
             restart()

@@ -153,7 +153,7 @@ class Rocket(Lifecycle):
         if self.worker is None:
             context = WorkerContext(self.config, self.limits, self.server_name, self.software,
                                     self.hooks, self.has_waiting, lambda: self.draining,
-                                    self._close_gently)
+                                    self._close_gently, lambda: self.shedding)
             self.worker = self.worker_class(self._worker_app_info(), context)
 
     def _worker_app_info(self) -> dict:

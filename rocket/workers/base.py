@@ -95,17 +95,19 @@ class WorkerContext:
     workers call both per request, so they must be cheap. ``hooks`` are the server's
     ``rocket.server.hooks.Hooks``, or None when no hook is set. ``close_gently(conn)`` closes
     a connection whose client may still be sending, once the answer is sent (the monitor's
-    lingering close; by default a plain close).
+    lingering close; by default a plain close). ``is_shedding()`` is True from the start of a
+    graceful stop (``drain_grace`` included): the health path then answers 503.
     """
 
     __slots__ = ("settings", "limits", "server_name", "software", "hooks", "has_waiting",
-                 "is_draining", "close_gently")
+                 "is_draining", "close_gently", "is_shedding")
 
     def __init__(self, settings: Any = None, limits: Optional[Limits] = None,
                  server_name: Optional[str] = None, software: Optional[str] = None,
                  hooks: Any = None, has_waiting: Callable[[], bool] = _never,
                  is_draining: Callable[[], bool] = _never,
-                 close_gently: Callable[[Any], None] = _close) -> None:
+                 close_gently: Callable[[Any], None] = _close,
+                 is_shedding: Callable[[], bool] = _never) -> None:
         self.settings = settings
         self.limits = limits if limits is not None else DEFAULT_LIMITS
         self.server_name = str(server_name or "localhost")
@@ -114,6 +116,7 @@ class WorkerContext:
         self.has_waiting = has_waiting
         self.is_draining = is_draining
         self.close_gently = close_gently
+        self.is_shedding = is_shedding
 
     def setting(self, name: str, default: Any) -> Any:
         """The setting ``name``, or ``default`` when it is missing or None."""

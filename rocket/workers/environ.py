@@ -14,6 +14,7 @@ from typing import Any, Dict
 from urllib.parse import unquote_to_bytes
 
 from rocket.http.events import Request
+from rocket.workers.forwarding import FORWARDING_KEYS
 
 __all__ = ["base_environ", "build_environ", "header_environ", "decode_path", "environ_key"]
 
@@ -84,6 +85,7 @@ def base_environ(conn: Any, shared: Dict[str, Any]) -> Dict[str, Any]:
         env["SERVER_PORT"] = str(local[1])
     else:
         env["SERVER_PORT"] = ""
+    env["rocket.peer_addr"] = client
     env["wsgi.errors"] = sys.stderr
     if conn.secure:
         env["HTTPS"] = "on"
@@ -103,7 +105,9 @@ def build_environ(base: Dict[str, Any], request: Request, memo: Any = None) -> D
 
     ``memo`` (optional, one per thread) remembers the last header block and its environ
     keys: a keep-alive client usually repeats its headers, and comparing two tuples of bytes
-    is cheaper than mapping every header again. ``wsgi.input`` is left to the caller.
+    is cheaper than mapping every header again; ``memo.forwarded`` then holds the proxy
+    headers (:data:`~rocket.workers.forwarding.FORWARDING_KEYS`) of that block, for the
+    caller's forwarding policy. ``wsgi.input`` is left to the caller.
     """
     env = base.copy()
     line_keys = _LINES.get((request.method, request.target, request.http_version))
@@ -122,6 +126,7 @@ def build_environ(base: Dict[str, Any], request: Request, memo: Any = None) -> D
             env.update(header_env)
             memo.headers = block
             memo.header_env = header_env
+            memo.forwarded = tuple(key for key in FORWARDING_KEYS if key in header_env)
     authority = line_keys.get("_authority")
     if authority is not None:
         # RFC 9112 §3.2.2: the authority of an absolute-form target replaces Host.

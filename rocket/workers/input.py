@@ -66,7 +66,7 @@ class WSGIInput:
     """
 
     __slots__ = ("_conn", "_timeout", "_buf", "_pos", "_eof", "_hook", "_counter", "error",
-                 "trailers", "_min_rate", "_received", "_waiting_since")
+                 "trailers", "_min_rate", "received", "_waiting_since")
 
     def __init__(
         self,
@@ -85,7 +85,9 @@ class WSGIInput:
         self.error: Optional[BaseException] = None  # set when reading failed: the body is broken
         self.trailers: list = []
         self._min_rate = getattr(conn, "body_min_rate", 0.0)
-        self._received = 0
+        self.received = 0
+        """Body bytes taken from the connection so far (the minimum rate, the metrics' bytes
+        in)."""
         self._waiting_since = 0.0  # when the body first waited on the client; 0 = not yet
 
     @property
@@ -109,7 +111,7 @@ class WSGIInput:
                 if cls is Data:
                     data = event.data
                     if data:
-                        self._received += len(data)
+                        self.received += len(data)
                         self._counter.bytes_moved += len(data)
                         return data
                 elif cls is EndOfMessage:
@@ -140,7 +142,7 @@ class WSGIInput:
         if not self._waiting_since:
             self._waiting_since = now
         grace = getattr(self._conn, "min_rate_grace", 0.0)
-        left = self._waiting_since + max(grace, self._received / self._min_rate) - now
+        left = self._waiting_since + max(grace, self.received / self._min_rate) - now
         if left <= 0:
             raise self._too_slow()
         return min(self._timeout, left) if self._timeout else left

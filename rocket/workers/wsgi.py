@@ -19,18 +19,23 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
+from time import perf_counter
 from typing import Any, Optional
 
 from rocket import accesslog
 from rocket.http.errors import HTTPError, InternalServerError, InvalidResponse
 from rocket.http.events import Request
-from rocket.http.writer import ResponseHead, error_response
+from rocket.http.trust import DEFAULT_TRUSTED, trust_list
+from rocket.http.writer import ResponseHead, error_response, plan_response
+from rocket.metrics.recorder import STARTED, Recorder, record
+from rocket.workers.access import AccessLine
 from rocket.workers.base import HTTPWorker, WorkerContext, error_logger
 from rocket.workers.environ import base_environ, build_environ
 from rocket.workers.exchange import DRAIN_MAX_BYTES, Exchange, WSGIViolation
 from rocket.workers.filewrapper import FileWrapper
+from rocket.workers.forwarding import Forwarding
 from rocket.workers.input import EMPTY_INPUT, WSGIInput
+from rocket.workers.requestid import RequestIds
 
 __all__ = ["WSGIWorker", "WSGIViolation", "DRAIN_MAX_BYTES"]
 
@@ -50,6 +55,9 @@ class _ThreadState(threading.local):
     base: dict = {}
     headers: Any = None  # the last header block seen on this thread (build_environ's memo)
     header_env: dict = {}
+    forwarded: tuple = ()  # the forwarding keys of that block (build_environ's memo)
+    trusted = False  # the connection's peer is on forwarded_allow_ips
+    counters: Any = None  # this thread's metrics counters
 
 
 class WSGIWorker(HTTPWorker):
@@ -85,10 +93,20 @@ class WSGIWorker(HTTPWorker):
             self.shared_environ["wsgiorg.futures"] = self.executor.futures
         self.access_log_on = bool(context.setting("access_log", True))
         self.access_log_format = context.setting("access_log_format", _DEFAULT_LOG_FORMAT)
-        self._log_extra = frozenset(
-            name for name in ("time", "referer", "user_agent")
-            if f"%({name})" in self.access_log_format
-        )
+        self.access_line = AccessLine(self.access_log_format)
+        self.forwarding = Forwarding(
+            context.setting("forwarded_allow_ips", None) or trust_list(DEFAULT_TRUSTED),
+            context.setting("forwarded_headers", "x-forwarded"),
+            bool(context.setting("strip_untrusted_forwarded", True)))
+        self.request_ids = RequestIds() if context.setting("request_id", False) else None
+        health = context.setting("health_path", None)
+        self.health_target: Optional[bytes] = health.encode("latin-1") if health else None
+        self.health_log = bool(context.setting("health_log", False))
+        self.metrics: Optional[Recorder] = None
+        """Per-request counters (``metrics_bind``); None: metrics cost one test per request."""
+        if context.setting("metrics_bind", None) is not None:
+            self.metrics = Recorder()
+        self.timed = self.metrics is not None or self.access_line.timed
         self._local = _ThreadState()
         self.plans: dict = {}
 
@@ -101,6 +119,7 @@ class WSGIWorker(HTTPWorker):
         local = self._local
         if local.conn is not conn:
             local.base = base_environ(conn, self.shared_environ)
+            local.trusted = self.forwarding.peer_trusted(conn)
             local.conn = conn
         return local.base
 
@@ -108,8 +127,25 @@ class WSGIWorker(HTTPWorker):
         """Run the application for ``request``; True when the connection may be reused."""
         local = self._local
         base = local.base if local.conn is conn else self._base(conn)
+        health = self.health_target
+        if health is not None and (request.target == health
+                                   or request.target.startswith(health + b"?")):
+            return self._health(conn, request, base)
+        started = perf_counter() if self.timed else 0.0
+        metrics = self.metrics
+        if metrics is not None:
+            counters = local.counters
+            if counters is None:
+                counters = local.counters = metrics.thread_counters()
+            counters[STARTED] += 1
         environ = build_environ(base, request, local)
+        if local.forwarded:
+            self.forwarding.apply(environ, local.trusted, local.forwarded)
         exchange = Exchange(self, conn, request)
+        start_response = exchange.start_response
+        if self.request_ids is not None:
+            start_response = _echoing(start_response, self.request_ids.assign(environ,
+                                                                              local.trusted))
         if request.chunked or request.content_length:
             inp = exchange.input = WSGIInput(
                 conn, self.body_timeout_s,
@@ -123,7 +159,7 @@ class WSGIWorker(HTTPWorker):
             self.executor.futures.purge()
         result = None
         try:
-            result = self.app(environ, exchange.start_response)
+            result = self.app(environ, start_response)
             keep_alive = self._send(exchange, result)
         except Exception as exc:
             if exchange.peer_gone or (exc is exchange.input.error and isinstance(exc, OSError)):
@@ -140,10 +176,37 @@ class WSGIWorker(HTTPWorker):
                     error_logger().exception("close() of the application's result raised")
         if self.access_log_on and (accesslog.active is not None
                                    or _access_log.isEnabledFor(_INFO)):
-            self._log_access(conn, exchange)
-        if keep_alive and exchange.input is not EMPTY_INPUT and not exchange.input.at_eof:
-            keep_alive = exchange.input.drain(DRAIN_MAX_BYTES)
+            self._log_access(conn, exchange, environ, started)
+        inp = exchange.input
+        if keep_alive and inp is not EMPTY_INPUT and not inp.at_eof:
+            keep_alive = inp.drain(DRAIN_MAX_BYTES)
+        if metrics is not None:
+            head = exchange.head
+            record(counters, request.method, head.status_code if head is not None else None,
+                   perf_counter() - started, 0 if inp is EMPTY_INPUT else inp.received,
+                   exchange.body_sent)
         return keep_alive
+
+    def _health(self, conn: Any, request: Request, base: dict) -> bool:
+        """Answer ``health_path`` without the app: 200, or 503 while shedding (draining)."""
+        shedding = self.context.is_shedding()
+        body = b"draining\n" if shedding else b"ok\n"
+        status = "503 Service Unavailable" if shedding else "200 OK"
+        has_body = bool(request.chunked or request.content_length)
+        head = plan_response(request.method, request.http_version,
+                             request.keep_alive and not shedding and not has_body, status,
+                             [("Content-Type", "text/plain"), ("Cache-Control", "no-store"),
+                              ("Content-Length", str(len(body)))], len(body),
+                             self.server_header)
+        conn.sendall(head.data if head.framing == "none" else head.data + body)
+        if not has_body:
+            conn.reader.next_event()  # the EndOfMessage of a body-less request
+        if self.health_log and self.access_log_on:
+            exchange = Exchange(self, conn, request)
+            exchange.head = head
+            exchange.body_sent = 0 if head.framing == "none" else len(body)
+            self._log_access(conn, exchange, base, 0.0)
+        return head.keep_alive
 
     def _send(self, exchange: Exchange, result: Any) -> bool:
         cls = result.__class__
@@ -263,28 +326,11 @@ class WSGIWorker(HTTPWorker):
         except OSError:
             pass  # the peer is gone; the connection is closed by the request loop
 
-    def _log_access(self, conn: Any, exchange: Exchange) -> None:
-        request = exchange.request
-        head = exchange.head
-        client = conn.client_addr
-        fields = {
-            "client_ip": (client[0] if isinstance(client, tuple) else str(client)) or "-",
-            "request_line": accesslog.escape((request.method + b" " + request.target
-                                              + b" HTTP/" + request.http_version).decode("latin-1")),
-            "status": head.status_code if head is not None else "-",
-            "size": exchange.body_sent,
-        }
-        extra = self._log_extra
-        if extra:
-            # Apache combined fields, computed only when the format uses them.
-            if "time" in extra:
-                fields["time"] = _log_time()
-            if "referer" in extra:
-                fields["referer"] = accesslog.escape(_header(request, b"referer"))
-            if "user_agent" in extra:
-                fields["user_agent"] = accesslog.escape(_header(request, b"user-agent"))
+    def _log_access(self, conn: Any, exchange: Exchange, environ: dict,
+                    started: float) -> None:
         try:
-            line = self.access_log_format % fields
+            line = self.access_line.render(conn, exchange, environ, started,
+                                           self.request_ids is not None)
         except (KeyError, ValueError, TypeError) as exc:
             self.access_log_on = False
             error_logger().error("access_log_format %r is unusable (%r); access log disabled",
@@ -297,21 +343,10 @@ class WSGIWorker(HTTPWorker):
             _access_log.info(line)
 
 
-_log_time_cache = [0, ""]
-
-
-def _log_time() -> str:
-    """Apache's ``[%d/%b/%Y:%H:%M:%S %z]`` time, formatted at most once a second."""
-    now = int(time.time())
-    cache = _log_time_cache
-    if cache[0] != now:
-        cache[1] = time.strftime("%d/%b/%Y:%H:%M:%S %z", time.localtime(now))
-        cache[0] = now
-    return cache[1]
-
-
-def _header(request: Request, name: bytes) -> str:
-    for key, value in request.headers:
-        if key == name:
-            return value.decode("latin-1")
-    return "-"
+def _echoing(start_response: Any, request_id: str) -> Any:
+    """``start_response`` that adds ``X-Request-ID: request_id`` to the application's headers."""
+    def echo(status: str, headers: list, exc_info: Any = None) -> Any:
+        if headers.__class__ is list:
+            headers = headers + [("X-Request-ID", request_id)]
+        return start_response(status, headers, exc_info)
+    return echo

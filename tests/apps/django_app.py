@@ -18,6 +18,7 @@ def make_app():
             INSTALLED_APPS=[],
             DATABASES={},
             USE_TZ=True,
+            SECURE_PROXY_SSL_HEADER=("HTTP_X_FORWARDED_PROTO", "https"),
         )
         django.setup()
     from django.core.wsgi import get_wsgi_application
@@ -43,6 +44,12 @@ def _stream(request):
     return StreamingHttpResponse((b"%d\n" % i for i in range(1000)), content_type="text/plain")
 
 
+def _secure(request):
+    from django.http import JsonResponse
+
+    return JsonResponse({"is_secure": request.is_secure(), "remote": request.META["REMOTE_ADDR"]})
+
+
 def _urls():
     from django.urls import path
 
@@ -50,6 +57,7 @@ def _urls():
         path("hello/<str:name>", _hello),
         path("echo", _echo),
         path("stream", _stream),
+        path("secure", _secure),
     ]
 
 

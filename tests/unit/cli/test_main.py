@@ -122,8 +122,8 @@ def test_settings_markdown(capsys):
     (["--umask", "9", "m:app"],
      "--umask: invalid value '9' (expected an octal mask such as 077 or 0o077)"),
     (["--access-log-format", "%(h)s %(nope)s", "m:app"],
-     "--access-log-format: unknown atom 'nope' (expected a %-format using atoms h l u t r s b f "
-     "a or field names such as %(client_ip)s)"),
+     "--access-log-format: unknown atom 'nope' (expected json, or a %-format using atoms h l u "
+     "t r s b f a D p or field names such as %(client_ip)s)"),
     (["--min-threads", "20", "--max-threads", "10", "m:app"],
      "min_threads (20) exceeds max_threads (10); lower min_threads or raise max_threads "
      "(0 = unbounded)"),

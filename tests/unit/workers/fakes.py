@@ -64,12 +64,13 @@ def close_gently(conn) -> None:
     conn.close()
 
 
-def fake_context(has_waiting=None, is_draining=None, hooks=None, **settings):
+def fake_context(has_waiting=None, is_draining=None, hooks=None, is_shedding=None, **settings):
     """A worker's view of a server: ``settings`` (linger 0.01 s unless given) and callables;
     a lingering close sets ``conn.gently_closed``."""
     settings.setdefault("linger", 0.01)
     extra = {name: value for name, value in (("has_waiting", has_waiting),
-                                             ("is_draining", is_draining)) if value is not None}
+                                             ("is_draining", is_draining),
+                                             ("is_shedding", is_shedding)) if value is not None}
     extra["close_gently"] = close_gently
     return WorkerContext(types.SimpleNamespace(**settings), Limits(), "unit-host", "Rocket test",
                          hooks, **extra)
