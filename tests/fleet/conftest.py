@@ -49,6 +49,7 @@ def topology() -> Iterator[netns.Topology]:
         if os.environ.get("CI") == "true":
             pytest.fail(f"fleet test cannot run in CI: {reason}", pytrace=False)
         pytest.skip(reason)
+    netns.remove_stale()
     topo = netns.Topology(HOSTS).create()
     try:
         yield topo

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -73,6 +74,19 @@ def kill_all(name: str, signum: int = signal.SIGKILL) -> List[int]:
         except ProcessLookupError:
             pass
     return found
+
+
+def remove_stale(prefix: str = "rkt") -> List[str]:
+    """Delete namespaces left by a test process that was killed before its teardown (their
+    names carry its pid: ``rkt<pid>lb``); returns their names."""
+    stale = []
+    for line in ip("netns", "list", check=False).stdout.splitlines():
+        match = re.match(rf"({prefix}(\d+)\S*)", line)
+        if match and not os.path.exists(f"/proc/{match.group(2)}"):
+            kill_all(match.group(1))
+            ip("netns", "del", match.group(1), check=False)
+            stale.append(match.group(1))
+    return stale
 
 
 class Topology:
