@@ -2,7 +2,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint clean
+.PHONY: run test test-matrix lint clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,8 +26,13 @@ run: $(VENV)/.installed
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -p no:cacheprovider $(PYTEST_ARGS)
 
+# Every CPython 3.9-3.13 found (pyenv or PATH) and PyPy 3, each in .venv-matrix/<version>;
+# e.g. make test-matrix MATRIX_ARGS="--only 3.9,3.13,pypy3 --paths tests/functional"
+test-matrix:
+	$(PYTHON) .ci/matrix $(MATRIX_ARGS)
+
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) .venv-matrix build *.egg-info

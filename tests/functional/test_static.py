@@ -30,16 +30,9 @@ CURL = shutil.which("curl")
 
 
 @pytest.fixture(scope="module")
-def tls_files(tmp_path_factory):
-    trustme = pytest.importorskip("trustme")
-    ca = trustme.CA()
-    cert = ca.issue_cert("127.0.0.1", "localhost")
-    d = tmp_path_factory.mktemp("tls")
-    key_path, cert_path, ca_path = d / "key.pem", d / "cert.pem", d / "ca.pem"
-    cert.private_key_pem.write_to_path(str(key_path))
-    cert.cert_chain_pems[0].write_to_path(str(cert_path))
-    ca.cert_pem.write_to_path(str(ca_path))
-    return str(key_path), str(cert_path), str(ca_path)
+def tls_files(tls_files):
+    """(key, cert, CA) paths of the shared test certificates."""
+    return tls_files.key_path, tls_files.cert_path, tls_files.ca_path
 
 
 @pytest.fixture(scope="module")
