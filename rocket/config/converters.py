@@ -8,10 +8,13 @@ variables and in TOML alike, because the one converter of the row reads them all
 
 from __future__ import annotations
 
+import os
 import re
 from typing import Any, Callable, Dict, Optional, Tuple
 
-__all__ = ["to_bool", "byte_count", "optional_hook", "format_bytes", "static_mount_text", "STATIC_OPTION_CONVERTERS"]
+__all__ = ["to_bool", "byte_count", "optional_hook", "format_bytes", "static_mount_text",
+           "STATIC_OPTION_CONVERTERS", "non_negative_int", "non_negative_float", "positive_int",
+           "optional_path", "optional_str", "concurrency_mode", "optional_url_path"]
 
 SIZE_UNITS = {
     "": 1, "b": 1,
@@ -132,3 +135,64 @@ def static_mount_text(spec: str) -> Tuple[str, Dict[str, Any]]:
         except ValueError as exc:
             raise ValueError(f"static mount {spec!r}: option {name}: {exc}") from None
     return head, options
+
+
+def non_negative_int(value: Any) -> int:
+    """An integer >= 0."""
+    if isinstance(value, bool):
+        raise ValueError(f"{value!r} is not an integer")
+    number = int(value)
+    if number < 0:
+        raise ValueError(f"{number} is negative")
+    return number
+
+
+def non_negative_float(value: Any) -> float:
+    """A number of seconds >= 0."""
+    if isinstance(value, bool):
+        raise ValueError(f"{value!r} is not a number")
+    number = float(value)
+    if not number >= 0:
+        raise ValueError(f"{number} is negative")
+    return number
+
+
+def positive_int(value: Any) -> int:
+    """An integer >= 1."""
+    number = non_negative_int(value)
+    if number < 1:
+        raise ValueError(f"{number} is less than 1")
+    return number
+
+
+def optional_path(value: Any) -> Optional[str]:
+    """A file path, or None."""
+    if value is None or value == "":
+        return None
+    return os.fspath(value)
+
+
+def optional_str(value: Any) -> Optional[str]:
+    """A string, or None."""
+    return None if value is None else str(value)
+
+
+CONCURRENCY_MODES = ("thread", "process")
+
+
+def concurrency_mode(value: Any) -> str:
+    """Thread or process."""
+    mode = str(value).strip().lower()
+    if mode not in CONCURRENCY_MODES:
+        raise ValueError(f"{value!r} is neither thread nor process")
+    return mode
+
+
+def optional_url_path(value: Any) -> Optional[str]:
+    """A URL path starting with /, e.g. /healthz, or None."""
+    if value is None or value == "":
+        return None
+    path = str(value).strip()
+    if not path.startswith("/") or any(c in path for c in " ?#\r\n\t"):
+        raise ValueError(f"{value!r} is not a URL path such as /healthz")
+    return path

@@ -6,10 +6,10 @@ How it works:
   accept queue per address, so a worker that stops accepting loses no queued connection.
   With ``reuse_port`` each worker binds its own ``SO_REUSEPORT`` socket instead (the arbiter
   keeps the port reserved by a bound, non-listening socket).
-- Each worker gets a shared-memory :class:`~rocket.process.scoreboard.Slot` where it writes a
-  heartbeat, a progress time and its figures; the arbiter reads them for ``info()`` and kills
-  (SIGKILL) a worker that made no progress for ``worker_timeout`` seconds: requests in flight,
-  yet none started or finished and no body byte read or sent (a long transfer is progress).
+- Each worker writes a heartbeat, a progress time and its figures in a shared-memory
+  :class:`~rocket.process.scoreboard.Slot`; the arbiter reads them for ``info()`` and SIGKILLs
+  a worker with requests in flight but none started or finished and no body byte moved for
+  ``worker_timeout`` seconds (a long transfer is progress).
 - Signal handlers only enqueue; the main loop acts, every ``TICK_S`` or when woken:
   SIGTERM graceful stop, SIGINT/SIGQUIT quick stop, SIGHUP zero-downtime reload (a new
   generation boots, re-importing the app; the old one gets SIGTERM once the new one serves),
@@ -20,8 +20,7 @@ How it works:
   ``max_requests``). Reloads, retirements and replacements are thus all the same move.
 - A worker that cannot boot (exit code 3) stops the arbiter when nothing ever served; during
   a reload the reload is abandoned and the old workers keep serving.
-- Its :class:`~rocket.process.observer.Observer` tells systemd (sd_notify) and serves
-  ``metrics_bind``: the counters the workers publish in their slots, summed.
+- Its :class:`~rocket.process.observer.Observer` notifies systemd and serves the summed metrics.
 """
 
 from __future__ import annotations

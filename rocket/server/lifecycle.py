@@ -13,7 +13,6 @@ A subclass provides ``_prepare()`` (run by each start, under the lock: build the
 
 from __future__ import annotations
 
-import functools
 import logging
 import threading
 import time
@@ -21,14 +20,15 @@ from typing import Any, Callable, Dict, List, Optional
 
 from rocket import accesslog
 from rocket._version import SERVER_SOFTWARE
-from rocket.config.settings import ConfigError
 from rocket.logs import log, part_log
 from rocket.net.listener import DEFER_ACCEPT_S, Listener
 from rocket.net.monitor import Monitor
 from rocket.process.observer import Observer
 from rocket.server.admission import Admission, default_max_connections, raise_fd_limit
-from rocket.server.banner import announce, announce_arbiter
-from rocket.server.signals import quick_stop_pending, unwatch, watch
+from rocket.server.banner import announce
+from rocket.server.draining import PARKED_GRACE_S, Draining
+from rocket.server.processes import Processes
+from rocket.server.signals import unwatch, watch
 from rocket.server.threadpool import ThreadPool
 
 __all__ = ["Lifecycle", "STOP_TIMEOUT_S", "PARKED_GRACE_S"]
@@ -37,15 +37,10 @@ STOP_TIMEOUT_S = 5.0
 """Bound of a quick stop (SIGINT, Ctrl-C) and of the last step of a graceful one, which first
 drains for ``graceful_timeout``: threads still in the app then are left (sockets shut down)."""
 
-PARKED_GRACE_S = 0.5
-"""How long a drain still serves parked connections that turn readable (a request sent just
-as the drain began) before it closes the idle ones; bounded by the drain's timeout."""
-
-drain_log = part_log("Worker")
-
-
-class Lifecycle:
-    """start/stop/restart/wait of a server built from listeners, a pool and a monitor."""
+class Lifecycle(Draining, Processes):
+    """start/stop/restart/wait of a server built from listeners, a pool and a monitor; its
+    figures and drain come from :class:`~rocket.server.draining.Draining`, process mode and
+    the observer from :class:`~rocket.server.processes.Processes`."""
 
     _process_mode = "workers > 1"
     """How the refusal of ``start(background=True)`` in process mode names the setting."""
@@ -239,155 +234,6 @@ class Lifecycle:
 
     def __exit__(self, *exc_info: Any) -> None:
         self.stop()
-
-    # -- figures ------------------------------------------------------------------------------
-    def figures(self) -> Dict[str, int]:
-        """The counters, read once: requests, connections (open: idle + busy + queued), busy
-        and threads (of the pool), queued, received (accepted), idle (parked in the monitor),
-        parks (times a connection was parked), evicted (idle connections closed at the
-        keep-alive timeout), handled (hand-offs the pool finished), max_connections,
-        evictions (idle connections closed to make room), paused_ms (time not accepting) and
-        bytes_moved (body bytes read and sent by the worker)."""
-        pool = self.pool.stats() if self.pool is not None else {}
-        monitor = self.monitor
-        parked = len(monitor) if monitor is not None else 0
-        busy, queued = pool.get("busy", 0), pool.get("queued", 0)
-        admission = self.admission
-        return {"requests": int(getattr(self.worker, "requests", 0) or 0),
-                "connections": parked + busy + queued, "busy": busy,
-                "threads": pool.get("threads", 0), "queued": queued,
-                "received": self.connections_received, "idle": parked,
-                "parks": int(getattr(monitor, "parks", 0) or 0),
-                "evicted": int(getattr(monitor, "closed_idle", 0) or 0),
-                "handled": pool.get("handled", 0),
-                "max_connections": admission.max_connections if admission else 0,
-                "evictions": admission.evictions if admission else 0,
-                "paused_ms": int(admission.paused_s * 1000) if admission else 0,
-                "bytes_moved": int(getattr(self.worker, "bytes_moved", 0) or 0)}
-
-    def info(self) -> Dict[str, Any]:
-        """Live counters: addresses, timeouts, connections, requests, threads, queue depth;
-        the same keys in every mode, summed over the processes in process mode (see
-        :mod:`rocket.server.info`)."""
-        from rocket.server.info import arbiter_info, process_info
-
-        if self._arbiter is not None and not self.in_worker_process:
-            return arbiter_info(self._arbiter)
-        return process_info(self)
-
-    def drain(self, timeout: float, hurry: Callable[[], bool] = lambda: False,
-              clock: Callable[[], float] = time.monotonic, stop: bool = True) -> bool:
-        """Graceful stop: stop accepting, let in-flight requests finish within ``timeout`` s,
-        close the idle connections, then stop.
-
-        ``hurry()`` turning True (a SIGINT meanwhile) cuts the wait short. Requests still
-        running then have their connections shut down at once. Returns True when every
-        request finished in time (False: the rest were cut). ``stop=False`` leaves the final
-        ``stop()`` (which waits for threads stuck in the app) to a process about to exit anyway.
-        """
-        finished = self._drain_components(timeout, hurry, clock)
-        if finished or stop:
-            self._stop(0.0)
-        return finished
-
-    def _drain_components(self, timeout: float, hurry: Optional[Callable[[], bool]] = None,
-                          clock: Callable[[], float] = time.monotonic) -> bool:
-        """The drain of :meth:`drain`, leaving the stopped components in place."""
-        if hurry is None:  # a SIGINT during a graceful stop or restart
-            hurry = functools.partial(quick_stop_pending, self._signals)
-        deadline = clock() + timeout
-        self.shedding = self.draining = True
-        for listener in list(self.listeners):
-            listener.stop()  # other processes keep accepting on a shared socket
-        monitor = self.monitor
-        if monitor is not None:
-            # A connection accepted in the listener's last moments may have been parked before
-            # its first request arrived; closing it now would refuse a request that was on its
-            # way. The monitor keeps handing readable connections over for a short grace (every
-            # response now says Connection: close), then closes the idle rest cleanly.
-            grace_end = min(deadline, clock() + PARKED_GRACE_S)
-            while len(monitor) and clock() < grace_end and not hurry():
-                time.sleep(0.01)
-            monitor.close_waiting()  # lingering closes go on until the stop
-        finished = True
-        pool = self.pool
-        # stop() called by the application itself: its own request is not waited for.
-        own = pool is not None and threading.current_thread().name.startswith(pool.name + "-")
-        while pool is not None:
-            figures = self.figures()
-            in_flight = figures["busy"] + figures["queued"] - own
-            if in_flight <= 0:
-                break
-            if clock() >= deadline or hurry():
-                finished = False
-                drain_log.warning("%s with %d request(s) in flight; cutting them",
-                                  "stopping now" if hurry()
-                                  else f"graceful_timeout ({timeout:g}s) passed", in_flight)
-                break
-            time.sleep(0.01)
-        if not finished:
-            pool.stop(timeout=0.2)  # type: ignore[union-attr]  # shuts the connections
-        while monitor is not None and len(monitor) and clock() < deadline and not hurry():
-            time.sleep(0.01)  # lingering closes of the last answers
-        return finished
-
-    def metric_counters(self) -> Optional[List[float]]:
-        """The worker's metrics counters (:mod:`rocket.metrics.recorder`); None: metrics off."""
-        recorder = getattr(self.worker, "metrics", None)
-        return recorder.snapshot() if recorder is not None else None
-
-    def _observe(self) -> None:
-        """Create the observer and start its metrics listener (never in a worker process)."""
-        from rocket.metrics.exposition import Sample
-
-        if not self.in_worker_process and self.observer is None:
-            self.observer = Observer(self.config)
-            self.observer.start_metrics(lambda: Sample(self.metric_counters() or [],
-                                                       self.figures(), {}))
-
-    def _stop_observer(self) -> None:
-        observer, self.observer = self.observer, None
-        if observer is not None:
-            observer.stopping()
-            observer.close()
-
-    # -- process mode -------------------------------------------------------------------------
-    def _run_processes(self, background: bool) -> None:
-        from rocket.process.launch import launch
-        from rocket.server.info import arbiter_info
-
-        if background:
-            raise ConfigError(f"{self._process_mode} serves in the foreground: the arbiter "
-                              "needs the main thread for its signals; use start()")
-        self.started_at = time.time()
-        code = launch(self._arbiter_settings(), self._as_worker_process, describe=arbiter_info,
-                      ready=self._adopt_arbiter)
-        self.interfaces = list(self._arbiter.interfaces) or self.interfaces
-        if code:
-            raise RuntimeError(f"the worker processes failed (exit code {code}); "
-                               "see the Rocket.Errors log")
-
-    def _adopt_arbiter(self, arbiter: Any) -> None:
-        self._arbiter = arbiter
-        if self.banner:
-            announce_arbiter(arbiter)
-
-    def _arbiter_settings(self) -> Dict[str, Any]:
-        """The settings handed to the arbiter: those given explicitly and ``bind``, without
-        ``handle_signals`` (the arbiter always handles its signals)."""
-        config = self.config
-        settings = {name: getattr(config, name) for name in config.explicit | {"bind"}}
-        settings.pop("handle_signals", None)
-        return settings
-
-    def _as_worker_process(self, app: Any, settings: Dict[str, Any], sockets: List[Any]) -> Any:
-        """``build_server`` in a forked worker process: this very server, on the arbiter's
-        ``sockets``."""
-        self.in_worker_process = True
-        self.config.handle_signals = False
-        self.sockets = dict(enumerate(sockets))
-        self.interfaces = list(settings["bind"])
-        return self
 
     # -- components ---------------------------------------------------------------------------
     def _start_profiler(self) -> None:
