@@ -24,6 +24,7 @@ import time
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Set
 
 from rocket.config.sources import Resolved
+from rocket.process.supervision import exit_process
 
 log = logging.getLogger("Rocket.Reload")
 
@@ -245,11 +246,7 @@ def _child_main(main: Main, argv: Sequence[str]) -> None:  # pragma: no cover - 
 
         traceback.print_exc()
     finally:
-        try:
-            sys.stdout.flush()
-            sys.stderr.flush()
-        finally:
-            os._exit(code)
+        exit_process(code)
 
 
 def run_reloader(argv: Sequence[str], resolved: Resolved, main: Main,

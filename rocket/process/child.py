@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import os
 import signal
-import sys
 import time
 from typing import Any, Callable, Dict, List, Optional
 
@@ -36,6 +35,7 @@ from rocket.config.settings import SETTINGS_BY_NAME
 from rocket.logs import part_log
 from rocket.process.scoreboard import BOOTING, DRAINING, RETIRING, SERVING, Board, Slot
 from rocket.process.signals import Signals
+from rocket.process.supervision import exit_process
 
 __all__ = ["BOOT_ERROR_EXIT", "BEAT_S", "ARBITER_SETTINGS", "ChildSpec", "child_main",
            "Progress", "AcceptBalancer"]
@@ -146,11 +146,7 @@ def child_main(spec: ChildSpec) -> None:
         log.exception("worker process %d failed", os.getpid())
         code = 1
     finally:
-        try:
-            sys.stdout.flush()
-            sys.stderr.flush()
-        finally:
-            os._exit(code)
+        exit_process(code)
 
 
 QUICK_STOP_SIGNALS = ("SIGINT", "SIGQUIT")

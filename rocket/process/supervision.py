@@ -10,6 +10,7 @@ import os
 import random
 import select
 import signal
+import sys
 from typing import Any, Dict, List, Optional
 
 from rocket.process.scoreboard import Slot
@@ -206,3 +207,13 @@ def begin_stop(arbiter: Any, tick_s: float = 0.1) -> None:
         for signum in arbiter.signals.drain():
             arbiter.on_signal(signum)
         arbiter.reap()
+
+
+def exit_process(code: int) -> None:
+    """End a forked process now with ``code``, after flushing standard output and error (never
+    returns; ``os._exit`` skips the parent's atexit handlers and buffers, which are not its own)."""
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    finally:
+        os._exit(code)
