@@ -139,7 +139,11 @@ def test_figures_count_requests_connections_and_parks_as_info_reports_them():
             client.request("GET", "/")
             assert client.getresponse().read() == b"ok"
         deadline = time.monotonic() + 5
-        while server.figures()["idle"] != 1:       # the worker lingers, then parks it
+        def settled() -> bool:  # the worker lingered, parked it, and its thread is back idle
+            figures = server.figures()
+            return figures["idle"] == 1 and figures["busy"] == 0 and figures["handled"] >= 1
+
+        while not settled():  # the pool counts a hand-off as handled after the park
             assert time.monotonic() < deadline
             time.sleep(0.01)
         figures = server.figures()
