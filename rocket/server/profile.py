@@ -1,7 +1,19 @@
-"""The ``profile`` setting: a server's threads run under cProfile; the stats go to a file on stop.
+"""The ``profile`` setting: a server's threads run under a profiler; the stats go to a file on stop.
 
-``cProfile`` only sees the thread that enabled it, so :class:`ThreadProfiler` gives each
-thread its own profiler and merges them. Two ways to cover a server's threads:
+Each profiled thread gets its own profiler and :class:`ThreadProfiler` merges them. Which
+profiler depends on the interpreter (see :data:`PER_THREAD_CPROFILE`):
+
+- CPython 3.11 and older: ``cProfile``, which only sees the thread that enabled it and can
+  be read while that thread runs.
+- CPython 3.12+: ``cProfile`` is built on ``sys.monitoring``, which is interpreter-wide: one
+  enabled profiler records every thread and a second ``enable()`` raises ValueError ("Another
+  profiling tool is already active"). One shared profiler cannot tell the ``rocket-*`` threads
+  from the application's, so these get the pure-Python ``profile`` module instead, driven by
+  the per-thread ``sys.setprofile`` hook (slower, same pstats data).
+- PyPy: its ``cProfile`` refuses to give the stats of an enabled profiler, so a thread still
+  running at ``dump()`` could not be read; it gets the ``profile`` module too.
+
+Two ways to cover a server's threads:
 
 - ``install(prefix)``: every thread started from then on whose name starts with ``prefix``
   gets a profiler (through ``threading.setprofile``), with no change to the code that starts
@@ -21,15 +33,64 @@ import contextlib
 import cProfile
 import functools
 import os
+import platform
+import profile
 import pstats
 import sys
 import threading
+import time
 from typing import Any, Callable, Dict, Iterator, Optional
 
 from rocket.config.settings import ConfigError
 
 THREAD_PREFIX = "rocket-"
 """Names of the server's own threads (``rocket-worker-3``, ``rocket-listener-8000``...)."""
+
+
+PER_THREAD_CPROFILE = (platform.python_implementation() == "CPython"
+                       and sys.version_info < (3, 12))
+"""Whether ``cProfile`` is per thread and readable while enabled (else: ``profile``)."""
+
+_ROOT = ("profile", 0, "profiler")  # the ``profile`` module's fake bottom frame
+
+
+class _PyProfile(profile.Profile):
+    """``profile.Profile`` run through this thread's ``sys.setprofile``, with the wall clock
+    of ``cProfile``; returns of frames entered before ``enable()`` are ignored."""
+
+    def __init__(self) -> None:
+        super().__init__(timer=time.perf_counter)
+
+    def enable(self) -> None:
+        sys.setprofile(self.dispatcher)
+
+    def disable(self) -> None:
+        sys.setprofile(None)
+
+    def trace_dispatch_return(self, frame: Any, t: Any) -> int:
+        parent = self.cur[-2]
+        if frame is not parent and frame is not parent.f_back:
+            return 0  # a frame entered before enable(): not on our stack
+        return super().trace_dispatch_return(frame, t)
+
+    dispatch = dict(profile.Profile.dispatch, **{
+        "return": trace_dispatch_return, "c_return": trace_dispatch_return,
+        "c_exception": trace_dispatch_return})
+
+
+def _new_profiler() -> Any:
+    return cProfile.Profile() if PER_THREAD_CPROFILE else _PyProfile()
+
+
+def _read(prof: Any) -> dict:
+    """The entries of ``prof`` so far, without stopping the thread that records them."""
+    for _ in range(100):
+        try:
+            prof.snapshot_stats()
+            break
+        except RuntimeError:  # the profiled thread added an entry meanwhile: read again
+            continue
+    return {k: v for k, v in prof.stats.items() if k != _ROOT}
 
 
 class _Snapshot:
@@ -50,13 +111,13 @@ class ThreadProfiler:
         self.path = path
         self._lock = threading.Lock()
         self._merged: Optional[pstats.Stats] = None
-        self._active: Dict[int, cProfile.Profile] = {}
+        self._active: Dict[int, Any] = {}
         self._prefix = ""
         self.threads = 0
         """How many threads were profiled."""
 
-    def _start(self) -> cProfile.Profile:
-        prof = cProfile.Profile()
+    def _start(self) -> Any:
+        prof = _new_profiler()
         with self._lock:
             self._active[id(prof)] = prof
             self.threads += 1
@@ -97,9 +158,11 @@ class ThreadProfiler:
             return target(*args, **kwargs)
         finally:
             prof.disable()
+            entries = _read(prof)
             with self._lock:
                 self._active.pop(key, None)
-                self._add(pstats.Stats(prof))
+                if entries:
+                    self._add(pstats.Stats(_Snapshot(entries)))
 
     def wrap(self, target: Callable[..., Any]) -> Callable[..., Any]:
         """``target`` wrapped so that each call is profiled (use as a Thread target)."""
@@ -120,8 +183,9 @@ class ThreadProfiler:
             merged = None
             parts = [self._merged] if self._merged is not None else []
             for prof in list(self._active.values()):
-                prof.snapshot_stats()  # reads the entries; does not stop the other thread
-                parts.append(pstats.Stats(_Snapshot(dict(prof.stats))))
+                entries = _read(prof)
+                if entries:
+                    parts.append(pstats.Stats(_Snapshot(entries)))
             for part in parts:
                 if merged is None:
                     merged = pstats.Stats(_Snapshot(dict(part.stats)))
