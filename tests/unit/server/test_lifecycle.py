@@ -68,15 +68,13 @@ def test_drain_finishes_in_flight_requests_then_closes_connections():
         sock.close()
 
 
-def test_drain_cuts_requests_after_the_timeout():
-    server, sock = _server()
-    port = sock.getsockname()[1]
-    outcome = []
-
+def _in_flight(port: int, seconds: str, outcome: list) -> threading.Thread:
+    """A started thread sending ``GET /?seconds`` (the app sleeps that long) and recording the
+    status, or the name of the error when the drain cut the request."""
     def request() -> None:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
         try:
-            conn.request("GET", "/?1.5")
+            conn.request("GET", f"/?{seconds}")
             outcome.append(conn.getresponse().status)
         except OSError as exc:
             outcome.append(type(exc).__name__)
@@ -85,6 +83,14 @@ def test_drain_cuts_requests_after_the_timeout():
 
     thread = threading.Thread(target=request)
     thread.start()
+    return thread
+
+
+def test_drain_cuts_requests_after_the_timeout():
+    server, sock = _server()
+    port = sock.getsockname()[1]
+    outcome: list = []
+    thread = _in_flight(port, "1.5", outcome)
     try:
         time.sleep(0.2)
         started = time.monotonic()
@@ -164,20 +170,8 @@ def test_figures_count_requests_connections_and_parks_as_info_reports_them():
 def test_drain_in_a_hurry_cuts_at_once_without_waiting_for_the_timeout():
     server, sock = _server()
     port = sock.getsockname()[1]
-    outcome = []
-
-    def request() -> None:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-        try:
-            conn.request("GET", "/?3")
-            outcome.append(conn.getresponse().status)
-        except OSError as exc:
-            outcome.append(type(exc).__name__)
-        finally:
-            conn.close()
-
-    thread = threading.Thread(target=request)
-    thread.start()
+    outcome: list = []
+    thread = _in_flight(port, "3", outcome)
     try:
         deadline = time.monotonic() + 5
         while server.figures()["busy"] < 1:
