@@ -11,6 +11,7 @@ import time
 
 from rocket import Server
 from tests.functional.client import read_response
+from tests.unit.server.fakes import FailingThreadFactory
 
 KEEP_ALIVE = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"
 CLOSE = b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
@@ -124,20 +125,6 @@ def test_a_busy_client_is_never_evicted_and_accepting_pauses_then_recovers(start
     finally:
         for sock in busy:
             sock.close()
-
-
-class FailingThreadFactory:
-    """Starts ``allowed`` threads, then fails as under a pids limit."""
-
-    def __init__(self, allowed):
-        self.allowed = allowed
-        self.calls = 0
-
-    def __call__(self, **kwargs):
-        self.calls += 1
-        if self.calls > self.allowed:
-            raise RuntimeError("can't start new thread")
-        return threading.Thread(**kwargs)
 
 
 def test_thread_start_failure_is_logged_once_and_the_server_keeps_serving(start_server,

@@ -3,7 +3,6 @@ settings, for every row of the table (print -> read -> print is stable)."""
 
 from __future__ import annotations
 
-import os
 import sys
 
 import pytest
@@ -88,13 +87,7 @@ def without_origins(text):
     return [line.split("  # from")[0] for line in text.splitlines()[1:]]
 
 
-@pytest.fixture(autouse=True)
-def clean_env(monkeypatch, tmp_path):
-    for name in list(os.environ):
-        if name.startswith("ROCKET_"):
-            monkeypatch.delenv(name)
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(sys, "path", list(sys.path))
+pytestmark = pytest.mark.usefixtures("clean_env")
 
 
 def test_every_setting_survives_print_read_print(tmp_path, capsys):

@@ -3,9 +3,7 @@ and the grouped ``--help``."""
 
 from __future__ import annotations
 
-import os
 import re
-import sys
 
 import pytest
 
@@ -14,14 +12,7 @@ from rocket.config.converters import byte_count, format_bytes
 from rocket.config.settings import GROUPS, Config, ConfigError
 from rocket.config.sources import all_settings, default_text, flag_name
 
-
-@pytest.fixture(autouse=True)
-def clean_env(monkeypatch, tmp_path):
-    for name in list(os.environ):
-        if name.startswith("ROCKET_"):
-            monkeypatch.delenv(name)
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(sys, "path", list(sys.path))
+pytestmark = pytest.mark.usefixtures("clean_env")
 
 
 def run(argv, capsys):

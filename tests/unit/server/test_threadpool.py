@@ -10,6 +10,7 @@ import time
 import pytest
 
 from rocket.server.threadpool import ThreadPool
+from tests.unit.server.fakes import FailingThreadFactory
 
 
 def wait_for(predicate, timeout=3.0):
@@ -114,20 +115,6 @@ def test_the_bound_holds_under_a_burst(pools):
     assert stats["threads"] == 8 and stats["queued"] == 492
     release.set()
     assert wait_for(lambda: pool.stats()["handled"] == 500)
-
-
-class FailingThreadFactory:
-    """Starts ``allowed`` threads, then fails as under a pids limit."""
-
-    def __init__(self, allowed):
-        self.allowed = allowed
-        self.calls = 0
-
-    def __call__(self, **kwargs):
-        self.calls += 1
-        if self.calls > self.allowed:
-            raise RuntimeError("can't start new thread")
-        return threading.Thread(**kwargs)
 
 
 def test_thread_start_failure_backs_off_logs_once_and_keeps_serving(pools, caplog):
