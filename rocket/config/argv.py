@@ -50,7 +50,10 @@ SHORT_FLAGS = {"bind": "-b"}
 
 METAVARS = {"bind": "ADDRESS", "static": "URL=DIR[;OPTION...]", "access_log": "FILE|-|off",
             "access_log_format": "FORMAT", "log_level": "LEVEL", "umask": "MASK",
-            "server_name": "NAME"}
+            "server_name": "NAME", "body_min_rate": "BYTES_PER_S", "send_min_rate": "BYTES_PER_S",
+            "forwarded_allow_ips": "ADDRESSES", "forwarded_headers": "x-forwarded|forwarded",
+            "proxy_protocol": "off|v1|v2|auto", "health_path": "PATH",
+            "metrics_bind": "HOST:PORT"}
 """Placeholders that read better than the upper-cased name."""
 
 CONVERTER_METAVARS = {byte_count: "SIZE", non_negative_float: "SECONDS", non_negative_int: "N",
