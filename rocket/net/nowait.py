@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import socket
 import threading
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 __all__ = ["NoWaitIO", "RECV_BUFFER_BYTES", "MSG_DONTWAIT", "thread_buffer", "thread_buffers"]
 
@@ -52,9 +52,7 @@ class NoWaitIO:
     needs_handshake: bool
     peer_cert: Optional[bytes]
     _recv_timeout: Optional[float]
-
-    def fill(self, timeout: Optional[float] = None) -> bool:  # pragma: no cover - Connection's
-        raise NotImplementedError
+    fill: Callable[..., bool]
 
     def handshake_nowait(self) -> Optional[str]:
         """One step of the TLS handshake without waiting: None once it is done (the client
