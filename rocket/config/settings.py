@@ -326,9 +326,6 @@ class Config:
         if c.header_timeout and c.linger > c.header_timeout:
             raise ConfigError(f"linger ({c.linger}) must not exceed header_timeout "
                               f"({c.header_timeout})")
-        if c.proxy_protocol != "off":
-            raise ConfigError("proxy_protocol: the PROXY protocol parser (rocket.http.proxy) is "
-                              "not wired into the accept path yet; use off")
         if c.certfile is not None:
             c.bind = tuple(i if i.secure or i.unix_path is not None
                            else i._replace(keyfile=c.keyfile, certfile=c.certfile,

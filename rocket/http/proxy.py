@@ -100,6 +100,11 @@ class ProxyHeaderParser:
         self.trailing_data = b""
         """The bytes after the header (all of them after ``NO_HEADER``)."""
 
+    @property
+    def buffered(self) -> int:
+        """Bytes of a header not yet whole (0 once it is decided)."""
+        return len(self._buffer)
+
     def feed(self, data: bytes) -> None:
         """Add received bytes (``b""`` means the peer closed)."""
         if self._done is not None:

@@ -70,7 +70,7 @@ class Connection(NoWaitIO):
 
     __slots__ = ("sock", "client_addr", "server_addr", "secure", "peer_cert", "reader",
                  "last_active", "read_timeout", "send_timeout", "needs_handshake", "closed",
-                 "on_close", "head_since", "body_min_rate", "send_min_rate", "min_rate_grace", "_waiting_since",
+                 "on_close", "head_since", "proxy", "body_min_rate", "send_min_rate", "min_rate_grace", "_waiting_since",
                  "_waited_bytes", "_recv_timeout", "_kernel", "_fd", "__weakref__")
 
     def __init__(self, sock: socket.socket, client_addr: Any, server_addr: Any, reader: Any,
@@ -91,6 +91,9 @@ class Connection(NoWaitIO):
         self.closed = False
         self.on_close: Any = None
         """Called as ``on_close(conn)`` once, after the socket is closed (connection hooks)."""
+        self.proxy: Any = None
+        """What a trusted PROXY protocol header said (:class:`~rocket.net.proxied.Proxied`;
+        ``client_addr`` is then its client), else None."""
         self.head_since = 0.0
         """When the request head handed over with the connection began (monotonic s): set
         by whoever hands it on (accept, the monitor, a worker giving back a partial head)."""

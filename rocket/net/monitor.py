@@ -2,7 +2,7 @@
 
 How it works
 ------------
-- A connection waits here in one of four phases, each with its own deadline
+- A connection waits here in one of five phases, each with its own deadline
   (:mod:`rocket.net.phases` says what each phase does):
 
   - ``idle``: keep-alive between requests, closed after ``keep_alive`` s (0 = never);
@@ -11,10 +11,12 @@ How it works
     head came);
   - ``handshake``: a TLS handshake, stepped without waiting, for ``tls_handshake_timeout`` s;
     the head deadline starts when it is done;
+  - ``proxy``: with ``proxy_protocol``, a new connection until its PROXY header is read, then
+    on to its handshake or head (same deadline as ``head``);
   - ``drain``: a lingering close, reading and dropping what the client still sends.
 
 - Any thread hands a connection in (:meth:`Monitor.park`, :meth:`Monitor.wait_head`,
-  :meth:`Monitor.handshake`, :meth:`Monitor.close_gently`). Under a lock its :class:`Watch`
+  :meth:`Monitor.handshake`, :meth:`Monitor.read_proxy_header`, :meth:`Monitor.close_gently`). Under a lock its :class:`Watch`
   goes into ``_watched`` (fd -> watch), its deadline into the heap and its descriptor into
   the poller, armed for one event (:mod:`rocket.net.pollers`).
 - The thread waits in ``poll()`` until the earliest deadline (at most ``MAX_WAIT_S``; a hand-in
@@ -43,7 +45,7 @@ import time
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from rocket.logs import monitor_log as log
-from rocket.net.phases import DRAIN, HANDSHAKE, HEAD, IDLE, Phases
+from rocket.net.phases import DRAIN, HANDSHAKE, HEAD, IDLE, PROXY, Phases
 from rocket.net.pollers import make_poller
 
 __all__ = ["Monitor", "Watch", "MAX_WAIT_S"]
@@ -84,7 +86,8 @@ class Monitor(Phases):
     whole request (or bytes the worker must refuse); ``answer(conn, reason)`` gives the bytes
     to send before closing, for ``"timeout"`` (part of a head came too slowly) and
     ``"plain_http"`` (plain HTTP on a TLS port), or None. Without ``clients_speak_first``
-    a connection goes to ``dispatch`` as soon as its TLS handshake is done.
+    a connection goes to ``dispatch`` as soon as its TLS handshake is done. ``proxy_gate``
+    (a :class:`~rocket.net.proxied.ProxyGate`) reads the PROXY headers.
     """
 
     def __init__(self, dispatch: Callable[[Any], None], timeout: float = 600.0,
@@ -93,7 +96,7 @@ class Monitor(Phases):
                  handshake_timeout: float = 5.0, drain_time: float = 30.0,
                  drain_gap: float = 5.0, ready: Callable[[Any], bool] = _whole,
                  answer: Optional[Callable[[Any, str], Optional[bytes]]] = None,
-                 clients_speak_first: bool = True) -> None:
+                 clients_speak_first: bool = True, proxy_gate: Any = None) -> None:
         self.dispatch = dispatch
         self.timeout = timeout
         self.header_timeout = header_timeout
@@ -103,6 +106,7 @@ class Monitor(Phases):
         self.ready = ready
         self.answer = answer
         self.clients_speak_first = clients_speak_first
+        self.proxy_gate = proxy_gate
         self.clock = clock
         self.name = name
         self.closed_idle = 0
@@ -131,7 +135,7 @@ class Monitor(Phases):
 
     def phases(self) -> Dict[str, int]:
         """How many connections each phase holds (a snapshot)."""
-        counts = {IDLE: 0, HEAD: 0, HANDSHAKE: 0, DRAIN: 0}
+        counts = {IDLE: 0, HEAD: 0, HANDSHAKE: 0, PROXY: 0, DRAIN: 0}
         for watch in list(self._watched.values()):
             counts[watch.phase] += 1
         return counts
@@ -158,6 +162,12 @@ class Monitor(Phases):
         """Run the TLS handshake of a new connection, then wait for its head."""
         timeout = self.handshake_timeout
         self._add(conn, HANDSHAKE, self.clock() + timeout if timeout else 0.0)
+
+    def read_proxy_header(self, conn: Any) -> None:
+        """Read the PROXY header of a new connection (``proxy_gate``), then go on to its
+        handshake or head; all within ``header_timeout`` of accept (``conn.head_since``)."""
+        timeout = self.header_timeout
+        self._add(conn, PROXY, conn.head_since + timeout if timeout else 0.0)
 
     def close_gently(self, conn: Any) -> None:
         """Lingering close once an answer is sent: FIN, then read and drop what the client

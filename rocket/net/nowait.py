@@ -2,7 +2,8 @@
 
 The monitor thread reads request heads (:meth:`NoWaitIO.read_nowait`), steps TLS handshakes
 (:meth:`NoWaitIO.handshake_nowait`), sends short answers (:meth:`NoWaitIO.send_nowait`) and
-drains lingering closes (:meth:`NoWaitIO.shut_write`, :meth:`NoWaitIO.discard_nowait`) for
+drains lingering closes (:meth:`NoWaitIO.shut_write`, :meth:`NoWaitIO.discard_nowait`) and
+reads PROXY headers (:meth:`NoWaitIO.peek_nowait`, :meth:`NoWaitIO.take_nowait`) for
 thousands of connections, so none of these may block. :class:`~rocket.net.connection.Connection`
 inherits them; the reads go into the calling thread's buffer, as its blocking reads do.
 """
@@ -21,6 +22,7 @@ to the thread, not the connection (bytes are copied out at once), so 1,000 idle 
 cost no buffer memory."""
 
 MSG_DONTWAIT = getattr(socket, "MSG_DONTWAIT", 0)
+MSG_PEEK = socket.MSG_PEEK
 
 thread_buffers = threading.local()
 """``thread_buffers.buf``: the calling thread's read buffer, once :func:`thread_buffer` made it."""
@@ -52,6 +54,7 @@ class NoWaitIO:
     needs_handshake: bool
     peer_cert: Optional[bytes]
     _recv_timeout: Optional[float]
+    _kernel: bool
     fill: Callable[..., bool]
 
     def handshake_nowait(self) -> Optional[str]:
@@ -116,6 +119,24 @@ class NoWaitIO:
             return socket.socket.recv_into(self.sock, thread_buffer())
         except BlockingIOError:
             return None
+
+    def peek_nowait(self, size: int) -> Optional[bytes]:
+        """Up to ``size`` bytes the peer sent, left in the socket, below any TLS layer (a
+        PROXY header comes before the ClientHello): ``b""`` at EOF, None when nothing had
+        arrived. OSError: the peer is gone."""
+        if not self._kernel:  # a Python timeout would wait in poll() before recv()
+            self._no_wait()
+        try:
+            return socket.socket.recv(self.sock, size, MSG_PEEK | MSG_DONTWAIT)
+        except BlockingIOError:
+            return None
+
+    def take_nowait(self, size: int) -> None:
+        """Remove ``size`` bytes that :meth:`peek_nowait` saw from the socket; OSError when
+        fewer are there."""
+        taken = len(socket.socket.recv(self.sock, size, MSG_DONTWAIT))
+        if taken != size:
+            raise OSError(f"took {taken} of {size} peeked bytes")
 
     def _no_wait(self) -> None:
         if self._recv_timeout != 0.0:

@@ -12,6 +12,10 @@ Every step returns at once: reads, handshake steps and sends never wait (the
   it asks. Done, the connection waits for its head, whose deadline starts now. Plain HTTP on
   the TLS port gets the ``plain_http`` answer and a lingering close; other failures and the
   deadline close it.
+- ``proxy``: the PROXY protocol header of a new connection (:mod:`rocket.net.proxied`),
+  before anything else; once it is read, the connection goes on as a new one would: to its
+  TLS handshake, to the pool (a server that speaks first) or to its head, whose deadline is
+  the same ``header_timeout`` after accept. A refused header and the deadline close it.
 - ``drain``: read and drop up to ``DRAIN_READS_PER_EVENT`` reads per event; EOF, an error,
   ``drain_gap`` of silence or the end of ``drain_time`` close it.
 """
@@ -21,12 +25,14 @@ from __future__ import annotations
 from typing import Any
 
 from rocket.logs import monitor_log as log
+from rocket.net.proxied import ProxyRefused
 
-__all__ = ["Phases", "IDLE", "HEAD", "HANDSHAKE", "DRAIN", "DRAIN_READS_PER_EVENT"]
+__all__ = ["Phases", "IDLE", "HEAD", "HANDSHAKE", "PROXY", "DRAIN", "DRAIN_READS_PER_EVENT"]
 
 IDLE = "idle"
 HEAD = "head"
 HANDSHAKE = "handshake"
+PROXY = "proxy"
 DRAIN = "drain"
 
 DRAIN_READS_PER_EVENT = 16
@@ -46,6 +52,8 @@ class Phases:
             self._drain(watch)
         elif phase is HANDSHAKE:
             self._step_handshake(watch)
+        elif phase is PROXY:
+            self._read_proxy(watch)
         else:
             self._read_head(watch)
 
@@ -66,6 +74,8 @@ class Phases:
         elif phase is HANDSHAKE:
             log.debug("TLS handshake with %s not done within tls_handshake_timeout=%gs",
                       conn.client_addr[0], self.handshake_timeout)
+        elif phase is PROXY:
+            self.proxy_gate.expired(conn, self.header_timeout)
         self._drop(watch)
 
     def _read_head(self: Any, watch: Any) -> None:
@@ -117,6 +127,25 @@ class Phases:
         conn.head_since = now = self.clock()
         self._reschedule(watch, HEAD, now + self.header_timeout if self.header_timeout else 0.0)
         self._read_head(watch)  # the request may have come with the handshake's last flight
+
+    def _read_proxy(self: Any, watch: Any) -> None:
+        conn = watch.conn
+        try:
+            if not self.proxy_gate.step(conn):
+                self._rearm(watch)
+                return
+        except ProxyRefused:
+            self._drop(watch)
+            return
+        if conn.secure:
+            timeout = self.handshake_timeout
+            self._reschedule(watch, HANDSHAKE, self.clock() + timeout if timeout else 0.0)
+            self._step_handshake(watch)  # the ClientHello may have come with the header
+        elif not self.clients_speak_first:
+            self._hand_on(watch)
+        else:
+            self._reschedule(watch, HEAD, watch.deadline)
+            self._read_head(watch)
 
     def _drain(self: Any, watch: Any) -> None:
         conn = watch.conn

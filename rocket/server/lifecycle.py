@@ -52,6 +52,9 @@ class Lifecycle(Draining, Processes):
     thread_factory: Callable[..., threading.Thread] = threading.Thread
     """Makes the pool's threads (``threading.Thread``'s signature; a class or staticmethod)."""
 
+    proxy_gate: Any = None
+    """The :class:`~rocket.net.proxied.ProxyGate` of ``proxy_protocol``; None when it is off."""
+
     banner = False
     """Print ``Serving on URL`` per listener once bound (``serve()`` and the CLI set it)."""
 
@@ -263,7 +266,7 @@ class Lifecycle(Draining, Processes):
                                handshake_timeout=c.tls_handshake_timeout,
                                drain_time=c.close_drain_time, drain_gap=c.close_drain_timeout,
                                ready=self._request_ready, answer=self._answer,
-                               clients_speak_first=client_first)
+                               clients_speak_first=client_first, proxy_gate=self.proxy_gate)
         defer_accept_s = DEFER_ACCEPT_S if client_first else 0
         admission = self._admission()
         listeners: List[Listener] = []

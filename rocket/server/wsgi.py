@@ -24,6 +24,7 @@ from rocket.http.writer import error_response
 from rocket.logs import NullHandler, errors_log
 from rocket.net.connection import Connection
 from rocket.net.listener import Listener
+from rocket.net.proxied import maybe_gate
 from rocket.net.tls import make_tls_context
 from rocket.server.lifecycle import Lifecycle
 from rocket.workers.base import WorkerContext
@@ -119,6 +120,8 @@ class Rocket(Lifecycle):
 
         self.hooks = maybe_hooks(self.config)
         """The connection/request hooks of the settings, or None when none is set."""
+        self.proxy_gate = maybe_gate(self.config.proxy_protocol,
+                                     self.config.forwarded_allow_ips)
 
     # -- lifecycle ---------------------------------------------------------------------------
     def set_queue_size(self, value: Any) -> None:
@@ -190,6 +193,9 @@ class Rocket(Lifecycle):
         conn.head_since = time.monotonic()
         self.connections_received += 1
         monitor: Any = self.monitor
+        if self.proxy_gate is not None:  # the header first, then as below (in the monitor)
+            monitor.read_proxy_header(conn)
+            return
         if conn.secure:
             monitor.handshake(conn)
             return

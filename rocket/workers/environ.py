@@ -97,7 +97,24 @@ def base_environ(conn: Any, shared: Dict[str, Any]) -> Dict[str, Any]:
             env["SSL_CLIENT_RAW_CERT"] = ssl.DER_cert_to_PEM_cert(cert)
     else:
         env["wsgi.url_scheme"] = "http"
+    proxy = conn.proxy
+    if proxy is not None:  # a PROXY protocol header: client_addr is already its client
+        _proxied(env, proxy)
     return env
+
+
+def _proxied(env: Dict[str, Any], proxy: Any) -> None:
+    """What a trusted PROXY header said (:class:`~rocket.net.proxied.Proxied`): the socket's
+    own peer stays in ``rocket.peer_addr``; PP2_TYPE_SSL (the client spoke TLS to the proxy)
+    makes the scheme https; PP2_TYPE_AUTHORITY (the host name the client asked for with TLS
+    SNI) goes to ``rocket.proxy_authority``."""
+    env["rocket.peer_addr"] = proxy.peer_addr
+    info = proxy.info
+    if info.ssl:
+        env["HTTPS"] = "on"
+        env["wsgi.url_scheme"] = "https"
+    if info.authority is not None:
+        env["rocket.proxy_authority"] = info.authority
 
 
 def build_environ(base: Dict[str, Any], request: Request, memo: Any = None) -> Dict[str, Any]:

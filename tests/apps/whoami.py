@@ -6,7 +6,7 @@ import json
 
 KEYS = ("REMOTE_ADDR", "REMOTE_PORT", "wsgi.url_scheme", "HTTPS", "HTTP_HOST", "SERVER_PORT",
         "HTTP_X_FORWARDED_FOR", "HTTP_X_FORWARDED_PROTO", "HTTP_X_FORWARDED_HOST",
-        "HTTP_FORWARDED", "HTTP_X_REAL_IP", "HTTP_X_REQUEST_ID")
+        "HTTP_FORWARDED", "HTTP_X_REAL_IP", "HTTP_X_REQUEST_ID", "rocket.proxy_authority")
 
 
 def app(environ, start_response):

@@ -20,10 +20,6 @@ else:  # pragma: no cover
 FOLDED = {"threads"}
 """Rows printed as others: ``threads`` is min_threads and max_threads."""
 
-ONLY_DEFAULT = {"proxy_protocol"}
-"""Rows whose other values refuse to start today: the PROXY protocol is parsed but not yet
-wired into the accept path, so only ``off`` passes --check-config."""
-
 BY_CONVERTER = {non_negative_int: "7", positive_int: "3", non_negative_float: "2.5",
                 byte_count: "3MiB", optional_hook: "os.path:join"}
 """A value other than the default for a row not named in ``samples`` (rows added later)."""
@@ -57,7 +53,7 @@ def samples(tmp_path):
         "connection_lost": "os.path:join", "log_level": "debug", "log_config": files["log.json"],
         "umask": "027", "reload": True,
         "forwarded_allow_ips": "10.0.0.0/8,unix", "forwarded_headers": "forwarded",
-        "strip_untrusted_forwarded": False, "proxy_protocol": "off", "request_id": True,
+        "strip_untrusted_forwarded": False, "proxy_protocol": "auto", "request_id": True,
         "health_path": "/healthz", "health_log": True, "drain_grace": "3",
         "metrics_bind": "127.0.0.1:9100",
     }
@@ -109,8 +105,7 @@ def test_every_setting_survives_print_read_print(tmp_path, capsys):
             continue
         assert setting.name in printed, f"{setting.name} is not printed"
         assert read[setting.name] == given[setting.name], setting.name  # nothing lost
-        if setting.name not in ONLY_DEFAULT:
-            assert given[setting.name] != setting.default, setting.name  # the sample is a change
+        assert given[setting.name] != setting.default, setting.name  # the sample is a change
 
 
 def test_static_mount_options_are_printed_as_an_inline_table(tmp_path, capsys):

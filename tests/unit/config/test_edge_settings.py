@@ -35,7 +35,6 @@ def test_values():
     ("metrics_bind", "unix:/run/m.sock", "plain TCP"),
     ("drain_grace", "-1", "negative"),
     ("proxy_protocol", "v3", "off, v1, v2, auto"),
-    ("proxy_protocol", "v2", "not wired into the accept path yet"),
 ])
 def test_bad_values_name_the_setting(name, value, words):
     with pytest.raises(ConfigError) as info:

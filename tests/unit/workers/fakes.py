@@ -19,6 +19,7 @@ class FakeConnection:
         self.reads = list(reads)
         self.reader = RequestParser(limits or Limits())
         self.client_addr = ("10.0.0.7", 40123)
+        self.proxy = None
         self.server_addr = ("10.0.0.1", 8080)
         self.secure = secure
         self.peer_cert = peer_cert
