@@ -245,7 +245,8 @@ SETTINGS: List[Setting] = [
             "proxies and monitoring"),
     Setting("proxy_protocol", proxy_mode, "off",
             "PROXY protocol header expected before TLS and HTTP: off, v1, v2 or auto (a "
-            "trusted peer may send v1, v2 or nothing)",
+            "trusted peer may send v1, v2 or nothing); believed only from forwarded_allow_ips, "
+            "whose header's client becomes REMOTE_ADDR",
             "proxies and monitoring"),
     Setting("request_id", to_bool, False,
             "give each request an id: a trusted peer's valid X-Request-ID or a new one; passed "
