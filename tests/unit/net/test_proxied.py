@@ -214,3 +214,16 @@ def test_socket_server_protocol_sees_the_proxied_peer(start_server):
     with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
         sock.sendall(V1 + b"who\n")
         assert sock.recv(100) == b"('192.0.2.9', 5555)\n"
+
+
+def test_header_over_a_unix_socket(start_server, tmp_path):
+    """haproxy's ``server app1 /run/rocket.sock send-proxy``: a unix-socket peer is trusted
+    (``unix`` on the default list) and the header gives the client's TCP address."""
+    path = str(tmp_path / "r.sock")
+    start_server(whoami, interfaces=f"unix:{path}", proxy_protocol="v1")
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.settimeout(5)
+        sock.connect(path)
+        sock.sendall(V1 + CLOSE)
+        seen = facts(read_to_eof(sock))
+    assert (seen["REMOTE_ADDR"], seen["REMOTE_PORT"]) == ("192.0.2.9", "5555")
