@@ -6,6 +6,9 @@ certificate raises there and never degrades to plain HTTP. TLS
 sockets are wrapped with ``do_handshake_on_connect=False``: the handshake runs later in the
 monitor, without waiting, so a client that never handshakes blocks nobody.
 
+With ``send_timeout_s`` a TCP socket on Linux gets ``TCP_NODELAY`` and ``SO_SNDTIMEO`` once,
+which every accepted socket inherits (:attr:`Listener.inherited_options`).
+
 With ``defer_accept_s`` (HTTP, where the client speaks first) a TCP socket on Linux gets
 ``TCP_DEFER_ACCEPT``: the kernel completes accept() once the first bytes arrived (or the
 period passed), so the accepting thread usually finds the request already there.
@@ -16,6 +19,7 @@ from __future__ import annotations
 import errno
 import os
 import socket
+import sys
 import threading
 import time
 from typing import Any, Callable, Optional
@@ -23,6 +27,7 @@ from typing import Any, Callable, Optional
 from rocket.config.settings import Interface
 from rocket.logs import RateLimitedLog, errors_log
 from rocket.net.binding import bind_socket
+from rocket.net.connection import timeval
 from rocket.net.tls import make_tls_context
 
 ACCEPT_CAPACITY_ERRNOS = frozenset(
@@ -61,7 +66,7 @@ class Listener:
                  make_room: Callable[[], None] = lambda: None,
                  on_capacity_error: Callable[[OSError], bool] = lambda exc: False,
                  on_capacity_recovered: Callable[[], None] = lambda: None,
-                 defer_accept_s: int = 0) -> None:
+                 defer_accept_s: int = 0, send_timeout_s: float = 0.0) -> None:
         self.tls_context = make_tls_context(interface, ciphers) if interface.secure else None
         # A socket passed in (inherited from an arbiter or systemd) may be shared with other
         # processes: shutdown() would stop them accepting too, so only close our descriptor.
@@ -85,12 +90,27 @@ class Listener:
         self._running = False
         self._thread: Optional[threading.Thread] = None
         self.sock.settimeout(ACCEPT_POLL_S)
-        if defer_accept_s and hasattr(socket, "TCP_DEFER_ACCEPT") and \
-                self.sock.family in (socket.AF_INET, socket.AF_INET6):
+        self.inherited_options = False
+        """True when accepted sockets inherit ``TCP_NODELAY`` and ``SO_SNDTIMEO`` (Linux TCP)
+        from this one, so a :class:`~rocket.net.connection.Connection` need not set them."""
+        if self.sock.family in (socket.AF_INET, socket.AF_INET6):
+            self._set_tcp_options(defer_accept_s, send_timeout_s)
+
+    def _set_tcp_options(self, defer_accept_s: int, send_timeout_s: float) -> None:
+        """Options set once here rather than on every accepted socket, which copies them."""
+        sock = self.sock
+        if defer_accept_s and hasattr(socket, "TCP_DEFER_ACCEPT"):
             try:
-                self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_DEFER_ACCEPT, defer_accept_s)
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_DEFER_ACCEPT, defer_accept_s)
             except OSError:  # an inherited socket of another kind: accept as it comes
                 pass
+        if sys.platform.startswith("linux") and send_timeout_s > 0:
+            try:
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, timeval(send_timeout_s))
+            except OSError:
+                return
+            self.inherited_options = True
 
     def start(self) -> None:
         """Start the accept thread."""

@@ -280,7 +280,8 @@ class Lifecycle(Draining, Processes):
                                           make_room=admission.make_room,
                                           on_capacity_error=admission.out_of_descriptors,
                                           on_capacity_recovered=admission.recovered,
-                                          defer_accept_s=defer_accept_s))
+                                          defer_accept_s=defer_accept_s,
+                                          send_timeout_s=c.body_timeout or 1e9))
         except BaseException:
             for listener in listeners:
                 listener.close()

@@ -186,7 +186,8 @@ class Rocket(Lifecycle):
         conn = Connection(sock, addr, listener.address, self._new_reader(),
                           secure=listener.secure, read_timeout=c.header_timeout or 1e9,
                           send_timeout=c.body_timeout or 1e9, body_min_rate=c.body_min_rate,
-                          send_min_rate=c.send_min_rate, min_rate_grace=c.min_rate_grace)
+                          send_min_rate=c.send_min_rate, min_rate_grace=c.min_rate_grace,
+                          inherited=listener.inherited_options)
         conn.head_since = time.monotonic()
         self.connections_received += 1
         monitor: Any = self.monitor
