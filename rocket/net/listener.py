@@ -22,7 +22,7 @@ import socket
 import sys
 import threading
 import time
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, Tuple
 
 from rocket.config.settings import Interface
 from rocket.logs import RateLimitedLog, errors_log
@@ -89,6 +89,8 @@ class Listener:
         self._setup_failed_log = RateLimitedLog(self.log)
         self._running = False
         self._thread: Optional[threading.Thread] = None
+        self._accepting = 0  # threads inside accept_next()
+        self._backoff = 0.0
         self.sock.settimeout(ACCEPT_POLL_S)
         self.inherited_options = False
         """True when accepted sockets inherit ``TCP_NODELAY`` and ``SO_SNDTIMEO`` (Linux TCP)
@@ -112,9 +114,12 @@ class Listener:
                 return
             self.inherited_options = True
 
-    def start(self) -> None:
-        """Start the accept thread."""
+    def start(self, own_thread: bool = True) -> None:
+        """Start accepting: on the listener's own thread, or (``own_thread=False``) on the
+        threads that call :meth:`accept_next` (a pool's leader/followers turn)."""
         self._running = True
+        if not own_thread:
+            return
         name = f"rocket-listener-{self.port or os.path.basename(self.interface.unix_path or '')}"
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
@@ -130,6 +135,9 @@ class Listener:
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout)
         self._thread = None
+        deadline = time.monotonic() + timeout
+        while self._accepting > 0 and time.monotonic() < deadline:
+            time.sleep(0.005)  # a pool thread in accept(): it returns within ACCEPT_POLL_S
         self.close()
 
     def close(self) -> None:
@@ -144,40 +152,62 @@ class Listener:
             except OSError:
                 pass
 
-    def _run(self) -> None:
-        backoff = 0.0
-        accept = self.sock.accept
-        make_room = self.make_room
-        while self._running:
-            if not self.has_room():
-                time.sleep(0.005)
-                continue
+    def accept_next(self) -> Optional[Tuple[Any, Any]]:
+        """Block until a client is accepted (its socket wrapped for TLS, the handshake left
+        for later) and return ``(sock, addr)``; None once the listener is stopped. Called by
+        the listener's own thread, or by the pool thread whose turn it is to accept."""
+        self._accepting += 1
+        try:
+            while self._running:
+                got = self._accept_once()
+                if got is not None:
+                    return got
+            return None
+        finally:
+            self._accepting -= 1
+
+    def _accept_once(self) -> Optional[Tuple[Any, Any]]:
+        if not self.has_room():
+            time.sleep(0.005)
+            return None
+        try:
+            client, addr = self.sock.accept()
+        except socket.timeout:
+            return None
+        except OSError as exc:
+            if not self._running:
+                return None
+            if exc.errno in ACCEPT_CAPACITY_ERRNOS:
+                if self.on_capacity_error(exc):
+                    return None  # idle connections were closed: there is room now
+                self._backoff = min(ACCEPT_BACKOFF_S[1], self._backoff * 2 or ACCEPT_BACKOFF_S[0])
+                self._accept_failed_log.warning("accept() failed (%s); pausing %.2fs",
+                                                exc, self._backoff)
+                time.sleep(self._backoff)
+            elif exc.errno in (errno.EINVAL, errno.EBADF):  # socket shut down or closed
+                self._running = False
+            return None  # ECONNABORTED, EPROTO...: that client is gone, keep accepting
+        if self._backoff:
+            self._backoff = 0.0
+            self.on_capacity_recovered()
+        self.make_room()
+        if self.tls_context is not None:
             try:
-                client, addr = accept()
-            except socket.timeout:
-                continue
-            except OSError as exc:
-                if not self._running:
-                    return
-                if exc.errno in ACCEPT_CAPACITY_ERRNOS:
-                    if self.on_capacity_error(exc):
-                        continue  # idle connections were closed: there is room now
-                    backoff = min(ACCEPT_BACKOFF_S[1], backoff * 2 or ACCEPT_BACKOFF_S[0])
-                    self._accept_failed_log.warning("accept() failed (%s); pausing %.2fs",
-                                                    exc, backoff)
-                    time.sleep(backoff)
-                elif exc.errno in (errno.EINVAL, errno.EBADF):  # socket shut down or closed
-                    return
-                continue  # ECONNABORTED, EPROTO...: that client is gone, keep accepting
-            if backoff:
-                backoff = 0.0
-                self.on_capacity_recovered()
-            make_room()
-            try:
-                if self.tls_context is not None:
-                    client = self.tls_context.wrap_socket(
-                        client, server_side=True, do_handshake_on_connect=False)
-                self.on_accept(client, addr, self)
+                client = self.tls_context.wrap_socket(client, server_side=True,
+                                                      do_handshake_on_connect=False)
             except Exception:
                 self._setup_failed_log.exception("cannot set up a connection from %s", addr)
                 client.close()
+                return None
+        return client, addr
+
+    def _run(self) -> None:
+        while True:
+            got = self.accept_next()
+            if got is None:
+                return
+            try:
+                self.on_accept(got[0], got[1], self)
+            except Exception:
+                self._setup_failed_log.exception("cannot set up a connection from %s", got[1])
+                got[0].close()
