@@ -90,6 +90,8 @@ class Listener:
         self._running = False
         self._thread: Optional[threading.Thread] = None
         self._accepting = 0  # threads inside accept_next()
+        self._accept_fd = self.sock._accept  # type: ignore[attr-defined]
+        self._family, self._type = int(self.sock.family), int(self.sock.type)
         self._backoff = 0.0
         self.sock.settimeout(ACCEPT_POLL_S)
         self.inherited_options = False
@@ -171,7 +173,7 @@ class Listener:
             time.sleep(0.005)
             return None
         try:
-            client, addr = self.sock.accept()
+            fd, addr = self._accept_fd()
         except socket.timeout:
             return None
         except OSError as exc:
@@ -190,6 +192,9 @@ class Listener:
         if self._backoff:
             self._backoff = 0.0
             self.on_capacity_recovered()
+        # socket.accept() without its per-call enum conversions and setblocking(True): an
+        # accepted descriptor is blocking already (flags are not inherited from the listener).
+        client = socket.socket(self._family, self._type, 0, fileno=fd)
         self.make_room()
         if self.tls_context is not None:
             try:

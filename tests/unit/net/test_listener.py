@@ -119,9 +119,11 @@ def test_unix_socket(listeners, tmp_path):
 
 
 class CapacityFailingSocket:
-    """A listening socket whose accept() fails with EMFILE: the listener must back off."""
+    """A listening socket whose accept() fails with EMFILE: the listener must back off.
+    (The listener calls ``_accept``, the descriptor-level accept of ``socket.socket``.)"""
 
     family = socket.AF_INET
+    type = socket.SOCK_STREAM
 
     def __init__(self):
         self.calls = 0
@@ -132,7 +134,7 @@ class CapacityFailingSocket:
     def settimeout(self, value):
         pass
 
-    def accept(self):
+    def _accept(self):
         self.calls += 1
         raise OSError(errno.EMFILE, "Too many open files")
 
@@ -162,11 +164,11 @@ class CapacityOnceSocket(CapacityFailingSocket):
         self.failures = failures
         self.real = real
 
-    def accept(self):
+    def _accept(self):
         self.calls += 1
         if self.calls <= self.failures:
             raise OSError(errno.EMFILE, "Too many open files")
-        return self.real.accept()
+        return self.real._accept()
 
 
 def test_capacity_callbacks_retry_at_once_or_back_off_then_recover_and_make_room():
