@@ -1,4 +1,6 @@
-"""One listening socket and the thread that accepts on it (``rocket-listener-<port>``).
+"""One listening socket and the accepting on it: by the pool threads whose turn it is
+(:meth:`Listener.accept_next`, how servers use it) or by its own thread
+(``rocket-listener-<port>``, :meth:`Listener.start`).
 
 The socket is bound (:func:`rocket.net.binding.bind_socket`) and any TLS context loaded
 (:mod:`rocket.net.tls`) in the constructor, so a busy port or a missing/unusable key or
@@ -49,7 +51,9 @@ then bounded by ``header_timeout`` in the monitor."""
 
 
 class Listener:
-    """Accepts connections on one interface and passes ``(sock, addr, listener)`` on.
+    """Accepts connections on one interface: its own thread passes each on as
+    ``on_accept(sock, addr, listener)``; without one, a caller's thread takes each from
+    :meth:`accept_next` (``on_accept`` is then unused and may be None).
 
     ``has_room()`` is asked before each accept; while it says no, the thread waits and the
     kernel's backlog absorbs new connects (back-pressure instead of unbounded queueing; in
@@ -60,7 +64,8 @@ class Listener:
     is called once an accept succeeds again.
     """
 
-    def __init__(self, interface: Interface, on_accept: Callable[[Any, Any, Listener], None],
+    def __init__(self, interface: Interface,
+                 on_accept: Optional[Callable[[Any, Any, Listener], None]],
                  backlog: int = socket.SOMAXCONN, ciphers: Optional[str] = None,
                  has_room: Callable[[], bool] = lambda: True, sock: Optional[socket.socket] = None,
                  make_room: Callable[[], None] = lambda: None,
@@ -122,6 +127,8 @@ class Listener:
         self._running = True
         if not own_thread:
             return
+        if self.on_accept is None:
+            raise ValueError("a listener with its own thread needs on_accept")
         name = f"rocket-listener-{self.port or os.path.basename(self.interface.unix_path or '')}"
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
@@ -212,7 +219,7 @@ class Listener:
             if got is None:
                 return
             try:
-                self.on_accept(got[0], got[1], self)
+                self.on_accept(got[0], got[1], self)  # type: ignore[misc]
             except Exception:
                 self._setup_failed_log.exception("cannot set up a connection from %s", got[1])
                 got[0].close()

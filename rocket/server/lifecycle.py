@@ -279,7 +279,7 @@ class Lifecycle(Draining, Processes):
                     from rocket.net.binding import adopt_fd
 
                     sock = self.sockets[index] = adopt_fd(interface.fd)
-                listeners.append(Listener(interface, self._accept, backlog=c.backlog,
+                listeners.append(Listener(interface, None, backlog=c.backlog,
                                           ciphers=c.ciphers, has_room=admission.has_room,
                                           sock=sock.dup() if sock is not None else None,
                                           make_room=admission.make_room,
