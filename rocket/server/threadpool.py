@@ -14,9 +14,10 @@ How it works:
   producers check with ``has_room()``.
 - Leader/followers (:meth:`ThreadPool.lead`): a turn is a queue item; the idle thread that
   takes it runs its ``step`` (a listener's accept) and, once that returns an item, puts the
-  turn back in the queue for another idle thread (one is started if none is idle) and
-  handles the item itself: a new connection is served by the thread that accepted it, with
-  no hand-off. A thread holding a turn counts as idle, and a queued turn as no work.
+  turn back in the queue for another idle thread and handles the item itself, so a new
+  connection is served by the thread that accepted it, with no hand-off; with no idle
+  thread it queues the item and steps again. A thread holding a turn counts as idle, and a
+  queued turn as no work.
 - ``stop()`` never hangs: sentinels, a bounded join, then the items still being handled are
   aborted (their sockets shut down) and joined again, bounded.
 """
@@ -273,10 +274,11 @@ class ThreadPool:
                 self._threads.pop(ident, None)
 
     def _take_turn(self, turn: _Turn) -> Any:
-        """Lead: run ``turn.step()`` until it gives an item, then pass the turn on and return
-        the item (None: the turn ended). When no thread is idle and none may start
-        (``max_threads`` busy), the item is queued instead and this thread goes on leading,
-        as a listener thread would: otherwise nothing would accept until a thread is free."""
+        """Lead: run ``turn.step()`` until it gives an item, then pass the turn to an idle
+        thread and return the item (None: the turn ended). When no thread is idle, the item
+        is queued instead (the pool grows for it, up to ``max_threads``) and this thread goes
+        on leading, as a listener thread would: a burst of connections is accepted at once
+        instead of one per thread start, and at ``max_threads`` accepting goes on."""
         lock = self._lock
         with lock:
             self._leading += 1
@@ -289,9 +291,7 @@ class ThreadPool:
                 continue
             with lock:
                 threads = len(self._threads)
-                passing = item is None or self._queue.qsize() < self._idle \
-                    or not self.max_threads or threads <= 1 \
-                    or threads + self._starting < self.max_threads
+                passing = item is None or self._queue.qsize() < self._idle or threads <= 1
                 if passing:
                     self._leading -= 1
                     if item is None:
