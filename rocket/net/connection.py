@@ -50,7 +50,9 @@ _HAS_SENDMSG = hasattr(socket.socket, "sendmsg")
 _HAS_POLL = hasattr(select, "poll")
 
 
-def _timeval(seconds: float) -> bytes:
+def timeval(seconds: float) -> bytes:
+    """``seconds`` as the ``struct timeval`` of ``SO_RCVTIMEO``/``SO_SNDTIMEO`` (never 0/0,
+    which means no timeout)."""
     whole = int(seconds)
     micros = int((seconds - whole) * 1e6)
     return struct.pack("ll", whole, micros if whole or micros else 1)  # 0/0 would mean forever
@@ -66,6 +68,10 @@ class Connection(NoWaitIO):
     ``fill(timeout)`` with ``timeout=None`` uses ``read_timeout`` (the header/body timeout);
     a timeout of 0 tries once without waiting. Every method raises ``OSError`` when the peer is
     gone (``socket.timeout`` when nothing arrived in time).
+
+    ``inherited``: the socket is TCP and already has ``TCP_NODELAY`` and ``SO_SNDTIMEO`` =
+    ``send_timeout``, set once on its listener (:class:`~rocket.net.listener.Listener`), from
+    which Linux copies them to each accepted socket; that saves two system calls per accept.
     """
 
     __slots__ = ("sock", "client_addr", "server_addr", "secure", "peer_cert", "reader",
@@ -76,7 +82,8 @@ class Connection(NoWaitIO):
     def __init__(self, sock: socket.socket, client_addr: Any, server_addr: Any, reader: Any,
                  secure: bool = False, read_timeout: float = 10.0,
                  send_timeout: float = 10.0, body_min_rate: float = 0.0,
-                 send_min_rate: float = 0.0, min_rate_grace: float = 5.0) -> None:
+                 send_min_rate: float = 0.0, min_rate_grace: float = 5.0,
+                 inherited: bool = False) -> None:
         self.sock = sock
         self.client_addr: Tuple[str, int] = _address(client_addr)
         self.server_addr: Tuple[str, int] = _address(server_addr)
@@ -105,9 +112,15 @@ class Connection(NoWaitIO):
         self._waiting_since = 0.0  # when sends began to wait on the client; 0 = they do not
         self._waited_bytes = 0
         self._recv_timeout: Optional[float] = -1.0
-        self._kernel = _KERNEL_TIMEOUTS and not secure and sock.family != getattr(socket, "AF_UNIX", -1)
         self._fd = sock.fileno()
-        if sock.family in (socket.AF_INET, socket.AF_INET6):
+        if inherited:
+            self._kernel = _KERNEL_TIMEOUTS and not secure
+            if self._kernel and sock.gettimeout() is not None:
+                sock.settimeout(None)
+            return
+        family = sock.family
+        self._kernel = _KERNEL_TIMEOUTS and not secure and family != getattr(socket, "AF_UNIX", -1)
+        if family in (socket.AF_INET, socket.AF_INET6):
             try:
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             except OSError:
@@ -115,7 +128,7 @@ class Connection(NoWaitIO):
         if self._kernel:
             if sock.gettimeout() is not None:
                 sock.settimeout(None)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, _timeval(send_timeout))
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, timeval(send_timeout))
         elif not secure:
             sock.settimeout(send_timeout or None)
 
@@ -136,7 +149,7 @@ class Connection(NoWaitIO):
                 if timeout > 0:
                     if timeout != self._recv_timeout:
                         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO,
-                                             _timeval(timeout))
+                                             timeval(timeout))
                         self._recv_timeout = timeout
                     n = self.sock.recv_into(buf)
                 else:  # the kernel timeout stays as it is: MSG_DONTWAIT ignores it

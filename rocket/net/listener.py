@@ -1,10 +1,15 @@
-"""One listening socket and the thread that accepts on it (``rocket-listener-<port>``).
+"""One listening socket and the accepting on it: by the pool threads whose turn it is
+(:meth:`Listener.accept_next`, how servers use it) or by its own thread
+(``rocket-listener-<port>``, :meth:`Listener.start`).
 
 The socket is bound (:func:`rocket.net.binding.bind_socket`) and any TLS context loaded
 (:mod:`rocket.net.tls`) in the constructor, so a busy port or a missing/unusable key or
 certificate raises there and never degrades to plain HTTP. TLS
 sockets are wrapped with ``do_handshake_on_connect=False``: the handshake runs later in the
 monitor, without waiting, so a client that never handshakes blocks nobody.
+
+With ``send_timeout_s`` a TCP socket on Linux gets ``TCP_NODELAY`` and ``SO_SNDTIMEO`` once,
+which every accepted socket inherits (:attr:`Listener.inherited_options`).
 
 With ``defer_accept_s`` (HTTP, where the client speaks first) a TCP socket on Linux gets
 ``TCP_DEFER_ACCEPT``: the kernel completes accept() once the first bytes arrived (or the
@@ -16,13 +21,15 @@ from __future__ import annotations
 import errno
 import os
 import socket
+import sys
 import threading
 import time
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, Tuple
 
 from rocket.config.settings import Interface
 from rocket.logs import RateLimitedLog, errors_log
 from rocket.net.binding import bind_socket
+from rocket.net.connection import timeval
 from rocket.net.tls import make_tls_context
 
 ACCEPT_CAPACITY_ERRNOS = frozenset(
@@ -44,7 +51,9 @@ then bounded by ``header_timeout`` in the monitor."""
 
 
 class Listener:
-    """Accepts connections on one interface and passes ``(sock, addr, listener)`` on.
+    """Accepts connections on one interface: its own thread passes each on as
+    ``on_accept(sock, addr, listener)``; without one, a caller's thread takes each from
+    :meth:`accept_next` (``on_accept`` is then unused and may be None).
 
     ``has_room()`` is asked before each accept; while it says no, the thread waits and the
     kernel's backlog absorbs new connects (back-pressure instead of unbounded queueing; in
@@ -55,13 +64,14 @@ class Listener:
     is called once an accept succeeds again.
     """
 
-    def __init__(self, interface: Interface, on_accept: Callable[[Any, Any, Listener], None],
+    def __init__(self, interface: Interface,
+                 on_accept: Optional[Callable[[Any, Any, Listener], None]],
                  backlog: int = socket.SOMAXCONN, ciphers: Optional[str] = None,
                  has_room: Callable[[], bool] = lambda: True, sock: Optional[socket.socket] = None,
                  make_room: Callable[[], None] = lambda: None,
                  on_capacity_error: Callable[[OSError], bool] = lambda exc: False,
                  on_capacity_recovered: Callable[[], None] = lambda: None,
-                 defer_accept_s: int = 0) -> None:
+                 defer_accept_s: int = 0, send_timeout_s: float = 0.0) -> None:
         self.tls_context = make_tls_context(interface, ciphers) if interface.secure else None
         # A socket passed in (inherited from an arbiter or systemd) may be shared with other
         # processes: shutdown() would stop them accepting too, so only close our descriptor.
@@ -84,17 +94,41 @@ class Listener:
         self._setup_failed_log = RateLimitedLog(self.log)
         self._running = False
         self._thread: Optional[threading.Thread] = None
+        self._accepting = 0  # threads inside accept_next()
+        self._accept_fd = self.sock._accept  # type: ignore[attr-defined]
+        self._family, self._type = int(self.sock.family), int(self.sock.type)
+        self._backoff = 0.0
         self.sock.settimeout(ACCEPT_POLL_S)
-        if defer_accept_s and hasattr(socket, "TCP_DEFER_ACCEPT") and \
-                self.sock.family in (socket.AF_INET, socket.AF_INET6):
+        self.inherited_options = False
+        """True when accepted sockets inherit ``TCP_NODELAY`` and ``SO_SNDTIMEO`` (Linux TCP)
+        from this one, so a :class:`~rocket.net.connection.Connection` need not set them."""
+        if self.sock.family in (socket.AF_INET, socket.AF_INET6):
+            self._set_tcp_options(defer_accept_s, send_timeout_s)
+
+    def _set_tcp_options(self, defer_accept_s: int, send_timeout_s: float) -> None:
+        """Options set once here rather than on every accepted socket, which copies them."""
+        sock = self.sock
+        if defer_accept_s and hasattr(socket, "TCP_DEFER_ACCEPT"):
             try:
-                self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_DEFER_ACCEPT, defer_accept_s)
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_DEFER_ACCEPT, defer_accept_s)
             except OSError:  # an inherited socket of another kind: accept as it comes
                 pass
+        if sys.platform.startswith("linux") and send_timeout_s > 0:
+            try:
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, timeval(send_timeout_s))
+            except OSError:
+                return
+            self.inherited_options = True
 
-    def start(self) -> None:
-        """Start the accept thread."""
+    def start(self, own_thread: bool = True) -> None:
+        """Start accepting: on the listener's own thread, or (``own_thread=False``) on the
+        threads that call :meth:`accept_next` (a pool's leader/followers turn)."""
         self._running = True
+        if not own_thread:
+            return
+        if self.on_accept is None:
+            raise ValueError("a listener with its own thread needs on_accept")
         name = f"rocket-listener-{self.port or os.path.basename(self.interface.unix_path or '')}"
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
@@ -110,6 +144,9 @@ class Listener:
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout)
         self._thread = None
+        deadline = time.monotonic() + timeout
+        while self._accepting > 0 and time.monotonic() < deadline:
+            time.sleep(0.005)  # a pool thread in accept(): it returns within ACCEPT_POLL_S
         self.close()
 
     def close(self) -> None:
@@ -124,40 +161,65 @@ class Listener:
             except OSError:
                 pass
 
-    def _run(self) -> None:
-        backoff = 0.0
-        accept = self.sock.accept
-        make_room = self.make_room
-        while self._running:
-            if not self.has_room():
-                time.sleep(0.005)
-                continue
+    def accept_next(self) -> Optional[Tuple[Any, Any]]:
+        """Block until a client is accepted (its socket wrapped for TLS, the handshake left
+        for later) and return ``(sock, addr)``; None once the listener is stopped. Called by
+        the listener's own thread, or by the pool thread whose turn it is to accept."""
+        self._accepting += 1
+        try:
+            while self._running:
+                got = self._accept_once()
+                if got is not None:
+                    return got
+            return None
+        finally:
+            self._accepting -= 1
+
+    def _accept_once(self) -> Optional[Tuple[Any, Any]]:
+        if not self.has_room():
+            time.sleep(0.005)
+            return None
+        try:
+            fd, addr = self._accept_fd()
+        except socket.timeout:
+            return None
+        except OSError as exc:
+            if not self._running:
+                return None
+            if exc.errno in ACCEPT_CAPACITY_ERRNOS:
+                if self.on_capacity_error(exc):
+                    return None  # idle connections were closed: there is room now
+                self._backoff = min(ACCEPT_BACKOFF_S[1], self._backoff * 2 or ACCEPT_BACKOFF_S[0])
+                self._accept_failed_log.warning("accept() failed (%s); pausing %.2fs",
+                                                exc, self._backoff)
+                time.sleep(self._backoff)
+            elif exc.errno in (errno.EINVAL, errno.EBADF):  # socket shut down or closed
+                self._running = False
+            return None  # ECONNABORTED, EPROTO...: that client is gone, keep accepting
+        if self._backoff:
+            self._backoff = 0.0
+            self.on_capacity_recovered()
+        # socket.accept() without its per-call enum conversions and setblocking(True): an
+        # accepted descriptor is blocking already (flags are not inherited from the listener).
+        client = socket.socket(self._family, self._type, 0, fileno=fd)
+        self.make_room()
+        if self.tls_context is not None:
             try:
-                client, addr = accept()
-            except socket.timeout:
-                continue
-            except OSError as exc:
-                if not self._running:
-                    return
-                if exc.errno in ACCEPT_CAPACITY_ERRNOS:
-                    if self.on_capacity_error(exc):
-                        continue  # idle connections were closed: there is room now
-                    backoff = min(ACCEPT_BACKOFF_S[1], backoff * 2 or ACCEPT_BACKOFF_S[0])
-                    self._accept_failed_log.warning("accept() failed (%s); pausing %.2fs",
-                                                    exc, backoff)
-                    time.sleep(backoff)
-                elif exc.errno in (errno.EINVAL, errno.EBADF):  # socket shut down or closed
-                    return
-                continue  # ECONNABORTED, EPROTO...: that client is gone, keep accepting
-            if backoff:
-                backoff = 0.0
-                self.on_capacity_recovered()
-            make_room()
-            try:
-                if self.tls_context is not None:
-                    client = self.tls_context.wrap_socket(
-                        client, server_side=True, do_handshake_on_connect=False)
-                self.on_accept(client, addr, self)
+                client = self.tls_context.wrap_socket(client, server_side=True,
+                                                      do_handshake_on_connect=False)
             except Exception:
                 self._setup_failed_log.exception("cannot set up a connection from %s", addr)
                 client.close()
+                return None
+        return client, addr
+
+    def _run(self) -> None:
+        while True:
+            got = self.accept_next()
+            if got is None:
+                return
+            try:
+                self.on_accept(got[0], got[1], self)  # type: ignore[misc]
+            except Exception:
+                self._setup_failed_log.exception("cannot set up a connection from %s", got[1])
+                got[0].close()

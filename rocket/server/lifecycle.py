@@ -6,6 +6,10 @@ signals of ``handle_signals``, reads the counters (:meth:`Lifecycle.figures`, th
 (:meth:`Lifecycle.drain`). In process mode ``start()`` hands this server to the launcher
 (:func:`rocket.process.launch.launch`): each forked worker process serves with it.
 
+Listeners do not have threads of their own: the pool's idle threads take turns accepting
+(leader/followers, :meth:`rocket.server.threadpool.ThreadPool.lead`), and a connection whose
+request is already there is served by the thread that accepted it.
+
 A subclass provides ``_prepare()`` (run by each start, under the lock: build the worker),
 ``_accept(sock, addr, listener)`` and ``_serve(conn)`` (the pool's handler), and
 ``_wants_processes()``.
@@ -13,6 +17,7 @@ A subclass provides ``_prepare()`` (run by each start, under the lock: build the
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -277,13 +282,14 @@ class Lifecycle(Draining, Processes):
                     from rocket.net.binding import adopt_fd
 
                     sock = self.sockets[index] = adopt_fd(interface.fd)
-                listeners.append(Listener(interface, self._accept, backlog=c.backlog,
+                listeners.append(Listener(interface, None, backlog=c.backlog,
                                           ciphers=c.ciphers, has_room=admission.has_room,
                                           sock=sock.dup() if sock is not None else None,
                                           make_room=admission.make_room,
                                           on_capacity_error=admission.out_of_descriptors,
                                           on_capacity_recovered=admission.recovered,
-                                          defer_accept_s=defer_accept_s))
+                                          defer_accept_s=defer_accept_s,
+                                          send_timeout_s=c.body_timeout or 1e9))
         except BaseException:
             for listener in listeners:
                 listener.close()
@@ -295,7 +301,8 @@ class Lifecycle(Draining, Processes):
         self.pool.start()
         self.monitor.start()
         for listener in listeners:
-            listener.start()
+            listener.start(own_thread=False)
+            self.pool.lead(functools.partial(self._lead, listener))
         self.started_at = time.time()
         log.info("Listening on sockets: %s",
                  ", ".join(listener.interface.describe() for listener in listeners))
@@ -342,7 +349,25 @@ class Lifecycle(Draining, Processes):
         """True when the settings ask for worker processes."""
         return False
 
-    def _accept(self, sock: Any, addr: Any, listener: Listener) -> None:
+    def _lead(self, listener: Listener) -> Any:
+        """A pool thread's turn to accept on ``listener``: the first connection to serve on
+        this thread (``_accept`` returned it), or None once the listener stopped."""
+        while True:
+            got = listener.accept_next()
+            if got is None:
+                return None
+            try:
+                conn = self._accept(got[0], got[1], listener)
+            except Exception:
+                listener.log.exception("cannot set up a connection from %s", got[1])
+                got[0].close()
+                continue
+            if conn is not None:
+                return conn
+
+    def _accept(self, sock: Any, addr: Any, listener: Listener) -> Any:
+        """A new connection: return it to serve on the accepting thread, or None when it was
+        handed elsewhere (the monitor) or closed."""
         raise NotImplementedError
 
     def _serve(self, conn: Any) -> None:

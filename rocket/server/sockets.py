@@ -140,7 +140,7 @@ class SocketServer(Rocket):
             self.set_queue_size(queue_size)  # also marks it explicit, so workers inherit it
 
     def _new_reader(self) -> MessageStream:
-        # Runs on the listener thread: a failing factory is recorded, and the worker closes
+        # Runs on the accepting thread: a failing factory is recorded, and the worker closes
         # that one connection with a log line, instead of breaking the listener.
         try:
             return MessageStream(self.protocol_factory(), self.config.max_message_bytes)

@@ -1,8 +1,9 @@
 """``Rocket``: wires listeners, the thread pool, the monitor and the worker (the lifecycle it
 shares with the SocketServer is :mod:`rocket.server.lifecycle`).
 
-Flow of a connection: a listener accepts it and reads once without waiting; a whole request
-head goes to the pool at once, anything less (and every TLS connection, for its handshake) to
+Flow of a connection: a pool thread whose turn it is accepts it and reads once without
+waiting; it serves a whole request head itself (another idle thread takes the turn to
+accept), anything less (and every TLS connection, for its handshake) to
 the monitor, which reads on and submits it to the pool once a head is whole. A pool thread
 calls ``worker.handle(conn)``; when that returns True the connection goes back to the
 monitor: parked while idle, or waiting for the rest of a head the client is still sending.
@@ -180,16 +181,18 @@ class Rocket(Lifecycle):
         if "server_name" not in explicit:
             self.server_name = _module_global("SERVER_NAME", SERVER_NAME)
 
-    def _accept(self, sock: Any, addr: Any, listener: Listener) -> None:
-        """A new connection: one read without waiting (TCP_DEFER_ACCEPT makes the request
-        usually be there); a whole head goes to the pool, the rest to the monitor, TLS to the
-        monitor for its handshake. A worker whose clients need not speak first (a custom
-        Worker, the SocketServer) gets the connection at once."""
+    def _accept(self, sock: Any, addr: Any, listener: Listener) -> Optional[Connection]:
+        """A new connection, on the pool thread that accepted it: one read without waiting
+        (TCP_DEFER_ACCEPT makes the request usually be there); a whole head is returned, to
+        be served on this thread, the rest goes to the monitor, and TLS to the monitor for
+        its handshake (never on this thread). A worker whose clients need not speak first (a
+        custom Worker, the SocketServer) is returned at once."""
         c = self.config
         conn = Connection(sock, addr, listener.address, self._new_reader(),
                           secure=listener.secure, read_timeout=c.header_timeout or 1e9,
                           send_timeout=c.body_timeout or 1e9, body_min_rate=c.body_min_rate,
-                          send_min_rate=c.send_min_rate, min_rate_grace=c.min_rate_grace)
+                          send_min_rate=c.send_min_rate, min_rate_grace=c.min_rate_grace,
+                          inherited=listener.inherited_options)
         conn.head_since = time.monotonic()
         self.connections_received += 1
         monitor: Any = self.monitor
@@ -198,23 +201,23 @@ class Rocket(Lifecycle):
             return
         if conn.secure:
             monitor.handshake(conn)
-            return
+            return None
         if not self.worker.client_speaks_first:  # it may greet first: serve it at once
-            self.pool.submit(conn)  # type: ignore[union-attr]
-            return
+            return conn
         try:
             got = conn.read_nowait()
         except OSError:  # reset already
             conn.close()
-            return
+            return None
         if got and self.worker.request_ready(conn):
-            self.pool.submit(conn)  # type: ignore[union-attr]
-        elif got is False and not conn.reader.trailing_data:
+            return conn
+        if got is False and not conn.reader.trailing_data:
             conn.close()  # connected and closed without a byte
-        elif got is False:
-            self.pool.submit(conn)  # type: ignore[union-attr]  # a cut head: the worker answers
-        else:
-            monitor.wait_head(conn, conn.head_since)
+            return None
+        if got is False:
+            return conn  # a cut head: the worker answers
+        monitor.wait_head(conn, conn.head_since)
+        return None
 
     def _new_reader(self) -> Any:
         """The reader of a new connection: its HTTP request parser (SocketServer: a stream)."""

@@ -5,6 +5,8 @@ from __future__ import annotations
 import errno
 import os
 import socket
+import struct
+import sys
 import threading
 import time
 
@@ -119,9 +121,11 @@ def test_unix_socket(listeners, tmp_path):
 
 
 class CapacityFailingSocket:
-    """A listening socket whose accept() fails with EMFILE: the listener must back off."""
+    """A listening socket whose accept() fails with EMFILE: the listener must back off.
+    (The listener calls ``_accept``, the descriptor-level accept of ``socket.socket``.)"""
 
     family = socket.AF_INET
+    type = socket.SOCK_STREAM
 
     def __init__(self):
         self.calls = 0
@@ -132,7 +136,7 @@ class CapacityFailingSocket:
     def settimeout(self, value):
         pass
 
-    def accept(self):
+    def _accept(self):
         self.calls += 1
         raise OSError(errno.EMFILE, "Too many open files")
 
@@ -162,11 +166,11 @@ class CapacityOnceSocket(CapacityFailingSocket):
         self.failures = failures
         self.real = real
 
-    def accept(self):
+    def _accept(self):
         self.calls += 1
         if self.calls <= self.failures:
             raise OSError(errno.EMFILE, "Too many open files")
-        return self.real.accept()
+        return self.real._accept()
 
 
 def test_capacity_callbacks_retry_at_once_or_back_off_then_recover_and_make_room():
@@ -236,3 +240,20 @@ def test_defer_accept_hands_over_a_connection_with_its_first_bytes(listeners):
     talking.close()
     plain = listeners(Interface("127.0.0.1", 0), on_accept)
     assert plain.sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_DEFER_ACCEPT) == 0
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux copies the options")
+def test_tcp_options_are_set_once_on_the_listener_and_inherited_by_accepted_sockets(listeners):
+    got, event, on_accept = collector()
+    listener = listeners(Interface("127.0.0.1", 0), on_accept, send_timeout_s=7.5)
+    assert listener.inherited_options
+    client = socket.create_connection(("127.0.0.1", listener.port))
+    assert event.wait(2)
+    sock = got[0][0]
+    assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+    assert struct.unpack("ll", sock.getsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, 16)) \
+        == (7, 500000)
+    sock.close()
+    client.close()
+    plain = listeners(Interface("127.0.0.1", 0), on_accept)  # no send timeout: nothing set
+    assert not plain.inherited_options

@@ -188,3 +188,75 @@ def test_handler_errors_are_logged_and_the_thread_survives(pools, caplog):
 def test_min_greater_than_max_is_refused():
     with pytest.raises(ValueError):
         ThreadPool(lambda i: None, min_threads=5, max_threads=2)
+
+
+class Steps:
+    """A turn's ``step``: gives the items put in ``ready`` (blocking), None once stopped,
+    and records which thread took each one."""
+
+    def __init__(self):
+        self.ready = []
+        self.cond = threading.Condition()
+        self.stopped = False
+        self.taken_by = {}
+
+    def put(self, item):
+        with self.cond:
+            self.ready.append(item)
+            self.cond.notify()
+
+    def stop(self):
+        with self.cond:
+            self.stopped = True
+            self.cond.notify_all()
+
+    def __call__(self):
+        with self.cond:
+            while not self.ready and not self.stopped:
+                self.cond.wait(0.05)
+            if self.stopped:
+                return None
+            item = self.ready.pop(0)
+        self.taken_by[item] = threading.current_thread().name
+        return item
+
+
+def test_lead_handles_each_item_on_the_thread_that_took_it_and_passes_the_turn(pools):
+    handled = {}
+    release = threading.Event()
+    steps = Steps()
+
+    def handler(item):
+        handled[item] = threading.current_thread().name
+        if item == 0:
+            release.wait(5)
+
+    pool = pools(handler, min_threads=3)
+    pool.lead(steps)
+    assert wait_for(lambda: pool.stats()["idle"] == 3)  # the leader waits for work too
+    assert pool.stats()["busy"] == pool.stats()["queued"] == pool.load == 0
+    for i in range(20):
+        steps.put(i)
+        assert wait_for(lambda n=i: n in handled)
+    assert handled == steps.taken_by
+    assert handled[1] != handled[0]  # while item 0 is handled, another thread leads
+    assert pool.stats()["busy"] == 1
+    release.set()
+    steps.stop()
+    assert wait_for(lambda: pool.stats()["idle"] == 3 and pool.load == 0)
+
+
+def test_a_leader_at_max_threads_queues_its_items_and_goes_on_leading(pools):
+    release = threading.Event()
+    handled = []
+    steps = Steps()
+    pool = pools(lambda item: (release.wait(5), handled.append(item)), min_threads=2,
+                 max_threads=2)
+    pool.lead(steps)
+    for i in range(6):
+        steps.put(i)
+    # one thread busy with an item, the other leading: the rest were taken and queued
+    assert wait_for(lambda: len(steps.taken_by) == 6)
+    release.set()
+    assert wait_for(lambda: sorted(handled) == list(range(6)))
+    steps.stop()

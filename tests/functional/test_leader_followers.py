@@ -1,0 +1,94 @@
+"""Leader/followers: the pool thread that accepts a connection serves it when the whole head is
+there, hands it to the monitor when it is not, and never runs a TLS handshake itself."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+
+from rocket import Server
+from tests.functional.client import raw_get, read_response
+from tests.functional.test_tls import client_context, tls_interface
+
+REQUEST = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"
+
+
+def thread_name(environ, start_response):
+    body = threading.current_thread().name.encode()
+    start_response("200 OK", [("Content-Length", str(len(body)))])
+    return [body]
+
+
+class Recording(Server):
+    """Records, for each accepted connection, the accepting thread, whether the connection
+    came back to be served on it, and (TLS) whether the handshake was done on return."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(thread_name, *args, port=0, **kwargs)
+        self.accepts = []
+
+    def _accept(self, sock, addr, listener):
+        conn = super()._accept(sock, addr, listener)
+        done = sock.version() is not None if listener.secure else None
+        self.accepts.append((threading.current_thread().name, conn is not None, done))
+        return conn
+
+
+def test_a_whole_head_is_served_by_the_thread_that_accepted_it(start_server):
+    server = start_server(Recording())
+    for _ in range(5):
+        status, served_by = raw_get(server.port)
+        assert status == b"HTTP/1.1 200 OK"
+        accepted_by, kept, _ = server.accepts[-1]
+        assert kept and served_by.decode() == accepted_by
+        assert accepted_by.startswith("rocket-worker-")
+    assert not [t for t in threading.enumerate() if t.name.startswith("rocket-listener-")]
+
+
+def test_part_of_a_head_goes_to_the_monitor(start_server):
+    server = start_server(Recording())
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
+        sock.sendall(REQUEST[:10])
+        deadline = time.monotonic() + 5
+        while not server.accepts and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert server.accepts[0][1] is False  # not kept by the accepting thread
+        sock.sendall(REQUEST[10:])
+        status, served_by = read_response(sock)
+    assert status == b"HTTP/1.1 200 OK" and served_by.startswith(b"rocket-worker-")
+    assert server.monitor.timed_out == 0
+
+
+def test_tls_never_handshakes_on_the_accepting_thread(start_server, tls_files):
+    server = start_server(Recording(bind=tls_interface(tls_files)))
+    for _ in range(3):
+        status, _ = raw_get(server.ports[0], context=client_context(tls_files))
+        assert status == b"HTTP/1.1 200 OK"
+    assert [(kept, done) for _, kept, done in server.accepts] == [(False, False)] * 3
+
+
+def test_a_saturated_fixed_pool_still_accepts(start_server):
+    """Every thread busy at max_threads: the accepting thread queues what it accepts and
+    goes on accepting, instead of leaving new clients in the backlog."""
+    release = threading.Event()
+
+    def blocking(environ, start_response):
+        release.wait(5)
+        start_response("200 OK", [("Content-Length", "2")])
+        return [b"ok"]
+
+    server = start_server(blocking, min_threads=3, max_threads=3)
+    socks = [socket.create_connection(("127.0.0.1", server.port), timeout=5) for _ in range(6)]
+    try:
+        for sock in socks:
+            sock.sendall(REQUEST)
+        deadline = time.monotonic() + 5
+        while server.connections_received < 6 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert server.connections_received == 6
+        release.set()
+        assert [read_response(sock) for sock in socks] == [(b"HTTP/1.1 200 OK", b"ok")] * 6
+    finally:
+        for sock in socks:
+            sock.close()
