@@ -198,7 +198,7 @@ class Rocket(Lifecycle):
         monitor: Any = self.monitor
         if self.proxy_gate is not None:  # the header first, then as below (in the monitor)
             monitor.read_proxy_header(conn)
-            return
+            return None
         if conn.secure:
             monitor.handshake(conn)
             return None
