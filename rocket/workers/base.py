@@ -35,10 +35,10 @@ import threading
 import time
 from typing import Any, Callable, Optional
 
+from rocket.http.errorpage import error_response
 from rocket.http.errors import HTTPError, RequestTimeout
 from rocket.http.events import NEED_DATA, ConnectionClosed, Request
 from rocket.http.limits import DEFAULT_LIMITS, Limits
-from rocket.http.writer import error_response
 
 __all__ = ["Worker", "HTTPWorker", "WorkerContext", "TIMEOUT_ERRORS", "error_logger", "setting",
            "head_ready"]

@@ -23,10 +23,11 @@ from time import perf_counter
 from typing import Any, Optional
 
 from rocket import accesslog
+from rocket.http.errorpage import error_response
 from rocket.http.errors import HTTPError, InternalServerError, InvalidResponse
 from rocket.http.events import Request
 from rocket.http.trust import DEFAULT_TRUSTED, trust_list
-from rocket.http.writer import ResponseHead, error_response, plan_response
+from rocket.http.writer import ResponseHead, plan_response
 from rocket.metrics.recorder import STARTED, Recorder, record
 from rocket.workers.access import AccessLine
 from rocket.workers.base import HTTPWorker, WorkerContext, error_logger
