@@ -8,8 +8,10 @@ How it works:
   keeps the port reserved by a bound, non-listening socket).
 - Each worker writes a heartbeat, a progress time and its figures in a shared-memory
   :class:`~rocket.process.scoreboard.Slot`; the arbiter reads them for ``info()`` and SIGKILLs
-  a worker with requests in flight but none started or finished and no body byte moved for
-  ``worker_timeout`` seconds (a long transfer is progress).
+  a worker one of whose requests has made no progress (not finished, no body byte moved, not
+  waiting on its client) for ``worker_timeout`` seconds, however many others finish (a long
+  transfer is progress; :mod:`rocket.workers.progress`). A worker whose heartbeat stops
+  altogether stops publishing progress too, and is killed the same way.
 - Signal handlers only enqueue; the main loop acts, every ``TICK_S`` or when woken:
   SIGTERM graceful stop, SIGINT/SIGQUIT quick stop, SIGHUP zero-downtime reload (a new
   generation boots, re-importing the app; the old one gets SIGTERM once the new one serves),
@@ -231,7 +233,7 @@ class Arbiter:
             last = max(records[w.pid]["progress_at"], w.spawned_at)
             if timeout and now - last > timeout:
                 self.kill(w, f"no progress for {now - last:.1f}s > worker_timeout="
-                              f"{timeout:g}s: requests in flight and no I/O (a hung app?)")
+                              f"{timeout:g}s: a request stuck with no I/O (a hung app?)")
         live = [w for w in live if w.killed is None and w.term_at is None]
         fresh = [w for w in live if w.generation == self.generation
                  and records[w.pid]["state"] != RETIRING]
