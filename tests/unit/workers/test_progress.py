@@ -1,11 +1,14 @@
 """Per-thread request progress (the evidence behind worker_timeout): the stall rule alone, then
-recorded by the real request loop of the WSGI worker on scripted connections."""
+recorded by the real request loops of the WSGI and SocketServer workers on scripted
+connections."""
 
 from __future__ import annotations
 
 import threading
 
+from rocket.server.sockets import LineProtocol
 from rocket.workers.progress import ProgressTracker
+from rocket.workers.protocol import MessageStream, ProtocolWorker
 from rocket.workers.wsgi import WSGIWorker
 from tests.apps import hello
 from tests.unit.workers.fakes import FakeConnection, fake_context
@@ -108,3 +111,26 @@ def test_a_send_waiting_on_the_client_is_not_a_stall():
     worker.handle(conn)
     assert conn.output.count(b"200 OK") == 1
     assert seen == [float(i) for i in range(len(seen))] and seen
+
+
+class LineConnection(FakeConnection):
+    def __init__(self, reads):
+        super().__init__(reads)
+        self.reader = MessageStream(LineProtocol())
+
+
+def test_the_socket_server_worker_counts_each_exchange_and_its_bytes():
+    looks = []
+
+    def handler(conn, message):
+        looks.append(worker.progress.mine().serial)
+        return message.upper()
+
+    worker = ProtocolWorker({"handler": handler}, fake_context())
+    conn = LineConnection([b"one\ntwo\n", b"three\n"])
+    assert worker.handle(conn) is False      # EOF after the script
+    assert conn.output == b"ONE\nTWO\nTHREE\n"
+    record = worker.progress.mine()
+    assert looks == [1, 3, 5]                # odd while each message is in flight
+    assert record.serial == 6 and record.bytes_moved == len(conn.output)
+    assert not record.waiting
