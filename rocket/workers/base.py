@@ -157,7 +157,11 @@ class Worker:
         ``worker_timeout``; see :mod:`rocket.workers.progress`)."""
 
     def handle(self, conn: Any) -> bool:
-        """Serve ``conn`` while it has work; True = keep it (park it), False = it was closed."""
+        """Serve ``conn`` while it has work; True = keep it (park it), False = it was closed.
+
+        With ``workers``, ``worker_timeout`` watches only the requests a worker marks: add 1
+        to ``self.progress.mine().serial`` as each one starts and again as it ends (see
+        :mod:`rocket.workers.progress`); the request loops of this package do."""
         raise NotImplementedError(f"{type(self).__name__} must implement handle(conn)")
 
     def close(self) -> None:
