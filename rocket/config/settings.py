@@ -208,9 +208,10 @@ SETTINGS: List[Setting] = [
             "restarts (stop(), SIGTERM, SIGHUP, retirement) before they are cut; 30 as gunicorn",
             "threads and processes"),
     Setting("worker_timeout", non_negative_float, 30.0,
-            "seconds a worker process may go without progress (requests in flight, none "
-            "started or finished, no body byte read or sent: a hung app) before the arbiter "
-            "kills and replaces it; 0 = never; 30 as gunicorn's timeout",
+            "seconds one request may go without progress (not finished, no body byte read or "
+            "sent, not waiting on its client: a hung app) before the arbiter kills and "
+            "replaces its worker process, however many other requests finish; 0 = never; 30 "
+            "as gunicorn's timeout",
             "threads and processes"),
     Setting("server_name", optional_str, None,
             "SERVER_NAME in the environ; unset = this host's name", "binding"),

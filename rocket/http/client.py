@@ -123,21 +123,25 @@ class ResponseParser(ReceiveBuffer):
         limits = self.limits
         if not buf:
             return ConnectionClosed() if self._eof else NEED_DATA
-        end = buf.find(b"\r\n\r\n")
+        end = buf.find(b"\r\n\r\n", self._scanned)
         if end < 0:
-            line_end = buf.find(b"\r\n")
+            # Bounded searches only: a server sending one byte at a time costs linear time.
+            line_end = buf.find(b"\r\n", 0, limits.max_request_line + 2)
             if line_end > limits.max_request_line or (
                 line_end < 0 and len(buf) > limits.max_request_line
             ):
                 raise BadResponse(f"status line longer than {limits.max_request_line} bytes")
             if line_end >= 0 and len(buf) - line_end - 2 > limits.max_header_bytes + 2:
                 raise BadResponse(f"header block larger than {limits.max_header_bytes} bytes")
-            check_new_line_feeds(buf, 0)  # bare LF (RFC 9112 §2.2): fail now, not at EOF
+            start = self._scanned
+            self._scanned = max(0, len(buf) - 3)
+            check_new_line_feeds(buf, start)  # bare LF (RFC 9112 §2.2): fail now, not at EOF
             if self._eof:
                 raise IncompleteResponse("connection closed in the middle of the response head")
             return NEED_DATA
         head = bytes(buf[:end])
         self._buf = bytes(buf[end + 4 :])
+        self._scanned = 0
         lines = head.split(b"\r\n")
         status_line = lines[0]
         if len(status_line) > limits.max_request_line:

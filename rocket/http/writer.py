@@ -19,7 +19,7 @@ from typing import Iterable, List, Optional, Sequence, Tuple
 from rocket.http.dates import date_line, http_date
 from rocket.http.errors import InvalidResponse
 
-__all__ = ["ResponseHead", "plan_response", "error_response", "encode_chunk", "last_chunk",
+__all__ = ["ResponseHead", "plan_response", "encode_chunk", "last_chunk",
            "http_date", "InvalidResponse"]  # fmt: skip
 
 # RFC 9110 §5.6.2: field-name = token.
@@ -315,29 +315,6 @@ def plan_response(
         code,
         content_length,
     )
-
-
-def error_response(
-    status: int,
-    reason: str,
-    body: bytes,
-    http_version: bytes = b"1.1",
-    server: Optional[bytes] = None,
-    content_type: str = "text/plain; charset=utf-8",
-    head_only: bool = False,
-) -> bytes:
-    """The bytes of a complete error response after which the server closes the connection.
-
-    The head has Content-Type, Content-Length, ``Connection: close``, Date and (when
-    ``server`` is given) Server; ``body`` follows unless ``head_only`` (the answer to HEAD,
-    whose Content-Length still describes the body it would get). This is the one writer of
-    the responses the server makes up itself: protocol errors, a failed application, plain
-    HTTP on a TLS port.
-    """
-    head = plan_response(b"GET", http_version, False, f"{status} {reason}",
-                         [("Content-Type", content_type), ("Content-Length", str(len(body)))],
-                         len(body), server)
-    return head.data if head_only else head.data + body
 
 
 def _server_line(server: bytes) -> bytes:

@@ -8,8 +8,10 @@ How it works:
   keeps the port reserved by a bound, non-listening socket).
 - Each worker writes a heartbeat, a progress time and its figures in a shared-memory
   :class:`~rocket.process.scoreboard.Slot`; the arbiter reads them for ``info()`` and SIGKILLs
-  a worker with requests in flight but none started or finished and no body byte moved for
-  ``worker_timeout`` seconds (a long transfer is progress).
+  a worker one of whose requests has made no progress (not finished, no body byte moved, not
+  waiting on its client) for ``worker_timeout`` seconds, however many others finish (a long
+  transfer is progress; :mod:`rocket.workers.progress`). A worker whose heartbeat stops
+  altogether stops publishing progress too, and is killed the same way.
 - Signal handlers only enqueue; the main loop acts, every ``TICK_S`` or when woken:
   SIGTERM graceful stop, SIGINT/SIGQUIT quick stop, SIGHUP zero-downtime reload (a new
   generation boots, re-importing the app; the old one gets SIGTERM once the new one serves),
@@ -40,12 +42,12 @@ from rocket.process.child import BOOT_ERROR_EXIT, ChildSpec, child_main
 from rocket.process.observer import Observer, WorkerTotals
 from rocket.process.scoreboard import RETIRING, SERVING, STATE_NAMES, Board, Slot
 from rocket.process.signals import Signals
+from rocket.process.stopping import KILL_MARGIN_S, begin_stop, stop_workers
 from rocket.process.supervision import (
     SIGNALS,
     Backoff,
     FdCloser,
     WorkerProcess,
-    begin_stop,
     block_signals,
     describe_status,
     fork_supported,
@@ -64,12 +66,6 @@ TICK_S = 0.1
 
 STABLE_S = 5.0
 """A worker serving this long after the last crash ends a crash loop (backoff resets)."""
-
-QUICK_STOP_S = 7.0
-"""How long a quick stop (SIGINT) waits for workers: the server's own stop bound (5 s) + margin."""
-
-KILL_MARGIN_S = 1.0
-"""Extra time after graceful_timeout before a stopping worker is SIGKILLed."""
 
 
 class Arbiter:
@@ -231,13 +227,13 @@ class Arbiter:
                 self.ever_served = True
             if w.term_at is not None:
                 if now - w.term_at > self.config.graceful_timeout + KILL_MARGIN_S:
-                    self._kill(w, f"still running {self.config.graceful_timeout:g}s "
+                    self.kill(w, f"still running {self.config.graceful_timeout:g}s "
                                   "(graceful_timeout) after SIGTERM")
                 continue
             last = max(records[w.pid]["progress_at"], w.spawned_at)
             if timeout and now - last > timeout:
-                self._kill(w, f"no progress for {now - last:.1f}s > worker_timeout="
-                              f"{timeout:g}s: requests in flight and no I/O (a hung app?)")
+                self.kill(w, f"no progress for {now - last:.1f}s > worker_timeout="
+                              f"{timeout:g}s: a request stuck with no I/O (a hung app?)")
         live = [w for w in live if w.killed is None and w.term_at is None]
         fresh = [w for w in live if w.generation == self.generation
                  and records[w.pid]["state"] != RETIRING]
@@ -266,7 +262,8 @@ class Arbiter:
         worker.term_at = self.clock()
         worker.send(signal.SIGTERM)
 
-    def _kill(self, worker: WorkerProcess, reason: str) -> None:
+    def kill(self, worker: WorkerProcess, reason: str) -> None:
+        """SIGKILL ``worker`` now, logging ``reason`` (reaping then counts it a failure)."""
         log.error("Killing worker %d with SIGKILL: %s", worker.pid, reason)
         worker.killed = reason
         worker.exit_reason = worker.exit_reason or "timeout"
@@ -327,40 +324,13 @@ class Arbiter:
                 self.reap()
                 self.observer.tick(self)
             begin_stop(self, TICK_S)
-            self._stop_workers(self.stopping)
+            stop_workers(self, self.stopping, TICK_S)
         finally:
             self.signals.restore()
             self.signals.close()
             self.observer.close()
             self.close()
         return self.exit_code
-
-    def _stop_workers(self, how: Optional[str]) -> None:
-        graceful = how == "graceful"
-        limit = (self.config.graceful_timeout + KILL_MARGIN_S) if graceful else QUICK_STOP_S
-        deadline = self.clock() + limit
-        for w in self.workers.values():
-            if w.killed is None:
-                w.send(signal.SIGTERM if graceful else signal.SIGINT)
-                w.term_at = w.term_at or self.clock()
-        while self.workers and self.clock() < deadline:
-            assert self.signals is not None
-            self.signals.wait(TICK_S)
-            for signum in self.signals.drain():
-                if signum in (signal.SIGINT, signal.SIGQUIT) and graceful:
-                    log.info("second signal: stopping now")
-                    graceful = False
-                    deadline = min(deadline, self.clock() + QUICK_STOP_S)
-                    for w in self.workers.values():
-                        w.send(signal.SIGINT)
-            self.reap()
-        for w in list(self.workers.values()):
-            self._kill(w, f"did not stop within {limit:g}s")
-        end = self.clock() + 2.0
-        while self.workers and self.clock() < end:
-            self.reap()
-            time.sleep(0.01)
-        log.info("Arbiter %d stopped", self.pid)
 
     def close(self) -> None:
         """Close the listening sockets and remove unix socket files the arbiter created."""

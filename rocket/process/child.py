@@ -8,11 +8,12 @@ How it works:
   inherited listening sockets with the ``build_server`` it was handed (the server side's:
   this package never imports ``rocket.server``) and starts it in the background.
 - Its main thread then beats: every ``BEAT_S`` it writes its figures and a *progress* time to
-  its shared :class:`~rocket.process.scoreboard.Slot`. Progress means "no request in flight, or
-  since the last beat a request started or finished, or body bytes were read or sent"; so a
-  long upload or download to a slow client is progress, and a process whose threads all sit
-  in a hung app with no I/O stops making progress: the arbiter kills it after
-  ``worker_timeout``.
+  its shared :class:`~rocket.process.scoreboard.Slot`: the server's ``stalled_since``, the
+  time since which the least advanced request in flight has neither finished nor moved a
+  body byte while not waiting on its client (:mod:`rocket.workers.progress`). A long upload
+  or download to a slow client is progress; one request stuck in a hung app with no I/O is
+  not, however many others finish meanwhile: the arbiter kills the process once that
+  request has been stuck for ``worker_timeout``.
 - Workers sharing a listening socket take turns accepting (:class:`AcceptBalancer`), so a
   burst of new keep-alive connections is spread over the processes instead of landing on
   whichever one woke first.
@@ -38,7 +39,7 @@ from rocket.process.signals import Signals
 from rocket.process.supervision import exit_process
 
 __all__ = ["BOOT_ERROR_EXIT", "BEAT_S", "ARBITER_SETTINGS", "ChildSpec", "child_main",
-           "Progress", "AcceptBalancer"]
+           "AcceptBalancer"]
 
 BOOT_ERROR_EXIT = 3
 """Exit code of a child that could not import the app or start its server (as gunicorn's)."""
@@ -76,23 +77,6 @@ class ChildSpec:
         self.board: Optional[Board] = None
         self.board_index: Optional[int] = None
         """Shared connection counts and this worker's entry (shared sockets only)."""
-
-
-class Progress:
-    """Decides whether the server made progress since the last beat (see module docstring)."""
-
-    def __init__(self, now: float) -> None:
-        self.at = now
-        self._last: tuple = ()
-
-    def update(self, now: float, requests: int, handled: int, busy: int, queued: int,
-               bytes_moved: int = 0) -> float:
-        """Record one beat's counters; returns the time of the last progress."""
-        counters = (requests, handled, bytes_moved)
-        if (busy == 0 and queued == 0) or counters != self._last:
-            self.at = now
-        self._last = counters
-        return self.at
 
 
 class AcceptBalancer:
@@ -206,7 +190,6 @@ def _serve(spec: ChildSpec) -> int:
             listener.has_room = AcceptBalancer(board, index,
                                                lambda: server.figures()["connections"],
                                                listener.has_room).has_room
-    progress = Progress(time.monotonic())
     booted = False
     state = SERVING
     graceful_timeout = float(spec.settings.get("graceful_timeout",
@@ -214,9 +197,8 @@ def _serve(spec: ChildSpec) -> int:
     while stop_wanted() is None:
         now = time.monotonic()
         figures = server.figures()
-        handled = figures.pop("handled")
-        progress_at = progress.update(now, figures["requests"], handled, figures["busy"],
-                                      figures["queued"], figures["bytes_moved"])
+        del figures["handled"]  # not published: the slot has no field for it
+        progress_at = server.stalled_since(now)
         if state == SERVING and spec.max_requests and figures["requests"] >= spec.max_requests:
             state = RETIRING
             log.info("worker %d served %d requests (max_requests); asking to be replaced",

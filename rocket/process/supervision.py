@@ -17,7 +17,7 @@ from rocket.process.scoreboard import Slot
 
 __all__ = ["SIGNALS", "wants_arbiter", "fork_supported", "describe_status", "max_requests_for",
            "Backoff", "SignalQueue", "WorkerProcess", "block_signals", "restore_mask",
-           "FdCloser", "begin_stop"]
+           "FdCloser", "exit_process"]
 
 SIGNALS = ("SIGTERM", "SIGINT", "SIGQUIT", "SIGHUP", "SIGTTIN", "SIGTTOU", "SIGUSR1", "SIGCHLD")
 """The signals the arbiter routes to its queue (those this platform has)."""
@@ -189,24 +189,6 @@ class FdCloser:
 
     def close(self) -> None:
         os.close(self.fd)
-
-
-def begin_stop(arbiter: Any, tick_s: float = 0.1) -> None:
-    """The start of the arbiter's stop: ``STOPPING=1``, then for a graceful stop with
-    ``drain_grace`` the grace itself: the workers fail their health checks (SIGUSR2) and keep
-    serving that long, unless a quick stop (SIGINT) cuts it short."""
-    arbiter.observer.stopping()
-    grace = float(getattr(arbiter.config, "drain_grace", 0.0) or 0.0)
-    if arbiter.stopping != "graceful" or not grace:
-        return
-    for worker in arbiter.workers.values():
-        worker.send(signal.SIGUSR2)
-    end = arbiter.clock() + grace
-    while arbiter.clock() < end and arbiter.stopping == "graceful":
-        arbiter.signals.wait(min(tick_s, max(0.0, end - arbiter.clock())))
-        for signum in arbiter.signals.drain():
-            arbiter.on_signal(signum)
-        arbiter.reap()
 
 
 def exit_process(code: int) -> None:

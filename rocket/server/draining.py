@@ -42,8 +42,7 @@ class Draining:
         and threads (of the pool), queued, received (accepted), idle (parked in the monitor),
         parks (times a connection was parked), evicted (idle connections closed at the
         keep-alive timeout), handled (hand-offs the pool finished), max_connections,
-        evictions (idle connections closed to make room), paused_ms (time not accepting) and
-        bytes_moved (body bytes read and sent by the worker)."""
+        evictions (idle connections closed to make room) and paused_ms (time not accepting)."""
         pool = self.pool.stats() if self.pool is not None else {}
         monitor = self.monitor
         parked = len(monitor) if monitor is not None else 0
@@ -58,8 +57,14 @@ class Draining:
                 "handled": pool.get("handled", 0),
                 "max_connections": admission.max_connections if admission else 0,
                 "evictions": admission.evictions if admission else 0,
-                "paused_ms": int(admission.paused_s * 1000) if admission else 0,
-                "bytes_moved": int(getattr(self.worker, "bytes_moved", 0) or 0)}
+                "paused_ms": int(admission.paused_s * 1000) if admission else 0}
+
+    def stalled_since(self, now: float) -> float:
+        """Since when the least advanced request in flight has made no progress (``now``:
+        none is stalled); a worker process's heartbeat publishes it (see
+        :mod:`rocket.workers.progress`)."""
+        tracker = getattr(self.worker, "progress", None)
+        return now if tracker is None else tracker.stalled_since(now)
 
     def info(self) -> Dict[str, Any]:
         """Live counters: addresses, timeouts, connections, requests, threads, queue depth;

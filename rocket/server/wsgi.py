@@ -20,8 +20,8 @@ from typing import Any, Dict, List, Optional
 
 from rocket._version import SERVER_SOFTWARE
 from rocket.config.settings import SETTINGS_BY_NAME, Config
+from rocket.http.errorpage import error_response
 from rocket.http.parser import RequestParser
-from rocket.http.writer import error_response
 from rocket.logs import NullHandler, errors_log
 from rocket.net.connection import Connection
 from rocket.net.listener import Listener

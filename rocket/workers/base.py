@@ -35,10 +35,11 @@ import threading
 import time
 from typing import Any, Callable, Optional
 
+from rocket.http.errorpage import error_response
 from rocket.http.errors import HTTPError, RequestTimeout
 from rocket.http.events import NEED_DATA, ConnectionClosed, Request
 from rocket.http.limits import DEFAULT_LIMITS, Limits
-from rocket.http.writer import error_response
+from rocket.workers.progress import ProgressTracker
 
 __all__ = ["Worker", "HTTPWorker", "WorkerContext", "TIMEOUT_ERRORS", "error_logger", "setting",
            "head_ready"]
@@ -151,13 +152,16 @@ class Worker:
         are set): the request loop then pays one ``is None`` test per request."""
         self.requests = 0
         """Requests (or messages) started on this worker (read by server.info() and the arbiter)."""
-        self.bytes_moved = 0
-        """Body bytes read from requests and sent in responses: progress for the heartbeat of
-        a worker process. A plain add per read or send with no lock, so a rare lost update
-        under threads; only its changes matter."""
+        self.progress = ProgressTracker()
+        """Per thread: the request in flight and whether it moves (the evidence behind
+        ``worker_timeout``; see :mod:`rocket.workers.progress`)."""
 
     def handle(self, conn: Any) -> bool:
-        """Serve ``conn`` while it has work; True = keep it (park it), False = it was closed."""
+        """Serve ``conn`` while it has work; True = keep it (park it), False = it was closed.
+
+        With ``workers``, ``worker_timeout`` watches only the requests a worker marks: add 1
+        to ``self.progress.mine().serial`` as each one starts and again as it ends (see
+        :mod:`rocket.workers.progress`); the request loops of this package do."""
         raise NotImplementedError(f"{type(self).__name__} must implement handle(conn)")
 
     def close(self) -> None:
@@ -228,6 +232,7 @@ class HTTPWorker(Worker):
         has_waiting = context.has_waiting
         hooks = self.hooks
         head_since = conn.head_since  # when a partially received head began; 0 = none
+        progress = self.progress.mine()
         try:
             while True:
                 try:
@@ -241,8 +246,11 @@ class HTTPWorker(Worker):
                     self.requests += 1  # approximate under threads; for stats and max_requests
                     if is_draining():  # graceful stop: this response announces the close
                         event.keep_alive = False
-                    if not (self.handle_request(conn, event) if hooks is None
-                            else self._hooked_request(conn, event)):
+                    progress.serial += 1  # odd: in flight
+                    kept = (self.handle_request(conn, event) if hooks is None
+                            else self._hooked_request(conn, event))
+                    progress.serial += 1
+                    if not kept:
                         if parser.idle and not parser.trailing_data:
                             conn.close()
                         else:  # the client may still be sending this request or the next
@@ -275,6 +283,8 @@ class HTTPWorker(Worker):
             # The peer is gone (reset, broken pipe): nothing to answer.
             conn.close()
             return False
+        finally:
+            progress.settle()
 
     def _hooked_request(self, conn: Any, request: Request) -> bool:
         """:meth:`handle_request` between ``pre_request`` and ``post_request`` (which fires

@@ -25,9 +25,9 @@ __all__ = ["Exchange", "WSGIViolation", "DRAIN_MAX_BYTES", "PROGRESS_SLICE_BYTES
 DRAIN_MAX_BYTES = 64 * 1024
 
 PROGRESS_SLICE_BYTES = 256 * 1024
-"""Larger sends go out in slices of this size, each counted in the worker's ``bytes_moved``
-as it completes: a long transfer to a slow client then shows progress to the arbiter's
-heartbeat (256 KiB every ``worker_timeout`` = 30 s is 8.7 KB/s); a slice costs one call."""
+"""Larger sends go out in slices of this size, each counted in the thread's ``bytes_moved``
+as it completes, so one large block shows progress to the arbiter's heartbeat while it goes
+out; a slice costs one call."""
 
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 # Planned response heads kept per worker; apps use a handful of (status, headers) shapes, and
@@ -43,11 +43,13 @@ class WSGIViolation(Exception):
 class Exchange:
     """One request/response: ``start_response`` and ``write`` for the application."""
 
-    __slots__ = ("conn", "request", "input", "worker", "status", "headers", "head",
+    __slots__ = ("conn", "request", "input", "worker", "progress", "status", "headers", "head",
                  "body_sent", "continue_sent", "overflow_logged", "peer_gone")
 
-    def __init__(self, worker: Any, conn: Any, request: Request) -> None:
+    def __init__(self, worker: Any, conn: Any, request: Request, progress: Any) -> None:
         self.worker = worker
+        self.progress = progress
+        """The serving thread's :class:`~rocket.workers.progress.ThreadProgress`."""
         self.conn = conn
         self.request = request
         self.input: Any = EMPTY_INPUT
@@ -92,40 +94,46 @@ class Exchange:
         self.write(data)
 
     def send(self, data: bytes) -> None:
-        """``conn.sendall``, counted in the worker's ``bytes_moved`` (by slices when large),
-        remembering a failure as "the peer is gone"."""
-        worker = self.worker
+        """``conn.sendall``, counted in the thread's ``bytes_moved`` (by slices when large)
+        and marked as waiting on the client, remembering a failure as "the peer is gone"."""
+        progress = self.progress
         size = len(data)
+        progress.waiting = True
         try:
             if size <= PROGRESS_SLICE_BYTES:
                 self.conn.sendall(data)
-                worker.bytes_moved += size
-                return
-            view = memoryview(data)
-            sendall = self.conn.sendall
-            for start in range(0, size, PROGRESS_SLICE_BYTES):
-                piece = view[start:start + PROGRESS_SLICE_BYTES]
-                sendall(piece)
-                worker.bytes_moved += len(piece)
+                progress.bytes_moved += size
+            else:
+                view = memoryview(data)
+                sendall = self.conn.sendall
+                for start in range(0, size, PROGRESS_SLICE_BYTES):
+                    piece = view[start:start + PROGRESS_SLICE_BYTES]
+                    sendall(piece)
+                    progress.bytes_moved += len(piece)
         except OSError:
             self.peer_gone = True
             raise
+        finally:
+            progress.waiting = False
 
     def sendfile(self, filelike: Any, offset: int, count: int) -> int:
         """``conn.sendfile`` by slices, counted as :meth:`send`; returns the bytes sent."""
-        worker = self.worker
+        progress = self.progress
         sent = 0
+        progress.waiting = True
         try:
             while sent < count:
                 done = self.conn.sendfile(filelike, offset + sent,
                                           min(PROGRESS_SLICE_BYTES, count - sent))
-                worker.bytes_moved += done
+                progress.bytes_moved += done
                 sent += done
                 if not done:
                     break
         except OSError:
             self.peer_gone = True
             raise
+        finally:
+            progress.waiting = False
         return sent
 
     def send_continue(self) -> None:

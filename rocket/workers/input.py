@@ -49,9 +49,10 @@ EMPTY_INPUT = EmptyInput()
 
 
 class _Uncounted:
-    """The counter of a WSGIInput that nobody reads."""
+    """The progress record of a WSGIInput that nobody reads."""
 
     bytes_moved = 0
+    waiting = False
 
 
 class WSGIInput:
@@ -59,8 +60,9 @@ class WSGIInput:
 
     ``conn`` is the Connection; ``body_timeout_s`` bounds each wait for more bytes;
     ``before_first_read`` (optional) runs once before the first read that needs the body:
-    the WSGI worker uses it to send ``100 Continue``. ``counter.bytes_moved`` (the worker's)
-    grows by each piece of body read, the progress the heartbeat sees. Errors reading the body (limit exceeded,
+    the WSGI worker uses it to send ``100 Continue``. ``counter`` is the reading thread's
+    :class:`~rocket.workers.progress.ThreadProgress`: its ``bytes_moved`` grows by each piece
+    of body read, and it is ``waiting`` while a read waits on the client. Errors reading the body (limit exceeded,
     bad chunk, timeout, peer gone) raise the parser's ``HTTPError`` (or ``OSError``) to the
     application; the worker then answers with that status if it still can, and closes.
     """
@@ -120,6 +122,8 @@ class WSGIInput:
                     return b""
                 elif event is NEED_DATA:
                     wait = self._wait_s() if self._min_rate else self._timeout
+                    counter = self._counter
+                    counter.waiting = True
                     try:
                         conn.fill(wait)
                     except TIMEOUT_ERRORS:
@@ -128,6 +132,8 @@ class WSGIInput:
                         raise RequestTimeout(
                             f"request body not received within body_timeout={self._timeout:g} s"
                         ) from None
+                    finally:
+                        counter.waiting = False
                 else:  # pragma: no cover - the parser never yields anything else in a body
                     raise RuntimeError(f"unexpected event in a request body: {event!r}")
         except (HTTPError, OSError) as exc:

@@ -176,6 +176,7 @@ class ProtocolWorker(Worker):
             return self._fail(conn, stream, exc, "closing: the protocol factory raised", True)
         since = conn.head_since  # when a started message began; 0 = none started
         has_waiting = self.context.has_waiting
+        progress = self.progress.mine()
         try:
             while True:
                 try:
@@ -184,7 +185,7 @@ class ProtocolWorker(Worker):
                     return self._fail(conn, stream, exc, "closing: cannot decode", False)
                 if message is not NEED_DATA:
                     since = 0.0
-                    if not self._serve(conn, stream, message):
+                    if not self._serve(conn, stream, message, progress):
                         return False
                     continue
                 if stream.eof:
@@ -205,6 +206,8 @@ class ProtocolWorker(Worker):
             stream.error = exc
             conn.close()
             return False
+        finally:
+            progress.settle()
 
     def request_ready(self, conn: Any) -> bool:
         """A whole message, a decode failure or the end is buffered (MessageStream.ready)."""
@@ -218,9 +221,11 @@ class ProtocolWorker(Worker):
         log.warning("%s: closing: %s", _describe(conn), stream.error)
         return None
 
-    def _serve(self, conn: Any, stream: MessageStream, message: Any) -> bool:
+    def _serve(self, conn: Any, stream: MessageStream, message: Any, progress: Any) -> bool:
+        """One exchange: handler, reply, hooks; counted in ``progress`` for the heartbeat."""
         stream.messages += 1
         self.requests += 1
+        progress.serial += 1  # odd: in flight
         hooks = self.hooks
         if hooks is not None:
             hooks.before(conn, message)
@@ -230,9 +235,13 @@ class ProtocolWorker(Worker):
         except Exception as exc:
             return self._fail(conn, stream, exc, "closing: the handler or encode() raised", True)
         if data:
+            progress.waiting = True  # a failed send leaves handle(), which settles it
             stream.send(conn, data)
+            progress.waiting = False
+            progress.bytes_moved += len(data)
         if hooks is not None:
             hooks.after(conn, message, reply)
+        progress.serial += 1
         if self.is_draining() or (self.max_messages and stream.messages >= self.max_messages):
             conn.close()
             return False

@@ -23,10 +23,11 @@ from time import perf_counter
 from typing import Any, Optional
 
 from rocket import accesslog
+from rocket.http.errorpage import error_response
 from rocket.http.errors import HTTPError, InternalServerError, InvalidResponse
 from rocket.http.events import Request
 from rocket.http.trust import DEFAULT_TRUSTED, trust_list
-from rocket.http.writer import ResponseHead, error_response, plan_response
+from rocket.http.writer import ResponseHead, plan_response
 from rocket.metrics.recorder import STARTED, Recorder, record
 from rocket.workers.access import AccessLine
 from rocket.workers.base import HTTPWorker, WorkerContext, error_logger
@@ -58,6 +59,7 @@ class _ThreadState(threading.local):
     forwarded: tuple = ()  # the forwarding keys of that block (build_environ's memo)
     trusted = False  # the connection's peer is on forwarded_allow_ips
     counters: Any = None  # this thread's metrics counters
+    progress: Any = None  # this thread's ThreadProgress (the worker's tracker)
 
 
 class WSGIWorker(HTTPWorker):
@@ -141,7 +143,10 @@ class WSGIWorker(HTTPWorker):
         environ = build_environ(base, request, local)
         if local.forwarded:
             self.forwarding.apply(environ, local.trusted, local.forwarded)
-        exchange = Exchange(self, conn, request)
+        progress = local.progress
+        if progress is None:
+            progress = local.progress = self.progress.mine()
+        exchange = Exchange(self, conn, request, progress)
         start_response = exchange.start_response
         if self.request_ids is not None:
             start_response = _echoing(start_response, self.request_ids.assign(environ,
@@ -149,7 +154,7 @@ class WSGIWorker(HTTPWorker):
         if request.chunked or request.content_length:
             inp = exchange.input = WSGIInput(
                 conn, self.body_timeout_s,
-                exchange.send_continue if request.expect_continue else None, self,
+                exchange.send_continue if request.expect_continue else None, progress,
             )
             environ["wsgi.input"] = inp
         else:
@@ -202,7 +207,7 @@ class WSGIWorker(HTTPWorker):
         if not has_body:
             conn.reader.next_event()  # the EndOfMessage of a body-less request
         if self.health_log and self.access_log_on:
-            exchange = Exchange(self, conn, request)
+            exchange = Exchange(self, conn, request, None)  # for the access line only
             exchange.head = head
             exchange.body_sent = 0 if head.framing == "none" else len(body)
             self._log_access(conn, exchange, base, 0.0)

@@ -112,3 +112,46 @@ def test_slow_transfers_outlive_worker_timeout_and_a_hung_app_is_still_killed(ro
     hung = threading.Thread(target=_download, args=(port, "/hang", 1, []), daemon=True)
     hung.start()
     proc.wait_for(r"Killing worker \d+ with SIGKILL: no progress", timeout=6)
+
+
+def _load(port: int, stop: threading.Event, out: List[tuple]) -> None:
+    """GET / on a new connection each time until ``stop``: (time, status or error, pid)."""
+    while not stop.is_set():
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+                sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                answer = b""
+                while True:
+                    piece = sock.recv(4096)
+                    if not piece:
+                        break
+                    answer += piece
+            out.append((time.monotonic(), answer[9:12].decode(), answer.rsplit(b" ", 1)[-1]))
+        except OSError as exc:
+            out.append((time.monotonic(), repr(exc), b""))
+        time.sleep(0.005)
+
+
+def test_a_hung_request_is_killed_while_other_requests_keep_finishing_on_its_worker(
+        rocket_process):
+    proc, port = _server(rocket_process)
+    stop, answers = threading.Event(), []
+    load = threading.Thread(target=_load, args=(port, stop, answers))
+    load.start()
+    try:
+        time.sleep(0.3)
+        hung_at = time.monotonic()
+        threading.Thread(target=_download, args=(port, "/hang", 1, []), daemon=True).start()
+        match = proc.wait_for(r"Killing worker (\d+) with SIGKILL: no progress", timeout=8)
+        killed_at = [t for t, line in proc.timed_lines() if match.group(0) in line][0]
+        proc.wait_for_all(r"Booted worker process", 3, timeout=5)
+        time.sleep(0.5)
+    finally:
+        stop.set()
+        load.join(10)
+    assert killed_at - hung_at >= WORKER_TIMEOUT_S
+    victim = match.group(1).encode()
+    meanwhile = [a for a in answers if hung_at + 0.5 < a[0] < killed_at - 0.2]
+    assert meanwhile and all(status == "200" for _, status, _ in meanwhile), meanwhile
+    assert any(pid == victim for _, _, pid in meanwhile), "the load never reached the hung worker"
+    assert answers[-1][1] == "200" and answers[-1][2] != victim

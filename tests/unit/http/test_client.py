@@ -350,3 +350,23 @@ def test_format_request_chunked_with_trailers():
 def test_format_request_refuses_bad_parts(args):
     with pytest.raises(ValueError):
         format_request(*args)
+
+
+def test_head_fed_one_byte_at_a_time_is_searched_once():
+    """Each feed's searches (CRLF CRLF, bare LF) start 3 bytes before the end of what the
+    previous feed searched (``_scanned``, the watermark ReceiveBuffer documents), so a server
+    dripping its head costs about 7 bytes of search per byte, not the whole buffer again."""
+    head = b"HTTP/1.1 200 OK\r\n" + b"".join(b"X-%04d: %s\r\n" % (i, b"v" * 40)
+                                             for i in range(200)) + b"Content-Length: 0\r\n\r\n"
+    parser = ResponseParser(max_headers=300)
+    searched = 0
+    for i in range(len(head) - 1):
+        parser.feed(head[i:i + 1])
+        start = parser._scanned
+        assert parser.next_event() is NEED_DATA
+        searched += len(parser.trailing_data) - max(0, start - 3)
+    assert searched <= 8 * len(head), f"{searched} bytes searched for a {len(head)}-byte head"
+    parser.feed(head[-1:])
+    response = parser.next_event()
+    assert isinstance(response, Response) and len(response.headers) == 201
+    assert isinstance(parser.next_event(), EndOfMessage)

@@ -4,55 +4,16 @@ fake clock, so nothing is forked (its small parts: test_supervision; real forks:
 from __future__ import annotations
 
 import os
-import random
 import signal
 
 import pytest
 
 from rocket.config.settings import ConfigError
 from rocket.process import arbiter as arbiter_module
-from rocket.process.arbiter import Arbiter, WorkerProcess
-from rocket.process.scoreboard import RETIRING, SERVING, Slot
+from rocket.process.arbiter import Arbiter
+from rocket.process.scoreboard import RETIRING, SERVING
 from rocket.process.signals import Signals
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-class FakeWorker(WorkerProcess):
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.sent: list = []
-
-    def send(self, signum: int) -> None:
-        self.sent.append(signum)
-
-
-def unused(*args):
-    raise AssertionError("not called when nothing forks")
-
-
-class FakeArbiter(Arbiter):
-    """Spawns FakeWorkers with real slots and made-up pids; never forks or signals."""
-
-    def __init__(self, clock: FakeClock, **settings) -> None:
-        settings.setdefault("workers", 2)
-        super().__init__(lambda: None, settings, build_server=unused, describe=unused,
-                         clock=clock, rng=random.Random(7))
-        self._next_pid = 50000
-        self.spawned: list = []
-
-    def spawn(self):
-        self._next_pid += 1
-        worker = FakeWorker(self._next_pid, Slot(self.clock), self.generation, self.clock())
-        self.workers[worker.pid] = worker
-        self.spawned.append(worker)
-        return worker
+from tests.unit.process.fakes import FakeArbiter, FakeClock, FakeWorker, unused
 
 
 def serve(worker: FakeWorker, clock: FakeClock, state: int = SERVING) -> None:

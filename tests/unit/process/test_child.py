@@ -1,26 +1,10 @@
-"""The worker-process side: progress for the heartbeat, and the accept balancer (the drain it
-runs is the server's: tests/unit/server/test_lifecycle.py)."""
+"""The worker-process side: the accept balancer (the progress its heartbeat publishes:
+tests/unit/workers/test_progress.py; the drain it runs: tests/unit/server/test_lifecycle.py)."""
 
 from __future__ import annotations
 
-from rocket.process.child import AcceptBalancer, Progress
+from rocket.process.child import AcceptBalancer
 from rocket.process.scoreboard import Board
-
-
-def test_progress_idle_counts_as_progress_busy_without_change_does_not():
-    progress = Progress(now=0.0)
-    assert progress.update(1.0, requests=0, handled=0, busy=0, queued=0) == 1.0
-    assert progress.update(2.0, requests=5, handled=1, busy=1, queued=0) == 2.0
-    assert progress.update(3.0, requests=5, handled=1, busy=1, queued=0) == 2.0   # stuck
-    assert progress.update(4.0, requests=5, handled=1, busy=0, queued=1) == 2.0   # stuck
-    assert progress.update(5.0, requests=6, handled=1, busy=1, queued=0) == 5.0
-
-
-def test_progress_counts_body_bytes_moved_by_a_long_transfer():
-    progress = Progress(now=0.0)
-    assert progress.update(1.0, 3, 1, busy=1, queued=0, bytes_moved=100) == 1.0
-    assert progress.update(2.0, 3, 1, busy=1, queued=0, bytes_moved=300) == 2.0   # moving
-    assert progress.update(3.0, 3, 1, busy=1, queued=0, bytes_moved=300) == 2.0   # stalled
 
 
 class FakeClock:

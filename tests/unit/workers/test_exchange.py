@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import threading
 import types
 
 import pytest
@@ -13,6 +14,7 @@ from rocket.http.events import Request
 from rocket.workers import exchange as exchange_module
 from rocket.workers.exchange import DRAIN_MAX_BYTES, Exchange, WSGIViolation
 from rocket.workers.input import WSGIInput
+from rocket.workers.progress import ThreadProgress
 from tests.unit.workers.fakes import FakeConnection
 
 GET = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"
@@ -24,9 +26,8 @@ def make(raw: bytes = GET, reads=(), plans=None, conn_class=FakeConnection):
     conn.reader.feed(raw)
     request = conn.reader.next_event()
     assert isinstance(request, Request)
-    worker = types.SimpleNamespace(plans={} if plans is None else plans, server_header=b"R",
-                                   bytes_moved=0)
-    exchange = Exchange(worker, conn, request)
+    worker = types.SimpleNamespace(plans={} if plans is None else plans, server_header=b"R")
+    exchange = Exchange(worker, conn, request, ThreadProgress(threading.current_thread()))
     if request.content_length or request.chunked:
         exchange.input = WSGIInput(conn, 1.0, exchange.send_continue
                                    if request.expect_continue else None)
