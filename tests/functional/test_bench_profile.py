@@ -27,5 +27,8 @@ def test_worker_threads_of_a_real_server_are_profiled(tmp_path, capsys):
     key = next(k for k in stats.stats if k[2] == "profiled_app")
     assert stats.stats[key][1] == 200  # every call of the app, whichever thread ran it
     capsys.readouterr()
-    assert main(["profile-report", path, "--limit", "40", "--sort", "cumulative"]) == 0
+    # Every entry: the rank of a function this small varies between runs (on PyPy it falls
+    # below the 40th now and then).
+    everything = str(len(stats.stats))
+    assert main(["profile-report", path, "--limit", everything, "--sort", "cumulative"]) == 0
     assert "profiled_app" in capsys.readouterr().out

@@ -109,5 +109,7 @@ def test_help_escapes_percent_signs(capsys):
         settings_parser(prog="echo.py").parse_args(["--help"])
     assert exited.value.code == 0
     out = capsys.readouterr().out
-    assert "--max-message-bytes" in out and "-b ADDRESS, --bind ADDRESS" in out
+    assert "--max-message-bytes" in out
+    # Python 3.13's argparse names the metavar once: "-b, --bind ADDRESS".
+    assert re.search(r"-b( ADDRESS)?, --bind ADDRESS", out)
     assert "%-style format" in out and out.startswith("usage: echo.py ")
