@@ -48,6 +48,7 @@ from h2.events import (
 )
 from h2.exceptions import H2Error, ProtocolError
 from h2.settings import SettingCodes, Settings
+from hyperframe.frame import GoAwayFrame
 
 from rocket.http.errors import HTTPError
 from rocket.http2.stream import StreamConn, build_request
@@ -132,6 +133,8 @@ class H2Session(StreamSide):
             self._close()
             return
         for event in events:
+            if self.dead:
+                break
             self._on_event(event)
 
     def on_ready(self, watch: Any) -> None:
@@ -170,8 +173,12 @@ class H2Session(StreamSide):
             if self.dead:
                 return
             if not self.goaway_sent:
+                # Framed here: h2's close_connection() would refuse the running streams'
+                # frames that must still go out (RFC 9113 §6.8: they complete).
                 self.goaway_sent = True
-                self.h2.close_connection(ErrorCodes.NO_ERROR)
+                frame = GoAwayFrame(0, error_code=ErrorCodes.NO_ERROR,
+                                    last_stream_id=self.h2.highest_inbound_stream_id)
+                self._out += self.h2.data_to_send() + frame.serialize()
                 self._flush()
             if not self.streams:
                 self._close()

@@ -133,15 +133,20 @@ class StreamSide:
         view = memoryview(data)
         h2 = self.h2
         stream_id = stream.stream_id
-        timeout = self.options.send_timeout
+        timeout = self.options.send_timeout or 1e9
+        deadline = 0.0  # while waiting: when the client must have made room
         with self.cond:
             while True:
                 self._check(stream)
                 room = min(h2.local_flow_control_window(stream_id), len(view))
-                if (room <= 0 and view) or len(self._out) > OUT_HIGH_WATER_BYTES:
-                    if not self.cond.wait(timeout):
+                if room <= 0 or len(self._out) > OUT_HIGH_WATER_BYTES:
+                    now = time.monotonic()
+                    deadline = deadline or now + timeout
+                    if now >= deadline:
                         raise timed_out()
+                    self.cond.wait(deadline - now)
                     continue
+                deadline = 0.0
                 frame = h2.max_outbound_frame_size
                 while room > 0:
                     size = min(room, frame)

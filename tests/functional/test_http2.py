@@ -163,7 +163,7 @@ def test_graceful_stop_sends_goaway_and_finishes_streams_in_flight(start_server)
 
     def slow(environ, start_response):
         entered.set()
-        time.sleep(0.5)
+        time.sleep(1.5)  # past the GOAWAY, which follows the drain's 0.5 s grace
         start_response("200 OK", [("Content-Length", "4")])
         return [b"done"]
 
@@ -175,14 +175,17 @@ def test_graceful_stop_sends_goaway_and_finishes_streams_in_flight(start_server)
         assert server.info()["open_streams"] == 1
         stopper = threading.Thread(target=server.stop)
         stopper.start()
-        reply = client.wait_for(stream)[0]
         while client.goaway is None and client.read_once():
             pass
-        stopper.join(15.0)
+        late = client.request("/late")  # after the GOAWAY: refused, never run
+        reply, refused = client.wait_for(stream, late)
     finally:
         client.close()
+    stopper.join(15.0)
+    assert not stopper.is_alive()
     assert (reply["status"], reply["body"]) == (200, b"done")
-    assert client.goaway is not None and client.goaway.error_code == 0
+    assert client.goaway.error_code == 0 and client.goaway.last_stream_id == stream
+    assert refused["reset"] == 7  # REFUSED_STREAM
 
 
 def test_http2_true_without_h2_is_one_error_line():
