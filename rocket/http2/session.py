@@ -212,10 +212,9 @@ class H2Session(StreamSide):
             self._on_reset(event.stream_id)
         elif cls is WindowUpdated or cls is RemoteSettingsChanged:
             self.cond.notify_all()
-        elif cls is ConnectionTerminated:
-            self.goaway_sent = True  # the client leaves: finish what runs, then close
-            if not self.streams:
-                self._close()
+        elif cls is ConnectionTerminated:  # the client leaves; h2 sends nothing more now
+            self._flush()
+            self._close()
 
     def _open(self, event: Any) -> None:
         stream_id = event.stream_id

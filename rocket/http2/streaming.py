@@ -8,6 +8,7 @@ import time
 from typing import Any, Optional
 
 from h2.errors import ErrorCodes
+from h2.exceptions import H2Error
 
 from rocket.http2.stream import StreamConn, timed_out
 from rocket.logs import errors_log
@@ -125,44 +126,56 @@ class StreamSide:
         """HEADERS for ``stream`` (END_STREAM with ``end``)."""
         with self.lock:
             self._check(stream)
-            self.h2.send_headers(stream.stream_id, fields, end_stream=end)
+            try:
+                self.h2.send_headers(stream.stream_id, fields, end_stream=end)
+            except H2Error as exc:
+                raise _gone(stream, exc) from None
             self._flush()
 
     def send_body(self, stream: StreamConn, data: bytes, last: bool) -> None:
         """DATA for ``stream``, as the flow control windows allow; END_STREAM with ``last``."""
         view = memoryview(data)
+        with self.cond:
+            try:
+                self._send_data(stream, view, last)
+            except H2Error as exc:
+                raise _gone(stream, exc) from None
+
+    def _send_data(self, stream: StreamConn, view: memoryview, last: bool) -> None:
         h2 = self.h2
         stream_id = stream.stream_id
         timeout = self.options.send_timeout or 1e9
         deadline = 0.0  # while waiting: when the client must have made room
-        with self.cond:
-            while True:
-                self._check(stream)
-                room = min(h2.local_flow_control_window(stream_id), len(view))
-                if room <= 0 or len(self._out) > OUT_HIGH_WATER_BYTES:
-                    now = time.monotonic()
-                    deadline = deadline or now + timeout
-                    if now >= deadline:
-                        raise timed_out()
-                    self.cond.wait(deadline - now)
-                    continue
-                deadline = 0.0
-                frame = h2.max_outbound_frame_size
-                while room > 0:
-                    size = min(room, frame)
-                    h2.send_data(stream_id, bytes(view[:size]),
-                                 end_stream=last and size == len(view))
-                    view = view[size:]
-                    room -= size
-                self._flush()
-                if not view:
-                    return
+        while True:
+            self._check(stream)
+            room = min(h2.local_flow_control_window(stream_id), len(view))
+            if room <= 0 or len(self._out) > OUT_HIGH_WATER_BYTES:
+                now = time.monotonic()
+                deadline = deadline or now + timeout
+                if now >= deadline:
+                    raise timed_out()
+                self.cond.wait(deadline - now)
+                continue
+            deadline = 0.0
+            frame = h2.max_outbound_frame_size
+            while room > 0:
+                size = min(room, frame)
+                h2.send_data(stream_id, bytes(view[:size]),
+                             end_stream=last and size == len(view))
+                view = view[size:]
+                room -= size
+            self._flush()
+            if not view:
+                return
 
     def end_stream(self, stream: StreamConn) -> None:
         """END_STREAM (an empty DATA frame) once the response is complete."""
         with self.lock:
             self._check(stream)
-            self.h2.end_stream(stream.stream_id)
+            try:
+                self.h2.end_stream(stream.stream_id)
+            except H2Error as exc:
+                raise _gone(stream, exc) from None
             self._flush()
 
     def reset_stream(self, stream: StreamConn) -> None:
@@ -172,3 +185,10 @@ class StreamSide:
                 stream.reset = True
                 self._reset(stream.stream_id, ErrorCodes.INTERNAL_ERROR)
                 self._flush()
+
+
+def _gone(stream: StreamConn, exc: Exception) -> ConnectionResetError:
+    """The stream closed under a send (reset, or the connection going): the worker's
+    "peer gone" error."""
+    stream.reset = True
+    return ConnectionResetError(f"HTTP/2 stream {stream.stream_id} closed: {exc}")
