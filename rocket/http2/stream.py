@@ -203,17 +203,23 @@ class StreamConn:
         return total
 
     def finish(self) -> None:
-        """The worker is done: END_STREAM unless it went out with the last bytes."""
-        if not self.ended and not self.reset:
+        """The worker is done: END_STREAM unless it went out with the last bytes; a body
+        shorter than its Content-Length (or no final head) resets the stream instead."""
+        if self._remaining or self._head is not None:
+            self.close()
+        elif not self.ended and not self.reset:
             self.ended = True
             self.session.end_stream(self)
 
     def close(self) -> None:
-        """The worker gave up on this stream (an error after the head): reset it."""
+        """The response cannot complete (an error after the head): reset the stream."""
         if not self.closed:
             self.closed = True
             if not self.ended:
                 self.session.reset_stream(self)
+
+    cut_response = close
+    """The worker's call when the application failed after the head (HTTP/1 closes then)."""
 
     def abort(self) -> None:
         """Server stop: wake the stream's thread (its next wait or send fails)."""

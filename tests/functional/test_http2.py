@@ -39,11 +39,19 @@ def app(environ, start_response):
         return (b"part %d\n" % i for i in range(50))
     elif path == "/boom":
         raise RuntimeError("boom")
+    elif path == "/late-boom":  # fails after its head and first block
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return late_boom()
     else:
         body = f"{environ['SERVER_PROTOCOL']} {environ['wsgi.url_scheme']}".encode()
     start_response("200 OK", [("Content-Type", "text/plain"),
                               ("Content-Length", str(len(body)))])
     return [body]
+
+
+def late_boom():
+    yield b"first"
+    raise RuntimeError("late boom")
 
 
 def curl(*args, timeout=30):
@@ -148,11 +156,13 @@ def test_rst_stream_closes_the_iterable_and_frees_the_thread(start_server):
         client.close()
 
 
-def test_raising_app_gets_500_and_the_connection_goes_on(start_server):
+def test_raising_app_gets_500_or_a_reset_and_the_connection_goes_on(start_server):
     server = start_server(app)
     client = H2Client(server.port)
     try:
         assert client.get("/boom")[0] == 500
+        late = client.wait_for(client.request("/late-boom"))[0]
+        assert late["status"] == 200 and late["reset"] == 2  # INTERNAL_ERROR, not a short end
         assert client.get("/") == (200, b"HTTP/2 http")
     finally:
         client.close()
