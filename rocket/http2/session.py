@@ -52,7 +52,7 @@ from hyperframe.frame import GoAwayFrame
 
 from rocket.http.errors import HTTPError
 from rocket.http2.stream import StreamConn, build_request
-from rocket.http2.streaming import H2Options, StreamJob, StreamSide
+from rocket.http2.streaming import OUT_HIGH_WATER_BYTES, H2Options, StreamJob, StreamSide
 from rocket.logs import monitor_log as log
 
 __all__ = ["H2Session", "CONNECTION_WINDOW_BYTES", "SEND_BLOCK_BYTES"]
@@ -144,8 +144,8 @@ class H2Session(StreamSide):
             self._armed_write = False
             if self._out:
                 self._flush()
-            if not self.dead:
-                try:
+            if not self.dead and len(self._out) <= OUT_HIGH_WATER_BYTES:
+                try:  # past the high water the client must read first (PING, SETTINGS floods)
                     self.conn.read_nowait()
                 except OSError:
                     self._die()
@@ -227,7 +227,7 @@ class H2Session(StreamSide):
             self._reset(stream_id, ErrorCodes.PROTOCOL_ERROR)
             return
         stream = StreamConn(self, stream_id, request, self.options.max_body)
-        if not self.streams:
+        if not self.streams and self.watch is not None:
             self.monitor.set_deadline(self.watch, 0.0)
         self.streams[stream_id] = stream
         if self.running < self.options.max_threads:

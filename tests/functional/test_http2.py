@@ -9,6 +9,7 @@ import hashlib
 import logging
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import threading
@@ -18,7 +19,7 @@ import pytest
 
 pytest.importorskip("h2")
 
-from tests.functional.client import raw_get  # noqa: E402
+from tests.functional.client import raw_get, read_to_eof  # noqa: E402
 from tests.functional.h2client import H2Client  # noqa: E402
 
 CURL = shutil.which("curl")
@@ -206,3 +207,26 @@ def test_http2_true_without_h2_is_one_error_line():
     lines = done.stderr.strip().splitlines()
     assert done.returncode == 2 and len(lines) == 1, done.stderr
     assert "http2" in lines[0] and "pip install 'rocket-wsgi[http2]'" in lines[0]
+
+
+def test_http2_false_answers_the_preface_with_505(start_server):
+    server = start_server(app, http2=False)
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
+        sock.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
+        assert read_to_eof(sock).startswith(b"HTTP/1.1 505 ")
+
+
+def test_hooks_fire_per_stream_and_static_files_go_out_as_data(start_server, tmp_path):
+    (tmp_path / "site").mkdir()
+    (tmp_path / "site" / "page.txt").write_bytes(b"p" * 100_000)
+    events = []
+    server = start_server(app, static=[f"/files={tmp_path / 'site'}"],
+                          pre_request=lambda conn, request: events.append(request.target),
+                          post_request=lambda conn, request, reply: events.append("after"))
+    client = H2Client(server.port)
+    try:
+        assert client.get("/files/page.txt") == (200, b"p" * 100_000)
+        assert client.get("/") == (200, b"HTTP/2 http")
+    finally:
+        client.close()
+    assert events == [b"/files/page.txt", "after", b"/", "after"]
