@@ -170,20 +170,27 @@ class StreamConn:
             length = _content_length(fields)
             bodiless = self.request.method == b"HEAD" or status in (204, 304) or length == 0
             self._remaining = 0 if bodiless else length
-            self.session.send_headers(self, fields, bodiless)
             if bodiless:
+                self.session.send_headers(self, fields, True)
                 self.ended = True
                 return
-            data = rest
+            rest, last = self._take(rest)
+            self.session.send_headers(self, fields, False, rest, last)
+            self.ended = last
+            return
         if data:
-            last = False
-            if self._remaining is not None:
-                data = data[:self._remaining]
-                self._remaining -= len(data)
-                last = not self._remaining
+            data, last = self._take(data)
             self.session.send_body(self, data, last)
-            if last:
-                self.ended = True
+            self.ended = last
+
+    def _take(self, data: bytes) -> Tuple[bytes, bool]:
+        """The part of ``data`` the Content-Length allows, and whether it ends the body."""
+        remaining = self._remaining
+        if remaining is None:
+            return data, False
+        data = data[:remaining]
+        self._remaining = remaining - len(data)
+        return data, not self._remaining
 
     def sendmany(self, buffers: Any) -> None:
         """Send several buffers in order."""

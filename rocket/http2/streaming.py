@@ -38,8 +38,6 @@ class H2Options:
         self.max_body = config.max_body
 
 
-
-
 class StreamJob:
     """A pool item: runs a session's streams one after another (see the module docstring)."""
 
@@ -50,11 +48,12 @@ class StreamJob:
         self.stream = stream
 
     def run(self) -> None:
-        """Serve the stream, then the next queued one of the same connection, if any."""
+        """Serve the stream, then the next queued ones of the same connection, if any."""
+        session = self.session
         stream: Optional[StreamConn] = self.stream
         while stream is not None:
-            self.session.serve_stream(stream)
-            stream = self.session.next_stream()
+            session.serve_stream(stream)
+            stream = session.next_stream(stream)
 
     def close(self) -> None:
         """The pool discards this job (stop): reset its stream."""
@@ -63,6 +62,7 @@ class StreamJob:
     def abort(self) -> None:
         """The pool stops while the job runs: wake its waits."""
         self.session.abort()
+
 
 class StreamSide:
     """Mixin of :class:`~rocket.http2.session.H2Session`: the methods its streams' threads
@@ -89,16 +89,16 @@ class StreamSide:
         except Exception:
             log.exception("HTTP/2 stream %d failed", stream.stream_id)
             stream.close()
-        with self.lock:
-            if not stream.body.ended and not stream.reset and not self.dead:
-                self._reset(stream.stream_id, ErrorCodes.NO_ERROR)  # RFC 9113 §8.1
-            self._forget(stream)
 
-    def next_stream(self) -> Optional[StreamConn]:
-        """The next queued stream for the calling job, or None (the job ends)."""
+    def next_stream(self, done: StreamConn) -> Optional[StreamConn]:
+        """Forget the stream ``done``; the next queued one for the calling job, or None
+        (the job ends). One lock for both: this runs once per stream."""
         with self.lock:
+            if not done.body.ended and not done.reset and not self.dead:
+                self._reset(done.stream_id, ErrorCodes.NO_ERROR)  # RFC 9113 §8.1
+            self._forget(done)
             if self.queued and not self.dead:
-                return self.queued.popleft()
+                return self.queued.popleft()  # type: ignore[no-any-return]
             self.running -= 1
             return None
 
@@ -122,12 +122,17 @@ class StreamSide:
                 self._ack(stream_id, flow)
                 self._flush()
 
-    def send_headers(self, stream: StreamConn, fields: Any, end: bool) -> None:
-        """HEADERS for ``stream`` (END_STREAM with ``end``)."""
-        with self.lock:
+    def send_headers(self, stream: StreamConn, fields: Any, end: bool, body: bytes = b"",
+                     last: bool = False) -> None:
+        """HEADERS for ``stream`` (END_STREAM with ``end``), then ``body`` as for
+        :meth:`send_body`: a whole small response costs one lock and one send."""
+        with self.cond:
             self._check(stream)
             try:
                 self.h2.send_headers(stream.stream_id, fields, end_stream=end)
+                if body:
+                    self._send_data(stream, memoryview(body), last)
+                    return
             except H2Error as exc:
                 raise _gone(stream, exc) from None
             self._flush()
