@@ -163,8 +163,8 @@ SETTINGS: List[Setting] = [
             "HTTP/2"),
     Setting("http2_max_threads", positive_int, 8,
             "worker threads one HTTP/2 connection may use at once (its other streams queue); "
-            "8 keeps a browser's burst parallel while 16 such connections fit the default "
-            "max_threads", "HTTP/2"),
+            "8: a computing app is no faster past it (measured, docs/http2.md) and 16 such "
+            "connections fit the default max_threads", "HTTP/2"),
     Setting("http2_stream_window", byte_count, 256 * 1024,
             "bytes of request body a stream may send ahead of the application's reads (its "
             "flow control window)", "HTTP/2"),
