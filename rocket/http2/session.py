@@ -113,7 +113,8 @@ class H2Session(StreamSide):
                 return
             self.feed(received)
             self._flush()
-            self._idle_deadline()
+            if not self.streams:
+                self._idle_deadline()
 
     trailing_data = b""
     """Generic code (eviction, hand-off checks) sees no HTTP/1 bytes buffered."""
