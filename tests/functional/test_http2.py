@@ -229,4 +229,7 @@ def test_hooks_fire_per_stream_and_static_files_go_out_as_data(start_server, tmp
         assert client.get("/") == (200, b"HTTP/2 http")
     finally:
         client.close()
+    deadline = time.monotonic() + 5.0
+    while len(events) < 4 and time.monotonic() < deadline:  # post_request follows the reply
+        time.sleep(0.01)
     assert events == [b"/files/page.txt", "after", b"/", "after"]
