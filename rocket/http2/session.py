@@ -187,10 +187,7 @@ class H2Session(StreamSide):
     def abort(self) -> None:
         """Server stop: the connection is going; wake every wait of its streams."""
         with self.lock:
-            self.dead = True
-            for stream in self.streams.values():
-                stream.reset = True
-            self.cond.notify_all()
+            self._end_streams()
 
     # -- h2 events (lock held) -----------------------------------------------------------------
     def _on_event(self, event: Any) -> None:
@@ -320,13 +317,19 @@ class H2Session(StreamSide):
             self.monitor.rearm(self.watch, True)
             self._armed_write = True
 
-    def _close(self) -> None:
-        """Close the connection gently (FIN, then drop what the client still sends)."""
+    def _end_streams(self) -> Any:
+        """The connection is going: every wait and send of its streams fails from now on.
+        Returns the watch, no longer the session's."""
         self.dead = True
         for stream in self.streams.values():
             stream.reset = True
         self.cond.notify_all()
         watch, self.watch = self.watch, None
+        return watch
+
+    def _close(self) -> None:
+        """Close the connection gently (FIN, then drop what the client still sends)."""
+        watch = self._end_streams()
         if watch is not None:
             self.monitor.close_session(watch)
         else:
@@ -334,11 +337,7 @@ class H2Session(StreamSide):
 
     def _die(self) -> None:
         """The peer is gone: close now."""
-        self.dead = True
-        for stream in self.streams.values():
-            stream.reset = True
-        self.cond.notify_all()
-        watch, self.watch = self.watch, None
+        watch = self._end_streams()
         if watch is not None:
             self.monitor.drop(watch)
         else:
