@@ -97,6 +97,23 @@ def test_curl_over_tls_negotiates_h2_by_alpn(start_server, tls_files, tmp_path):
     assert curl("--http1.1", "--cacert", tls_files.ca_path, url + "/") == b"HTTP/1.1 https"
 
 
+@needs_curl
+def test_a_client_certificate_reaches_the_environ_over_http2(start_server, tls_files):
+    def cert(environ, start_response):
+        body = environ.get("SSL_CLIENT_RAW_CERT", "none").encode()
+        start_response("200 OK", [("Content-Length", str(len(body)))])
+        return [body]
+
+    server = start_server(cert, interfaces=("127.0.0.1", 0, tls_files.key_path,
+                                            tls_files.cert_path, tls_files.ca_path))
+    url = f"https://127.0.0.1:{server.port}/"
+    options = ("--http2", "--cacert", tls_files.ca_path, "-w", " %{http_version}")
+    with_cert = curl(*options, "--cert", tls_files.client_cert_path, "--key",
+                     tls_files.client_key_path, url)
+    assert with_cert.startswith(b"-----BEGIN CERTIFICATE-----") and with_cert.endswith(b" 2")
+    assert curl(*options, url) == b"none 2"
+
+
 def test_streams_run_concurrently_within_http2_max_threads(start_server):
     lock = threading.Lock()
     running = [0, 0]  # now, most at once
