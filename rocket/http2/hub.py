@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import weakref
 from typing import Any, Callable
 
@@ -20,16 +21,20 @@ class HTTP2:
         self.options = H2Options(config)
         self.serve = serve
         self.sessions: Any = weakref.WeakSet()
+        self._lock = threading.Lock()  # a WeakSet may not change while it is iterated
 
     def take(self, conn: Any, monitor: Any, submit: Callable[[Any], None]) -> bool:
         """Run ``conn`` (its parser stopped after the preface line) as an HTTP/2 session held
         by ``monitor``, its streams submitted to the pool with ``submit``."""
         received = PREFACE_LINE + conn.reader.trailing_data
         session = H2Session(conn, monitor, submit, self.serve, self.options)
-        self.sessions.add(session)
+        with self._lock:
+            self.sessions.add(session)
         session.start(received)
         return True
 
     def open_streams(self) -> int:
         """Streams open over every session (a snapshot)."""
-        return sum(len(session.streams) for session in list(self.sessions))
+        with self._lock:
+            sessions = list(self.sessions)
+        return sum(len(session.streams) for session in sessions)
