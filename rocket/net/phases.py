@@ -16,6 +16,7 @@ Every step returns at once: reads, handshake steps and sends never wait (the
   before anything else; once it is read, the connection goes on as a new one would: to its
   TLS handshake, to the pool (a server that speaks first) or to its head, whose deadline is
   the same ``header_timeout`` after accept. A refused header and the deadline close it.
+- ``session``: the connection's session reads, writes and re-arms (:mod:`rocket.net.sessions`).
 - ``drain``: read and drop up to ``DRAIN_READS_PER_EVENT`` reads per event; EOF, an error,
   ``drain_gap`` of silence or the end of ``drain_time`` close it.
 """
@@ -26,6 +27,7 @@ from typing import Any
 
 from rocket.logs import monitor_log as log
 from rocket.net.proxied import ProxyRefused
+from rocket.net.sessions import SESSION
 
 __all__ = ["Phases", "IDLE", "HEAD", "HANDSHAKE", "PROXY", "DRAIN", "DRAIN_READS_PER_EVENT"]
 
@@ -54,12 +56,17 @@ class Phases:
             self._step_handshake(watch)
         elif phase is PROXY:
             self._read_proxy(watch)
+        elif phase is SESSION:
+            self._session_event(watch)
         else:
             self._read_head(watch)
 
     def _on_expire(self: Any, watch: Any) -> None:
         phase = watch.phase
         conn = watch.conn
+        if phase is SESSION:
+            self._session_expired(watch)
+            return
         if phase is IDLE:
             self.closed_idle += 1
             self._drop(watch)

@@ -25,7 +25,8 @@ STATE_NAMES = {BOOTING: "booting", SERVING: "serving", RETIRING: "retiring",
                DRAINING: "draining"}
 
 _INT_FIELDS = ("pid", "state", "requests", "connections", "busy", "threads", "queued",
-               "received", "idle", "parks", "max_connections", "evictions", "paused_ms", "evicted")
+               "received", "idle", "parks", "max_connections", "evictions", "paused_ms", "evicted",
+               "streams")
 _TIME_FIELDS = ("heartbeat_at", "progress_at")
 _LAYOUT = struct.Struct("=Q" + "q" * len(_INT_FIELDS) + "d" * len(_TIME_FIELDS))
 _SEQ = struct.Struct("=Q")
@@ -42,9 +43,9 @@ class Slot:
     Integer fields: pid, state, requests, connections, busy, threads, queued, received
     (connections accepted), idle (connections parked in the monitor now), parks (times a
     connection was parked), max_connections, evictions (connections closed to make room),
-    paused_ms, evicted (idle connections closed by the keep-alive timeout); time fields:
-    heartbeat_at, progress_at (since when the least advanced request in flight has made no
-    progress; see :mod:`rocket.workers.progress`). ``publish(values)`` /
+    paused_ms, evicted (idle connections closed by the keep-alive timeout), streams (HTTP/2
+    streams open); time fields: heartbeat_at, progress_at (since when the least advanced
+    request in flight has made no progress; see :mod:`rocket.workers.progress`). ``publish(values)`` /
     ``published()`` carry a list of numbers beside it (the metrics counters of
     :mod:`rocket.metrics.recorder`).
     """

@@ -42,7 +42,8 @@ class Draining:
         and threads (of the pool), queued, received (accepted), idle (parked in the monitor),
         parks (times a connection was parked), evicted (idle connections closed at the
         keep-alive timeout), handled (hand-offs the pool finished), max_connections,
-        evictions (idle connections closed to make room) and paused_ms (time not accepting)."""
+        evictions (idle connections closed to make room), paused_ms (time not accepting) and
+        streams (HTTP/2 streams open)."""
         pool = self.pool.stats() if self.pool is not None else {}
         monitor = self.monitor
         parked = len(monitor) if monitor is not None else 0
@@ -57,7 +58,12 @@ class Draining:
                 "handled": pool.get("handled", 0),
                 "max_connections": admission.max_connections if admission else 0,
                 "evictions": admission.evictions if admission else 0,
-                "paused_ms": int(admission.paused_s * 1000) if admission else 0}
+                "paused_ms": int(admission.paused_s * 1000) if admission else 0,
+                "streams": self.open_streams()}
+
+    def open_streams(self) -> int:
+        """HTTP/2 streams open now (0 without HTTP/2)."""
+        return 0
 
     def stalled_since(self, now: float) -> float:
         """Since when the least advanced request in flight has made no progress (``now``:

@@ -129,7 +129,8 @@ def test_curl_sizes_and_ranges(server, site, tmp_path):
 def test_curl_multiple_ranges(server):
     url, ca = server.url, server.ca
     done = subprocess.run(
-        [CURL, "-s", "--cacert", ca, "-r", "0-1,10-11", "-D", "-", url + "/mib.bin"],
+        [CURL, "-s", "--http1.1", "--cacert", ca, "-r", "0-1,10-11", "-D", "-",
+         url + "/mib.bin"],
         capture_output=True,
         timeout=30,
     )
