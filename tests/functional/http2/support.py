@@ -182,19 +182,36 @@ class FrameClient:
         """The next frame, or None at EOF (or a reset); AssertionError after ``timeout`` s."""
         deadline = time.monotonic() + timeout
         while True:
-            if len(self.buffer) >= 9:
-                length = int.from_bytes(self.buffer[:3], "big")
-                if len(self.buffer) >= 9 + length:
-                    kind, flags, sid = struct.unpack(">BBI", self.buffer[3:9])
-                    got = Frame(kind, flags, sid & 0x7FFFFFFF, self.buffer[9:9 + length])
-                    self.buffer = self.buffer[9 + length:]
-                    self.frames.append(got)
-                    return got
-            if self.eof:
-                return None
+            got = self._buffered_frame()
+            if got is not None or self.eof:
+                return got
             left = deadline - time.monotonic()
             assert left > 0, f"no frame within {timeout} s; got {self.frames[-5:]}"
             self._fill(left)
+
+    def _buffered_frame(self) -> Optional[Frame]:
+        if len(self.buffer) < 9:
+            return None
+        length = int.from_bytes(self.buffer[:3], "big")
+        if len(self.buffer) < 9 + length:
+            return None
+        kind, flags, sid = struct.unpack(">BBI", self.buffer[3:9])
+        got = Frame(kind, flags, sid & 0x7FFFFFFF, self.buffer[9:9 + length])
+        self.buffer = self.buffer[9 + length:]
+        self.frames.append(got)
+        return got
+
+    def read_available(self) -> List[Frame]:
+        """The frames that arrived so far, without waiting (before the peer's reset can
+        discard them)."""
+        if not self.eof:
+            self._fill(0)
+        got: List[Frame] = []
+        frame_ = self._buffered_frame()
+        while frame_ is not None:
+            got.append(frame_)
+            frame_ = self._buffered_frame()
+        return got
 
     def _fill(self, timeout: float) -> None:
         if not (isinstance(self.sock, ssl.SSLSocket) and self.sock.pending()):
@@ -248,10 +265,14 @@ class FrameClient:
     def connection_error(self, timeout: float = 5.0) -> Optional[int]:
         """The GOAWAY error code the server sent before closing, or None when it just closed;
         AssertionError when it neither closed nor sent GOAWAY within ``timeout`` s."""
-        got = self.wait_for((GOAWAY,), timeout=timeout)
+        got = self.goaway() or self.wait_for((GOAWAY,), timeout=timeout)
         if got is None:
             return None
         return got.error_code
+
+    def goaway(self) -> Optional[Frame]:
+        """The GOAWAY read so far, if any."""
+        return next((f for f in self.frames if f.type == GOAWAY), None)
 
     def stream_error(self, stream_id: int, timeout: float = 5.0) -> Tuple[str, Optional[int]]:
         """``("reset", code)``, ``("goaway", code)`` or ``("closed", None)``: how the server
