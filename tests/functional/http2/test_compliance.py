@@ -191,8 +191,9 @@ STREAM_ERRORS = [
 def client(h2_server):
     clients = []
 
-    def connect(app_spec: str = "tests.apps.hello:app", **options) -> FrameClient:
-        c = FrameClient(h2_server(app_spec, **options))
+    def connect(app_spec: str = "tests.apps.hello:app", tls: bool = False,
+                **options) -> FrameClient:
+        c = FrameClient(h2_server(app_spec, tls=tls), **options)
         clients.append(c)
         return c
 
