@@ -25,6 +25,7 @@ from tests.functional.http2.support import (
     GOAWAY,
     HEADERS,
     INITIAL_WINDOW_SIZE,
+    MAX_CONCURRENT_STREAMS,
     MAX_FRAME_SIZE,
     PADDED,
     PING,
@@ -32,6 +33,7 @@ from tests.functional.http2.support import (
     PRIORITY_FLAG,
     PROTOCOL_ERROR,
     PUSH_PROMISE,
+    REFUSED_STREAM,
     RST_STREAM,
     SETTINGS_FRAME,
     STREAM_CLOSED,
@@ -287,3 +289,21 @@ def test_generic_requests(client):
            frame(DATA, 0, 9, b"body"),
            frame(HEADERS, END_HEADERS | END_STREAM, 9, block([(b"x-trailer", b"1")])))
     assert c.response(9) == (b"200", b"body")
+
+
+def test_5_1_2_streams_past_the_advertised_limit_are_refused(client):
+    """http2/5.1.2/1: with SETTINGS_MAX_CONCURRENT_STREAMS open streams (bodies not sent yet),
+    one more is refused with REFUSED_STREAM (or PROTOCOL_ERROR)."""
+    c = client(ECHO)
+    advertised = dict(struct.unpack(">HI", chunk) for chunk in _chunks(c.handshake().payload))
+    limit = advertised.get(MAX_CONCURRENT_STREAMS)
+    assert limit is not None and limit <= 1000, advertised
+    for sid in range(1, 2 * limit, 2):
+        c.send(frame(HEADERS, END_HEADERS, sid, POST))
+    c.send(frame(HEADERS, END_HEADERS, 2 * limit + 1, POST))
+    assert c.stream_error(2 * limit + 1) in (("reset", REFUSED_STREAM), ("reset", PROTOCOL_ERROR),
+                                             ("goaway", PROTOCOL_ERROR))
+
+
+def _chunks(payload: bytes):
+    return [payload[i:i + 6] for i in range(0, len(payload), 6)]
