@@ -53,7 +53,7 @@ METAVARS = {"bind": "ADDRESS", "static": "URL=DIR[;OPTION...]", "access_log": "F
             "server_name": "NAME", "body_min_rate": "BYTES_PER_S", "send_min_rate": "BYTES_PER_S",
             "forwarded_allow_ips": "ADDRESSES", "forwarded_headers": "x-forwarded|forwarded",
             "proxy_protocol": "off|v1|v2|auto", "health_path": "PATH",
-            "metrics_bind": "HOST:PORT"}
+            "metrics_bind": "HOST:PORT", "http2": "auto|true|false"}
 """Placeholders that read better than the upper-cased name."""
 
 CONVERTER_METAVARS = {byte_count: "SIZE", non_negative_float: "SECONDS", non_negative_int: "N",

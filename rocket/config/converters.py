@@ -180,6 +180,16 @@ def optional_str(value: Any) -> Optional[str]:
 CONCURRENCY_MODES = ("thread", "process")
 
 
+def auto_switch(value: Any) -> str:
+    """Auto, true or false (also yes/no, on/off, 1/0)."""
+    if isinstance(value, str) and value.strip().lower() == "auto":
+        return "auto"
+    try:
+        return "true" if to_bool(value) else "false"
+    except ValueError:
+        raise ValueError(f"{value!r} is none of auto, true, false") from None
+
+
 def concurrency_mode(value: Any) -> str:
     """Thread or process."""
     mode = str(value).strip().lower()

@@ -10,6 +10,7 @@ import socket
 from typing import Any, Callable, Dict, List, NamedTuple, Tuple
 
 from rocket.config.converters import (
+    auto_switch,
     byte_count,
     concurrency_mode,
     non_negative_float,
@@ -59,7 +60,7 @@ def _mount_with_options(spec: str, parse: Callable[[str], Tuple[str, str]]) -> T
     return parse(head) + ((options,) if options else ())
 
 
-GROUPS = ("binding", "TLS", "threads and processes", "timeouts and limits", "logging", "static",
+GROUPS = ("binding", "TLS", "HTTP/2", "threads and processes", "timeouts and limits", "logging", "static",
           "proxies and monitoring", "development", "hooks")
 """The sections of ``rocket --help``, in order; each row names one."""
 
@@ -154,6 +155,25 @@ SETTINGS: List[Setting] = [
     Setting("close_drain_timeout", non_negative_float, 5.0,
             "seconds of silence that end that draining early; 5 as nginx's lingering_timeout",
             "timeouts and limits"),
+    Setting("http2", auto_switch, "auto",
+            "serve HTTP/2: ALPN h2 on TLS listeners, the h2c preface on plain ones; auto = on "
+            "when the http2 extra (the h2 package) is installed", "HTTP/2"),
+    Setting("http2_max_concurrent_streams", positive_int, 100,
+            "streams one HTTP/2 connection may have open at once (advertised in SETTINGS)",
+            "HTTP/2"),
+    Setting("http2_max_threads", positive_int, 8,
+            "worker threads one HTTP/2 connection may use at once (its other streams queue); "
+            "8 keeps a browser's burst parallel while 16 such connections fit the default "
+            "max_threads", "HTTP/2"),
+    Setting("http2_stream_window", byte_count, 256 * 1024,
+            "bytes of request body a stream may send ahead of the application's reads (its "
+            "flow control window)", "HTTP/2"),
+    Setting("http2_max_header_list_size", byte_count, 65536,
+            "bytes of one decoded header list (HPACK bombs and CONTINUATION floods end in "
+            "GOAWAY)", "HTTP/2"),
+    Setting("http2_max_resets_per_s", positive_int, 100,
+            "streams a client may reset per second before GOAWAY ENHANCE_YOUR_CALM (the "
+            "rapid reset attack, CVE-2023-44487)", "HTTP/2"),
     Setting("certfile", optional_path, None, "PEM certificate chain for every TCP interface",
             "TLS"),
     Setting("keyfile", optional_path, None, "PEM private key for certfile", "TLS"),
@@ -329,6 +349,14 @@ class Config:
         if c.proxy_protocol != "off":
             raise ConfigError("proxy_protocol: the PROXY protocol parser (rocket.http.proxy) is "
                               "not wired into the accept path yet; use off")
+        if c.http2 != "false":
+            import importlib.util
+
+            has_h2 = importlib.util.find_spec("h2") is not None
+            if c.http2 == "true" and not has_h2:
+                raise ConfigError("http2 = true needs the h2 package: "
+                                  "pip install 'rocket-wsgi[http2]'")
+            c.http2 = "true" if has_h2 else "false"
         if c.certfile is not None:
             c.bind = tuple(i if i.secure or i.unix_path is not None
                            else i._replace(keyfile=c.keyfile, certfile=c.certfile,

@@ -90,6 +90,11 @@ class VersionNotSupported(HTTPError):
     reason = "HTTP Version Not Supported"
 
 
+class HTTP2Preface(VersionNotSupported):
+    """The head was ``PRI * HTTP/2.0``: the client speaks HTTP/2 (the connection preface,
+    RFC 9113 §3.4). A server with HTTP/2 on hands the connection over; others answer 505."""
+
+
 class BadResponse(HTTPError):
     """A malformed response, seen by the client-side parser."""
 

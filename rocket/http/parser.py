@@ -30,6 +30,7 @@ from .errors import (
     BodyTooLarge,
     ExpectationFailed,
     HeaderTooLarge,
+    HTTP2Preface,
     HTTPError,
     IncompleteRequest,
     NotImplementedCoding,
@@ -177,6 +178,8 @@ class RequestParser(ReceiveBuffer):
         elif version == b"HTTP/1.0":
             http_version = b"1.0"
         else:
+            if line == b"PRI * HTTP/2.0":  # RFC 9113 §3.4; the rest of the preface follows
+                raise HTTP2Preface("HTTP/2 connection preface")
             http_version = self._version(version)
         self._check_target(method, target)
 

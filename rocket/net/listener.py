@@ -18,7 +18,7 @@ import os
 import socket
 import threading
 import time
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, Sequence
 
 from rocket.config.settings import Interface
 from rocket.logs import RateLimitedLog, errors_log
@@ -61,8 +61,9 @@ class Listener:
                  make_room: Callable[[], None] = lambda: None,
                  on_capacity_error: Callable[[OSError], bool] = lambda exc: False,
                  on_capacity_recovered: Callable[[], None] = lambda: None,
-                 defer_accept_s: int = 0) -> None:
-        self.tls_context = make_tls_context(interface, ciphers) if interface.secure else None
+                 defer_accept_s: int = 0, alpn: Sequence[str] = ()) -> None:
+        self.tls_context = make_tls_context(interface, ciphers, alpn) if interface.secure \
+            else None
         # A socket passed in (inherited from an arbiter or systemd) may be shared with other
         # processes: shutdown() would stop them accepting too, so only close our descriptor.
         self.owns_socket = sock is None

@@ -11,7 +11,8 @@ How it works
     head came);
   - ``handshake``: a TLS handshake, stepped without waiting, for ``tls_handshake_timeout`` s;
     the head deadline starts when it is done;
-  - ``drain``: a lingering close, reading and dropping what the client still sends.
+  - ``drain``: a lingering close, reading and dropping what the client still sends;
+  - ``session``: an HTTP/2 connection, held until it closes (:mod:`rocket.net.sessions`).
 
 - Any thread hands a connection in (:meth:`Monitor.park`, :meth:`Monitor.wait_head`,
   :meth:`Monitor.handshake`, :meth:`Monitor.close_gently`). Under a lock its :class:`Watch`
@@ -45,6 +46,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 from rocket.logs import monitor_log as log
 from rocket.net.phases import DRAIN, HANDSHAKE, HEAD, IDLE, Phases
 from rocket.net.pollers import make_poller
+from rocket.net.sessions import SESSION, Sessions
 
 __all__ = ["Monitor", "Watch", "MAX_WAIT_S"]
 
@@ -75,7 +77,7 @@ class Watch:
         return f"<Watch {self.phase} {self.conn!r}>"
 
 
-class Monitor(Phases):
+class Monitor(Phases, Sessions):
     """Holds connections that wait on their client; hands ready ones to ``dispatch(conn)``.
 
     ``timeout`` is ``keep_alive``; ``header_timeout``, ``handshake_timeout``, ``drain_time``
@@ -131,7 +133,7 @@ class Monitor(Phases):
 
     def phases(self) -> Dict[str, int]:
         """How many connections each phase holds (a snapshot)."""
-        counts = {IDLE: 0, HEAD: 0, HANDSHAKE: 0, DRAIN: 0}
+        counts = {IDLE: 0, HEAD: 0, HANDSHAKE: 0, DRAIN: 0, SESSION: 0}
         for watch in list(self._watched.values()):
             counts[watch.phase] += 1
         return counts
@@ -173,15 +175,18 @@ class Monitor(Phases):
                   until=until, draining=True)
 
     def close_waiting(self) -> None:
-        """Graceful stop: close every connection but the draining ones; from now on only
-        lingering closes are taken (anything else handed in is closed at once)."""
+        """Graceful stop: close every connection but the draining ones and the sessions (told
+        to finish their streams); from now on only lingering closes are taken (anything else
+        handed in is closed at once)."""
         with self._lock:
             self._waiting_allowed = False
-            closing = [w for w in self._watched.values() if w.phase != DRAIN]
+            closing = [w for w in self._watched.values() if w.phase not in (DRAIN, SESSION)]
+            sessions = [w for w in self._watched.values() if w.phase == SESSION]
             for watch in closing:
                 self._forget(watch)
         for watch in closing:
             watch.conn.close()
+        self._drain_sessions(sessions)
 
     def stop(self, timeout: float = 2.0) -> None:
         """Stop the thread and close every connection held; idempotent."""
@@ -209,7 +214,7 @@ class Monitor(Phases):
 
     # -- bookkeeping (callers hold no lock unless said) ----------------------------------------
     def _add(self, conn: Any, phase: str, deadline: float, write: bool = False,
-             until: float = 0.0, draining: bool = False) -> None:
+             until: float = 0.0, draining: bool = False) -> Optional[Watch]:
         with self._lock:
             if self._running and (self._waiting_allowed or draining):
                 fd = conn.fileno()
@@ -223,8 +228,9 @@ class Monitor(Phases):
                     self._schedule(watch, deadline)
                     if deadline and deadline < self._wake_at:
                         self._wake()
-                    return
+                    return watch
         conn.close()
+        return None
 
     def _schedule(self, watch: Watch, deadline: float) -> None:
         """Set ``watch``'s deadline (under the lock); only an earlier one costs a heap push."""

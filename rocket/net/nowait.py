@@ -2,8 +2,9 @@
 
 The monitor thread reads request heads (:meth:`NoWaitIO.read_nowait`), steps TLS handshakes
 (:meth:`NoWaitIO.handshake_nowait`), sends short answers (:meth:`NoWaitIO.send_nowait`) and
-drains lingering closes (:meth:`NoWaitIO.shut_write`, :meth:`NoWaitIO.discard_nowait`) for
-thousands of connections, so none of these may block. :class:`~rocket.net.connection.Connection`
+HTTP/2 frames (:meth:`NoWaitIO.send_some_nowait`), and drains lingering closes
+(:meth:`NoWaitIO.shut_write`, :meth:`NoWaitIO.discard_nowait`) for thousands of
+connections, so none of these may block. :class:`~rocket.net.connection.Connection`
 inherits them; the reads go into the calling thread's buffer, as its blocking reads do.
 """
 
@@ -98,6 +99,22 @@ class NoWaitIO:
                 socket.socket.send(self.sock, data, MSG_DONTWAIT)
         except OSError:
             pass
+
+    def send_some_nowait(self, data: bytes) -> int:
+        """Send what the socket takes now of ``data`` (an HTTP/2 session's writes): the bytes
+        sent, 0 when it takes none. A TLS send that took none must be repeated with the same
+        length. OSError: the peer is gone."""
+        try:
+            if self.secure:
+                self._no_wait()
+                return self.sock.send(data)  # type: ignore[no-any-return]
+            return socket.socket.send(self.sock, data, MSG_DONTWAIT)
+        except BlockingIOError:
+            return 0
+        except OSError as exc:
+            if self.secure and _tls_wants_io(exc):
+                return 0
+            raise
 
     def shut_write(self) -> None:
         """Lingering close, first step: the answer is sent, so send FIN (below any TLS layer)

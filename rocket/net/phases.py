@@ -12,6 +12,7 @@ Every step returns at once: reads, handshake steps and sends never wait (the
   it asks. Done, the connection waits for its head, whose deadline starts now. Plain HTTP on
   the TLS port gets the ``plain_http`` answer and a lingering close; other failures and the
   deadline close it.
+- ``session``: the connection's session reads, writes and re-arms (:mod:`rocket.net.sessions`).
 - ``drain``: read and drop up to ``DRAIN_READS_PER_EVENT`` reads per event; EOF, an error,
   ``drain_gap`` of silence or the end of ``drain_time`` close it.
 """
@@ -21,6 +22,7 @@ from __future__ import annotations
 from typing import Any
 
 from rocket.logs import monitor_log as log
+from rocket.net.sessions import SESSION
 
 __all__ = ["Phases", "IDLE", "HEAD", "HANDSHAKE", "DRAIN", "DRAIN_READS_PER_EVENT"]
 
@@ -46,12 +48,17 @@ class Phases:
             self._drain(watch)
         elif phase is HANDSHAKE:
             self._step_handshake(watch)
+        elif phase is SESSION:
+            self._session_event(watch)
         else:
             self._read_head(watch)
 
     def _on_expire(self: Any, watch: Any) -> None:
         phase = watch.phase
         conn = watch.conn
+        if phase is SESSION:
+            self._session_expired(watch)
+            return
         if phase is IDLE:
             self.closed_idle += 1
             self._drop(watch)

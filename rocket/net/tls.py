@@ -4,20 +4,22 @@
 unusable key, certificate, CA bundle or cipher string is a ``ConfigError`` naming the
 interface and the file, never a server that silently falls back to plain HTTP. Client
 certificates are optional (``CERT_OPTIONAL``) when ``ca_certs`` is given: the application
-sees them in the environ and decides. ``ssl`` is imported only when TLS is used.
+sees them in the environ and decides. ``alpn`` lists the protocols offered through ALPN
+(``h2, http/1.1`` when HTTP/2 is on). ``ssl`` is imported only when TLS is used.
 """
 
 from __future__ import annotations
 
 import os
-from typing import Any, Optional
+from typing import Any, Optional, Sequence
 
 from rocket.config.settings import ConfigError, Interface
 
 __all__ = ["make_tls_context"]
 
 
-def make_tls_context(interface: Interface, ciphers: Optional[str] = None) -> Any:
+def make_tls_context(interface: Interface, ciphers: Optional[str] = None,
+                     alpn: Sequence[str] = ()) -> Any:
     """A server ``SSLContext`` for ``interface``; raises ConfigError naming the bad file."""
     import ssl
 
@@ -43,4 +45,6 @@ def make_tls_context(interface: Interface, ciphers: Optional[str] = None) -> Any
             ctx.set_ciphers(ciphers)
         except ssl.SSLError as exc:
             raise ConfigError(f"{where}: ciphers {ciphers!r}: {exc}") from None
+    if alpn:
+        ctx.set_alpn_protocols(list(alpn))
     return ctx

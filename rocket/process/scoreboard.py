@@ -25,7 +25,8 @@ STATE_NAMES = {BOOTING: "booting", SERVING: "serving", RETIRING: "retiring",
                DRAINING: "draining"}
 
 _INT_FIELDS = ("pid", "state", "requests", "connections", "busy", "threads", "queued",
-               "received", "idle", "parks", "max_connections", "evictions", "paused_ms", "bytes_moved", "evicted")
+               "received", "idle", "parks", "max_connections", "evictions", "paused_ms", "bytes_moved", "evicted",
+               "streams")
 _TIME_FIELDS = ("heartbeat_at", "progress_at")
 _LAYOUT = struct.Struct("=Q" + "q" * len(_INT_FIELDS) + "d" * len(_TIME_FIELDS))
 _SEQ = struct.Struct("=Q")
@@ -43,7 +44,7 @@ class Slot:
     (connections accepted), idle (connections parked in the monitor now), parks (times a
     connection was parked), max_connections, evictions (connections closed to make room),
     paused_ms, bytes_moved (body bytes read and sent), evicted (idle connections closed by the
-    keep-alive timeout); time fields: heartbeat_at, progress_at. ``publish(values)`` /
+    keep-alive timeout), streams (HTTP/2 streams open); time fields: heartbeat_at, progress_at. ``publish(values)`` /
     ``published()`` carry a list of numbers beside it (the metrics counters of
     :mod:`rocket.metrics.recorder`).
     """

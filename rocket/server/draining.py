@@ -42,8 +42,9 @@ class Draining:
         and threads (of the pool), queued, received (accepted), idle (parked in the monitor),
         parks (times a connection was parked), evicted (idle connections closed at the
         keep-alive timeout), handled (hand-offs the pool finished), max_connections,
-        evictions (idle connections closed to make room), paused_ms (time not accepting) and
-        bytes_moved (body bytes read and sent by the worker)."""
+        evictions (idle connections closed to make room), paused_ms (time not accepting),
+        bytes_moved (body bytes read and sent by the worker) and streams (HTTP/2 streams
+        open)."""
         pool = self.pool.stats() if self.pool is not None else {}
         monitor = self.monitor
         parked = len(monitor) if monitor is not None else 0
@@ -59,7 +60,12 @@ class Draining:
                 "max_connections": admission.max_connections if admission else 0,
                 "evictions": admission.evictions if admission else 0,
                 "paused_ms": int(admission.paused_s * 1000) if admission else 0,
-                "bytes_moved": int(getattr(self.worker, "bytes_moved", 0) or 0)}
+                "bytes_moved": int(getattr(self.worker, "bytes_moved", 0) or 0),
+                "streams": self.open_streams()}
+
+    def open_streams(self) -> int:
+        """HTTP/2 streams open now (0 without HTTP/2)."""
+        return 0
 
     def info(self) -> Dict[str, Any]:
         """Live counters: addresses, timeouts, connections, requests, threads, queue depth;

@@ -19,9 +19,10 @@ __all__ = ["INFO_KEYS", "SUMMED_KEYS", "summed_figures", "process_info", "arbite
 
 SUMMED_KEYS = ("received_connections", "active_connections", "idle_connections", "parks",
                "requests", "threads", "threads_busy", "threads_idle", "queue_depth",
-               "max_connections", "evictions", "accept_paused_s")
+               "max_connections", "evictions", "accept_paused_s", "open_streams")
 """Figures that add up across worker processes (``max_connections``: each process's limit;
-``accept_paused_s``: seconds a process did not accept, summed over the processes)."""
+``accept_paused_s``: seconds a process did not accept, summed over the processes;
+``open_streams``: HTTP/2 streams open)."""
 
 INFO_KEYS = ("software", "pid", "running", "listen_on", "read_timeout", "keep_alive_timeout",
              *SUMMED_KEYS, "uptime_s", "workers_wanted", "generation", "workers",
@@ -48,7 +49,8 @@ def summed_figures(figures: Mapping[str, float]) -> Dict[str, float]:
             "threads_idle": max(0, threads - busy), "queue_depth": int(figures["queued"]),
             "max_connections": int(figures["max_connections"]),
             "evictions": int(figures["evictions"]),
-            "accept_paused_s": figures["paused_ms"] / 1000}
+            "accept_paused_s": figures["paused_ms"] / 1000,
+            "open_streams": int(figures.get("streams", 0))}
 
 
 def process_info(server: Any) -> Dict[str, Any]:

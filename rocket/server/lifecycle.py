@@ -280,7 +280,7 @@ class Lifecycle(Draining, Processes):
                                           make_room=admission.make_room,
                                           on_capacity_error=admission.out_of_descriptors,
                                           on_capacity_recovered=admission.recovered,
-                                          defer_accept_s=defer_accept_s))
+                                          defer_accept_s=defer_accept_s, alpn=self._alpn()))
         except BaseException:
             for listener in listeners:
                 listener.close()
@@ -344,6 +344,10 @@ class Lifecycle(Draining, Processes):
 
     def _serve(self, conn: Any) -> None:
         raise NotImplementedError
+
+    def _alpn(self) -> Any:
+        """The protocols TLS listeners offer through ALPN (none: no ALPN)."""
+        return ()
 
     def _request_ready(self, conn: Any) -> bool:
         """The monitor's ``ready``: do the bytes buffered on ``conn`` make a request?"""

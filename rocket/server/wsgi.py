@@ -119,6 +119,7 @@ class Rocket(Lifecycle):
 
         self.hooks = maybe_hooks(self.config)
         """The connection/request hooks of the settings, or None when none is set."""
+        self._http2: Any = None  # rocket.http2.hub.HTTP2, made when the first client speaks it
 
     # -- lifecycle ---------------------------------------------------------------------------
     def set_queue_size(self, value: Any) -> None:
@@ -154,7 +155,10 @@ class Rocket(Lifecycle):
             context = WorkerContext(self.config, self.limits, self.server_name, self.software,
                                     self.hooks, self.has_waiting, lambda: self.draining,
                                     self._close_gently, lambda: self.shedding)
+            if self._speaks_http2():
+                context.take_http2 = self._take_http2
             self.worker = self.worker_class(self._worker_app_info(), context)
+            self._http2 = None
 
     def _worker_app_info(self) -> dict:
         """``app_info`` for the worker: the ``static`` setting's mounts wrap ``wsgi_app``."""
@@ -216,7 +220,11 @@ class Rocket(Lifecycle):
 
     def _serve(self, conn: Connection) -> None:
         """Pool handler: serve, then hand the connection back to the monitor (parked idle, or
-        waiting for the rest of a head), or re-queue it when TLS holds more bytes."""
+        waiting for the rest of a head), or re-queue it when TLS holds more bytes. An HTTP/2
+        stream job (:class:`rocket.http2.session.StreamJob`) runs itself."""
+        if conn.__class__ is not Connection and not isinstance(conn, Connection):
+            conn.run()  # type: ignore[attr-defined]
+            return
         self._turn.started = now = time.monotonic()
         if self.hooks is not None and conn.on_close is None:
             self.hooks.made(conn)  # first hand-off of this connection
@@ -231,6 +239,28 @@ class Rocket(Lifecycle):
                 self.pool.submit(conn)  # type: ignore[union-attr]
             else:
                 monitor.park(conn)
+
+    def _speaks_http2(self) -> bool:
+        """HTTP/2 on (the ``http2`` setting, resolved by Config) for an HTTP worker."""
+        return self.config.http2 == "true" and hasattr(self.worker_class, "serve_request")
+
+    def _alpn(self) -> Any:
+        """``h2, http/1.1`` when HTTP/2 is on."""
+        return ("h2", "http/1.1") if self._speaks_http2() else ()
+
+    def _take_http2(self, conn: Connection) -> bool:
+        """The worker's ``take_http2``: run ``conn`` as an HTTP/2 session."""
+        hub = self._http2
+        if hub is None:
+            from rocket.http2.hub import HTTP2
+
+            hub = self._http2 = HTTP2(self.config, self.worker.serve_request)
+        return hub.take(conn, self.monitor, self.pool.submit)  # type: ignore[union-attr]
+
+    def open_streams(self) -> int:
+        """HTTP/2 streams open now."""
+        hub = self._http2
+        return hub.open_streams() if hub is not None else 0
 
     def _close_gently(self, conn: Connection) -> None:
         """The worker's ``close_gently``: the monitor's lingering close."""

@@ -35,7 +35,7 @@ import threading
 import time
 from typing import Any, Callable, Optional
 
-from rocket.http.errors import HTTPError, RequestTimeout
+from rocket.http.errors import HTTP2Preface, HTTPError, RequestTimeout
 from rocket.http.events import NEED_DATA, ConnectionClosed, Request
 from rocket.http.limits import DEFAULT_LIMITS, Limits
 from rocket.http.writer import error_response
@@ -73,6 +73,10 @@ def _close(conn: Any) -> None:
     conn.close()
 
 
+def _refuse(conn: Any) -> bool:
+    return False
+
+
 def head_ready(buf: bytes, limits: Limits) -> bool:
     """True when the parser can act on ``buf``, the start of a request: a whole head, a bare
     LF (refused at once, RFC 9112 §2.2) or more bytes than the head limits allow (414, 431)."""
@@ -97,17 +101,20 @@ class WorkerContext:
     a connection whose client may still be sending, once the answer is sent (the monitor's
     lingering close; by default a plain close). ``is_shedding()`` is True from the start of a
     graceful stop (``drain_grace`` included): the health path then answers 503.
+    ``take_http2(conn)`` is offered a connection whose client sent the HTTP/2 preface; True
+    when it took it over (HTTP/2 on), False to answer 505 as an HTTP/1-only server does.
     """
 
     __slots__ = ("settings", "limits", "server_name", "software", "hooks", "has_waiting",
-                 "is_draining", "close_gently", "is_shedding")
+                 "is_draining", "close_gently", "is_shedding", "take_http2")
 
     def __init__(self, settings: Any = None, limits: Optional[Limits] = None,
                  server_name: Optional[str] = None, software: Optional[str] = None,
                  hooks: Any = None, has_waiting: Callable[[], bool] = _never,
                  is_draining: Callable[[], bool] = _never,
                  close_gently: Callable[[Any], None] = _close,
-                 is_shedding: Callable[[], bool] = _never) -> None:
+                 is_shedding: Callable[[], bool] = _never,
+                 take_http2: Callable[[Any], bool] = _refuse) -> None:
         self.settings = settings
         self.limits = limits if limits is not None else DEFAULT_LIMITS
         self.server_name = str(server_name or "localhost")
@@ -117,6 +124,7 @@ class WorkerContext:
         self.is_draining = is_draining
         self.close_gently = close_gently
         self.is_shedding = is_shedding
+        self.take_http2 = take_http2
 
     def setting(self, name: str, default: Any) -> Any:
         """The setting ``name``, or ``default`` when it is missing or None."""
@@ -233,6 +241,8 @@ class HTTPWorker(Worker):
                 try:
                     event = next_event()
                 except HTTPError as exc:
+                    if exc.__class__ is HTTP2Preface and context.take_http2(conn):
+                        return False  # an HTTP/2 session holds it now
                     self.send_error(conn, exc)
                     context.close_gently(conn)
                     return False
@@ -275,6 +285,14 @@ class HTTPWorker(Worker):
             # The peer is gone (reset, broken pipe): nothing to answer.
             conn.close()
             return False
+
+    def serve_request(self, conn: Any, request: Request) -> bool:
+        """Answer one request of a multiplexed connection (an HTTP/2 stream), counted and
+        with the request hooks, as the request loop does."""
+        self.requests += 1
+        if self.hooks is None:
+            return bool(self.handle_request(conn, request))
+        return self._hooked_request(conn, request)
 
     def _hooked_request(self, conn: Any, request: Request) -> bool:
         """:meth:`handle_request` between ``pre_request`` and ``post_request`` (which fires

@@ -27,7 +27,7 @@ _METHODS: Dict[bytes, str] = {
     m.encode(): m
     for m in ("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "CONNECT")
 }
-_PROTOCOLS: Dict[bytes, str] = {b"1.1": "HTTP/1.1", b"1.0": "HTTP/1.0"}
+_PROTOCOLS: Dict[bytes, str] = {b"1.1": "HTTP/1.1", b"1.0": "HTTP/1.0", b"2.0": "HTTP/2"}
 
 # Rocket keeps an encoded slash in PATH_INFO as the literal "%2F" (either case), so routers can
 # tell "/a%2Fb" (one segment) from "/a/b" (two).

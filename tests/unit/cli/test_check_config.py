@@ -59,7 +59,7 @@ def samples(tmp_path):
         "forwarded_allow_ips": "10.0.0.0/8,unix", "forwarded_headers": "forwarded",
         "strip_untrusted_forwarded": False, "proxy_protocol": "off", "request_id": True,
         "health_path": "/healthz", "health_log": True, "drain_grace": "3",
-        "metrics_bind": "127.0.0.1:9100",
+        "metrics_bind": "127.0.0.1:9100", "http2": "false",
     }
 
 

@@ -111,7 +111,7 @@ def help_sections(text):
             title = line[:-1]
             sections[title] = []
         elif title is not None:
-            sections[title].extend(re.findall(r"(?<![\w-])--[a-z][a-z-]+", line))
+            sections[title].extend(re.findall(r"(?<![\w-])--[a-z][a-z0-9-]+", line))
     return sections
 
 

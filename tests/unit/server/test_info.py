@@ -16,7 +16,8 @@ def test_summed_figures_names_each_figure_once():
     assert summed == {"received_connections": 7, "active_connections": 3,
                       "idle_connections": 1, "parks": 5, "requests": 10, "threads": 4,
                       "threads_busy": 1, "threads_idle": 3, "queue_depth": 1,
-                      "max_connections": 960, "evictions": 4, "accept_paused_s": 1.5}
+                      "max_connections": 960, "evictions": 4, "accept_paused_s": 1.5,
+                      "open_streams": 0}
 
 
 class FakeArbiter:

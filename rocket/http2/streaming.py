@@ -1,0 +1,169 @@
+"""The streams' side of an HTTP/2 session: what pool threads call (a mixin of
+:class:`~rocket.http2.session.H2Session`, whose module docstring says how it works), plus
+the pool item that runs a session's streams and the settings a session reads."""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Optional
+
+from h2.errors import ErrorCodes
+
+from rocket.http2.stream import StreamConn, timed_out
+from rocket.logs import errors_log
+
+__all__ = ["StreamSide", "StreamJob", "H2Options", "OUT_HIGH_WATER_BYTES"]
+
+OUT_HIGH_WATER_BYTES = 1 << 20
+"""Unsent bytes past which streams wait for the client to read: bounds memory per connection."""
+
+log = errors_log("HTTP2")
+
+
+class H2Options:
+    """The settings a session uses (read once from the server's Config)."""
+
+    __slots__ = ("max_streams", "max_threads", "max_header_list", "max_resets_per_s",
+                 "stream_window", "keep_alive", "send_timeout", "max_body")
+
+    def __init__(self, config: Any) -> None:
+        self.max_streams = config.http2_max_concurrent_streams
+        self.max_threads = config.http2_max_threads
+        self.max_header_list = config.http2_max_header_list_size
+        self.max_resets_per_s = config.http2_max_resets_per_s
+        self.stream_window = config.http2_stream_window
+        self.keep_alive = config.keep_alive
+        self.send_timeout = config.body_timeout or None
+        self.max_body = config.max_body
+
+
+
+
+class StreamJob:
+    """A pool item: runs a session's streams one after another (see the module docstring)."""
+
+    __slots__ = ("session", "stream")
+
+    def __init__(self, session: Any, stream: StreamConn) -> None:
+        self.session = session
+        self.stream = stream
+
+    def run(self) -> None:
+        """Serve the stream, then the next queued one of the same connection, if any."""
+        stream: Optional[StreamConn] = self.stream
+        while stream is not None:
+            self.session.serve_stream(stream)
+            stream = self.session.next_stream()
+
+    def close(self) -> None:
+        """The pool discards this job (stop): reset its stream."""
+        self.stream.close()
+
+    def abort(self) -> None:
+        """The pool stops while the job runs: wake its waits."""
+        self.session.abort()
+
+class StreamSide:
+    """Mixin of :class:`~rocket.http2.session.H2Session`: the methods its streams' threads
+    call. Each takes the session's lock; waits release it (the session's condition)."""
+
+    lock: Any
+    cond: Any
+    h2: Any
+    options: H2Options
+    dead: bool
+    queued: Any
+    running: int
+    serve: Any
+
+    # -- the streams' side (pool threads) ------------------------------------------------------
+    def serve_stream(self, stream: StreamConn) -> None:
+        """Run the application for ``stream`` and complete it (pool thread)."""
+        try:
+            if not stream.reset:
+                self.serve(stream, stream.request)
+                stream.finish()
+        except OSError:
+            stream.close()
+        except Exception:
+            log.exception("HTTP/2 stream %d failed", stream.stream_id)
+            stream.close()
+        with self.lock:
+            if not stream.body.ended and not stream.reset and not self.dead:
+                self._reset(stream.stream_id, ErrorCodes.NO_ERROR)  # RFC 9113 §8.1
+            self._forget(stream)
+
+    def next_stream(self) -> Optional[StreamConn]:
+        """The next queued stream for the calling job, or None (the job ends)."""
+        with self.lock:
+            if self.queued and not self.dead:
+                return self.queued.popleft()
+            self.running -= 1
+            return None
+
+    def wait_body(self, stream: StreamConn, timeout: Optional[float]) -> None:
+        """Wait up to ``timeout`` s for body bytes of ``stream`` (``wsgi.input``)."""
+        body = stream.body
+        with self.cond:
+            deadline = time.monotonic() + (timeout or 1e9)
+            while not body.chunks and not body.ended:
+                if stream.reset or self.dead:
+                    raise ConnectionResetError("the client reset the stream")
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise timed_out()
+                self.cond.wait(left)
+
+    def consumed(self, stream_id: int, flow: int) -> None:
+        """``wsgi.input`` took ``flow`` bytes: let the client send as much again."""
+        if flow:
+            with self.lock:
+                self._ack(stream_id, flow)
+                self._flush()
+
+    def send_headers(self, stream: StreamConn, fields: Any, end: bool) -> None:
+        """HEADERS for ``stream`` (END_STREAM with ``end``)."""
+        with self.lock:
+            self._check(stream)
+            self.h2.send_headers(stream.stream_id, fields, end_stream=end)
+            self._flush()
+
+    def send_body(self, stream: StreamConn, data: bytes, last: bool) -> None:
+        """DATA for ``stream``, as the flow control windows allow; END_STREAM with ``last``."""
+        view = memoryview(data)
+        h2 = self.h2
+        stream_id = stream.stream_id
+        timeout = self.options.send_timeout
+        with self.cond:
+            while True:
+                self._check(stream)
+                room = min(h2.local_flow_control_window(stream_id), len(view))
+                if (room <= 0 and view) or len(self._out) > OUT_HIGH_WATER_BYTES:
+                    if not self.cond.wait(timeout):
+                        raise timed_out()
+                    continue
+                frame = h2.max_outbound_frame_size
+                while room > 0:
+                    size = min(room, frame)
+                    h2.send_data(stream_id, bytes(view[:size]),
+                                 end_stream=last and size == len(view))
+                    view = view[size:]
+                    room -= size
+                self._flush()
+                if not view:
+                    return
+
+    def end_stream(self, stream: StreamConn) -> None:
+        """END_STREAM (an empty DATA frame) once the response is complete."""
+        with self.lock:
+            self._check(stream)
+            self.h2.end_stream(stream.stream_id)
+            self._flush()
+
+    def reset_stream(self, stream: StreamConn) -> None:
+        """RST_STREAM INTERNAL_ERROR: the response failed after its head."""
+        with self.lock:
+            if not stream.reset and not self.dead:
+                stream.reset = True
+                self._reset(stream.stream_id, ErrorCodes.INTERNAL_ERROR)
+                self._flush()
