@@ -48,10 +48,11 @@ from h2.events import (
 )
 from h2.exceptions import H2Error, ProtocolError
 from h2.settings import SettingCodes, Settings
+from hyperframe.frame import GoAwayFrame
 
 from rocket.http.errors import HTTPError
 from rocket.http2.stream import StreamConn, build_request
-from rocket.http2.streaming import H2Options, StreamJob, StreamSide
+from rocket.http2.streaming import OUT_HIGH_WATER_BYTES, H2Options, StreamJob, StreamSide
 from rocket.logs import monitor_log as log
 
 __all__ = ["H2Session", "CONNECTION_WINDOW_BYTES", "SEND_BLOCK_BYTES"]
@@ -132,6 +133,8 @@ class H2Session(StreamSide):
             self._close()
             return
         for event in events:
+            if self.dead:
+                break
             self._on_event(event)
 
     def on_ready(self, watch: Any) -> None:
@@ -141,8 +144,8 @@ class H2Session(StreamSide):
             self._armed_write = False
             if self._out:
                 self._flush()
-            if not self.dead:
-                try:
+            if not self.dead and len(self._out) <= OUT_HIGH_WATER_BYTES:
+                try:  # past the high water the client must read first (PING, SETTINGS floods)
                     self.conn.read_nowait()
                 except OSError:
                     self._die()
@@ -170,8 +173,12 @@ class H2Session(StreamSide):
             if self.dead:
                 return
             if not self.goaway_sent:
+                # Framed here: h2's close_connection() would refuse the running streams'
+                # frames that must still go out (RFC 9113 §6.8: they complete).
                 self.goaway_sent = True
-                self.h2.close_connection(ErrorCodes.NO_ERROR)
+                frame = GoAwayFrame(0, error_code=ErrorCodes.NO_ERROR,
+                                    last_stream_id=self.h2.highest_inbound_stream_id)
+                self._out += self.h2.data_to_send() + frame.serialize()
                 self._flush()
             if not self.streams:
                 self._close()
@@ -205,10 +212,9 @@ class H2Session(StreamSide):
             self._on_reset(event.stream_id)
         elif cls is WindowUpdated or cls is RemoteSettingsChanged:
             self.cond.notify_all()
-        elif cls is ConnectionTerminated:
-            self.goaway_sent = True  # the client leaves: finish what runs, then close
-            if not self.streams:
-                self._close()
+        elif cls is ConnectionTerminated:  # the client leaves; h2 sends nothing more now
+            self._flush()
+            self._close()
 
     def _open(self, event: Any) -> None:
         stream_id = event.stream_id
@@ -221,7 +227,7 @@ class H2Session(StreamSide):
             self._reset(stream_id, ErrorCodes.PROTOCOL_ERROR)
             return
         stream = StreamConn(self, stream_id, request, self.options.max_body)
-        if not self.streams:
+        if not self.streams and self.watch is not None:
             self.monitor.set_deadline(self.watch, 0.0)
         self.streams[stream_id] = stream
         if self.running < self.options.max_threads:

@@ -170,20 +170,27 @@ class StreamConn:
             length = _content_length(fields)
             bodiless = self.request.method == b"HEAD" or status in (204, 304) or length == 0
             self._remaining = 0 if bodiless else length
-            self.session.send_headers(self, fields, bodiless)
             if bodiless:
+                self.session.send_headers(self, fields, True)
                 self.ended = True
                 return
-            data = rest
+            rest, last = self._take(rest)
+            self.session.send_headers(self, fields, False, rest, last)
+            self.ended = last
+            return
         if data:
-            last = False
-            if self._remaining is not None:
-                data = data[:self._remaining]
-                self._remaining -= len(data)
-                last = not self._remaining
+            data, last = self._take(data)
             self.session.send_body(self, data, last)
-            if last:
-                self.ended = True
+            self.ended = last
+
+    def _take(self, data: bytes) -> Tuple[bytes, bool]:
+        """The part of ``data`` the Content-Length allows, and whether it ends the body."""
+        remaining = self._remaining
+        if remaining is None:
+            return data, False
+        data = data[:remaining]
+        self._remaining = remaining - len(data)
+        return data, not self._remaining
 
     def sendmany(self, buffers: Any) -> None:
         """Send several buffers in order."""
@@ -203,17 +210,23 @@ class StreamConn:
         return total
 
     def finish(self) -> None:
-        """The worker is done: END_STREAM unless it went out with the last bytes."""
-        if not self.ended and not self.reset:
+        """The worker is done: END_STREAM unless it went out with the last bytes; a body
+        shorter than its Content-Length (or no final head) resets the stream instead."""
+        if self._remaining or self._head is not None:
+            self.close()
+        elif not self.ended and not self.reset:
             self.ended = True
             self.session.end_stream(self)
 
     def close(self) -> None:
-        """The worker gave up on this stream (an error after the head): reset it."""
+        """The response cannot complete (an error after the head): reset the stream."""
         if not self.closed:
             self.closed = True
             if not self.ended:
                 self.session.reset_stream(self)
+
+    cut_response = close
+    """The worker's call when the application failed after the head (HTTP/1 closes then)."""
 
     def abort(self) -> None:
         """Server stop: wake the stream's thread (its next wait or send fails)."""

@@ -8,6 +8,7 @@ import time
 from typing import Any, Optional
 
 from h2.errors import ErrorCodes
+from h2.exceptions import H2Error
 
 from rocket.http2.stream import StreamConn, timed_out
 from rocket.logs import errors_log
@@ -37,8 +38,6 @@ class H2Options:
         self.max_body = config.max_body
 
 
-
-
 class StreamJob:
     """A pool item: runs a session's streams one after another (see the module docstring)."""
 
@@ -49,11 +48,12 @@ class StreamJob:
         self.stream = stream
 
     def run(self) -> None:
-        """Serve the stream, then the next queued one of the same connection, if any."""
+        """Serve the stream, then the next queued ones of the same connection, if any."""
+        session = self.session
         stream: Optional[StreamConn] = self.stream
         while stream is not None:
-            self.session.serve_stream(stream)
-            stream = self.session.next_stream()
+            session.serve_stream(stream)
+            stream = session.next_stream(stream)
 
     def close(self) -> None:
         """The pool discards this job (stop): reset its stream."""
@@ -62,6 +62,7 @@ class StreamJob:
     def abort(self) -> None:
         """The pool stops while the job runs: wake its waits."""
         self.session.abort()
+
 
 class StreamSide:
     """Mixin of :class:`~rocket.http2.session.H2Session`: the methods its streams' threads
@@ -88,16 +89,16 @@ class StreamSide:
         except Exception:
             log.exception("HTTP/2 stream %d failed", stream.stream_id)
             stream.close()
-        with self.lock:
-            if not stream.body.ended and not stream.reset and not self.dead:
-                self._reset(stream.stream_id, ErrorCodes.NO_ERROR)  # RFC 9113 §8.1
-            self._forget(stream)
 
-    def next_stream(self) -> Optional[StreamConn]:
-        """The next queued stream for the calling job, or None (the job ends)."""
+    def next_stream(self, done: StreamConn) -> Optional[StreamConn]:
+        """Forget the stream ``done``; the next queued one for the calling job, or None
+        (the job ends). One lock for both: this runs once per stream."""
         with self.lock:
+            if not done.body.ended and not done.reset and not self.dead:
+                self._reset(done.stream_id, ErrorCodes.NO_ERROR)  # RFC 9113 §8.1
+            self._forget(done)
             if self.queued and not self.dead:
-                return self.queued.popleft()
+                return self.queued.popleft()  # type: ignore[no-any-return]
             self.running -= 1
             return None
 
@@ -121,43 +122,65 @@ class StreamSide:
                 self._ack(stream_id, flow)
                 self._flush()
 
-    def send_headers(self, stream: StreamConn, fields: Any, end: bool) -> None:
-        """HEADERS for ``stream`` (END_STREAM with ``end``)."""
-        with self.lock:
+    def send_headers(self, stream: StreamConn, fields: Any, end: bool, body: bytes = b"",
+                     last: bool = False) -> None:
+        """HEADERS for ``stream`` (END_STREAM with ``end``), then ``body`` as for
+        :meth:`send_body`: a whole small response costs one lock and one send."""
+        with self.cond:
             self._check(stream)
-            self.h2.send_headers(stream.stream_id, fields, end_stream=end)
+            try:
+                self.h2.send_headers(stream.stream_id, fields, end_stream=end)
+                if body:
+                    self._send_data(stream, memoryview(body), last)
+                    return
+            except H2Error as exc:
+                raise _gone(stream, exc) from None
             self._flush()
 
     def send_body(self, stream: StreamConn, data: bytes, last: bool) -> None:
         """DATA for ``stream``, as the flow control windows allow; END_STREAM with ``last``."""
         view = memoryview(data)
+        with self.cond:
+            try:
+                self._send_data(stream, view, last)
+            except H2Error as exc:
+                raise _gone(stream, exc) from None
+
+    def _send_data(self, stream: StreamConn, view: memoryview, last: bool) -> None:
         h2 = self.h2
         stream_id = stream.stream_id
-        timeout = self.options.send_timeout
-        with self.cond:
-            while True:
-                self._check(stream)
-                room = min(h2.local_flow_control_window(stream_id), len(view))
-                if (room <= 0 and view) or len(self._out) > OUT_HIGH_WATER_BYTES:
-                    if not self.cond.wait(timeout):
-                        raise timed_out()
-                    continue
-                frame = h2.max_outbound_frame_size
-                while room > 0:
-                    size = min(room, frame)
-                    h2.send_data(stream_id, bytes(view[:size]),
-                                 end_stream=last and size == len(view))
-                    view = view[size:]
-                    room -= size
-                self._flush()
-                if not view:
-                    return
+        timeout = self.options.send_timeout or 1e9
+        deadline = 0.0  # while waiting: when the client must have made room
+        while True:
+            self._check(stream)
+            room = min(h2.local_flow_control_window(stream_id), len(view))
+            if room <= 0 or len(self._out) > OUT_HIGH_WATER_BYTES:
+                now = time.monotonic()
+                deadline = deadline or now + timeout
+                if now >= deadline:
+                    raise timed_out()
+                self.cond.wait(deadline - now)
+                continue
+            deadline = 0.0
+            frame = h2.max_outbound_frame_size
+            while room > 0:
+                size = min(room, frame)
+                h2.send_data(stream_id, bytes(view[:size]),
+                             end_stream=last and size == len(view))
+                view = view[size:]
+                room -= size
+            self._flush()
+            if not view:
+                return
 
     def end_stream(self, stream: StreamConn) -> None:
         """END_STREAM (an empty DATA frame) once the response is complete."""
         with self.lock:
             self._check(stream)
-            self.h2.end_stream(stream.stream_id)
+            try:
+                self.h2.end_stream(stream.stream_id)
+            except H2Error as exc:
+                raise _gone(stream, exc) from None
             self._flush()
 
     def reset_stream(self, stream: StreamConn) -> None:
@@ -167,3 +190,10 @@ class StreamSide:
                 stream.reset = True
                 self._reset(stream.stream_id, ErrorCodes.INTERNAL_ERROR)
                 self._flush()
+
+
+def _gone(stream: StreamConn, exc: Exception) -> ConnectionResetError:
+    """The stream closed under a send (reset, or the connection going): the worker's
+    "peer gone" error."""
+    stream.reset = True
+    return ConnectionResetError(f"HTTP/2 stream {stream.stream_id} closed: {exc}")

@@ -310,8 +310,11 @@ class WSGIWorker(HTTPWorker):
             log.info("request body failed: %s", exc.message)
         else:
             log.error("the application raised an exception", exc_info=exc)
-        if exchange.head is not None:
-            return  # the head is out: closing the connection is the only honest answer
+        if exchange.head is not None:  # the head is out: closing is the only honest answer
+            cut = getattr(exchange.conn, "cut_response", None)  # an HTTP/2 stream: reset it
+            if cut is not None:
+                cut()
+            return
         error = exc if isinstance(exc, HTTPError) and not isinstance(exc, InvalidResponse) \
             else InternalServerError()
         body = (error.reason + "\n").encode("latin-1")

@@ -72,6 +72,9 @@ class H2Client:
                 reply["reset"] = event.error_code
             elif isinstance(event, h2.events.ConnectionTerminated):
                 self.goaway = event
+                # h2 closes its side at once; a real client still reads the streams the
+                # GOAWAY lets finish (RFC 9113 §6.8), so this one keeps going too.
+                self.conn.state_machine.state = h2.connection.ConnectionState.CLIENT_OPEN
         self.flush()
         return True
 

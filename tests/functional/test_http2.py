@@ -9,6 +9,7 @@ import hashlib
 import logging
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import threading
@@ -18,7 +19,7 @@ import pytest
 
 pytest.importorskip("h2")
 
-from tests.functional.client import raw_get  # noqa: E402
+from tests.functional.client import raw_get, read_to_eof  # noqa: E402
 from tests.functional.h2client import H2Client  # noqa: E402
 
 CURL = shutil.which("curl")
@@ -39,11 +40,19 @@ def app(environ, start_response):
         return (b"part %d\n" % i for i in range(50))
     elif path == "/boom":
         raise RuntimeError("boom")
+    elif path == "/late-boom":  # fails after its head and first block
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return late_boom()
     else:
         body = f"{environ['SERVER_PROTOCOL']} {environ['wsgi.url_scheme']}".encode()
     start_response("200 OK", [("Content-Type", "text/plain"),
                               ("Content-Length", str(len(body)))])
     return [body]
+
+
+def late_boom():
+    yield b"first"
+    raise RuntimeError("late boom")
 
 
 def curl(*args, timeout=30):
@@ -148,11 +157,13 @@ def test_rst_stream_closes_the_iterable_and_frees_the_thread(start_server):
         client.close()
 
 
-def test_raising_app_gets_500_and_the_connection_goes_on(start_server):
+def test_raising_app_gets_500_or_a_reset_and_the_connection_goes_on(start_server):
     server = start_server(app)
     client = H2Client(server.port)
     try:
         assert client.get("/boom")[0] == 500
+        late = client.wait_for(client.request("/late-boom"))[0]
+        assert late["status"] == 200 and late["reset"] == 2  # INTERNAL_ERROR, not a short end
         assert client.get("/") == (200, b"HTTP/2 http")
     finally:
         client.close()
@@ -163,7 +174,7 @@ def test_graceful_stop_sends_goaway_and_finishes_streams_in_flight(start_server)
 
     def slow(environ, start_response):
         entered.set()
-        time.sleep(0.5)
+        time.sleep(1.5)  # past the GOAWAY, which follows the drain's 0.5 s grace
         start_response("200 OK", [("Content-Length", "4")])
         return [b"done"]
 
@@ -175,14 +186,17 @@ def test_graceful_stop_sends_goaway_and_finishes_streams_in_flight(start_server)
         assert server.info()["open_streams"] == 1
         stopper = threading.Thread(target=server.stop)
         stopper.start()
-        reply = client.wait_for(stream)[0]
         while client.goaway is None and client.read_once():
             pass
-        stopper.join(15.0)
+        late = client.request("/late")  # after the GOAWAY: refused, never run
+        reply, refused = client.wait_for(stream, late)
     finally:
         client.close()
+    stopper.join(15.0)
+    assert not stopper.is_alive()
     assert (reply["status"], reply["body"]) == (200, b"done")
-    assert client.goaway is not None and client.goaway.error_code == 0
+    assert client.goaway.error_code == 0 and client.goaway.last_stream_id == stream
+    assert refused["reset"] == 7  # REFUSED_STREAM
 
 
 def test_http2_true_without_h2_is_one_error_line():
@@ -193,3 +207,26 @@ def test_http2_true_without_h2_is_one_error_line():
     lines = done.stderr.strip().splitlines()
     assert done.returncode == 2 and len(lines) == 1, done.stderr
     assert "http2" in lines[0] and "pip install 'rocket-wsgi[http2]'" in lines[0]
+
+
+def test_http2_false_answers_the_preface_with_505(start_server):
+    server = start_server(app, http2=False)
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
+        sock.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
+        assert read_to_eof(sock).startswith(b"HTTP/1.1 505 ")
+
+
+def test_hooks_fire_per_stream_and_static_files_go_out_as_data(start_server, tmp_path):
+    (tmp_path / "site").mkdir()
+    (tmp_path / "site" / "page.txt").write_bytes(b"p" * 100_000)
+    events = []
+    server = start_server(app, static=[f"/files={tmp_path / 'site'}"],
+                          pre_request=lambda conn, request: events.append(request.target),
+                          post_request=lambda conn, request, reply: events.append("after"))
+    client = H2Client(server.port)
+    try:
+        assert client.get("/files/page.txt") == (200, b"p" * 100_000)
+        assert client.get("/") == (200, b"HTTP/2 http")
+    finally:
+        client.close()
+    assert events == [b"/files/page.txt", "after", b"/", "after"]

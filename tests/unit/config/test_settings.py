@@ -119,3 +119,15 @@ def test_aliases_and_explicit():
     assert c.keep_alive == 0 and c.bind[0].port == 9
     assert c.explicit == {"keep_alive", "bind"}
     assert "keep_alive=0" in repr(c)
+
+
+@pytest.mark.parametrize("given, resolved", [("auto", "true"), ("on", "true"), (True, "true"),
+                                             ("no", "false"), (False, "false")])
+def test_http2_is_auto_true_or_false_and_auto_resolves_to_the_h2_package(given, resolved):
+    pytest.importorskip("h2")
+    assert Config(http2=given).http2 == resolved
+
+
+def test_http2_refuses_other_words_naming_the_setting():
+    with pytest.raises(ConfigError, match="'http2'.*auto, true, false"):
+        Config(http2="maybe")
