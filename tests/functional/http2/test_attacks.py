@@ -3,7 +3,8 @@ closed, the server's memory stays bounded and other connections are still answer
 
 - rapid reset (CVE-2023-44487): thousands of streams opened and reset at once;
 - CONTINUATION flood (CVE-2024-27316 class): a header block that never ends;
-- HPACK bomb: one big header put in the dynamic table, then referenced by one-byte indexes;
+- HPACK bomb: one big header put in the dynamic table, then referenced by one-byte indexes,
+  and an 80 KiB list of distinct header fields;
 - a client that never opens its flow-control window: the app's thread is freed in time.
 """
 
