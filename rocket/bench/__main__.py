@@ -1,5 +1,5 @@
 """``python -m rocket.bench COMMAND``: fetch, load, saturate, compare, profile-report, fuzz,
-soak, parser."""
+h2load, soak, parser."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ COMMANDS = {
     "compare": ("rocket.bench.compare", "Rocket against every installed peer, side by side"),
     "profile-report": ("rocket.bench.profiling", "top functions of a cProfile stats file"),
     "fuzz": ("rocket.bench.fuzz", "differential fuzzing of the request parser (atheris)"),
+    "h2load": ("rocket.bench.h2load", "HTTP/2 over TLS with h2load: Rocket h2 and h1, peers"),
     "soak": ("rocket.bench.soak", "a bounded mixed load watched for leaks: RSS, fds, threads"),
 }
 PARSER_BENCH = "rocket.bench.parser"  # the request-parser benchmark: main(argv) -> int

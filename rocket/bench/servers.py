@@ -106,8 +106,9 @@ class ServerProcess:
     """One started server; ``stop()`` is idempotent and always leaves nothing running."""
 
     def __init__(self, spec: ServerSpec, threads: int = 32, cpus: Optional[str] = None,
-                 log_path: Optional[str] = None) -> None:
+                 log_path: Optional[str] = None, tls: bool = False) -> None:
         self.spec = spec
+        self.tls = tls
         self.port = free_port()
         self.argv = taskset_prefix(cpus) + spec.command(self.port, threads)
         self.log_path = log_path or os.devnull
@@ -121,13 +122,13 @@ class ServerProcess:
                                          stderr=subprocess.STDOUT, env=env,
                                          start_new_session=True)
         _RUNNING.add(self)
-        target = Target("127.0.0.1", self.port, b"/")
+        target = Target("127.0.0.1", self.port, b"/", tls=self.tls)
         deadline = time.monotonic() + ready_timeout_s
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 return False
             try:
-                r = fetch(target, timeout_s=2.0)
+                r = fetch(target, timeout_s=2.0, verify=False)
                 if r.complete and r.response is not None and r.response.status == 200:
                     return True
             except Exception:  # noqa: BLE001 - not up yet, or answering garbage: retry

@@ -10,7 +10,7 @@ import os
 import shutil
 import struct
 import subprocess
-from typing import List, Tuple
+from typing import List, Sequence, Tuple
 
 import pytest
 
@@ -35,9 +35,10 @@ def _run(tmp_path, extra: List[str], url: str,
 
 
 def dump_dom(tmp_path, url: str, width: int = 1200, height: int = 900,
-             virtual_time_budget_ms: int = 5000) -> str:
-    """The page's DOM once its scripts ran, in a window ``width`` x ``height``."""
-    done = _run(tmp_path, [f"--window-size={width},{height}", "--dump-dom"], url,
+             virtual_time_budget_ms: int = 5000, flags: Sequence[str] = ()) -> str:
+    """The page's DOM once its scripts ran, in a window ``width`` x ``height``; ``flags``
+    go to Chromium (``--ignore-certificate-errors`` for the test CA)."""
+    done = _run(tmp_path, [f"--window-size={width},{height}", "--dump-dom", *flags], url,
                 virtual_time_budget_ms)
     return done.stdout.decode("utf-8", "replace")
 
