@@ -14,8 +14,10 @@ import h2.events
 class H2Client:
     """One prior-knowledge (h2c) connection to ``127.0.0.1:port``; every wait is bounded."""
 
-    def __init__(self, port: int, timeout: float = 10.0) -> None:
+    def __init__(self, port: int, timeout: float = 10.0, preamble: bytes = b"") -> None:
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        if preamble:  # e.g. a PROXY protocol header, sent before the connection preface
+            self.sock.sendall(preamble)
         self.conn = h2.connection.H2Connection(
             h2.config.H2Configuration(client_side=True, header_encoding=None))
         self.conn.initiate_connection()
