@@ -34,19 +34,14 @@ KNOWN: Sequence[Tuple[str, str, str]] = (
      "any token is a method, case-sensitive (RFC 9110 9.1); llhttp knows a fixed list"),
     ("llhttp", r"Invalid HTTP version",
      "HTTP/1.2 and up are answered as 1.1 (RFC 9110 2.5)"),
-    ("llhttp", r"Invalid `Transfer-Encoding` header value|Request has invalid `Transfer-Enc"
-               r"|Empty Transfer-Encoding",
-     "empty list elements (also from an empty field line) and OWS are ignored "
-     "(RFC 9110 5.6.1, 5.3, 5.5)"),
+    ("llhttp", r"Invalid `Transfer-Encoding` header value|Request has invalid `Transfer-Enc",
+     "OWS around a field value is not part of it (RFC 9110 5.5)"),
     ("llhttp", r"Invalid character in chunk (size|extensions)",
      "BWS around ';' and '=' and quoted-pairs in chunk extensions (RFC 9112 7.1.1)"),
     ("llhttp", r"Content-Length can't be present with Transfer-Encoding",
      "a Content-Length trailer is not merged into the head (RFC 9110 6.5.1)"),
     ("h11", r"no request line received",
      "empty lines before the request line are skipped (RFC 9112 2.2)"),
-    ("h11", r"Only Transfer-Encoding: chunked is supported|multiple Transfer-Encoding headers",
-     "empty list elements (also from an empty field line) and OWS are ignored "
-     "(RFC 9110 5.6.1, 5.3, 5.5)"),
     ("h11", r"illegal chunk header",
      "BWS around ';' and '=' and quoted-pairs in chunk extensions (RFC 9112 7.1.1)"),
 )

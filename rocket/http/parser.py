@@ -309,9 +309,14 @@ class RequestParser(ReceiveBuffer):
             raise BadRequest("both Content-Length and Transfer-Encoding are present")
         if http_version == b"1.0":  # RFC 9112 §6.1: treat as faulty framing
             raise BadRequest("Transfer-Encoding in an HTTP/1.0 request")
-        codings = [c for c in (c.strip(OWS) for c in codings) if c]  # RFC 9110 §5.6.1
-        if not codings:
+        codings = [c.strip(OWS) for c in codings]
+        if not any(codings):
             raise BadRequest("empty Transfer-Encoding")
+        # RFC 9110 §5.6.1 has recipients skip empty list elements, but a front end that does
+        # not (or keeps one of two Transfer-Encoding lines) sees no chunked coding and frames
+        # the body differently: a smuggling vector. h11, llhttp and nginx refuse them too.
+        if b"" in codings:
+            raise BadRequest("empty element in the Transfer-Encoding list")
         if codings[-1] != b"chunked":  # RFC 9112 §6.3 (4): length unknowable → 400, then close
             raise BadRequest(f"Transfer-Encoding must end with chunked, not {show(codings[-1])}")
         if codings.count(b"chunked") > 1:  # RFC 9112 §7: chunked MUST NOT be applied twice

@@ -143,7 +143,10 @@ def build_environ(base: Dict[str, Any], request: Request, memo: Any = None) -> D
             env.update(header_env)
             memo.headers = block
             memo.header_env = header_env
-            memo.forwarded = tuple(key for key in FORWARDING_KEYS if key in header_env)
+            memo.forwarded = (
+                () if FORWARDING_KEYS.isdisjoint(header_env)
+                else tuple(FORWARDING_KEYS.intersection(header_env))
+            )
     authority = line_keys.get("_authority")
     if authority is not None:
         # RFC 9112 §3.2.2: the authority of an absolute-form target replaces Host.
@@ -162,13 +165,12 @@ def header_environ(headers: Any) -> Dict[str, str]:
             key = environ_key(name)
         if not key:
             continue
-        old = env.get(key)
-        if old is None:
+        if key not in env:
             env[key] = value.decode("latin-1")
         else:
             # RFC 9110 §5.3: same-name fields combine with ", "; Cookie with "; " (RFC 6265 §5.4).
             sep = "; " if key == "HTTP_COOKIE" else ", "
-            env[key] = old + sep + value.decode("latin-1")
+            env[key] = env[key] + sep + value.decode("latin-1")
     return env
 
 
