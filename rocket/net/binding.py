@@ -7,7 +7,9 @@
   connections between them.
 - ``listen_fds()`` adopts systemd socket activation (``LISTEN_PID``/``LISTEN_FDS``, fds from 3
   on, sd_listen_fds(3)); ``adopt_fd(n)`` adopts one inherited descriptor (``--bind fd://N``).
-  Adopted sockets are never re-bound: the socket is the one the supervisor made.
+  Adopted sockets are never re-bound: the socket is the one the supervisor made. Adopting
+  takes a duplicate: descriptor N stays its owner's, so closing the adopted socket (at a stop,
+  or whenever it is garbage-collected) never closes a number someone else closes or reuses.
 
 Nothing here reads or writes client data; that is ``connection.py``'s job.
 """
@@ -107,19 +109,24 @@ def _remove_stale_unix_socket(path: str) -> None:
 
 
 def adopt_fd(fd: int) -> socket.socket:
-    """Wrap inherited descriptor ``fd`` as a listening socket (family and type read from it).
+    """A listening socket on a duplicate of inherited descriptor ``fd`` (family and type read
+    from it); ``fd`` itself stays open and its owner's to close.
 
     Raises ``OSError`` when ``fd`` is not an open stream socket, or is not listening.
     """
+    copy = -1
     try:
-        sock = socket.socket(fileno=fd)
+        copy = os.dup(fd)
+        sock = socket.socket(fileno=copy)
     except OSError as exc:
+        if copy >= 0:  # not a socket: the constructor left the duplicate open
+            os.close(copy)
         raise OSError(f"fd://{fd} is not an open socket: {exc.strerror or exc}") from None
     if sock.type != socket.SOCK_STREAM:
-        sock.detach()
+        sock.close()
         raise OSError(f"fd://{fd} is not a stream socket")
     if not sock.getsockopt(socket.SOL_SOCKET, getattr(socket, "SO_ACCEPTCONN", 30)):
-        sock.detach()
+        sock.close()
         raise OSError(f"fd://{fd} is not listening; bind and listen before passing it")
     sock.set_inheritable(True)
     return sock

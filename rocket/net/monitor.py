@@ -174,9 +174,11 @@ class Monitor(Phases, Sessions):
     def close_gently(self, conn: Any) -> None:
         """Lingering close once an answer is sent: FIN, then read and drop what the client
         still sends for up to ``drain_time`` s in all and ``drain_gap`` s between reads, so
-        closing does not reset the connection and destroy the answer in flight."""
-        conn.shut_write()
+        closing does not reset the connection and destroy the answer in flight. The FIN goes
+        out only once the connection is held in the drain phase, so a client that saw it finds
+        the monitor draining (``len``, ``phases()``, a graceful stop's wait)."""
         if not self.drain_time:
+            conn.shut_write()
             conn.close()
             return
         now = self.clock()
@@ -230,6 +232,8 @@ class Monitor(Phases, Sessions):
                 fd = conn.fileno()
                 watch = Watch(conn, fd, phase, until)
                 self._watched[fd] = watch  # before arming: the event may fire at once
+                if draining:
+                    conn.shut_write()
                 try:
                     self._poller.arm(fd, conn, write)
                 except (ValueError, KeyError, OSError):  # closed meanwhile, or a bad fd

@@ -72,8 +72,9 @@ class Lifecycle(Draining, Processes):
         self.worker: Any = None
         self.connections_received = 0
         self.sockets: Dict[int, Any] = {}
-        """Pre-bound listening sockets by interface index (set by the arbiter or adopted from
-        ``fd://N``); each start uses a duplicate, so restart() and other processes keep them."""
+        """Pre-bound listening sockets by interface index (set by the arbiter, or held over a
+        restart); each start uses a duplicate, so restart() and other processes keep them.
+        An ``fd://N`` interface is adopted afresh by each start (a duplicate of N)."""
         self.draining = False
         """True while a graceful stop finishes in-flight requests: responses announce close."""
         self.shedding = False
@@ -278,13 +279,15 @@ class Lifecycle(Draining, Processes):
         try:
             for index, interface in enumerate(self.interfaces):
                 sock = self.sockets.get(index)
-                if sock is None and interface.fd is not None:
+                if sock is not None:
+                    sock = sock.dup()
+                elif interface.fd is not None:  # a duplicate of fd N, the listener's to close
                     from rocket.net.binding import adopt_fd
 
-                    sock = self.sockets[index] = adopt_fd(interface.fd)
+                    sock = adopt_fd(interface.fd)
                 listeners.append(Listener(interface, None, backlog=c.backlog,
                                           ciphers=c.ciphers, has_room=admission.has_room,
-                                          sock=sock.dup() if sock is not None else None,
+                                          sock=sock,
                                           make_room=admission.make_room,
                                           on_capacity_error=admission.out_of_descriptors,
                                           on_capacity_recovered=admission.recovered,

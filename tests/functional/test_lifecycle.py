@@ -3,6 +3,7 @@ restart, signals, idle timeout, SOCKET_TIMEOUT, info()."""
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import signal
@@ -19,6 +20,7 @@ from rocket import Rocket
 from tests.apps import hello
 from tests.functional.cli_support import LISTENING
 from tests.functional.client import keep_alive_get, raw_get, read_to_eof
+from tests.functional.serving import running
 
 
 def open_fds():
@@ -82,6 +84,20 @@ def test_restart_keeps_the_port_and_serves(start_server):
     server.restart()
     assert server.ports == [port] and server.running
     assert raw_get(port)[0] == b"HTTP/1.1 200 OK"
+
+
+def test_an_fd_bind_never_closes_the_callers_descriptor():
+    with socket.socket() as inherited:
+        inherited.bind(("127.0.0.1", 0))
+        inherited.listen(16)
+        address = inherited.getsockname()
+        with running(hello.app, interfaces=f"fd://{inherited.fileno()}") as server:
+            assert raw_get(address[1])[0] == b"HTTP/1.1 200 OK"
+            server.restart()
+            assert raw_get(address[1])[0] == b"HTTP/1.1 200 OK"
+        del server
+        gc.collect()  # a socket Rocket left holding N would close it now, at any later moment
+        assert inherited.getsockname() == address  # N is still the caller's own socket
 
 
 def test_app_info_write_back_and_startup_log(start_server, caplog):

@@ -67,10 +67,13 @@ def test_adopt_fd_takes_a_listening_socket_and_refuses_anything_else():
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(4)
-    adopted = adopt_fd(os.dup(listener.fileno()))
+    adopted = adopt_fd(listener.fileno())
     try:
         assert adopted.family == socket.AF_INET and adopted.type == socket.SOCK_STREAM
         assert adopted.getsockname() == listener.getsockname()
+        assert adopted.fileno() != listener.fileno()  # a duplicate: fd N stays the caller's
+        adopted.close()
+        assert listener.getsockname()[1]  # still open: closing the adopted one closed its copy
     finally:
         adopted.close()
         listener.close()
@@ -81,9 +84,11 @@ def test_adopt_fd_takes_a_listening_socket_and_refuses_anything_else():
     finally:
         idle.close()
     r, w = os.pipe()
+    before = len(os.listdir("/proc/self/fd"))
     try:
         with pytest.raises(OSError, match="not an open socket"):
             adopt_fd(r)
+        assert len(os.listdir("/proc/self/fd")) == before  # its duplicate closed again
     finally:
         os.close(r)
         os.close(w)

@@ -31,13 +31,23 @@ class PeeredConnection(Connection):
     __slots__ = ("peer",)
 
 
+class FinProbe(PeeredConnection):
+    """Records, when its FIN goes out, what ``on_fin()`` returns."""
+
+    __slots__ = ("on_fin", "at_fin")
+
+    def shut_write(self):
+        self.at_fin = self.on_fin()
+        super().shut_write()
+
+
 @pytest.fixture
 def conns():
     made = []
 
-    def make():
+    def make(cls=PeeredConnection):
         server, client = socket.socketpair()
-        conn = PeeredConnection(server, "", "", RequestParser(), read_timeout=1.0, send_timeout=1.0)
+        conn = cls(server, "", "", RequestParser(), read_timeout=1.0, send_timeout=1.0)
         conn.peer = client
         made.append(conn)
         return conn
@@ -249,7 +259,7 @@ def test_evict_idle_closes_the_longest_idle_first(conns, monitor_with_queue):
 
 def test_part_of_a_head_gets_the_timeout_answer_then_a_lingering_close(conns, monitor_with_queue):
     make, ready, _ = monitor_with_queue
-    monitor = make(timeout=60, header_timeout=0.3, drain_gap=0.5)
+    monitor = make(timeout=60, header_timeout=0.3, drain_gap=5)
     conn = conns()
     started = time.monotonic()
     monitor.wait_head(conn, started)
@@ -262,6 +272,20 @@ def test_part_of_a_head_gets_the_timeout_answer_then_a_lingering_close(conns, mo
     assert monitor.phases()["drain"] == 1
     conn.peer.close()
     assert wait_until(lambda: conn.closed) and ready == [] and monitor.timed_out == 1
+
+
+def test_the_fin_of_a_lingering_close_goes_out_once_the_drain_holds_it(conns, monitor_with_queue):
+    make, _, _ = monitor_with_queue
+    monitor = make(timeout=60, header_timeout=0.05, drain_gap=60)
+    from_worker, timed_out = conns(FinProbe), conns(FinProbe)
+    for conn in (from_worker, timed_out):
+        conn.on_fin = lambda: monitor.phases()["drain"]
+    monitor.close_gently(from_worker)  # a worker's answer is sent: its lingering close
+    assert from_worker.at_fin == 1
+    monitor.wait_head(timed_out, time.monotonic())
+    timed_out.peer.sendall(HEAD[:10])
+    assert read_all(timed_out.peer) == b"ANSWER timeout"  # the 408, then the FIN
+    assert timed_out.at_fin == 2 and monitor.phases()["drain"] == 2
 
 
 def test_a_silent_new_connection_is_closed_without_an_answer(conns, monitor_with_queue):
