@@ -55,13 +55,16 @@ from rocket.http2.stream import StreamConn, build_request
 from rocket.http2.streaming import OUT_HIGH_WATER_BYTES, H2Options, StreamJob, StreamSide
 from rocket.logs import monitor_log as log
 
-__all__ = ["H2Session", "CONNECTION_WINDOW_BYTES", "SEND_BLOCK_BYTES"]
+__all__ = ["H2Session", "CONNECTION_WINDOW_BYTES", "SEND_BLOCK_BYTES", "DEFER_BYTES"]
 
 CONNECTION_WINDOW_BYTES = 16 << 20
 """The connection's receive window: room for many streams' windows at once; each stream is
 still bounded by ``http2_stream_window``."""
 SEND_BLOCK_BYTES = 256 * 1024
 """Bytes per send system call."""
+DEFER_BYTES = 64 * 1024
+"""Below this many unsent bytes a stream's thread leaves the send to the monitor (see
+:meth:`H2Session._flush`)."""
 
 
 class H2Session(StreamSide):
@@ -80,7 +83,11 @@ class H2Session(StreamSide):
         self.options = options
         self.lock = threading.Lock()
         self.cond = threading.Condition(self.lock)
-        h2 = self.h2 = H2Connection(H2Configuration(client_side=False, header_encoding=None))
+        # Response fields come checked and lower-cased (rocket.http.writer, response_headers):
+        # h2 need not check them again; requests are still validated.
+        h2 = self.h2 = H2Connection(H2Configuration(
+            client_side=False, header_encoding=None, validate_outbound_headers=False,
+            normalize_outbound_headers=False))
         h2.local_settings = Settings(client=False, initial_values={
             SettingCodes.MAX_CONCURRENT_STREAMS: options.max_streams,
             SettingCodes.MAX_HEADER_LIST_SIZE: options.max_header_list,
@@ -283,7 +290,7 @@ class H2Session(StreamSide):
             self._flush()
             self._close()
         else:
-            self._flush()
+            self._flush(True)
             self._idle_deadline()
 
     def _idle_deadline(self) -> None:
@@ -291,14 +298,24 @@ class H2Session(StreamSide):
         if self.watch is not None and keep_alive:
             self.monitor.set_deadline(self.watch, time.monotonic() + keep_alive)
 
-    def _flush(self) -> None:
-        """Send what h2 has queued, as much as the socket takes now; arm for the rest."""
+    def _flush(self, defer: bool = False) -> None:
+        """Send what h2 has queued, as much as the socket takes now; arm for the rest.
+
+        With ``defer`` (a stream's thread) and less than ``DEFER_BYTES`` unsent, only arm the
+        monitor for writing: it sends once for every frame queued until it runs, so the
+        responses of many small streams share one send and the requests they prompt arrive
+        together."""
         if self.dead:
             return
         out = self._out
         data = self.h2.data_to_send()
         if data:
             out += data
+        if defer and len(out) < DEFER_BYTES and self.watch is not None:
+            if out and not self._armed_write:
+                self.monitor.rearm(self.watch, True)
+                self._armed_write = True
+            return
         conn = self.conn
         while out:
             size = self._tls_retry or min(len(out), SEND_BLOCK_BYTES)
