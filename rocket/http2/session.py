@@ -15,7 +15,7 @@ How it works
   reads and the streams' writes never interleave (OpenSSL forbids it). Sends never wait
   either: what the socket does not take stays in ``_out`` and the monitor is armed for
   writing. A stream's thread with less than ``DEFER_BYTES`` to send only arms the monitor,
-  which sends everything queued by then in one call and reads the requests that answer
+  which sends everything queued by then in one call and reads the requests these responses
   prompted: one send and one wake-up serve many small responses (epoll only, where such an
   arm reaches a waiting poll). A stream whose flow control window is closed, or whose connection has more than
   ``OUT_HIGH_WATER_BYTES`` unsent, waits on the session's condition within ``body_timeout``:
