@@ -173,6 +173,7 @@ class H2Session(StreamSide):
             if self.streams and not self.dead:  # a stream began as the deadline fired
                 self.watch = self.monitor.hold(self.conn)
                 self._armed_write = False
+                self._flush()  # what its thread queued meanwhile armed the watch let go
                 return
             self.h2.close_connection(ErrorCodes.NO_ERROR)
             self._flush()
