@@ -14,7 +14,10 @@ How it works
 - One lock guards the ``h2`` connection, the outgoing buffer and the socket, so the monitor's
   reads and the streams' writes never interleave (OpenSSL forbids it). Sends never wait
   either: what the socket does not take stays in ``_out`` and the monitor is armed for
-  writing. A stream whose flow control window is closed, or whose connection has more than
+  writing. A stream's thread with less than ``DEFER_BYTES`` to send only arms the monitor,
+  which sends everything queued by then in one call and reads the requests these responses
+  prompted: one send and one wake-up serve many small responses (epoll only, where such an
+  arm reaches a waiting poll). A stream whose flow control window is closed, or whose connection has more than
   ``OUT_HIGH_WATER_BYTES`` unsent, waits on the session's condition within ``body_timeout``:
   its own thread waits, never the monitor. ``wsgi.input`` waits the same way for DATA.
 - DATA is acknowledged (WINDOW_UPDATE) only as ``wsgi.input`` takes it, so a slow application
@@ -55,13 +58,16 @@ from rocket.http2.stream import StreamConn, build_request
 from rocket.http2.streaming import OUT_HIGH_WATER_BYTES, H2Options, StreamJob, StreamSide
 from rocket.logs import monitor_log as log
 
-__all__ = ["H2Session", "CONNECTION_WINDOW_BYTES", "SEND_BLOCK_BYTES"]
+__all__ = ["H2Session", "CONNECTION_WINDOW_BYTES", "SEND_BLOCK_BYTES", "DEFER_BYTES"]
 
 CONNECTION_WINDOW_BYTES = 16 << 20
 """The connection's receive window: room for many streams' windows at once; each stream is
 still bounded by ``http2_stream_window``."""
 SEND_BLOCK_BYTES = 256 * 1024
 """Bytes per send system call."""
+DEFER_BYTES = 64 * 1024
+"""Below this many unsent bytes a stream's thread leaves the send to the monitor (see
+:meth:`H2Session._flush`)."""
 
 
 class H2Session(StreamSide):
@@ -80,7 +86,11 @@ class H2Session(StreamSide):
         self.options = options
         self.lock = threading.Lock()
         self.cond = threading.Condition(self.lock)
-        h2 = self.h2 = H2Connection(H2Configuration(client_side=False, header_encoding=None))
+        # Response fields come checked and lower-cased (rocket.http.writer, response_headers):
+        # h2 need not check them again; requests are still validated.
+        h2 = self.h2 = H2Connection(H2Configuration(
+            client_side=False, header_encoding=None, validate_outbound_headers=False,
+            normalize_outbound_headers=False))
         h2.local_settings = Settings(client=False, initial_values={
             SettingCodes.MAX_CONCURRENT_STREAMS: options.max_streams,
             SettingCodes.MAX_HEADER_LIST_SIZE: options.max_header_list,
@@ -98,6 +108,7 @@ class H2Session(StreamSide):
         self._out = bytearray()
         self._tls_retry = 0  # the length of a TLS send to repeat (OpenSSL wants the same)
         self._armed_write = False
+        self._defer = monitor.rearm_reported()
         self._resets = 0
         self._resets_since = 0.0
 
@@ -162,6 +173,7 @@ class H2Session(StreamSide):
             if self.streams and not self.dead:  # a stream began as the deadline fired
                 self.watch = self.monitor.hold(self.conn)
                 self._armed_write = False
+                self._flush()  # what its thread queued meanwhile armed the watch let go
                 return
             self.h2.close_connection(ErrorCodes.NO_ERROR)
             self._flush()
@@ -283,7 +295,7 @@ class H2Session(StreamSide):
             self._flush()
             self._close()
         else:
-            self._flush()
+            self._flush(True)
             self._idle_deadline()
 
     def _idle_deadline(self) -> None:
@@ -291,14 +303,24 @@ class H2Session(StreamSide):
         if self.watch is not None and keep_alive:
             self.monitor.set_deadline(self.watch, time.monotonic() + keep_alive)
 
-    def _flush(self) -> None:
-        """Send what h2 has queued, as much as the socket takes now; arm for the rest."""
+    def _flush(self, defer: bool = False) -> None:
+        """Send what h2 has queued, as much as the socket takes now; arm for the rest.
+
+        With ``defer`` (a stream's thread) and less than ``DEFER_BYTES`` unsent, only arm the
+        monitor for writing: it sends once for every frame queued until it runs, so the
+        responses of many small streams share one send and the requests they prompt arrive
+        together."""
         if self.dead:
             return
         out = self._out
         data = self.h2.data_to_send()
         if data:
             out += data
+        if defer and self._defer and len(out) < DEFER_BYTES and self.watch is not None:
+            if out and not self._armed_write:
+                self.monitor.rearm(self.watch, True)
+                self._armed_write = True
+            return
         conn = self.conn
         while out:
             size = self._tls_retry or min(len(out), SEND_BLOCK_BYTES)

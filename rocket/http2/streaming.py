@@ -120,7 +120,7 @@ class StreamSide:
         if flow:
             with self.lock:
                 self._ack(stream_id, flow)
-                self._flush()
+                self._flush(True)
 
     def send_headers(self, stream: StreamConn, fields: Any, end: bool, body: bytes = b"",
                      last: bool = False) -> None:
@@ -135,7 +135,7 @@ class StreamSide:
                     return
             except H2Error as exc:
                 raise _gone(stream, exc) from None
-            self._flush()
+            self._flush(True)
 
     def send_body(self, stream: StreamConn, data: bytes, last: bool) -> None:
         """DATA for ``stream``, as the flow control windows allow; END_STREAM with ``last``."""
@@ -169,7 +169,7 @@ class StreamSide:
                              end_stream=last and size == len(view))
                 view = view[size:]
                 room -= size
-            self._flush()
+            self._flush(True)
             if not view:
                 return
 
@@ -181,7 +181,7 @@ class StreamSide:
                 self.h2.end_stream(stream.stream_id)
             except H2Error as exc:
                 raise _gone(stream, exc) from None
-            self._flush()
+            self._flush(True)
 
     def reset_stream(self, stream: StreamConn) -> None:
         """RST_STREAM INTERNAL_ERROR: the response failed after its head."""
@@ -189,7 +189,7 @@ class StreamSide:
             if not stream.reset and not self.dead:
                 stream.reset = True
                 self._reset(stream.stream_id, ErrorCodes.INTERNAL_ERROR)
-                self._flush()
+                self._flush(True)
 
 
 def _gone(stream: StreamConn, exc: Exception) -> ConnectionResetError:

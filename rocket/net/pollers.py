@@ -21,6 +21,9 @@ _EPOLL_EVENTS = (getattr(select, "EPOLLIN", 0) | _ONE_SHOT, getattr(select, "EPO
 class EpollPoller:
     """One-shot epoll: arming a watched descriptor costs one epoll_ctl, firing disarms it."""
 
+    rearm_reported = True
+    """Arming from another thread takes effect in a poll already waiting."""
+
     def __init__(self) -> None:
         self._epoll = select.epoll()
         self._armed_by: Dict[int, int] = {}  # fd -> id() of the connection last armed on it
@@ -66,6 +69,9 @@ class EpollPoller:
 
 class SelectorPoller:
     """Portable fallback: register when armed, unregister when it fires."""
+
+    rearm_reported = False
+    """A poll already waiting does not see descriptors armed meanwhile."""
 
     def __init__(self) -> None:
         self._selector = selectors.DefaultSelector()

@@ -19,8 +19,8 @@ SESSION = "session"
 
 
 class Sessions:
-    """Mixin of :class:`~rocket.net.monitor.Monitor` (which provides ``_add``, ``_rearm``,
-    ``_reschedule``, ``_drop``, ``_forget`` and ``close_gently``)."""
+    """Mixin of :class:`~rocket.net.monitor.Monitor` (which provides ``_poller``, ``_add``,
+    ``_rearm``, ``_reschedule``, ``_drop``, ``_forget`` and ``close_gently``)."""
 
     __slots__ = ()
 
@@ -32,6 +32,10 @@ class Sessions:
     def rearm(self: Any, watch: Any, write: bool = False) -> None:
         """Report the session's socket once more when readable (writable with ``write``)."""
         self._rearm(watch, write)
+
+    def rearm_reported(self: Any) -> bool:
+        """Whether :meth:`rearm` from another thread is seen at once (not at the next poll)."""
+        return bool(getattr(self._poller, "rearm_reported", False))
 
     def set_deadline(self: Any, watch: Any, deadline: float) -> None:
         """Call ``on_deadline`` at ``deadline`` (monotonic s); 0 = none."""

@@ -3,6 +3,7 @@ readiness event and at its deadline, told to drain at a graceful stop, closed ge
 
 from __future__ import annotations
 
+import select
 import socket
 import threading
 
@@ -89,3 +90,10 @@ def test_eof_lets_the_session_drop_its_connection(held):
     client.shutdown(socket.SHUT_WR)
     assert wait_until(lambda: len(monitor) == 0)
     assert session.conn.closed
+
+
+def test_rearm_from_another_thread_is_reported_at_once_only_by_epoll(held):
+    monitor, watch, session, client = held
+    native = monitor._poller.__class__ is not SelectorPoller
+    assert monitor.rearm_reported() is native
+    assert monitor.rearm_reported() is (native and hasattr(select, "epoll"))
