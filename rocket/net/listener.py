@@ -1,6 +1,5 @@
-"""One listening socket and the accepting on it: by the pool threads whose turn it is
-(:meth:`Listener.accept_next`, how servers use it) or by its own thread
-(``rocket-listener-<port>``, :meth:`Listener.start`).
+"""One listening socket and the accepting on it, by its own thread (``rocket-listener-<port>``,
+:meth:`Listener.start`), which passes each client to ``on_accept``.
 
 The socket is bound (:func:`rocket.net.binding.bind_socket`) and any TLS context loaded
 (:mod:`rocket.net.tls`) in the constructor, so a busy port or a missing/unusable key or
@@ -52,8 +51,7 @@ then bounded by ``header_timeout`` in the monitor."""
 
 class Listener:
     """Accepts connections on one interface: its own thread passes each on as
-    ``on_accept(sock, addr, listener)``; without one, a caller's thread takes each from
-    :meth:`accept_next` (``on_accept`` is then unused and may be None).
+    ``on_accept(sock, addr, listener)``.
 
     ``has_room()`` is asked before each accept; while it says no, the thread waits and the
     kernel's backlog absorbs new connects (back-pressure instead of unbounded queueing; in
@@ -65,7 +63,7 @@ class Listener:
     """
 
     def __init__(self, interface: Interface,
-                 on_accept: Optional[Callable[[Any, Any, Listener], None]],
+                 on_accept: Callable[[Any, Any, Listener], None],
                  backlog: int = socket.SOMAXCONN, ciphers: Optional[str] = None,
                  has_room: Callable[[], bool] = lambda: True, sock: Optional[socket.socket] = None,
                  make_room: Callable[[], None] = lambda: None,
@@ -123,14 +121,9 @@ class Listener:
                 return
             self.inherited_options = True
 
-    def start(self, own_thread: bool = True) -> None:
-        """Start accepting: on the listener's own thread, or (``own_thread=False``) on the
-        threads that call :meth:`accept_next` (a pool's leader/followers turn)."""
+    def start(self) -> None:
+        """Start accepting on the listener's own thread."""
         self._running = True
-        if not own_thread:
-            return
-        if self.on_accept is None:
-            raise ValueError("a listener with its own thread needs on_accept")
         name = f"rocket-listener-{self.port or os.path.basename(self.interface.unix_path or '')}"
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
@@ -166,7 +159,7 @@ class Listener:
     def accept_next(self) -> Optional[Tuple[Any, Any]]:
         """Block until a client is accepted (its socket wrapped for TLS, the handshake left
         for later) and return ``(sock, addr)``; None once the listener is stopped. Called by
-        the listener's own thread, or by the pool thread whose turn it is to accept."""
+        the listener's own thread."""
         self._accepting += 1
         try:
             while self._running:
@@ -221,7 +214,7 @@ class Listener:
             if got is None:
                 return
             try:
-                self.on_accept(got[0], got[1], self)  # type: ignore[misc]
+                self.on_accept(got[0], got[1], self)
             except Exception:
                 self._setup_failed_log.exception("cannot set up a connection from %s", got[1])
                 got[0].close()

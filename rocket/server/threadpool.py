@@ -12,12 +12,6 @@ How it works:
   once per ``LOG_EVERY_S`` with a count, and the pool serves with the threads it has.
 - Once ``max_threads`` are busy, work waits in the queue, whose bound (``queue_size``) the
   producers check with ``has_room()``.
-- Leader/followers (:meth:`ThreadPool.lead`): a turn is a queue item; the idle thread that
-  takes it runs its ``step`` (a listener's accept) and, once that returns an item, puts the
-  turn back in the queue for another idle thread and handles the item itself, so a new
-  connection is served by the thread that accepted it, with no hand-off; with no idle
-  thread it queues the item and steps again. A thread holding a turn counts as idle, and a
-  queued turn as no work.
 - ``stop()`` never hangs: sentinels, a bounded join, then the items still being handled are
   aborted (their sockets shut down) and joined again, bounded.
 """
@@ -43,21 +37,6 @@ _RETIRE = object()
 
 def _noop(item: Any) -> None:
     return None
-
-
-class _Turn:
-    """A leader/followers turn: ``step()`` blocks until it returns an item (or None: the
-    turn ends); ``close``/``abort`` let it pass through ``discard`` and ``abort``."""
-
-    __slots__ = ("step",)
-
-    def __init__(self, step: Callable[[], Any]) -> None:
-        self.step = step
-
-    def close(self) -> None:
-        """Discarded at stop: nothing to release."""
-
-    abort = close
 
 
 class ThreadPool:
@@ -102,8 +81,6 @@ class ThreadPool:
         self._serial = 0
         self._idle = 0
         self._active: Dict[int, Any] = {}
-        self._turns = 0  # turns in existence: queued, or held by a leading thread
-        self._leading = 0  # threads running a turn's step
         self._running = False
         self._stopped = threading.Event()
         self._manager: Optional[threading.Thread] = None
@@ -119,14 +96,6 @@ class ThreadPool:
         if unserved > 0:
             self._grow(unserved)
 
-    def lead(self, step: Callable[[], Any]) -> None:
-        """Start a leader/followers turn (see the module docstring): idle threads take turns
-        calling ``step()``, which blocks until it returns an item for the calling thread to
-        handle, or None to end the turn (its listener stopped)."""
-        with self._lock:
-            self._turns += 1
-        self.submit(_Turn(step))
-
     def has_room(self) -> bool:
         """False when ``max_threads`` are busy and ``queue_size`` items already wait."""
         if not self.max_threads or not self.queue_size:
@@ -136,7 +105,7 @@ class ThreadPool:
     @property
     def load(self) -> int:
         """Items on a thread or queued, read in O(1)."""
-        return len(self._threads) - self._idle + self._queue.qsize() - self._turns
+        return len(self._threads) - self._idle + self._queue.qsize()
 
     @property
     def has_waiting(self) -> bool:
@@ -183,11 +152,9 @@ class ThreadPool:
     def stats(self) -> Dict[str, int]:
         """Cheap counters: threads, busy, idle, queued, handled."""
         threads = len(self._threads)
-        leading = self._leading
-        idle = self._idle + leading  # a thread accepting waits for work too
+        idle = self._idle
         return {"threads": threads, "busy": max(0, threads - idle), "idle": idle,
-                "queued": max(0, self._queue.qsize() - self._turns + leading),
-                "handled": self.handled}
+                "queued": self._queue.qsize(), "handled": self.handled}
 
     # -- internals -------------------------------------------------------------------------
     def _drain(self) -> None:
@@ -250,10 +217,6 @@ class ThreadPool:
                     self._idle -= 1
                 if item is _STOP:
                     return
-                if item.__class__ is _Turn:
-                    item = self._take_turn(item)
-                    if item is None:
-                        continue
                 if item is _RETIRE:
                     with lock:
                         if len(self._threads) > self.min_threads:
@@ -272,35 +235,6 @@ class ThreadPool:
         finally:
             with lock:
                 self._threads.pop(ident, None)
-
-    def _take_turn(self, turn: _Turn) -> Any:
-        """Lead: run ``turn.step()`` until it gives an item, then pass the turn to an idle
-        thread and return the item (None: the turn ended). When no thread is idle, the item
-        is queued instead (the pool grows for it, up to ``max_threads``) and this thread goes
-        on leading, as a listener thread would: a burst of connections is accepted at once
-        instead of one per thread start, and at ``max_threads`` accepting goes on."""
-        lock = self._lock
-        with lock:
-            self._leading += 1
-        while True:
-            try:
-                item = turn.step()
-            except Exception:
-                self._error_log.exception("accepting failed; accepting again")
-                time.sleep(self.tick_s)  # a lasting failure costs a retry per tick, not a spin
-                continue
-            with lock:
-                threads = len(self._threads)
-                passing = item is None or self._queue.qsize() < self._idle or threads <= 1
-                if passing:
-                    self._leading -= 1
-                    if item is None:
-                        self._turns -= 1
-                        return None
-            if passing:
-                self.submit(turn)
-                return item
-            self.submit(item)
 
     def _manage(self) -> None:
         min_idle = None

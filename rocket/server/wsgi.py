@@ -186,10 +186,10 @@ class Rocket(Lifecycle):
             self.server_name = _module_global("SERVER_NAME", SERVER_NAME)
 
     def _accept(self, sock: Any, addr: Any, listener: Listener) -> Optional[Connection]:
-        """A new connection, on the pool thread that accepted it: one read without waiting
-        (TCP_DEFER_ACCEPT makes the request usually be there); a whole head is returned, to
-        be served on this thread, the rest goes to the monitor, and TLS to the monitor for
-        its handshake (never on this thread). A worker whose clients need not speak first (a
+        """A new connection, on the listener's thread: one read without waiting
+        (TCP_DEFER_ACCEPT makes the request usually be there); a whole head is returned, for
+        the pool, the rest goes to the monitor, and TLS to the monitor for its handshake
+        (never on this thread). A worker whose clients need not speak first (a
         custom Worker, the SocketServer) is returned at once."""
         c = self.config
         conn = Connection(sock, addr, listener.address, self._new_reader(),

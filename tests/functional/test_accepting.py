@@ -1,5 +1,6 @@
-"""Leader/followers: the pool thread that accepts a connection serves it when the whole head is
-there, hands it to the monitor when it is not, and never runs a TLS handshake itself."""
+"""Accepting: the listener's thread reads once without waiting and queues a connection whose
+whole head is there for the pool, hands it to the monitor when it is not, and never runs a TLS
+handshake itself."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ def thread_name(environ, start_response):
 
 class Recording(Server):
     """Records, for each accepted connection, the accepting thread, whether the connection
-    came back to be served on it, and (TLS) whether the handshake was done on return."""
+    went straight to the pool, and (TLS) whether the handshake was done on return."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(thread_name, *args, port=0, **kwargs)
@@ -35,15 +36,15 @@ class Recording(Server):
         return conn
 
 
-def test_a_whole_head_is_served_by_the_thread_that_accepted_it(start_server):
+def test_a_whole_head_goes_straight_to_the_pool(start_server):
     server = start_server(Recording())
     for _ in range(5):
         status, served_by = raw_get(server.port)
         assert status == b"HTTP/1.1 200 OK"
-        accepted_by, kept, _ = server.accepts[-1]
-        assert kept and served_by.decode() == accepted_by
-        assert accepted_by.startswith("rocket-worker-")
-    assert not [t for t in threading.enumerate() if t.name.startswith("rocket-listener-")]
+        accepted_by, straight, _ = server.accepts[-1]
+        assert straight and accepted_by.startswith("rocket-listener-")
+        assert served_by.startswith(b"rocket-worker-")
+    assert server.monitor.parks == 0  # none waited in the monitor
 
 
 def test_part_of_a_head_goes_to_the_monitor(start_server):
@@ -53,7 +54,7 @@ def test_part_of_a_head_goes_to_the_monitor(start_server):
         deadline = time.monotonic() + 5
         while not server.accepts and time.monotonic() < deadline:
             time.sleep(0.01)
-        assert server.accepts[0][1] is False  # not kept by the accepting thread
+        assert server.accepts[0][1] is False  # not queued for the pool: the monitor waits
         sock.sendall(REQUEST[10:])
         status, served_by = read_response(sock)
     assert status == b"HTTP/1.1 200 OK" and served_by.startswith(b"rocket-worker-")
@@ -69,8 +70,8 @@ def test_tls_never_handshakes_on_the_accepting_thread(start_server, tls_files):
 
 
 def test_a_saturated_fixed_pool_still_accepts(start_server):
-    """Every thread busy at max_threads: the accepting thread queues what it accepts and
-    goes on accepting, instead of leaving new clients in the backlog."""
+    """Every thread busy at max_threads: the listener queues what it accepts and goes on
+    accepting, instead of leaving new clients in the backlog."""
     release = threading.Event()
 
     def blocking(environ, start_response):
