@@ -17,6 +17,7 @@ from typing import List
 import pytest
 
 from tests.functional.cli_support import RocketProcess
+from tests.functional.client import read_to_eof
 
 if not hasattr(os, "fork"):
     pytest.skip("multi-process mode needs os.fork", allow_module_level=True)
@@ -81,12 +82,7 @@ def _upload(port: int, size: int, out: List[str]) -> None:
                 wait = started + TRANSFER_S * sent / size - time.monotonic()
                 if wait > 0:
                     time.sleep(wait)
-            answer = b""
-            while True:
-                piece = sock.recv(4096)
-                if not piece:
-                    break
-                answer += piece
+            answer = read_to_eof(sock)
         body = answer.split(b"\r\n\r\n", 1)[-1].decode()
         out.append(f"/upload {answer[:12].decode()} {body} in {time.monotonic() - started:.1f}s")
     except OSError as exc:
@@ -120,12 +116,7 @@ def _load(port: int, stop: threading.Event, out: List[tuple]) -> None:
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
                 sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-                answer = b""
-                while True:
-                    piece = sock.recv(4096)
-                    if not piece:
-                        break
-                    answer += piece
+                answer = read_to_eof(sock)
             out.append((time.monotonic(), answer[9:12].decode(), answer.rsplit(b" ", 1)[-1]))
         except OSError as exc:
             out.append((time.monotonic(), repr(exc), b""))

@@ -50,7 +50,12 @@ def server_status(stats_socket: str) -> str:
 
 
 def get(port: int) -> dict:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5, source_address=(CLIENT, 0))
+    return who(http.client.HTTPConnection("127.0.0.1", port, timeout=5,
+                                          source_address=(CLIENT, 0)))
+
+
+def who(conn: http.client.HTTPConnection) -> dict:
+    """GET /who on ``conn`` (closed after): the whoami app's JSON."""
     try:
         conn.request("GET", "/who")
         response = conn.getresponse()
@@ -97,15 +102,8 @@ def test_health_check_marks_the_server_down_during_a_graceful_stop(tmp_path, roc
 
 
 def https_get(port: int, context) -> dict:
-    conn = http.client.HTTPSConnection("127.0.0.1", port, timeout=5, context=context,
-                                       source_address=(CLIENT, 0))
-    try:
-        conn.request("GET", "/who")
-        response = conn.getresponse()
-        assert response.status == 200
-        return json.loads(response.read())
-    finally:
-        conn.close()
+    return who(http.client.HTTPSConnection("127.0.0.1", port, timeout=5, context=context,
+                                           source_address=(CLIENT, 0)))
 
 
 @pytest.mark.parametrize("send, mode", [("send-proxy", "v1"), ("send-proxy-v2", "v2"),
