@@ -94,7 +94,6 @@ class Listener:
         self._setup_failed_log = RateLimitedLog(self.log)
         self._running = False
         self._thread: Optional[threading.Thread] = None
-        self._accepting = 0  # threads inside accept_next()
         self._accept_fd = self.sock._accept  # type: ignore[attr-defined]
         self._family, self._type = int(self.sock.family), int(self.sock.type)
         self._backoff = 0.0
@@ -139,9 +138,6 @@ class Listener:
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout)
         self._thread = None
-        deadline = time.monotonic() + timeout
-        while self._accepting > 0 and time.monotonic() < deadline:
-            time.sleep(0.005)  # a pool thread in accept(): it returns within ACCEPT_POLL_S
         self.close()
 
     def close(self) -> None:
@@ -156,21 +152,10 @@ class Listener:
             except OSError:
                 pass
 
-    def accept_next(self) -> Optional[Tuple[Any, Any]]:
-        """Block until a client is accepted (its socket wrapped for TLS, the handshake left
-        for later) and return ``(sock, addr)``; None once the listener is stopped. Called by
-        the listener's own thread."""
-        self._accepting += 1
-        try:
-            while self._running:
-                got = self._accept_once()
-                if got is not None:
-                    return got
-            return None
-        finally:
-            self._accepting -= 1
-
     def _accept_once(self) -> Optional[Tuple[Any, Any]]:
+        """One accepted client ``(sock, addr)`` (wrapped for TLS, the handshake left for
+        later), or None: nothing came within ACCEPT_POLL_S, no room, a failed accept, or the
+        listener stopped."""
         if not self.has_room():
             time.sleep(0.005)
             return None
@@ -209,10 +194,10 @@ class Listener:
         return client, addr
 
     def _run(self) -> None:
-        while True:
-            got = self.accept_next()
+        while self._running:
+            got = self._accept_once()
             if got is None:
-                return
+                continue
             try:
                 self.on_accept(got[0], got[1], self)
             except Exception:

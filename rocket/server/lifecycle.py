@@ -8,8 +8,7 @@ signals of ``handle_signals``, reads the counters (:meth:`Lifecycle.figures`, th
 
 Each listener accepts on its own thread and hands the new connection to ``_accept``: one read
 without waiting, then the pool when its request is already there, the monitor otherwise (and
-for TLS handshakes). Pool threads taking turns in accept() (leader/followers) was measured and
-dropped: hello-close-c16 p99 went from 2.2 ms to 21 ms and req/s fell 14 % (docs/reliability.md).
+for TLS handshakes). Why not pool threads taking turns in accept(): docs/reliability.md.
 
 A subclass provides ``_prepare()`` (run by each start, under the lock: build the worker),
 ``_accept(sock, addr, listener)`` and ``_serve(conn)`` (the pool's handler), and
@@ -361,8 +360,8 @@ class Lifecycle(Draining, Processes):
             self.pool.submit(conn)  # type: ignore[union-attr]
 
     def _accept(self, sock: Any, addr: Any, listener: Listener) -> Any:
-        """A new connection: return it to serve on the accepting thread, or None when it was
-        handed elsewhere (the monitor) or closed."""
+        """A new connection: return it for the pool, or None when it was handed elsewhere
+        (the monitor) or closed."""
         raise NotImplementedError
 
     def _serve(self, conn: Any) -> None:

@@ -1,9 +1,8 @@
 """``Rocket``: wires listeners, the thread pool, the monitor and the worker (the lifecycle it
 shares with the SocketServer is :mod:`rocket.server.lifecycle`).
 
-Flow of a connection: a pool thread whose turn it is accepts it and reads once without
-waiting; it serves a whole request head itself (another idle thread takes the turn to
-accept), anything less (and every TLS connection, for its handshake) to
+Flow of a connection: a listener accepts it and reads once without waiting; a whole request
+head goes to the pool at once, anything less (and every TLS connection, for its handshake) to
 the monitor, which reads on and submits it to the pool once a head is whole. A pool thread
 calls ``worker.handle(conn)``; when that returns True the connection goes back to the
 monitor: parked while idle, or waiting for the rest of a head the client is still sending.

@@ -18,16 +18,11 @@ from rocket.http.writer import encode_chunk, last_chunk, plan_response
 from rocket.workers.base import error_logger
 from rocket.workers.input import EMPTY_INPUT
 
-__all__ = ["Exchange", "WSGIViolation", "DRAIN_MAX_BYTES", "PROGRESS_SLICE_BYTES"]
+__all__ = ["Exchange", "WSGIViolation", "DRAIN_MAX_BYTES"]
 
 # An unread request body is read and discarded after the response so the connection can be
 # reused; past this many bytes closing is cheaper than reading (waitress and gunicorn agree).
 DRAIN_MAX_BYTES = 64 * 1024
-
-PROGRESS_SLICE_BYTES = 256 * 1024
-"""Larger sends go out in slices of this size, each counted in the thread's ``bytes_moved``
-as it completes, so one large block shows progress to the arbiter's heartbeat while it goes
-out; a slice costs one call."""
 
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 # Planned response heads kept per worker; apps use a handful of (status, headers) shapes, and
@@ -94,37 +89,29 @@ class Exchange:
         self.write(data)
 
     def send(self, data: bytes) -> None:
-        """``conn.sendall``, counted in the thread's ``bytes_moved`` (by slices when large)
-        and marked as waiting on the client, remembering a failure as "the peer is gone"."""
+        """``conn.sendall``, counted in the thread's ``bytes_moved`` and marked as waiting on
+        the client while it lasts (so ``worker_timeout`` never judges a slow reader), remembering
+        a failure as "the peer is gone"."""
         progress = self.progress
-        size = len(data)
         progress.waiting = True
         try:
-            if size <= PROGRESS_SLICE_BYTES:
-                self.conn.sendall(data)
-                progress.bytes_moved += size
-            else:
-                view = memoryview(data)
-                sendall = self.conn.sendall
-                for start in range(0, size, PROGRESS_SLICE_BYTES):
-                    piece = view[start:start + PROGRESS_SLICE_BYTES]
-                    sendall(piece)
-                    progress.bytes_moved += len(piece)
+            self.conn.sendall(data)
         except OSError:
             self.peer_gone = True
             raise
         finally:
             progress.waiting = False
+        progress.bytes_moved += len(data)
 
     def sendfile(self, filelike: Any, offset: int, count: int) -> int:
-        """``conn.sendfile`` by slices, counted as :meth:`send`; returns the bytes sent."""
+        """``conn.sendfile`` until ``count`` bytes are out or the file ends, counted and marked
+        as :meth:`send`; returns the bytes sent."""
         progress = self.progress
         sent = 0
         progress.waiting = True
         try:
             while sent < count:
-                done = self.conn.sendfile(filelike, offset + sent,
-                                          min(PROGRESS_SLICE_BYTES, count - sent))
+                done = self.conn.sendfile(filelike, offset + sent, count - sent)
                 progress.bytes_moved += done
                 sent += done
                 if not done:
