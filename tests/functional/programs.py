@@ -15,17 +15,26 @@ import shutil
 import subprocess
 import time
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
 import pytest
 
 from tests.functional.cli_support import free_port
 
-__all__ = ["need", "doc_block", "replace", "free_port", "wait_until", "start", "stop"]
+__all__ = ["need", "needs", "doc_block", "replace", "free_port", "wait_until", "start", "stop"]
 
 DEPLOY_MD = Path(__file__).resolve().parents[2] / "docs" / "deploy.md"
 APT_PACKAGES = {"nginx": "nginx-light", "haproxy": "haproxy", "prometheus": "prometheus",
                 "systemd-socket-activate": "systemd"}
+
+
+def needs(found: Optional[str], program: str, package: str) -> Any:
+    """A ``skipif`` mark for tests of the real ``program`` (``found``: its path or None); in
+    CI (``CI=true``) a missing program fails the collection instead of skipping."""
+    reason = f"{program} is not installed (apt-get install {package}; .ci/run does)"
+    if found is None and os.environ.get("CI") == "true":
+        pytest.fail(f"CI must run the tests of {program}: {reason}", pytrace=False)
+    return pytest.mark.skipif(found is None, reason=reason)
 
 
 def need(program: str) -> str:

@@ -21,9 +21,10 @@ pytest.importorskip("h2")
 
 from tests.functional.client import raw_get, read_to_eof  # noqa: E402
 from tests.functional.h2client import H2Client  # noqa: E402
+from tests.functional.programs import needs  # noqa: E402
 
 CURL = shutil.which("curl")
-needs_curl = pytest.mark.skipif(CURL is None, reason="curl is not installed (apt-get install curl)")
+needs_curl = needs(CURL, "curl", "curl")
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 

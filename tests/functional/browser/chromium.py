@@ -12,11 +12,10 @@ import struct
 import subprocess
 from typing import List, Sequence, Tuple
 
-import pytest
+from tests.functional.programs import needs
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-needs_chromium = pytest.mark.skipif(
-    CHROMIUM is None, reason="chromium is not installed (apt-get install chromium)")
+needs_chromium = needs(CHROMIUM, "chromium", "chromium")
 
 SCREENSHOTS = os.environ.get("ROCKET_SCREENSHOTS") or os.path.join(
     os.path.dirname(__file__), "..", "..", "..", "build", "screenshots")

@@ -8,9 +8,9 @@ import shutil
 import pytest
 
 from rocket.bench.h2load import h2load_argv, run_h2load
+from tests.functional.programs import needs
 
-pytestmark = pytest.mark.skipif(shutil.which("h2load") is None,
-                                reason="h2load is not installed (apt-get install nghttp2-client)")
+pytestmark = needs(shutil.which("h2load"), "h2load", "nghttp2-client")
 
 
 @pytest.mark.parametrize("tls", [False, True], ids=["h2c", "tls"])
