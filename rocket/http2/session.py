@@ -16,8 +16,7 @@ How it works
   either: what the socket does not take stays in ``_out`` and the monitor is armed for
   writing. A stream's thread with less than ``DEFER_BYTES`` to send only arms the monitor,
   which sends everything queued by then in one call and reads the requests these responses
-  prompted: one send and one wake-up serve many small responses (epoll only, where such an
-  arm reaches a waiting poll). A stream whose flow control window is closed, or whose connection has more than
+  prompted: one send and one wake-up serve many small responses. A stream whose flow control window is closed, or whose connection has more than
   ``OUT_HIGH_WATER_BYTES`` unsent, waits on the session's condition within ``body_timeout``:
   its own thread waits, never the monitor. ``wsgi.input`` waits the same way for DATA.
 - DATA is acknowledged (WINDOW_UPDATE) only as ``wsgi.input`` takes it, so a slow application
@@ -108,7 +107,6 @@ class H2Session(StreamSide):
         self._out = bytearray()
         self._tls_retry = 0  # the length of a TLS send to repeat (OpenSSL wants the same)
         self._armed_write = False
-        self._defer = monitor.rearm_reported()
         self._resets = 0
         self._resets_since = 0.0
 
@@ -316,7 +314,7 @@ class H2Session(StreamSide):
         data = self.h2.data_to_send()
         if data:
             out += data
-        if defer and self._defer and len(out) < DEFER_BYTES and self.watch is not None:
+        if defer and len(out) < DEFER_BYTES and self.watch is not None:
             if out and not self._armed_write:
                 self.monitor.rearm(self.watch, True)
                 self._armed_write = True

@@ -3,14 +3,16 @@
 A watched descriptor is armed for one event, reading or writing (a TLS handshake may wait
 for either); when it fires it is disarmed until armed again. With epoll, arming costs one
 ``epoll_ctl`` and firing disarms it in the kernel; elsewhere the descriptor is registered
-when armed and unregistered when it fires.
+when armed and unregistered when it fires. With either, an arm made from another thread
+takes effect in a poll already waiting.
 """
 
 from __future__ import annotations
 
 import select
 import selectors
-from typing import Any, Dict, List
+import socket
+from typing import Any, Callable, Dict, List
 
 __all__ = ["make_poller"]
 
@@ -20,9 +22,6 @@ _EPOLL_EVENTS = (getattr(select, "EPOLLIN", 0) | _ONE_SHOT, getattr(select, "EPO
 
 class EpollPoller:
     """One-shot epoll: arming a watched descriptor costs one epoll_ctl, firing disarms it."""
-
-    rearm_reported = True
-    """Arming from another thread takes effect in a poll already waiting."""
 
     def __init__(self) -> None:
         self._epoll = select.epoll()
@@ -68,13 +67,24 @@ class EpollPoller:
 
 
 class SelectorPoller:
-    """Portable fallback: register when armed, unregister when it fires."""
+    """Portable fallback: register when armed, unregister when it fires.
 
-    rearm_reported = False
-    """A poll already waiting does not see descriptors armed meanwhile."""
+    ``select()`` and ``poll()`` watch only the descriptors registered when the call began, so
+    an arm made from another thread while :meth:`poll` waits also wakes it (through a
+    socketpair of its own, once per wait): the descriptor is watched from the next call on, as
+    with epoll. ``SelectorKey.data`` holds the connection armed, so a descriptor number that a
+    closed connection left registered is registered afresh for the new one."""
 
-    def __init__(self) -> None:
-        self._selector = selectors.DefaultSelector()
+    def __init__(self, selector_class: Callable[[], selectors.BaseSelector] =
+                 selectors.DefaultSelector) -> None:
+        self._selector = selector_class()
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._wake_r.setblocking(False)
+        self._wake_w.setblocking(False)
+        self._wake_fd = self._wake_r.fileno()
+        self._selector.register(self._wake_fd, selectors.EVENT_READ)
+        self._polling = False
+        self._woken = False
 
     def watch(self, fd: int) -> None:
         """Watch ``fd`` for reading for good (the monitor's wake-up socket)."""
@@ -82,7 +92,21 @@ class SelectorPoller:
 
     def arm(self, fd: int, conn: Any, write: bool = False) -> None:
         """Report ``fd`` once when readable (writable with ``write``)."""
-        self._selector.register(fd, selectors.EVENT_WRITE if write else selectors.EVENT_READ)
+        events = selectors.EVENT_WRITE if write else selectors.EVENT_READ
+        selector = self._selector
+        key = selector.get_map().get(fd)
+        if key is not None and key.data is conn:
+            selector.modify(fd, events, conn)
+        else:
+            if key is not None:
+                self.forget(fd)
+            selector.register(fd, events, conn)
+        if self._polling and not self._woken:
+            self._woken = True
+            try:
+                self._wake_w.send(b"x")
+            except OSError:  # full: a wake-up is pending already
+                pass
 
     def fired(self, fd: int) -> None:
         """Disarm ``fd`` after it fired."""
@@ -96,12 +120,29 @@ class SelectorPoller:
             pass
 
     def poll(self, timeout: float) -> List[int]:
-        """Descriptors that fired within ``timeout`` seconds."""
-        return [key.fd for key, _ in self._selector.select(timeout)]
+        """Descriptors that fired within ``timeout`` seconds (none when an arm woke it)."""
+        self._polling = True
+        try:
+            events = self._selector.select(timeout)
+        finally:
+            self._polling = False
+        fds = []
+        for key, _ in events:
+            if key.fd == self._wake_fd:
+                try:
+                    self._wake_r.recv(4096)
+                except OSError:
+                    pass
+                self._woken = False
+            else:
+                fds.append(key.fd)
+        return fds
 
     def close(self) -> None:
-        """Release the selector."""
+        """Release the selector and the wake-up pair."""
         self._selector.close()
+        self._wake_r.close()
+        self._wake_w.close()
 
 
 def make_poller() -> Any:

@@ -30,12 +30,9 @@ class Sessions:
         return self._add(conn, SESSION, 0.0)
 
     def rearm(self: Any, watch: Any, write: bool = False) -> None:
-        """Report the session's socket once more when readable (writable with ``write``)."""
+        """Report the session's socket once more when readable (writable with ``write``);
+        from any thread, and seen by a poll already waiting."""
         self._rearm(watch, write)
-
-    def rearm_reported(self: Any) -> bool:
-        """Whether :meth:`rearm` from another thread is seen at once (not at the next poll)."""
-        return bool(getattr(self._poller, "rearm_reported", False))
 
     def set_deadline(self: Any, watch: Any, deadline: float) -> None:
         """Call ``on_deadline`` at ``deadline`` (monotonic s); 0 = none."""

@@ -12,7 +12,8 @@ import pytest
 from rocket.http.parser import RequestParser
 from rocket.net.connection import Connection
 from rocket.net.monitor import Monitor
-from rocket.net.pollers import SelectorPoller, make_poller
+from rocket.net.pollers import make_poller
+from tests.unit.net.test_pollers import fallback_poller
 
 HEAD = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"
 
@@ -70,7 +71,7 @@ def monitor_with_queue(request):
     monitors = []
 
     def make(**kwargs):
-        poller = make_poller() if request.param == "native" else SelectorPoller()
+        poller = make_poller() if request.param == "native" else fallback_poller()
         kwargs.setdefault("ready", whole_head)
         kwargs.setdefault("answer", answer)
         m = Monitor(dispatch, poller=poller, **kwargs)
