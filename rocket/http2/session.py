@@ -15,16 +15,17 @@ How it works
   reads and the streams' writes never interleave (OpenSSL forbids it). Sends never wait
   either: what the socket does not take stays in ``_out`` and the monitor is armed for
   writing. A stream's thread with less than ``DEFER_BYTES`` to send only arms the monitor,
-  which sends everything queued by then in one call and reads the requests these responses
-  prompted: one send and one wake-up serve many small responses. A stream whose flow control window is closed, or whose connection has more than
-  ``OUT_HIGH_WATER_BYTES`` unsent, waits on the session's condition within ``body_timeout``:
-  its own thread waits, never the monitor. ``wsgi.input`` waits the same way for DATA.
+  which sends all queued by then in one call and reads the requests these responses prompted.
+  A stream whose flow control window is closed, or whose connection has more than
+  ``OUT_HIGH_WATER_BYTES`` unsent, waits on the session's condition (its own thread, never the
+  monitor); ``wsgi.input`` waits so for DATA (limits: :mod:`rocket.http2.deadlines`).
 - DATA is acknowledged (WINDOW_UPDATE) only as ``wsgi.input`` takes it, so a slow application
   holds at most ``http2_stream_window`` bytes per stream.
 - Limits: ``h2`` answers a header list larger than ``http2_max_header_list_size`` and more
   than 64 CONTINUATION frames in one block with GOAWAY; more than ``http2_max_resets_per_s``
   client resets in a second (the rapid reset attack, CVE-2023-44487) get GOAWAY
-  ENHANCE_YOUR_CALM. Without open streams the connection closes after ``keep_alive`` s.
+  ENHANCE_YOUR_CALM. A header block unfinished after ``header_timeout`` s gets GOAWAY
+  PROTOCOL_ERROR, and ``keep_alive`` s without an open stream GOAWAY NO_ERROR.
 - :meth:`H2Session.drain` (graceful stop, reload) sends GOAWAY: streams already begun finish,
   newer ones are refused, and the connection closes once the last one is done.
 """
@@ -53,6 +54,7 @@ from h2.settings import SettingCodes, Settings
 from hyperframe.frame import GoAwayFrame
 
 from rocket.http.errors import HTTPError
+from rocket.http2.deadlines import mid_header_block
 from rocket.http2.stream import StreamConn, build_request
 from rocket.http2.streaming import OUT_HIGH_WATER_BYTES, H2Options, StreamJob, StreamSide
 from rocket.logs import monitor_log as log
@@ -107,6 +109,8 @@ class H2Session(StreamSide):
         self._out = bytearray()
         self._tls_retry = 0  # the length of a TLS send to repeat (OpenSSL wants the same)
         self._armed_write = False
+        self._idle_at = 0.0  # keep_alive's deadline while no stream is open
+        self._block_since = 0.0  # when the header block arriving began (0 = none)
         self._resets = 0
         self._resets_since = 0.0
 
@@ -146,6 +150,11 @@ class H2Session(StreamSide):
             if self.dead:
                 break
             self._on_event(event)
+        if self.options.header_timeout and not self.dead:
+            pending = mid_header_block(self.h2.incoming_buffer)
+            if pending is not bool(self._block_since):
+                self._block_since = time.monotonic() if pending else 0.0
+                self._reschedule()
 
     def on_ready(self, watch: Any) -> None:
         """The socket is readable or writable (monitor thread): read, act, send, re-arm."""
@@ -166,14 +175,25 @@ class H2Session(StreamSide):
                 self._armed_write = bool(self._out)
 
     def on_deadline(self, watch: Any) -> None:
-        """``keep_alive`` passed without an open stream: GOAWAY and close."""
+        """``header_timeout`` passed with a header block half received: GOAWAY
+        PROTOCOL_ERROR (:mod:`rocket.http2.deadlines` says why), and close; ``keep_alive``
+        passed without an open stream: GOAWAY NO_ERROR, and close."""
         with self.lock:
-            if self.streams and not self.dead:  # a stream began as the deadline fired
+            if self.dead:
+                return
+            since = self._block_since
+            late = since and time.monotonic() >= since + self.options.header_timeout
+            if not late and (self.streams or since):  # a stream or a block began as it fired
                 self.watch = self.monitor.hold(self.conn)
                 self._armed_write = False
                 self._flush()  # what its thread queued meanwhile armed the watch let go
+                self._reschedule()
                 return
-            self.h2.close_connection(ErrorCodes.NO_ERROR)
+            if late:
+                log.info("HTTP/2 client %s did not finish a header block within "
+                         "header_timeout=%gs; GOAWAY PROTOCOL_ERROR", self.conn.client_addr[0],
+                         self.options.header_timeout)
+            self.h2.close_connection(ErrorCodes.PROTOCOL_ERROR if late else ErrorCodes.NO_ERROR)
             self._flush()
             self.watch = None
             self._close()
@@ -234,9 +254,10 @@ class H2Session(StreamSide):
         except (HTTPError, ValueError):
             self._reset(stream_id, ErrorCodes.PROTOCOL_ERROR)
             return
-        stream = StreamConn(self, stream_id, request, self.options.max_body)
-        if not self.streams and self.watch is not None:
-            self.monitor.set_deadline(self.watch, 0.0)
+        stream = StreamConn(self, stream_id, request)
+        if self._idle_at:
+            self._idle_at = 0.0
+            self._reschedule()
         self.streams[stream_id] = stream
         if self.running < self.options.max_threads:
             self.running += 1
@@ -270,6 +291,8 @@ class H2Session(StreamSide):
             raise ConnectionResetError("the client reset the HTTP/2 stream")
 
     def _ack(self, stream_id: int, flow: int) -> None:
+        if self.dead:
+            return
         try:
             self.h2.acknowledge_received_data(flow, stream_id)
         except H2Error:  # the stream closed meanwhile: the connection window is credited
@@ -287,7 +310,7 @@ class H2Session(StreamSide):
         for _, flow in stream.body.chunks:  # unread body: credit the connection window
             self._ack(stream.stream_id, flow)
         stream.body.chunks.clear()
-        if self.streams:
+        if self.streams or self.dead:
             return
         if self.goaway_sent:
             self._flush()
@@ -298,8 +321,16 @@ class H2Session(StreamSide):
 
     def _idle_deadline(self) -> None:
         keep_alive = self.options.keep_alive
-        if self.watch is not None and keep_alive:
-            self.monitor.set_deadline(self.watch, time.monotonic() + keep_alive)
+        if keep_alive:
+            self._idle_at = time.monotonic() + keep_alive
+            self._reschedule()
+
+    def _reschedule(self) -> None:
+        """The monitor's deadline: the header block's, else keep_alive's (no stream open)."""
+        if self.watch is not None:
+            since = self._block_since
+            self.monitor.set_deadline(self.watch, since + self.options.header_timeout
+                                      if since else self._idle_at)
 
     def _flush(self, defer: bool = False) -> None:
         """Send what h2 has queued, as much as the socket takes now; arm for the rest.
@@ -338,11 +369,16 @@ class H2Session(StreamSide):
             self._armed_write = True
 
     def _end_streams(self) -> Any:
-        """The connection is going: every wait and send of its streams fails from now on.
-        Returns the watch, no longer the session's."""
+        """The connection is going: its streams' waits and sends fail from now on, queued ones
+        are dropped, and the ``h2`` state goes now, though the connection may stay referenced
+        a while (the monitor's heap). Returns the watch, no longer the session's."""
         self.dead = True
+        self.h2 = None
         for stream in self.streams.values():
             stream.reset = True
+        for stream in self.queued:
+            self.streams.pop(stream.stream_id, None)
+        self.queued.clear()
         self.cond.notify_all()
         watch, self.watch = self.watch, None
         return watch

@@ -97,15 +97,18 @@ class StreamConn:
     :class:`~rocket.http2.session.H2Session` that owns the socket."""
 
     __slots__ = ("session", "stream_id", "request", "body", "reader", "client_addr",
-                 "server_addr", "secure", "peer_cert", "proxy", "sock", "body_min_rate", "closed",
-                 "on_close", "head_since", "reset", "ended", "_head", "_remaining", "__weakref__")
+                 "server_addr", "secure", "peer_cert", "proxy", "sock", "body_min_rate",
+                 "min_rate_grace", "send_since", "send_waited", "closed", "on_close",
+                 "head_since", "reset", "ended", "_head", "_remaining", "__weakref__")
 
-    def __init__(self, session: Any, stream_id: int, request: Request, max_body: int) -> None:
+    def __init__(self, session: Any, stream_id: int, request: Request) -> None:
         conn = session.conn
+        options = session.options
         self.session = session
         self.stream_id = stream_id
         self.request = request
-        self.body = StreamBody(request.content_length is None and not request.chunked, max_body)
+        self.body = StreamBody(request.content_length is None and not request.chunked,
+                               options.max_body)
         self.reader = self
         self.client_addr = conn.client_addr
         self.server_addr = conn.server_addr
@@ -113,7 +116,12 @@ class StreamConn:
         self.peer_cert = conn.peer_cert
         self.proxy = conn.proxy  # the PROXY header's client, as on HTTP/1.1
         self.sock = conn.sock
-        self.body_min_rate = 0.0  # flow control bounds what a client may hold back
+        self.body_min_rate = options.body_min_rate  # wsgi.input applies it (as on HTTP/1.1)
+        self.min_rate_grace = options.min_rate_grace
+        self.send_since = 0.0
+        """Since when this stream's sends wait on the client (0 = they do not)."""
+        self.send_waited = 0
+        """Bytes sent since ``send_since`` (the ``send_min_rate`` floor's average)."""
         self.closed = False
         self.on_close: Any = None
         self.head_since = 0.0

@@ -10,6 +10,7 @@ from typing import Any, Optional
 from h2.errors import ErrorCodes
 from h2.exceptions import H2Error
 
+from rocket.http2.deadlines import rate_deadline, too_slow
 from rocket.http2.stream import StreamConn, timed_out
 from rocket.logs import errors_log
 
@@ -25,7 +26,8 @@ class H2Options:
     """The settings a session uses (read once from the server's Config)."""
 
     __slots__ = ("max_streams", "max_threads", "max_header_list", "max_resets_per_s",
-                 "stream_window", "keep_alive", "send_timeout", "max_body")
+                 "stream_window", "keep_alive", "header_timeout", "send_timeout", "max_body",
+                 "body_min_rate", "send_min_rate", "min_rate_grace")
 
     def __init__(self, config: Any) -> None:
         self.max_streams = config.http2_max_concurrent_streams
@@ -34,8 +36,12 @@ class H2Options:
         self.max_resets_per_s = config.http2_max_resets_per_s
         self.stream_window = config.http2_stream_window
         self.keep_alive = config.keep_alive
+        self.header_timeout = config.header_timeout
         self.send_timeout = config.body_timeout or None
         self.max_body = config.max_body
+        self.body_min_rate = config.body_min_rate
+        self.send_min_rate = config.send_min_rate
+        self.min_rate_grace = config.min_rate_grace
 
 
 class StreamJob:
@@ -147,22 +153,32 @@ class StreamSide:
                 raise _gone(stream, exc) from None
 
     def _send_data(self, stream: StreamConn, view: memoryview, last: bool) -> None:
+        """Within ``body_timeout`` per wait and the ``send_min_rate`` floor
+        (:func:`~rocket.http2.deadlines.rate_deadline`) over the waits."""
         h2 = self.h2
         stream_id = stream.stream_id
-        timeout = self.options.send_timeout or 1e9
+        options = self.options
+        timeout = options.send_timeout or 1e9
         deadline = 0.0  # while waiting: when the client must have made room
+        waited = False
         while True:
             self._check(stream)
             room = min(h2.local_flow_control_window(stream_id), len(view))
             if room <= 0 or len(self._out) > OUT_HIGH_WATER_BYTES:
                 now = time.monotonic()
                 deadline = deadline or now + timeout
+                floor = rate_deadline(stream, options.send_min_rate, options.min_rate_grace, now)
+                if now >= floor:
+                    raise too_slow(options.send_min_rate)
                 if now >= deadline:
                     raise timed_out()
-                self.cond.wait(deadline - now)
+                waited = True
+                self.cond.wait(min(deadline, floor) - now)
                 continue
             deadline = 0.0
             frame = h2.max_outbound_frame_size
+            if waited:
+                stream.send_waited += room
             while room > 0:
                 size = min(room, frame)
                 h2.send_data(stream_id, bytes(view[:size]),
@@ -171,6 +187,8 @@ class StreamSide:
                 room -= size
             self._flush(True)
             if not view:
+                if not waited:  # the client keeps up: the floor's average starts again
+                    stream.send_since = 0.0
                 return
 
     def end_stream(self, stream: StreamConn) -> None:
