@@ -8,7 +8,7 @@ from typing import Any, Callable
 
 from rocket.http2 import PREFACE_LINE
 from rocket.http2.session import H2Session
-from rocket.http2.streaming import H2Options
+from rocket.http2.streaming import H2Options, JobCount
 
 __all__ = ["HTTP2"]
 
@@ -20,6 +20,8 @@ class HTTP2:
     def __init__(self, config: Any, serve: Callable[[Any, Any], Any]) -> None:
         self.options = H2Options(config)
         self.serve = serve
+        self.jobs = JobCount()
+        """Stream jobs on pool threads or queued: pool items that are no connection."""
         self.sessions: Any = weakref.WeakSet()
         self._lock = threading.Lock()  # a WeakSet may not change while it is iterated
 
@@ -27,7 +29,7 @@ class HTTP2:
         """Run ``conn`` (its parser stopped after the preface line) as an HTTP/2 session held
         by ``monitor``, its streams submitted to the pool with ``submit``."""
         received = PREFACE_LINE + conn.reader.trailing_data
-        session = H2Session(conn, monitor, submit, self.serve, self.options)
+        session = H2Session(conn, monitor, submit, self.jobs, self.serve, self.options)
         with self._lock:
             self.sessions.add(session)
         session.start(received)

@@ -56,7 +56,7 @@ from hyperframe.frame import GoAwayFrame
 from rocket.http.errors import HTTPError
 from rocket.http2.deadlines import mid_header_block
 from rocket.http2.stream import StreamConn, build_request
-from rocket.http2.streaming import OUT_HIGH_WATER_BYTES, H2Options, StreamJob, StreamSide
+from rocket.http2.streaming import OUT_HIGH_WATER_BYTES, H2Options, JobCount, StreamJob, StreamSide
 from rocket.logs import monitor_log as log
 
 __all__ = ["H2Session", "CONNECTION_WINDOW_BYTES", "SEND_BLOCK_BYTES", "DEFER_BYTES"]
@@ -74,15 +74,15 @@ DEFER_BYTES = 64 * 1024
 class H2Session(StreamSide):
     """The HTTP/2 side of one connection; see the module docstring.
 
-    ``monitor`` holds the connection; ``submit(job)`` hands a :class:`StreamJob` to the pool;
-    ``serve(stream, request)`` answers one request (the worker's ``serve_request``).
-    """
+    ``monitor`` holds the connection; ``submit(job)`` hands a :class:`StreamJob` (counted in
+    ``jobs``) to the pool; ``serve(stream, request)`` answers one (``serve_request``)."""
 
-    def __init__(self, conn: Any, monitor: Any, submit: Callable[[Any], None],
+    def __init__(self, conn: Any, monitor: Any, submit: Callable[[Any], None], jobs: JobCount,
                  serve: Callable[[Any, Any], Any], options: H2Options) -> None:
         self.conn = conn
         self.monitor = monitor
         self.submit = submit
+        self.jobs = jobs
         self.serve = serve
         self.options = options
         self.lock = threading.Lock()
@@ -261,7 +261,7 @@ class H2Session(StreamSide):
         self.streams[stream_id] = stream
         if self.running < self.options.max_threads:
             self.running += 1
-            self.submit(StreamJob(self, stream))
+            self.submit(StreamJob(self, stream, self.jobs))
         else:
             self.queued.append(stream)
 

@@ -4,6 +4,7 @@ the pool item that runs a session's streams and the settings a session reads."""
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Any, Optional
 
@@ -14,7 +15,7 @@ from rocket.http2.deadlines import rate_deadline, too_slow
 from rocket.http2.stream import StreamConn, timed_out
 from rocket.logs import errors_log
 
-__all__ = ["StreamSide", "StreamJob", "H2Options", "OUT_HIGH_WATER_BYTES"]
+__all__ = ["StreamSide", "StreamJob", "JobCount", "H2Options", "OUT_HIGH_WATER_BYTES"]
 
 OUT_HIGH_WATER_BYTES = 1 << 20
 """Unsent bytes past which streams wait for the client to read: bounds memory per connection."""
@@ -44,25 +45,49 @@ class H2Options:
         self.min_rate_grace = config.min_rate_grace
 
 
+class JobCount:
+    """How many :class:`StreamJob` are on a pool thread or queued for one, over every session
+    of a server. The pool counts each as an item, but its connection is counted once already,
+    in the monitor: ``max_connections`` and ``info()`` take these off."""
+
+    __slots__ = ("value", "_lock")
+
+    def __init__(self) -> None:
+        self.value = 0
+        self._lock = threading.Lock()
+
+    def add(self, count: int) -> None:
+        """Count ``count`` more jobs (fewer when negative)."""
+        with self._lock:
+            self.value += count
+
+
 class StreamJob:
-    """A pool item: runs a session's streams one after another (see the module docstring)."""
+    """A pool item: runs a session's streams one after another (see the module docstring).
+    Counted in ``jobs`` (a :class:`JobCount`) from here until it ran or was discarded."""
 
-    __slots__ = ("session", "stream")
+    __slots__ = ("session", "stream", "jobs")
 
-    def __init__(self, session: Any, stream: StreamConn) -> None:
+    def __init__(self, session: Any, stream: StreamConn, jobs: JobCount) -> None:
         self.session = session
         self.stream = stream
+        self.jobs = jobs
+        jobs.add(1)
 
     def run(self) -> None:
         """Serve the stream, then the next queued ones of the same connection, if any."""
         session = self.session
         stream: Optional[StreamConn] = self.stream
-        while stream is not None:
-            session.serve_stream(stream)
-            stream = session.next_stream(stream)
+        try:
+            while stream is not None:
+                session.serve_stream(stream)
+                stream = session.next_stream(stream)
+        finally:
+            self.jobs.add(-1)
 
     def close(self) -> None:
         """The pool discards this job (stop): reset its stream."""
+        self.jobs.add(-1)
         self.stream.close()
 
     def abort(self) -> None:

@@ -50,7 +50,7 @@ class Draining:
         busy, queued = pool.get("busy", 0), pool.get("queued", 0)
         admission = self.admission
         return {"requests": int(getattr(self.worker, "requests", 0) or 0),
-                "connections": parked + busy + queued, "busy": busy,
+                "connections": parked + busy + queued - self.stream_jobs(), "busy": busy,
                 "threads": pool.get("threads", 0), "queued": queued,
                 "received": self.connections_received, "idle": parked,
                 "parks": int(getattr(monitor, "parks", 0) or 0),
@@ -63,6 +63,11 @@ class Draining:
 
     def open_streams(self) -> int:
         """HTTP/2 streams open now (0 without HTTP/2)."""
+        return 0
+
+    def stream_jobs(self) -> int:
+        """Pool items that are no connection: HTTP/2 stream jobs (their connection is counted
+        once, in the monitor); 0 without HTTP/2."""
         return 0
 
     def stalled_since(self, now: float) -> float:

@@ -323,7 +323,7 @@ class Lifecycle(Draining, Processes):
         return self.admission
 
     def _open_connections(self) -> int:
-        return len(self.monitor) + self.pool.load  # type: ignore[arg-type,union-attr]
+        return len(self.monitor) + self.pool.load - self.stream_jobs()  # type: ignore[arg-type,union-attr]
 
     def _parked(self) -> int:
         return len(self.monitor)  # type: ignore[arg-type]

@@ -270,6 +270,11 @@ class Rocket(Lifecycle):
         hub = self._http2
         return hub.open_streams() if hub is not None else 0
 
+    def stream_jobs(self) -> int:
+        """HTTP/2 stream jobs on pool threads or queued."""
+        hub = self._http2
+        return hub.jobs.value if hub is not None else 0
+
     def _close_gently(self, conn: Connection) -> None:
         """The worker's ``close_gently``: the monitor's lingering close."""
         monitor = self.monitor
