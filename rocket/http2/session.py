@@ -179,7 +179,8 @@ class H2Session(StreamSide):
         PROTOCOL_ERROR (:mod:`rocket.http2.deadlines` says why), and close; ``keep_alive``
         passed without an open stream: GOAWAY NO_ERROR, and close."""
         with self.lock:
-            if self.dead:
+            if self.dead:  # aborted (server stop): the monitor let go of the watch
+                self.conn.close()
                 return
             since = self._block_since
             late = since and time.monotonic() >= since + self.options.header_timeout
@@ -190,9 +191,8 @@ class H2Session(StreamSide):
                 self._reschedule()
                 return
             if late:
-                log.info("HTTP/2 client %s did not finish a header block within "
-                         "header_timeout=%gs; GOAWAY PROTOCOL_ERROR", self.conn.client_addr[0],
-                         self.options.header_timeout)
+                log.info("HTTP/2 client %s left a header block unfinished past header_timeout"
+                         "=%gs: GOAWAY", self.conn.client_addr[0], self.options.header_timeout)
             self.h2.close_connection(ErrorCodes.PROTOCOL_ERROR if late else ErrorCodes.NO_ERROR)
             self._flush()
             self.watch = None
