@@ -1,9 +1,9 @@
 """How long an HTTP/2 client may keep the server waiting: the same limits as on HTTP/1.1.
 
 - ``header_timeout`` bounds a header block from its first bytes to its END_HEADERS. Until the
-  block ends no other frame may come (RFC 9113 §6.10), and the block must be decoded whole to
-  keep the HPACK state (§4.3), even for a stream reset meanwhile: a stalled block stalls the
-  whole connection, and resetting its stream would free nothing. So the session answers it
+  block ends no other frame may come (RFC 9113 §4.3, §6.10), and the block must be decoded
+  whole to keep the HPACK state, even for a stream reset meanwhile (§4.3, §5.4.2): a stalled
+  block stalls the whole connection, and resetting its stream would free nothing. So the session answers it
   with GOAWAY ``PROTOCOL_ERROR`` naming the last stream processed (§6.8: the client knows the
   stalled one was not) and closes. :func:`mid_header_block` tells that a block is arriving.
 - ``body_min_rate`` and ``send_min_rate`` apply to each stream. Flow control bounds the bytes a
