@@ -97,6 +97,21 @@ def test_a_header_block_that_stops_half_way_gets_goaway_at_header_timeout(h2_ser
     assert get_ok(endpoint, b"/?0") == b"ok"
 
 
+def test_over_tls_a_header_block_that_stops_half_way_gets_goaway_too(h2_server):
+    endpoint = h2_server(tls=True, header_timeout=1.0, keep_alive=60.0)
+    client = FrameClient(endpoint)
+    try:
+        client.handshake()
+        client.send(half_blocks(1)["continuation-without-end"])
+        started = time.monotonic()
+        assert client.connection_error(timeout=8.0) == PROTOCOL_ERROR
+        assert time.monotonic() - started < 2.5
+        assert client.closed(timeout=5.0)
+    finally:
+        client.close()
+    assert get_ok(endpoint) == b"Hello, World!"
+
+
 def test_a_header_block_dripped_frame_by_frame_is_cut_at_header_timeout_in_total(h2_server):
     """Each CONTINUATION within the timeout, the block as a whole past it: cut, as a head
     dripped byte by byte is on HTTP/1.1 (the timeout counts from the block's first frame)."""
