@@ -255,8 +255,8 @@ class H2Session(StreamSide):
             self._reset(stream_id, ErrorCodes.PROTOCOL_ERROR)
             return
         stream = StreamConn(self, stream_id, request)
-        if self._idle_at:
-            self._idle_at = 0.0
+        if self._idle_at or self._block_since:  # not idle; a block that spanned reads ended
+            self._idle_at = self._block_since = 0.0
             self._reschedule()
         self.streams[stream_id] = stream
         if self.running < self.options.max_threads:
