@@ -4,7 +4,6 @@ of its streams run on pool threads (each stream job is a pool item, not a connec
 from __future__ import annotations
 
 import socket
-import time
 
 from tests.functional.client import read_response
 from tests.functional.http2.support import (
@@ -15,19 +14,11 @@ from tests.functional.http2.support import (
     request_headers,
     rocket_only,
 )
+from tests.functional.slow_support import wait_until
 
 pytestmark = rocket_only
 
 GET = b"GET /?0 HTTP/1.1\r\nHost: x\r\n\r\n"
-
-
-def wait_until(check, timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.02)
-    return True
 
 
 def responses(client: FrameClient, stream_ids, timeout: float = 8.0):

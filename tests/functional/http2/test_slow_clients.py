@@ -34,19 +34,11 @@ from tests.functional.http2.support import (
     rocket_only,
     settings,
 )
+from tests.functional.slow_support import wait_until
 
 pytestmark = rocket_only
 
 GET = block(request_headers())
-
-
-def wait_until(check, timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.02)
-    return True
 
 
 def maybe_frame(client: FrameClient, kinds, stream_id: int, timeout: float):
