@@ -29,11 +29,11 @@ def test_without_the_header_an_h2c_client_is_refused(start_server, caplog):
     server = start_server(whoami, proxy_protocol="v1", http2="true")
     client = H2Client(server.port)
     try:
-        client.request("/a")
         try:
+            client.request("/a")  # the reset may already be in when the request goes out
             while client.read_once():
                 pass
-        except ConnectionResetError:  # closed with the preface unread: a reset, no answer
+        except (ConnectionResetError, BrokenPipeError):  # closed with the preface unread
             pass
         assert all(reply["status"] is None for reply in client.responses.values())
     finally:
