@@ -19,10 +19,13 @@ PORT = 8000
 BOOTED = re.compile(r"Booted worker process (\d+) \(generation (\d+)\)")
 EXITED = re.compile(r"Worker (\d+) (exited|killed|died)")
 
-# The host settings of docs/deploy/haproxy.cfg's comment, but --worker-timeout 2 (the hung-app
-# test would wait 30 s) and --graceful-timeout 10 (the requests here last 10 ms).
+# The host settings of docs/deploy/haproxy.cfg's comment, but --worker-timeout 6 (the hung-app
+# test would wait 30 s) and --graceful-timeout 10 (the requests here last 10 ms). As with 30 s,
+# worker_timeout outlasts the 5.5 s haproxy has to mark a hung host down (test_haproxy's
+# down_within_s): with 2 s, the workers were sometimes replaced before the second failed
+# check, and the host never went down.
 ROCKET_ARGS = ("--workers", "2", "--threads", "4:8", "--keep-alive", "75",
-               "--graceful-timeout", "10", "--worker-timeout", "2",
+               "--graceful-timeout", "10", "--worker-timeout", "6",
                "--max-requests", "20000", "--max-requests-jitter", "2000")
 
 

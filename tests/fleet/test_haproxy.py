@@ -77,7 +77,7 @@ def test_host_killed_under_load(topology, hosts, haproxy):
 
 def test_host_with_a_hung_app_is_replaced(topology, hosts, haproxy):
     victim = hosts[1]
-    load = Load(topology.balancer, LISTEN_PORT, seconds=14).start()
+    load = Load(topology.balancer, LISTEN_PORT, seconds=20).start()
     try:
         time.sleep(2.0)
         since = time.monotonic()

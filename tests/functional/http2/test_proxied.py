@@ -30,10 +30,10 @@ def test_without_the_header_an_h2c_client_is_refused(start_server, caplog):
     client = H2Client(server.port)
     try:
         try:
-            client.request("/a")  # the server may have closed already: then this send fails
+            client.request("/a")  # the reset may already be in when the request goes out
             while client.read_once():
                 pass
-        except ConnectionResetError:  # closed with the preface unread: a reset, no answer
+        except (ConnectionResetError, BrokenPipeError):  # closed with the preface unread
             pass
         assert all(reply["status"] is None for reply in client.responses.values())
     finally:

@@ -267,7 +267,7 @@ def test_part_of_a_head_gets_the_timeout_answer_then_a_lingering_close(conns, mo
     conn.peer.sendall(HEAD[:10])
     conn.peer.settimeout(3)
     assert conn.peer.recv(100) == b"ANSWER timeout"
-    assert 0.25 < time.monotonic() - started < 0.9  # total from the start, not per read
+    assert 0.25 < time.monotonic() - started < 2.0  # header_timeout, not the 60 s timeout
     conn.peer.sendall(b"x" * 100_000)  # still sending: read and dropped, no reset
     assert read_all(conn.peer) == b""
     assert monitor.phases()["drain"] == 1
