@@ -29,7 +29,13 @@ import time
 from typing import Any, Optional, Sequence, Tuple
 
 from rocket.net.nowait import MSG_DONTWAIT as _MSG_DONTWAIT
-from rocket.net.nowait import RECV_BUFFER_BYTES, NoWaitIO, thread_buffer, thread_buffers
+from rocket.net.nowait import (
+    RECV_BUFFER_BYTES,
+    NoWaitIO,
+    thread_buffer,
+    thread_buffers,
+    tls_wants_io,
+)
 
 PEER_GONE_ERRNOS = frozenset(
     getattr(errno, name)
@@ -164,6 +170,10 @@ class Connection(NoWaitIO):
                 n = self.sock.recv_into(buf)
             except BlockingIOError:
                 raise _timed_out() from None
+            except OSError as exc:  # TLS without waiting: nothing decrypted yet
+                if timeout == 0 and tls_wants_io(exc):
+                    raise _timed_out() from None
+                raise
         if n:
             self.reader.feed(buf[:n].tobytes())
             return True

@@ -15,7 +15,8 @@ import socket
 import threading
 from typing import Any, Callable, Optional
 
-__all__ = ["NoWaitIO", "RECV_BUFFER_BYTES", "MSG_DONTWAIT", "thread_buffer", "thread_buffers"]
+__all__ = ["NoWaitIO", "RECV_BUFFER_BYTES", "MSG_DONTWAIT", "thread_buffer", "thread_buffers",
+           "tls_wants_io"]
 
 RECV_BUFFER_BYTES = 65536
 """One read: large enough for a whole pipelined burst or a big body piece. The buffer belongs
@@ -38,7 +39,8 @@ def thread_buffer() -> memoryview:
         return buf
 
 
-def _tls_wants_io(exc: OSError) -> bool:
+def tls_wants_io(exc: OSError) -> bool:
+    """True when ``exc`` is TLS asking to wait for the socket (nothing decrypted or sent)."""
     import ssl
 
     return isinstance(exc, (ssl.SSLWantReadError, ssl.SSLWantWriteError))
@@ -86,7 +88,7 @@ class NoWaitIO:
         except socket.timeout:
             return None
         except OSError as exc:
-            if self.secure and _tls_wants_io(exc):
+            if self.secure and tls_wants_io(exc):
                 return None
             raise
         return got
@@ -115,7 +117,7 @@ class NoWaitIO:
         except BlockingIOError:
             return 0
         except OSError as exc:
-            if self.secure and _tls_wants_io(exc):
+            if self.secure and tls_wants_io(exc):
                 return 0
             raise
 

@@ -68,6 +68,20 @@ def test_requests_library_over_tls(start_server, tls_files):
             assert response.status_code == 200 and response.text.startswith("https")
 
 
+@pytest.mark.parametrize("linger", [0, 0.001])
+def test_keep_alive_over_tls_with_a_short_or_no_linger(start_server, tls_files, linger):
+    """``linger = 0``: the worker reads the next request without waiting, which over TLS
+    raises SSLWantReadError, not BlockingIOError; it must park the connection, not drop it."""
+    server = start_server(whoami, interfaces=tls_interface(tls_files), linger=linger)
+    raw = socket.create_connection(("127.0.0.1", server.ports[0]), timeout=5)
+    with client_context(tls_files).wrap_socket(raw, server_hostname="localhost") as sock:
+        for _ in range(3):
+            sock.sendall(REQUEST)
+            status, body = read_response(sock)
+            assert status == b"HTTP/1.1 200 OK" and body.startswith(b"https")
+            time.sleep(0.05)  # idle past the linger: parked in the monitor, then back
+
+
 def test_silent_client_blocks_nobody(start_server, tls_files):
     server = start_server(whoami, interfaces=tls_interface(tls_files), min_threads=1,
                           max_threads=4, tls_handshake_timeout=2.0)
