@@ -291,8 +291,9 @@ class RequestParser(ReceiveBuffer):
                 raise BadRequest(f"CONNECT needs an authority-form target host:port: {show(target)}")
         elif b"://" not in target or not target[:1].isalpha():
             raise BadRequest(f"invalid request target: {show(target)}")
-        # RFC 3986: a target is ASCII without spaces (already split on) or a fragment.
-        if not target.isascii() or b"#" in target or b"\t" in target:
+        # RFC 3986: a target is ASCII without spaces (already split on) or a fragment. find(),
+        # not "in": bytes.__contains__ first tries its argument as an int and pays a TypeError.
+        if not target.isascii() or target.find(b"#") >= 0 or target.find(b"\t") >= 0:
             raise BadRequest(f"invalid character in request target: {show(target)}")
 
     def _content_length(self, value: bytes) -> int:

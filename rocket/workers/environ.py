@@ -52,7 +52,7 @@ def environ_key(name: bytes) -> str:
 
 def decode_path(path: bytes) -> str:
     """Percent-decode a request path to a latin-1 str, keeping ``%2F`` literally (Rocket)."""
-    if b"%" not in path:
+    if path.find(b"%") < 0:  # not "in", which pays a TypeError first (see parser._check_target)
         return path.decode("latin-1")
     parts = _ENCODED_SLASH.split(path)
     # Odd indexes are the captured "%2F" separators; decode only the text between them.
