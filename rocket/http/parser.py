@@ -38,7 +38,7 @@ from .errors import (
     VersionNotSupported,
 )
 from .events import NEED_DATA, ConnectionClosed, Data, EndOfMessage, Request, _Sentinel
-from .fields import OWS, TOKEN, check_line_endings, check_new_line_feeds, parse_fields, show
+from .fields import OWS, TOKEN, WATCHED_NAMES, check_lines, check_new_line_feeds, read_fields, show
 from .limits import Limits
 from .readers import END_NO_TRAILERS, NO_BODY, ChunkedReader, ContentLengthReader, ReceiveBuffer
 
@@ -56,8 +56,7 @@ _CONTENT_LENGTH = b"content-length"
 _TRANSFER_ENCODING = b"transfer-encoding"
 _HOST = b"host"
 _CONNECTION = b"connection"
-_EXPECT = b"expect"
-_FRAMING_NAMES = frozenset([_CONTENT_LENGTH, _TRANSFER_ENCODING, _HOST, _CONNECTION, _EXPECT])
+_FRAMING_NAMES = WATCHED_NAMES  # content-length, transfer-encoding, host, connection, expect
 _MEMO_MAX_BYTES = 2048  # browsers' heads with cookies fit; bigger ones are rarely repeated
 
 IDLE = "IDLE"
@@ -159,7 +158,7 @@ class RequestParser(ReceiveBuffer):
             )
         limits = self.limits
         lines = head.split(b"\r\n")
-        check_line_endings(head, len(lines))
+        check_lines(head, lines)
 
         # Request line: RFC 9112 §3.
         line = lines[0]
@@ -190,7 +189,7 @@ class RequestParser(ReceiveBuffer):
         if end > limits.max_header_bytes + len(line):
             raise HeaderTooLarge(f"header block exceeds max_header_bytes={limits.max_header_bytes}")
         # No single line can be longer than the whole head: skip the per-line check when short.
-        headers = parse_fields(lines[1:], limits.max_field_bytes, end > limits.max_field_bytes)
+        headers, fresh = read_fields(lines[1:], limits.max_field_bytes, end > limits.max_field_bytes)
 
         content_length = None
         chunked = False
@@ -199,7 +198,7 @@ class RequestParser(ReceiveBuffer):
         expect_continue = False
         hosts = 0
         codings = None
-        for name, value in headers:
+        for name, value in fresh:  # every framing field is fresh (read_fields)
             if name not in _FRAMING_NAMES:
                 continue
             if name == _HOST:
