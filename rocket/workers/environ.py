@@ -164,6 +164,19 @@ def header_environ(headers: Any) -> Dict[str, str]:
         if key is None:
             key = environ_key(name)
         if not key:
+            return _combined(headers)  # a dropped name
+        env[key] = value.decode("latin-1")
+    if len(env) != len(headers):
+        return _combined(headers)  # same-name fields
+    return env
+
+
+def _combined(headers: Any) -> Dict[str, str]:
+    """:func:`header_environ` that drops names and combines same-name fields."""
+    env: Dict[str, str] = {}
+    for name, value in headers:
+        key = environ_key(name)
+        if not key:
             continue
         if key not in env:
             env[key] = value.decode("latin-1")
