@@ -113,9 +113,9 @@ def read_fields(lines: List[bytes], max_field_bytes: int, check_length: bool
         if None not in pairs:
             return pairs, []
     fresh = []
-    i = -1
-    for _ in range(pairs.count(None)):
-        i = pairs.index(None, i + 1)
+    for i, pair in enumerate(pairs):
+        if pair is not None:
+            continue
         line = lines[i]
         if check_length and len(line) > max_field_bytes:
             raise HeaderTooLarge(f"a header field exceeds max_field_bytes={max_field_bytes}: {show(line)}")
