@@ -12,8 +12,10 @@ Every rule that can be broken raises an :class:`~rocket.http.errors.HTTPError` s
 ``status`` is the answer to send; the parser raises nothing else.
 
 The head is parsed in one piece once ``CRLF CRLF`` has arrived: one ``find``, one ``split``,
-one ``translate`` to find control characters, and per header a ``partition`` plus a dict
-lookup for names already seen. Those are all C loops; the Python work is per line, not per byte.
+one ``translate`` to find control characters, one dict lookup per field line in a cache of lines
+seen before, and for the other lines a ``partition`` plus a dict lookup for names already seen.
+Those are all C loops; the Python work is per line, not per byte. Framing fields are never
+cached, so the framing rules below run on every one of them.
 
 Line endings: a bare LF (or a bare CR) anywhere in the head, in a chunk line or in trailers is
 rejected with 400. RFC 9112 §2.2 lets a recipient accept a bare LF, but accepting it where a
