@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Dict, List, Tuple
+from typing import Dict, FrozenSet, List, Tuple
 
 from .errors import BadRequest, HeaderTooLarge
 
@@ -18,6 +18,19 @@ OWS = b" \t"
 # random names cannot grow it.
 _NAME_CACHE: Dict[bytes, bytes] = {}
 _NAME_CACHE_MAX = 512
+# Whole field lines seen before, mapped to their (name, value) pair. A browser repeats most of
+# its lines on every request (User-Agent, Accept, ...) and a line always parses to the same
+# pair, so a repeat costs one dict lookup instead of partition, name lookup and strip. Lines
+# named in WATCHED_NAMES never enter, so a caller that must look at those fields finds them
+# among the lines parsed afresh. Bounded in entries and in line length (memory), and cleared
+# when full, so that clients sending ever new lines (a changing cookie) cannot freeze it.
+_LINE_CACHE: Dict[bytes, Tuple[bytes, bytes]] = {}
+_LINE_CACHE_MAX = 512
+_LINE_CACHE_MAX_BYTES = 256
+WATCHED_NAMES: FrozenSet[bytes] = frozenset(
+    [b"content-length", b"transfer-encoding", b"host", b"connection", b"expect"]
+)
+"""The fields that decide a request's framing and persistence (RFC 9112 §6, §9)."""
 
 
 def show(data: bytes, limit: int = 40) -> str:
@@ -42,6 +55,21 @@ def check_line_endings(block: bytes, line_count: int) -> None:
         elif (b < 0x20 and b != 0x09) or b == 0x7F:  # RFC 9110 §5.5
             raise BadRequest(f"control character {bytes([b])!r} at byte {i}")
     raise BadRequest("malformed line endings")
+
+
+# Every byte to itself but the CTLs (HTAB aside) and CR and LF; translate() returns its own
+# argument when it changes nothing.
+_CTL_FLAGS = bytes(b if (b >= 0x20 and b != 0x7F) or b == 0x09 else (1 if b == 0 else 0)
+                   for b in range(256))
+
+
+def check_lines(block: bytes, lines: List[bytes]) -> None:
+    """:func:`check_line_endings` for ``block`` already split on CR LF into ``lines``."""
+    # Joined, the lines hold no CR LF pair: any CR, LF or other CTL left is an error, which
+    # one translate() pass finds without the per-call table set-up of a deletion set.
+    joined = b"".join(lines)
+    if joined.translate(_CTL_FLAGS) is not joined:
+        check_line_endings(block, len(lines))
 
 
 def check_new_line_feeds(buf: bytes, start: int) -> None:
@@ -71,10 +99,24 @@ def field_name(name: bytes, line: bytes) -> bytes:
 
 def parse_fields(lines: List[bytes], max_field_bytes: int, check_length: bool) -> List[Tuple[bytes, bytes]]:
     """Turn field lines into (lower-case name, stripped value) pairs (RFC 9112 §5)."""
-    fields = []
-    append = fields.append
-    cache_get = _NAME_CACHE.get
-    for line in lines:
+    return read_fields(lines, max_field_bytes, check_length)[0]
+
+
+def read_fields(lines: List[bytes], max_field_bytes: int, check_length: bool
+                ) -> Tuple[List[Tuple[bytes, bytes]], List[Tuple[bytes, bytes]]]:
+    """:func:`parse_fields`, and the pairs not taken from the line cache, among them every
+    field of :data:`WATCHED_NAMES`, in order."""
+    if check_length and max(map(len, lines), default=0) > max_field_bytes:
+        pairs = [None] * len(lines)  # every line afresh, so the first broken rule is named
+    else:
+        pairs = list(map(_LINE_CACHE.get, lines))
+        if None not in pairs:
+            return pairs, []
+    fresh = []
+    for i, pair in enumerate(pairs):
+        if pair is not None:
+            continue
+        line = lines[i]
         if check_length and len(line) > max_field_bytes:
             raise HeaderTooLarge(f"a header field exceeds max_field_bytes={max_field_bytes}: {show(line)}")
         name, colon, value = line.partition(b":")
@@ -82,8 +124,13 @@ def parse_fields(lines: List[bytes], max_field_bytes: int, check_length: bool) -
             if line[:1] in (b" ", b"\t"):  # RFC 9112 §5.2
                 raise BadRequest(f"obsolete line folding is not accepted: {show(line)}")
             raise BadRequest(f"header field without a colon: {show(line)}")
-        lower = cache_get(name)
+        lower = _NAME_CACHE.get(name)
         if lower is None:
             lower = field_name(name, line)
-        append((lower, value.strip(OWS)))
-    return fields
+        pair = pairs[i] = (lower, value.strip(OWS))
+        fresh.append(pair)
+        if len(line) <= _LINE_CACHE_MAX_BYTES and lower not in WATCHED_NAMES:
+            if len(_LINE_CACHE) >= _LINE_CACHE_MAX:
+                _LINE_CACHE.clear()
+            _LINE_CACHE[line] = pair
+    return pairs, fresh

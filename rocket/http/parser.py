@@ -12,8 +12,10 @@ Every rule that can be broken raises an :class:`~rocket.http.errors.HTTPError` s
 ``status`` is the answer to send; the parser raises nothing else.
 
 The head is parsed in one piece once ``CRLF CRLF`` has arrived: one ``find``, one ``split``,
-one ``translate`` to find control characters, and per header a ``partition`` plus a dict
-lookup for names already seen. Those are all C loops; the Python work is per line, not per byte.
+one ``translate`` to find control characters, one dict lookup per field line in a cache of lines
+seen before, and for the other lines a ``partition`` plus a dict lookup for names already seen.
+Those are all C loops; the Python work is per line, not per byte. Framing fields are never
+cached, so the framing rules below run on every one of them.
 
 Line endings: a bare LF (or a bare CR) anywhere in the head, in a chunk line or in trailers is
 rejected with 400. RFC 9112 §2.2 lets a recipient accept a bare LF, but accepting it where a
@@ -38,7 +40,7 @@ from .errors import (
     VersionNotSupported,
 )
 from .events import NEED_DATA, ConnectionClosed, Data, EndOfMessage, Request, _Sentinel
-from .fields import OWS, TOKEN, check_line_endings, check_new_line_feeds, parse_fields, show
+from .fields import OWS, TOKEN, WATCHED_NAMES, check_lines, check_new_line_feeds, read_fields, show
 from .limits import Limits
 from .readers import END_NO_TRAILERS, NO_BODY, ChunkedReader, ContentLengthReader, ReceiveBuffer
 
@@ -56,8 +58,7 @@ _CONTENT_LENGTH = b"content-length"
 _TRANSFER_ENCODING = b"transfer-encoding"
 _HOST = b"host"
 _CONNECTION = b"connection"
-_EXPECT = b"expect"
-_FRAMING_NAMES = frozenset([_CONTENT_LENGTH, _TRANSFER_ENCODING, _HOST, _CONNECTION, _EXPECT])
+_FRAMING_NAMES = WATCHED_NAMES  # content-length, transfer-encoding, host, connection, expect
 _MEMO_MAX_BYTES = 2048  # browsers' heads with cookies fit; bigger ones are rarely repeated
 
 IDLE = "IDLE"
@@ -159,7 +160,7 @@ class RequestParser(ReceiveBuffer):
             )
         limits = self.limits
         lines = head.split(b"\r\n")
-        check_line_endings(head, len(lines))
+        check_lines(head, lines)
 
         # Request line: RFC 9112 §3.
         line = lines[0]
@@ -190,7 +191,7 @@ class RequestParser(ReceiveBuffer):
         if end > limits.max_header_bytes + len(line):
             raise HeaderTooLarge(f"header block exceeds max_header_bytes={limits.max_header_bytes}")
         # No single line can be longer than the whole head: skip the per-line check when short.
-        headers = parse_fields(lines[1:], limits.max_field_bytes, end > limits.max_field_bytes)
+        headers, fresh = read_fields(lines[1:], limits.max_field_bytes, end > limits.max_field_bytes)
 
         content_length = None
         chunked = False
@@ -199,7 +200,7 @@ class RequestParser(ReceiveBuffer):
         expect_continue = False
         hosts = 0
         codings = None
-        for name, value in headers:
+        for name, value in fresh:  # every framing field is fresh (read_fields)
             if name not in _FRAMING_NAMES:
                 continue
             if name == _HOST:
@@ -291,8 +292,9 @@ class RequestParser(ReceiveBuffer):
                 raise BadRequest(f"CONNECT needs an authority-form target host:port: {show(target)}")
         elif b"://" not in target or not target[:1].isalpha():
             raise BadRequest(f"invalid request target: {show(target)}")
-        # RFC 3986: a target is ASCII without spaces (already split on) or a fragment.
-        if not target.isascii() or b"#" in target or b"\t" in target:
+        # RFC 3986: a target is ASCII without spaces (already split on) or a fragment. find(),
+        # not "in": bytes.__contains__ first tries its argument as an int and pays a TypeError.
+        if not target.isascii() or target.find(b"#") >= 0 or target.find(b"\t") >= 0:
             raise BadRequest(f"invalid character in request target: {show(target)}")
 
     def _content_length(self, value: bytes) -> int:

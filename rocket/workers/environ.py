@@ -22,6 +22,13 @@ __all__ = ["base_environ", "build_environ", "header_environ", "decode_path", "en
 # header names cannot grow it without limit; 1024 covers every header real clients send.
 _KEY_CACHE_MAX = 1024
 _KEYS: Dict[bytes, str] = {b"content-type": "CONTENT_TYPE", b"content-length": "CONTENT_LENGTH"}
+# (name, value) pair -> its (environ key, str value) item. The parser hands out one pair object
+# for a repeated field line (rocket.http.fields), so a browser's unchanging fields cost one
+# lookup each, without a decode. Bounded in entries and value length (memory), and cleared
+# when full, so that ever new values (a changing cookie) cannot freeze it.
+_ITEMS: Dict[tuple, tuple] = {}
+_ITEMS_MAX = 512
+_ITEM_MAX_BYTES = 256
 
 _METHODS: Dict[bytes, str] = {
     m.encode(): m
@@ -52,7 +59,7 @@ def environ_key(name: bytes) -> str:
 
 def decode_path(path: bytes) -> str:
     """Percent-decode a request path to a latin-1 str, keeping ``%2F`` literally (Rocket)."""
-    if b"%" not in path:
+    if path.find(b"%") < 0:  # not "in", which pays a TypeError first (see parser._check_target)
         return path.decode("latin-1")
     parts = _ENCODED_SLASH.split(path)
     # Odd indexes are the captured "%2F" separators; decode only the text between them.
@@ -158,11 +165,32 @@ def build_environ(base: Dict[str, Any], request: Request, memo: Any = None) -> D
 def header_environ(headers: Any) -> Dict[str, str]:
     """The environ keys of a header list (CONTENT_TYPE, CONTENT_LENGTH, HTTP_*)."""
     env: Dict[str, str] = {}
-    keys = _KEYS
+    items = _ITEMS
+    try:
+        for pair in headers:
+            item = items.get(pair)
+            if item is None:
+                key = environ_key(pair[0])
+                if not key:
+                    return _combined(headers)  # a dropped name
+                item = (key, pair[1].decode("latin-1"))
+                if len(pair[1]) <= _ITEM_MAX_BYTES:
+                    if len(items) >= _ITEMS_MAX:
+                        items.clear()
+                    items[pair] = item
+            env[item[0]] = item[1]
+    except TypeError:  # a pair that is not a tuple, so not hashable
+        return _combined(headers)
+    if len(env) != len(headers):
+        return _combined(headers)  # same-name fields
+    return env
+
+
+def _combined(headers: Any) -> Dict[str, str]:
+    """:func:`header_environ` that drops names and combines same-name fields."""
+    env: Dict[str, str] = {}
     for name, value in headers:
-        key = keys.get(name)
-        if key is None:
-            key = environ_key(name)
+        key = environ_key(name)
         if not key:
             continue
         if key not in env:
@@ -183,20 +211,23 @@ _LINES: Dict[tuple, Dict[str, str]] = {}
 def _line_keys(request: Request) -> Dict[str, str]:
     """REQUEST_METHOD, SERVER_PROTOCOL, PATH_INFO, QUERY_STRING and REQUEST_URI/RAW_URI."""
     method, target, version = request.method, request.target, request.http_version
-    uri = target.decode("latin-1")
+    uri = rest = target.decode("latin-1")
+    authority = None
+    if target[:1] != b"/":
+        origin, authority = _split_target(target)
+        rest = origin.decode("latin-1")
+    # latin-1 maps byte to character one to one: split the decoded target, decode nothing twice.
+    path, _, query = rest.partition("?")
     keys = {
         "REQUEST_METHOD": _METHODS.get(method) or method.decode("latin-1"),
         "SERVER_PROTOCOL": _PROTOCOLS.get(version) or "HTTP/" + version.decode("latin-1"),
         "REQUEST_URI": uri,
         "RAW_URI": uri,
+        "PATH_INFO": path if "%" not in path else decode_path(path.encode("latin-1")),
+        "QUERY_STRING": query,
     }
-    if target[:1] != b"/":
-        target, authority = _split_target(target)
-        if authority is not None:
-            keys["_authority"] = authority.decode("latin-1")
-    path, _, query = target.partition(b"?")
-    keys["PATH_INFO"] = decode_path(path)
-    keys["QUERY_STRING"] = query.decode("latin-1")
+    if authority is not None:
+        keys["_authority"] = authority.decode("latin-1")
     if len(_LINES) < _LINES_MAX:
         _LINES[(method, request.target, version)] = keys
     return keys

@@ -16,7 +16,7 @@ from typing import Iterable, List, Optional
 
 import pytest
 
-from rocket.http import errors
+from rocket.http import errors, fields
 from rocket.http.events import NEED_DATA, ConnectionClosed, Data, EndOfMessage, Request
 from rocket.http.parser import Limits, RequestParser
 
@@ -236,3 +236,29 @@ def test_body_less_request_yields_request_then_end_of_message():
     assert isinstance(parser.next_event(), Request)
     assert isinstance(parser.next_event(), EndOfMessage)
     assert parser.next_event() is NEED_DATA
+
+
+@pytest.mark.parametrize("name,raw,meta", VALID_PARAMS + INVALID_PARAMS)
+def test_the_line_cache_changes_no_outcome(name, raw, meta):
+    """Every case gives the same events, or the same error, with its field lines parsed afresh
+    as with each cacheable one taken from the line cache (fields.read_fields)."""
+    def outcome() -> list:
+        try:
+            return [repr(event) for event in run(parser_for(meta), [raw])]
+        except errors.HTTPError as exc:
+            return [type(exc).__name__, exc.status, exc.message]
+
+    saved = dict(fields._LINE_CACHE)
+    fields._LINE_CACHE.clear()
+    try:
+        fresh = outcome()
+        cached = dict(fields._LINE_CACHE)
+        assert outcome() == fresh
+        short = fields._LINE_CACHE_MAX_BYTES - 16  # room for the colon and any whitespace
+        if "error" not in meta and any(latin1(k) not in fields.WATCHED_NAMES and len(k + v) < short
+                                       for k, v in meta["headers"]):
+            assert cached, "a cacheable line was not cached, so the second run proved nothing"
+        assert not any(pair[0] in fields.WATCHED_NAMES for pair in cached.values())
+    finally:
+        fields._LINE_CACHE.clear()
+        fields._LINE_CACHE.update(saved)

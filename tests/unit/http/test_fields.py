@@ -10,10 +10,13 @@ from rocket.http.fields import (
     NOT_CTL,
     OWS,
     TOKEN,
+    WATCHED_NAMES,
     check_line_endings,
+    check_lines,
     check_new_line_feeds,
     field_name,
     parse_fields,
+    read_fields,
     show,
 )
 
@@ -137,3 +140,67 @@ def test_the_name_cache_is_bounded():
     finally:
         fields._NAME_CACHE.clear()
         fields._NAME_CACHE.update(saved)
+
+
+def _raised(check, *args):
+    try:
+        check(*args)
+    except BadRequest as exc:
+        return exc.message
+    return None
+
+
+@pytest.mark.parametrize("where", [0, 5, 14, 15, 16, 21, 22])
+def test_check_lines_agrees_with_check_line_endings_on_every_byte(where):
+    valid = b"GET / HTTP/1.1\r\nX: a\r\nY: b"
+    for byte in range(256):
+        for extra in (bytes([byte]), bytes([byte]) + b"\r\n", b"\r" + bytes([byte])):
+            block = valid[:where] + extra + valid[where:]
+            lines = block.split(b"\r\n")
+            expected = _raised(check_line_endings, block, len(lines))
+            assert _raised(check_lines, block, lines) == expected, block
+
+
+@pytest.fixture
+def line_cache():
+    """The line cache, emptied for the test and restored after it."""
+    saved = dict(fields._LINE_CACHE)
+    fields._LINE_CACHE.clear()
+    yield fields._LINE_CACHE
+    fields._LINE_CACHE.clear()
+    fields._LINE_CACHE.update(saved)
+
+
+def test_read_fields_serves_repeated_lines_from_the_cache_but_not_watched_names(line_cache):
+    lines = [b"Host: a", b"User-Agent: x/1 ", b"Connection: close", b"Accept: */*"]
+    pairs, fresh = read_fields(lines, 100, True)
+    assert pairs == fresh == [(b"host", b"a"), (b"user-agent", b"x/1"), (b"connection", b"close"),
+                              (b"accept", b"*/*")]
+    again, fresh = read_fields(lines, 100, True)
+    assert again == pairs
+    assert fresh == [(b"host", b"a"), (b"connection", b"close")]  # every watched field
+    assert again[1] is pairs[1] and again[3] is pairs[3]
+    assert set(line_cache) == {b"User-Agent: x/1 ", b"Accept: */*"}
+    assert {b"content-length", b"transfer-encoding", b"host", b"connection",
+                             b"expect"} == WATCHED_NAMES
+
+
+def test_cached_lines_still_obey_max_field_bytes(line_cache):
+    line = b"X: " + b"v" * 20
+    assert parse_fields([line], 100, True) == [(b"x", b"v" * 20)]
+    assert line in line_cache
+    with pytest.raises(HeaderTooLarge, match="max_field_bytes=10"):
+        parse_fields([line], 10, True)
+    # The first broken rule is named, as without the cache.
+    with pytest.raises(BadRequest, match="without a colon"):
+        parse_fields([line, b"no colon", b"Y: " + b"w" * 21], 23, True)
+
+
+def test_the_line_cache_is_bounded_and_skips_long_lines(line_cache):
+    long_line = b"X-Long: " + b"v" * fields._LINE_CACHE_MAX_BYTES
+    parse_fields([long_line], 1 << 16, True)
+    assert not line_cache
+    for i in range(fields._LINE_CACHE_MAX + 5):
+        assert parse_fields([b"X-Seq: %d" % i], 100, True) == [(b"x-seq", b"%d" % i)]
+        assert 0 < len(line_cache) <= fields._LINE_CACHE_MAX
+    assert len(line_cache) == 5  # cleared when full: new lines are not shut out

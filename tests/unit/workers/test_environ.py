@@ -7,7 +7,15 @@ import ssl
 import pytest
 
 from rocket.http.events import Request
-from rocket.workers.environ import base_environ, build_environ, decode_path, environ_key
+from rocket.workers import environ
+from rocket.workers.environ import (
+    base_environ,
+    build_environ,
+    decode_path,
+    environ_key,
+    header_environ,
+)
+from tests.unit.http.test_corpus import VALID, parser_for, run
 from tests.unit.workers.fakes import FakeConnection
 
 
@@ -93,3 +101,37 @@ def test_header_memo_reuses_only_identical_blocks():
     assert other["HTTP_X_N"] == "2"
     fewer = build_environ({}, _request(b"/", [(b"host", b"a")]), memo)
     assert "HTTP_X_N" not in fewer
+
+
+def _corpus_requests():
+    for _, raw, meta in VALID:
+        yield from (e for e in run(parser_for(meta), [raw]) if isinstance(e, Request))
+
+
+def test_header_environ_agrees_with_the_combining_loop_on_the_whole_corpus():
+    saved = dict(environ._ITEMS)
+    environ._ITEMS.clear()
+    try:
+        requests = list(_corpus_requests())
+        assert len(requests) >= 90
+        for request in requests + requests:  # items computed, then taken from the cache
+            assert header_environ(request.headers) == environ._combined(request.headers)
+        assert environ._ITEMS
+    finally:
+        environ._ITEMS.clear()
+        environ._ITEMS.update(saved)
+
+
+def test_the_item_cache_is_bounded_and_skips_long_values():
+    saved = dict(environ._ITEMS)
+    environ._ITEMS.clear()
+    try:
+        header_environ([(b"x-long", b"v" * (environ._ITEM_MAX_BYTES + 1))])
+        assert not environ._ITEMS
+        for i in range(environ._ITEMS_MAX + 3):
+            assert header_environ([(b"x-seq", b"%d" % i)]) == {"HTTP_X_SEQ": str(i)}
+        assert len(environ._ITEMS) == 3  # cleared when full
+        assert header_environ([[b"x-list", b"1"], [b"x-list", b"2"]]) == {"HTTP_X_LIST": "1, 2"}
+    finally:
+        environ._ITEMS.clear()
+        environ._ITEMS.update(saved)
