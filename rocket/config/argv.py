@@ -27,6 +27,7 @@ from rocket.config.settings import (
     SETTINGS,
     SETTINGS_BY_NAME,
     Setting,
+    byte_rate,
     concurrency_mode,
     non_negative_float,
     non_negative_int,
@@ -56,7 +57,7 @@ METAVARS = {"bind": "ADDRESS", "static": "URL=DIR[;OPTION...]", "access_log": "F
             "metrics_bind": "HOST:PORT", "http2": "auto|true|false"}
 """Placeholders that read better than the upper-cased name."""
 
-CONVERTER_METAVARS = {byte_count: "SIZE", non_negative_float: "SECONDS", non_negative_int: "N",
+CONVERTER_METAVARS = {byte_count: "SIZE", non_negative_float: "SECONDS", byte_rate: "BYTES/S", non_negative_int: "N",
                       positive_int: "N", optional_path: "FILE", optional_hook: "MODULE:NAME",
                       thread_range: "MIN[:MAX]", concurrency_mode: "thread|process"}
 """Placeholders by the kind of value a row takes."""

@@ -13,7 +13,8 @@ import re
 from typing import Any, Callable, Dict, Optional, Tuple
 
 __all__ = ["to_bool", "byte_count", "optional_hook", "format_bytes", "static_mount_text",
-           "STATIC_OPTION_CONVERTERS", "non_negative_int", "non_negative_float", "positive_int",
+           "STATIC_OPTION_CONVERTERS", "non_negative_int", "non_negative_float", "byte_rate",
+           "positive_int",
            "optional_path", "optional_str", "concurrency_mode", "optional_url_path"]
 
 SIZE_UNITS = {
@@ -155,6 +156,11 @@ def non_negative_float(value: Any) -> float:
     if not number >= 0:
         raise ValueError(f"{number} is negative")
     return number
+
+
+def byte_rate(value: Any) -> float:
+    """A rate in bytes per second >= 0."""
+    return non_negative_float(value)
 
 
 def positive_int(value: Any) -> int:

@@ -12,6 +12,7 @@ from typing import Any, Callable, Dict, List, NamedTuple, Tuple
 from rocket.config.converters import (
     auto_switch,
     byte_count,
+    byte_rate,
     concurrency_mode,
     non_negative_float,
     non_negative_int,
@@ -137,11 +138,11 @@ SETTINGS: List[Setting] = [
     Setting("tls_handshake_timeout", non_negative_float, 5.0,
             "seconds a client gets to finish the TLS handshake; a silent client is cut after it",
             "TLS"),
-    Setting("body_min_rate", non_negative_float, 240.0,
+    Setting("body_min_rate", byte_rate, 240.0,
             "bytes/s a request body must average once min_rate_grace passed (408 below it); "
             "240 as Kestrel: cuts trickling clients, spares slow links; 0 = no floor",
             "timeouts and limits"),
-    Setting("send_min_rate", non_negative_float, 240.0,
+    Setting("send_min_rate", byte_rate, 240.0,
             "bytes/s a client must read a response at, averaged once min_rate_grace passed "
             "while sends wait on it (the connection closes below it); 0 = no floor",
             "timeouts and limits"),

@@ -30,6 +30,7 @@ from rocket.config.settings import (
     ConfigError,
     Interface,
     Setting,
+    byte_rate,
     non_negative_float,
     non_negative_int,
     optional_path,
@@ -151,6 +152,7 @@ FORMS = {
     to_interfaces: "HOST:PORT, [IPV6]:PORT, unix:PATH or fd://N",
     non_negative_int: "an integer >= 0",
     non_negative_float: "a number of seconds >= 0",
+    byte_rate: "bytes per second >= 0",
     to_bool: "true or false",
     byte_count: "bytes, e.g. 65536, 512KiB, 10MB or 1G (K, M, G and KiB, MiB, GiB are powers "
                 "of 1024; KB, MB, GB of 1000)",
