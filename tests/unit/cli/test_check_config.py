@@ -9,7 +9,7 @@ import pytest
 
 from rocket.cli.main import main, parse_args
 from rocket.config.converters import byte_count, optional_hook, to_bool
-from rocket.config.settings import non_negative_float, non_negative_int, positive_int
+from rocket.config.settings import byte_rate, non_negative_float, non_negative_int, positive_int
 from rocket.config.sources import all_settings, flag_name, resolve
 
 if sys.version_info >= (3, 11):
@@ -20,7 +20,7 @@ else:  # pragma: no cover
 FOLDED = {"threads"}
 """Rows printed as others: ``threads`` is min_threads and max_threads."""
 
-BY_CONVERTER = {non_negative_int: "7", positive_int: "3", non_negative_float: "2.5",
+BY_CONVERTER = {non_negative_int: "7", positive_int: "3", non_negative_float: "2.5", byte_rate: "300",
                 byte_count: "3MiB", optional_hook: "os.path:join"}
 """A value other than the default for a row not named in ``samples`` (rows added later)."""
 
