@@ -14,8 +14,8 @@ from typing import Any, Callable, Dict, Optional, Tuple
 
 __all__ = ["to_bool", "byte_count", "optional_hook", "format_bytes", "static_mount_text",
            "STATIC_OPTION_CONVERTERS", "non_negative_int", "non_negative_float", "byte_rate",
-           "positive_int",
-           "optional_path", "optional_str", "concurrency_mode", "optional_url_path"]
+           "positive_int", "optional_path", "optional_str", "concurrency_mode",
+           "optional_url_path"]
 
 SIZE_UNITS = {
     "": 1, "b": 1,
