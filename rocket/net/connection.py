@@ -83,7 +83,7 @@ class Connection(NoWaitIO):
     __slots__ = ("sock", "client_addr", "server_addr", "secure", "peer_cert", "reader",
                  "last_active", "read_timeout", "send_timeout", "needs_handshake", "closed",
                  "on_close", "head_since", "proxy", "body_min_rate", "send_min_rate", "min_rate_grace", "_waiting_since",
-                 "_waited_bytes", "_recv_timeout", "_kernel", "_fd", "__weakref__")
+                 "_waited_bytes", "_recv_timeout", "_kernel", "_fd", "watch", "unread", "__weakref__")
 
     def __init__(self, sock: socket.socket, client_addr: Any, server_addr: Any, reader: Any,
                  secure: bool = False, read_timeout: float = 10.0,
@@ -119,6 +119,10 @@ class Connection(NoWaitIO):
         self._waited_bytes = 0
         self._recv_timeout: Optional[float] = -1.0
         self._fd = sock.fileno()
+        self.watch: Any = None
+        """The monitor's watch of this connection, kept between hand-ins (the monitor's)."""
+        self.unread = False
+        """Handed on by the monitor as readable but not read (its ``read_idle``)."""
         if inherited:
             self._kernel = _KERNEL_TIMEOUTS and not secure
             if self._kernel and sock.gettimeout() is not None:
@@ -340,6 +344,7 @@ class Connection(NoWaitIO):
         if self.closed:
             return
         self.closed = True
+        self.watch = None  # the watch refers back to this connection: no cycle left behind
         try:
             self.sock.close()
         except OSError:

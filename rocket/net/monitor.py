@@ -29,6 +29,10 @@ How it works
   keeps its entry, which re-queues it when it comes up; entries of watches that left are
   skipped, and the heap is rebuilt once they outnumber the live ones. Each event thus costs
   O(log n), with no scan of the connections, and a deadline fires when it is due.
+- A connection keeps its watch (``conn.watch``) from one hand-in to the next, and with it its
+  heap entry: a busy keep-alive connection parked after every request pays one heap push per
+  ``keep_alive``, not one per request; bytes that make a whole head at once go to the pool
+  without a head deadline being queued.
 - ``stop()`` wakes the thread, joins it and closes every connection held; one handed in
   afterwards is closed at once.
 
@@ -47,7 +51,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from rocket.logs import monitor_log as log
 from rocket.net.phases import DRAIN, HANDSHAKE, HEAD, IDLE, PROXY, Phases
-from rocket.net.pollers import make_poller
+from rocket.net.pollers import EpollPoller, make_poller
 from rocket.net.sessions import SESSION, Sessions
 
 __all__ = ["Monitor", "Watch", "MAX_WAIT_S"]
@@ -65,7 +69,7 @@ def _whole(conn: Any) -> bool:
 class Watch:
     """A connection held by the monitor: its phase and deadlines (monotonic s; 0 = none)."""
 
-    __slots__ = ("conn", "fd", "phase", "deadline", "queued", "until")
+    __slots__ = ("conn", "fd", "phase", "deadline", "queued", "until", "heap")
 
     def __init__(self, conn: Any, fd: int, phase: str, until: float = 0.0) -> None:
         self.conn = conn
@@ -74,6 +78,7 @@ class Watch:
         self.deadline = 0.0
         self.queued = _INF  # the earliest deadline this watch has in the heap
         self.until = until  # drain: the end of close_drain_time
+        self.heap = 0  # the heap (Monitor._heap_gen) that ``queued`` is about
 
     def __repr__(self) -> str:
         return f"<Watch {self.phase} {self.conn!r}>"
@@ -89,7 +94,11 @@ class Monitor(Phases, Sessions):
     to send before closing, for ``"timeout"`` (part of a head came too slowly) and
     ``"plain_http"`` (plain HTTP on a TLS port), or None. Without ``clients_speak_first``
     a connection goes to ``dispatch`` as soon as its TLS handshake is done. ``proxy_gate``
-    (a :class:`~rocket.net.proxied.ProxyGate`) reads the PROXY headers.
+    (a :class:`~rocket.net.proxied.ProxyGate`) reads the PROXY headers. Without ``read_idle``
+    an idle plain-TCP connection that became readable goes to ``dispatch`` unread, with
+    ``conn.unread`` set (its thread reads it once without waiting): the monitor then makes
+    no system call per request, each of which would have it wait again for the interpreter
+    lock behind every busy pool thread.
     """
 
     def __init__(self, dispatch: Callable[[Any], None], timeout: float = 600.0,
@@ -98,7 +107,8 @@ class Monitor(Phases, Sessions):
                  handshake_timeout: float = 5.0, drain_time: float = 30.0,
                  drain_gap: float = 5.0, ready: Callable[[Any], bool] = _whole,
                  answer: Optional[Callable[[Any, str], Optional[bytes]]] = None,
-                 clients_speak_first: bool = True, proxy_gate: Any = None) -> None:
+                 clients_speak_first: bool = True, proxy_gate: Any = None,
+                 read_idle: bool = True) -> None:
         self.dispatch = dispatch
         self.timeout = timeout
         self.header_timeout = header_timeout
@@ -108,6 +118,7 @@ class Monitor(Phases, Sessions):
         self.ready = ready
         self.answer = answer
         self.clients_speak_first = clients_speak_first
+        self.read_idle = read_idle
         self.proxy_gate = proxy_gate
         self.clock = clock
         self.name = name
@@ -120,6 +131,7 @@ class Monitor(Phases, Sessions):
         self._lock = threading.Lock()
         self._watched: Dict[int, Watch] = {}
         self._heap: List[Tuple[float, int, Watch]] = []
+        self._heap_gen = 1  # bumped when the heap is rebuilt or cleared: older entries are gone
         self._seq = itertools.count()
         self._wake_at = 0.0
         self._wake_r, self._wake_w = socket.socketpair()
@@ -216,6 +228,7 @@ class Monitor(Phases, Sessions):
                 self._poller.forget(watch.fd)
             self._watched.clear()
             self._heap.clear()
+            self._heap_gen += 1
             if not self._closed:
                 self._closed = True
                 self._poller.close()
@@ -230,7 +243,16 @@ class Monitor(Phases, Sessions):
         with self._lock:
             if self._running and (self._waiting_allowed or draining):
                 fd = conn.fileno()
-                watch = Watch(conn, fd, phase, until)
+                watch = getattr(conn, "watch", None)
+                if watch is None or watch.fd != fd:
+                    watch = Watch(conn, fd, phase, until)
+                    try:
+                        conn.watch = watch
+                    except AttributeError:  # a connection class without the slot
+                        pass
+                else:
+                    watch.phase = phase
+                    watch.until = until
                 self._watched[fd] = watch  # before arming: the event may fire at once
                 if draining:
                     conn.shut_write()
@@ -249,17 +271,20 @@ class Monitor(Phases, Sessions):
     def _schedule(self, watch: Watch, deadline: float) -> None:
         """Set ``watch``'s deadline (under the lock); only an earlier one costs a heap push."""
         watch.deadline = deadline
-        if deadline and deadline < watch.queued:
+        if deadline and (deadline < watch.queued or watch.heap != self._heap_gen):
             heap = self._heap
             heapq.heappush(heap, (deadline, next(self._seq), watch))
             watch.queued = deadline
+            watch.heap = self._heap_gen
             if len(heap) > 2 * len(self._watched) + 1024:
                 self._rebuild_heap()
 
     def _rebuild_heap(self) -> None:
+        self._heap_gen += 1  # watches held elsewhere (a worker) lose their entries here
         entries = []
         for watch in self._watched.values():
             watch.queued = watch.deadline or _INF
+            watch.heap = self._heap_gen
             if watch.deadline:
                 entries.append((watch.deadline, next(self._seq), watch))
         heapq.heapify(entries)
@@ -302,7 +327,9 @@ class Monitor(Phases, Sessions):
     # -- the thread --------------------------------------------------------------------------
     def _run(self) -> None:
         poll = self._poller.poll
-        fired = self._poller.fired
+        fired = None if isinstance(self._poller, EpollPoller) else self._poller.fired
+        on_event = self._on_event
+        clock = self.clock
         watched = self._watched
         wake_fd = self._wake_fd
         while self._running:
@@ -330,12 +357,22 @@ class Monitor(Phases, Sessions):
                         continue
                     watch = watched.get(fd)
                     if watch is not None:
-                        fired(fd)
+                        if fired is not None:  # epoll disarmed it already (one-shot)
+                            fired(fd)
                         ready.append(watch)
             for watch in ready:
-                self._guarded(self._on_event, watch)
-            for watch in self._pop_expired():
-                self._guarded(self._on_expire, watch)
+                try:  # _guarded, inline: this runs once per event
+                    on_event(watch)
+                except Exception:  # the monitor must outlive any one connection
+                    log.exception("dispatching or watching %r failed; closing it", watch.conn)
+                    self._drop(watch)
+            try:  # read unlocked (stop() may clear it): a miss waits one poll at most
+                due = self._heap[0][0] <= clock()
+            except IndexError:
+                due = False
+            if due:
+                for watch in self._pop_expired():
+                    self._guarded(self._on_expire, watch)
 
     def _guarded(self, handler: Callable[[Watch], None], watch: Watch) -> None:
         try:
@@ -352,10 +389,10 @@ class Monitor(Phases, Sessions):
             now = self.clock()
             while heap and heap[0][0] <= now:
                 deadline, _, watch = heapq.heappop(heap)
-                if self._watched.get(watch.fd) is not watch:
-                    continue
                 if deadline == watch.queued:
                     watch.queued = _INF
+                if self._watched.get(watch.fd) is not watch:
+                    continue
                 if watch.deadline and watch.deadline <= now:
                     self._forget(watch)
                     expired.append(watch)

@@ -50,7 +50,9 @@ class Phases:
 
     def _on_event(self: Any, watch: Any) -> None:
         phase = watch.phase
-        if phase is DRAIN:
+        if phase is IDLE or phase is HEAD:  # nearly every event: first
+            self._read_head(watch)
+        elif phase is DRAIN:
             self._drain(watch)
         elif phase is HANDSHAKE:
             self._step_handshake(watch)
@@ -87,6 +89,10 @@ class Phases:
 
     def _read_head(self: Any, watch: Any) -> None:
         conn = watch.conn
+        if watch.phase is IDLE and not self.read_idle and not conn.secure:
+            conn.unread = True  # readable: its thread reads it (the monitor's ``read_idle``)
+            self._hand_on(watch)
+            return
         try:
             got = conn.read_nowait()
         except OSError:  # reset by the peer
@@ -102,6 +108,9 @@ class Phases:
         else:
             if watch.phase is IDLE:  # the first bytes of the next request
                 conn.head_since = now = self.clock()
+                if self.ready(conn):  # whole at once: no head deadline to queue
+                    self._hand_on(watch)
+                    return
                 self._reschedule(watch, HEAD, now + self.header_timeout
                                  if self.header_timeout else 0.0)
             if self.ready(conn):

@@ -4,6 +4,15 @@ How it works:
 - It keeps ``min_threads`` threads and grows at once, up to ``max_threads`` (0 = no bound),
   whenever more work is queued than there are idle threads; a manager thread re-checks that
   every ``tick_s`` so a missed race is repaired within 100 ms.
+- Growth past ``min_threads`` pauses while the interpreter lock looks saturated: the process
+  used between ``GROW_CPU_SHARE`` and ``GIL_FREE_SHARE`` of a CPU over the manager's last
+  tick. Threads added then only queue for the lock and stretch every request's latency;
+  work that blocks (I/O, sleep) leaves the CPU idle and gets its threads, and a process using
+  more than ``GIL_FREE_SHARE`` CPUs runs code that releases the lock, so it grows too.
+  Between two ticks at most ``GROW_PER_TICK`` threads start, so a burst that arrives before
+  the manager measured the CPU cannot start hundreds; a tick that finds the lock saturated
+  while the pool is crowded (``CROWDED`` items wait) retires every thread beyond
+  ``min_threads``.
 - Retirement is in bulk: the manager tracks the fewest idle threads seen during each window
   of ``idle_timeout_s``; that many threads were surplus for the whole window, so that many
   retire at once (down to ``min_threads``), one ``_RETIRE`` sentinel each.
@@ -31,6 +40,19 @@ START_RETRY_S = (0.05, 5.0)
 """First and largest pause of growth after a thread failed to start; doubles in between, so a
 lasting limit costs one attempt per 5 s instead of one per tick."""
 
+GROW_CPU_SHARE = 0.85
+"""Share of one CPU, over the manager's last tick, from which the pool stops growing past
+``min_threads`` (the interpreter lock is busy: more threads would only wait for it)."""
+GIL_FREE_SHARE = 1.5
+"""...unless the process used more than this many CPUs: then threads run code that releases
+the lock (C extensions, I/O) and more of them help."""
+CROWDED = 8
+"""Queued items beyond the idle threads from which the pool counts as crowded: connections
+then take turns of one request (``rocket.server.wsgi``), and while the lock is saturated the
+threads beyond ``min_threads`` retire."""
+GROW_PER_TICK = 64
+"""Threads that may start between two ticks of the manager, beyond ``min_threads``."""
+
 _STOP = object()
 _RETIRE = object()
 
@@ -53,7 +75,8 @@ class ThreadPool:
                  tick_s: float = 0.05, idle_timeout_s: float = 10.0,
                  name: str = "rocket-worker",
                  thread_factory: Callable[..., threading.Thread] = threading.Thread,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 process_time: Callable[[], float] = time.process_time) -> None:
         if max_threads and min_threads > max_threads:
             raise ValueError(f"min_threads ({min_threads}) > max_threads ({max_threads})")
         self.handler = handler
@@ -67,6 +90,11 @@ class ThreadPool:
         self.name = name
         self.thread_factory = thread_factory
         self.clock = clock
+        self.process_time = process_time
+        self.cpu_bound = False
+        """The interpreter lock looked saturated over the manager's last tick (no growth past
+        ``min_threads``; see the module docstring)."""
+        self._budget = min_threads + GROW_PER_TICK  # threads that may start before the next tick
         self.handled = 0
         self.start_failures = 0
         """Threads that could not be started."""
@@ -106,6 +134,16 @@ class ThreadPool:
     def load(self) -> int:
         """Items on a thread or queued, read in O(1)."""
         return len(self._threads) - self._idle + self._queue.qsize()
+
+    @property
+    def backlog(self) -> int:
+        """Queued items beyond the idle threads that will take them (0 or less: none wait)."""
+        return self._queue.qsize() - self._idle
+
+    @property
+    def crowded(self) -> bool:
+        """``CROWDED`` items or more wait for a thread."""
+        return self._queue.qsize() - self._idle >= CROWDED
 
     @property
     def has_waiting(self) -> bool:
@@ -173,8 +211,12 @@ class ThreadPool:
             total = len(self._threads) + self._starting
             if self.max_threads:
                 count = min(count, self.max_threads - total)
+            if self.cpu_bound:
+                count = min(count, self.min_threads - total)
+            count = min(count, self._budget)
             if count <= 0:
                 return
+            self._budget -= count
             self._starting += count
             serials = list(range(self._serial + 1, self._serial + count + 1))
             self._serial += count
@@ -206,15 +248,19 @@ class ThreadPool:
             self._starting -= 1
             self._threads[ident] = me
         get = self._queue.get
+        get_nowait = self._queue.get_nowait
         handler = self.handler
         active = self._active
         try:
             while True:
-                with lock:
-                    self._idle += 1
-                item = get()
-                with lock:
-                    self._idle -= 1
+                try:  # work waiting: no idle bookkeeping (two lock rounds per item)
+                    item = get_nowait()
+                except queue.Empty:
+                    with lock:
+                        self._idle += 1
+                    item = get()
+                    with lock:
+                        self._idle -= 1
                 if item is _STOP:
                     return
                 if item is _RETIRE:
@@ -239,11 +285,21 @@ class ThreadPool:
     def _manage(self) -> None:
         min_idle = None
         window_end = self.clock() + self.idle_timeout_s
+        cpu_at, wall_at = self.process_time(), self.clock()
         while not self._stopped.wait(self.tick_s):
+            cpu, wall = self.process_time(), self.clock()
+            share = (cpu - cpu_at) / max(wall - wall_at, 1e-6)
+            cpu_at, wall_at = cpu, wall
+            with self._lock:
+                self.cpu_bound = GROW_CPU_SHARE <= share < GIL_FREE_SHARE
+                self._budget = GROW_PER_TICK
             queued = self._queue.qsize()
             idle = self._idle
             if queued > idle:
                 self._grow(queued - idle)
+                if self.cpu_bound and queued - idle >= CROWDED:  # they only wait for the lock
+                    for _ in range(len(self._threads) - self.min_threads):
+                        self._queue.put(_RETIRE)
             min_idle = idle if min_idle is None else min(min_idle, idle)
             now = self.clock()
             if now >= window_end:

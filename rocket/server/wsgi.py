@@ -27,6 +27,7 @@ from rocket.net.listener import Listener
 from rocket.net.proxied import maybe_gate
 from rocket.net.tls import make_tls_context
 from rocket.server.lifecycle import Lifecycle
+from rocket.server.threadpool import CROWDED
 from rocket.workers.base import WorkerContext
 
 SOCKET_TIMEOUT = 10
@@ -39,8 +40,16 @@ DEFAULTS = {"LISTEN_QUEUE_SIZE": 5, "MIN_THREADS": 10,
 IS_JYTHON = False
 
 YIELD_QUANTUM_S = 0.02
-"""While others wait for a thread, a connection keeps its thread at least this long: several
-requests per hand-off instead of one, and only milliseconds of extra wait for the others."""
+"""While a few others wait for a thread, a connection keeps its thread at least this long:
+several requests per hand-off instead of one, and only milliseconds of extra wait for the
+others."""
+YIELD_EVERY = 1
+"""While the pool is crowded (``rocket.server.threadpool.CROWDED`` connections or more wait
+for a thread), a connection gives its thread up after this many requests: each busy client
+then waits one round of the queue (milliseconds), not a quantum for every connection ahead
+of it on every thread (256 busy clients on 8 threads: 0.6 s). One is cheapest too: a turn
+of more requests waits for each next request on a thread, which costs more than the
+monitor's hand-back."""
 
 __all__ = ["Rocket", "Rocket3", "Server", "serve", "build_server", "SOCKET_TIMEOUT",
            "SERVER_NAME", "SERVER_SOFTWARE", "HTTP_SERVER_SOFTWARE", "BUF_SIZE", "DEFAULTS",
@@ -139,8 +148,16 @@ class Rocket(Lifecycle):
         its turn (``YIELD_QUANTUM_S``): the worker then parks its idle connection at once
         instead of lingering on it, so a fixed pool serves every client in turn."""
         pool = self.pool
-        return (pool is not None and pool.has_waiting
-                and time.monotonic() - getattr(self._turn, "started", 0.0) >= YIELD_QUANTUM_S)
+        if pool is None:
+            return False
+        backlog = pool.backlog
+        if backlog <= 0:
+            return False
+        turn = self._turn
+        if backlog >= CROWDED:
+            turn.served = served = getattr(turn, "served", 0) + 1
+            return served >= YIELD_EVERY
+        return time.monotonic() - getattr(turn, "started", 0.0) >= YIELD_QUANTUM_S
 
     def _wants_processes(self) -> bool:
         """Process mode: ``workers`` > 1, ``concurrency='process'``, ``max_requests`` or
@@ -233,7 +250,11 @@ class Rocket(Lifecycle):
         if conn.__class__ is not Connection and not isinstance(conn, Connection):
             conn.run()  # type: ignore[attr-defined]
             return
-        self._turn.started = now = time.monotonic()
+        turn = self._turn
+        turn.started = now = time.monotonic()
+        turn.served = 0
+        if conn.unread and not self._read_handed_on(conn, now):
+            return
         if self.hooks is not None and conn.on_close is None:
             self.hooks.made(conn)  # first hand-off of this connection
         if self.worker.handle(conn):
@@ -247,6 +268,33 @@ class Rocket(Lifecycle):
                 self.pool.submit(conn)  # type: ignore[union-attr]
             else:
                 monitor.park(conn)
+
+    def _read_handed_on(self, conn: Connection, now: float) -> bool:
+        """A keep-alive connection the monitor handed on readable but unread: one read
+        without waiting, on this thread. True when the worker has something to act on (a
+        whole head, bytes it refuses, EOF); else it went back to the monitor: parked when
+        nothing came after all, waiting for the rest of a partial head (no thread waits for
+        a slow client)."""
+        conn.unread = False
+        conn.head_since = now
+        monitor: Any = self.monitor
+        try:
+            got = conn.read_nowait()
+        except OSError:  # reset by the peer
+            conn.close()
+            return False
+        if got is None:
+            monitor.park(conn)
+            return False
+        if got and not self.worker.request_ready(conn):
+            monitor.wait_head(conn, now)
+            return False
+        return True
+
+    def _monitor_reads_idle(self) -> bool:
+        """An HTTP worker's connections are read by the thread they are handed to (see
+        :meth:`_read_handed_on`); a custom worker's are read by the monitor."""
+        return not self.worker.client_speaks_first
 
     def _speaks_http2(self) -> bool:
         """HTTP/2 on (the ``http2`` setting, resolved by Config) for an HTTP worker."""

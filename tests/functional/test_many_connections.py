@@ -4,6 +4,7 @@ and keep-alive connections never pin the threads of a fixed pool."""
 from __future__ import annotations
 
 import resource
+import selectors
 import socket
 import threading
 import time
@@ -113,3 +114,32 @@ def test_keep_alive_clients_do_not_pin_a_fixed_pool(start_server):
         t.join(10)
     served = sum(1 for c in counts if c)
     assert served == 64, f"only {served} of 64 keep-alive clients got a response"
+
+
+def test_busy_connections_beyond_the_threads_take_turns(start_server):
+    """40 clients, each always with a request outstanding, on 2 threads: the server serves
+    them in turn, so each gets its share of the first 2,000 responses (50 if even). Judged by
+    counts, not by time, so a loaded machine cannot make it pass or fail. Before connections
+    took turns through the queue, some got none of them and others four times their share."""
+    server = start_server(hello.app, min_threads=2, max_threads=2)
+    port = server.ports[0]
+    socks = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(40)]
+    selector = selectors.DefaultSelector()
+    order = []
+    try:
+        for index, sock in enumerate(socks):
+            selector.register(sock, selectors.EVENT_READ, index)
+            sock.sendall(REQUEST)
+        deadline = time.monotonic() + 20
+        while len(order) < 2000 and time.monotonic() < deadline:
+            for key, _ in selector.select(1):
+                assert read_response(key.fileobj) == (b"HTTP/1.1 200 OK", b"Hello, World!")
+                order.append(key.data)
+                key.fileobj.sendall(REQUEST)
+    finally:
+        selector.close()
+        for sock in socks:
+            sock.close()
+    assert len(order) >= 2000
+    counts = [order[:2000].count(index) for index in range(40)]
+    assert min(counts) >= 25 and max(counts) <= 100, counts

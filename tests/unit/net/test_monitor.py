@@ -352,3 +352,58 @@ def test_the_deadline_heap_stays_bounded(conns, monitor_with_queue):
         conn.reader.next_event()
         conn.reader.next_event()
     assert len(monitor._heap) <= 2 * len(monitor) + 1025
+
+
+def test_a_busy_connection_keeps_one_watch_and_one_heap_entry(conns, monitor_with_queue):
+    """Parked after every request, a keep-alive connection reuses its watch and the heap
+    entry of its first keep-alive deadline: no allocation, no heap push per request."""
+    make, ready, event = monitor_with_queue
+    monitor = make(timeout=600)
+    conn = conns()
+    watches = set()
+    for round_no in range(50):
+        event.clear()
+        monitor.park(conn)
+        watches.add(id(conn.watch))
+        conn.peer.sendall(HEAD)
+        assert event.wait(2), round_no
+        conn.reader.next_event()
+        conn.reader.next_event()
+    assert len(watches) == 1 and len(monitor._heap) == 1
+
+
+def test_keep_alive_still_ends_a_connection_whose_entry_came_up_while_it_was_away(
+        conns, monitor_with_queue):
+    """The heap entry of a connection on a worker comes up and is dropped; parked again,
+    the connection gets a new entry, so its keep-alive deadline still closes it."""
+    make, ready, event = monitor_with_queue
+    monitor = make(timeout=0.3)
+    conn = conns()
+    monitor.park(conn)
+    conn.peer.sendall(HEAD)
+    assert event.wait(2)  # on a "worker" now; its 0.3 s entry comes up meanwhile
+    time.sleep(0.6)
+    conn.reader.next_event()
+    conn.reader.next_event()
+    monitor.park(conn)
+    assert wait_until(lambda: conn.closed, 3)
+    assert monitor.closed_idle == 1
+
+
+def test_keep_alive_still_ends_a_connection_away_while_the_heap_was_rebuilt(
+        conns, monitor_with_queue):
+    """A rebuilt heap holds only the connections held then; one on a worker gets a new
+    entry when it is parked again."""
+    make, ready, event = monitor_with_queue
+    monitor = make(timeout=0.5)
+    conn = conns()
+    monitor.park(conn)
+    conn.peer.sendall(HEAD)
+    assert event.wait(2)
+    with monitor._lock:
+        monitor._rebuild_heap()  # what 2 x held + 1024 stale entries would trigger
+    conn.reader.next_event()
+    conn.reader.next_event()
+    monitor.park(conn)
+    assert wait_until(lambda: conn.closed, 3)
+    assert monitor.closed_idle == 1

@@ -188,3 +188,60 @@ def test_handler_errors_are_logged_and_the_thread_survives(pools, caplog):
 def test_min_greater_than_max_is_refused():
     with pytest.raises(ValueError):
         ThreadPool(lambda i: None, min_threads=5, max_threads=2)
+
+
+class FakeCPU:
+    """A process CPU clock the test steers: ``share`` of a CPU used per wall second."""
+
+    def __init__(self, share):
+        self.share = share
+        self.used = 0.0
+        self.at = time.monotonic()
+
+    def __call__(self):
+        now = time.monotonic()
+        self.used += (now - self.at) * self.share
+        self.at = now
+        return self.used
+
+
+def test_no_growth_past_min_threads_while_the_lock_is_saturated(pools):
+    cpu = FakeCPU(1.0)
+    release = threading.Event()
+    pool = pools(lambda item: release.wait(5), min_threads=2, tick_s=0.02, process_time=cpu)
+    assert wait_for(lambda: pool.cpu_bound)
+    for i in range(20):
+        pool.submit(i)
+    time.sleep(0.2)  # ten ticks: more threads would only wait for the lock
+    assert pool.stats()["threads"] == 2 and pool.stats()["queued"] == 18
+    cpu.share = 0.1  # the work blocks after all: the CPU is free, threads help
+    assert wait_for(lambda: pool.stats()["threads"] >= 20)
+    assert not pool.cpu_bound
+    release.set()
+
+
+def test_a_saturated_crowded_pool_retires_its_surplus_threads(pools):
+    cpu = FakeCPU(0.1)
+    release = threading.Event()
+    pool = pools(lambda item: release.wait(0.05), min_threads=2, tick_s=0.02,
+                 idle_timeout_s=60, process_time=cpu)
+    for i in range(30):
+        pool.submit(i)
+    assert wait_for(lambda: pool.stats()["threads"] >= 30)
+    cpu.share = 1.0
+    for i in range(200):  # a crowd that keeps coming
+        pool.submit(i)
+    assert wait_for(lambda: pool.stats()["threads"] == 2, 5)
+
+
+def test_a_burst_starts_at_most_grow_per_tick_threads_between_ticks(pools, monkeypatch):
+    from rocket.server import threadpool
+
+    monkeypatch.setattr(threadpool, "GROW_PER_TICK", 5)
+    release = threading.Event()
+    pool = pools(lambda item: release.wait(5), min_threads=2, tick_s=30)
+    for i in range(40):
+        pool.submit(i)
+    time.sleep(0.1)
+    assert pool.stats()["threads"] == 7  # min_threads, then 5 before the manager's next look
+    release.set()
