@@ -13,6 +13,7 @@ import threading
 import time
 
 from tests.functional.slow_support import (
+    GET,
     PARTIAL,
     Dripper,
     hello,
@@ -129,3 +130,40 @@ def test_a_connection_that_sends_nothing_gets_no_thread_and_no_answer(start_serv
     with socket.create_connection(("127.0.0.1", server.ports[0]), timeout=5) as sock:
         assert sock.recv(100) == b""  # closed at header_timeout, no 408 for silence
     assert server.figures()["requests"] == 0
+
+
+def read_hello(sock):
+    """One keep-alive response to GET (the hello app's): its bytes."""
+    data = b""
+    while not data.endswith(b"hello"):
+        chunk = sock.recv(4096)
+        assert chunk, data
+        data += chunk
+    return data
+
+
+def test_partial_next_heads_of_keep_alive_clients_wait_in_the_monitor(start_server):
+    """A parked keep-alive connection that became readable is read by a pool thread; when
+    that read finds only part of the next head, the connection goes back to the monitor at
+    once: 50 such clients on 2 threads hold no thread, and a normal request is answered."""
+    server = start_server(None, interfaces=("127.0.0.1", 0), app_info={"wsgi_app": hello},
+                          min_threads=2, max_threads=2, header_timeout=10.0)
+    port = server.ports[0]
+    socks = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(50)]
+    try:
+        for sock in socks:
+            sock.sendall(GET)
+            assert read_hello(sock).startswith(b"HTTP/1.1 200 ")
+        assert wait_until(lambda: server.monitor.phases()["idle"] == 50)
+        for sock in socks:
+            sock.sendall(PARTIAL)
+        assert wait_until(lambda: server.monitor.phases()["head"] == 50)
+        elapsed, data = timed_get(port)
+        assert data.startswith(b"HTTP/1.1 200 ") and elapsed < 1.0
+        for sock in socks:
+            sock.sendall(b"\r\n")
+        for sock in socks:
+            assert read_hello(sock).startswith(b"HTTP/1.1 200 ")
+    finally:
+        for sock in socks:
+            sock.close()
