@@ -249,13 +249,18 @@ class ThreadPool:
             self._threads[ident] = me
         get = self._queue.get
         get_nowait = self._queue.get_nowait
+        queued = self._queue.qsize
         handler = self.handler
         active = self._active
         try:
             while True:
-                try:  # work waiting: no idle bookkeeping (two lock rounds per item)
-                    item = get_nowait()
-                except queue.Empty:
+                item = None
+                if queued():  # work waiting: no idle bookkeeping (two lock rounds per item)
+                    try:
+                        item = get_nowait()
+                    except queue.Empty:  # another thread took it
+                        pass
+                if item is None:
                     with lock:
                         self._idle += 1
                     item = get()
