@@ -145,8 +145,9 @@ class Rocket(Lifecycle):
 
     def has_waiting(self) -> bool:
         """True when connections wait for a thread and the calling thread's connection has had
-        its turn (``YIELD_QUANTUM_S``): the worker then parks its idle connection at once
-        instead of lingering on it, so a fixed pool serves every client in turn."""
+        its turn: ``YIELD_EVERY`` requests while the pool is crowded, else ``YIELD_QUANTUM_S``.
+        The worker then parks its idle connection at once instead of lingering on it, so a
+        fixed pool serves every client in turn."""
         pool = self.pool
         if pool is None:
             return False
