@@ -94,11 +94,7 @@ class Monitor(Phases, Sessions):
     to send before closing, for ``"timeout"`` (part of a head came too slowly) and
     ``"plain_http"`` (plain HTTP on a TLS port), or None. Without ``clients_speak_first``
     a connection goes to ``dispatch`` as soon as its TLS handshake is done. ``proxy_gate``
-    (a :class:`~rocket.net.proxied.ProxyGate`) reads the PROXY headers. Without ``read_idle``
-    an idle plain-TCP connection that became readable goes to ``dispatch`` unread, with
-    ``conn.unread`` set (its thread reads it once without waiting): the monitor then makes
-    no system call per request, each of which would have it wait again for the interpreter
-    lock behind every busy pool thread.
+    (a :class:`~rocket.net.proxied.ProxyGate`) reads the PROXY headers.
     """
 
     def __init__(self, dispatch: Callable[[Any], None], timeout: float = 600.0,
@@ -107,8 +103,7 @@ class Monitor(Phases, Sessions):
                  handshake_timeout: float = 5.0, drain_time: float = 30.0,
                  drain_gap: float = 5.0, ready: Callable[[Any], bool] = _whole,
                  answer: Optional[Callable[[Any, str], Optional[bytes]]] = None,
-                 clients_speak_first: bool = True, proxy_gate: Any = None,
-                 read_idle: bool = True) -> None:
+                 clients_speak_first: bool = True, proxy_gate: Any = None) -> None:
         self.dispatch = dispatch
         self.timeout = timeout
         self.header_timeout = header_timeout
@@ -118,7 +113,6 @@ class Monitor(Phases, Sessions):
         self.ready = ready
         self.answer = answer
         self.clients_speak_first = clients_speak_first
-        self.read_idle = read_idle
         self.proxy_gate = proxy_gate
         self.clock = clock
         self.name = name

@@ -89,10 +89,6 @@ class Phases:
 
     def _read_head(self: Any, watch: Any) -> None:
         conn = watch.conn
-        if watch.phase is IDLE and not self.read_idle and not conn.secure:
-            conn.unread = True  # readable: its thread reads it (the monitor's ``read_idle``)
-            self._hand_on(watch)
-            return
         try:
             got = conn.read_nowait()
         except OSError:  # reset by the peer

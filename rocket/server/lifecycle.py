@@ -271,8 +271,7 @@ class Lifecycle(Draining, Processes):
                                handshake_timeout=c.tls_handshake_timeout,
                                drain_time=c.close_drain_time, drain_gap=c.close_drain_timeout,
                                ready=self._request_ready, answer=self._answer,
-                               clients_speak_first=client_first, proxy_gate=self.proxy_gate,
-                               read_idle=self._monitor_reads_idle())
+                               clients_speak_first=client_first, proxy_gate=self.proxy_gate)
         defer_accept_s = DEFER_ACCEPT_S if client_first else 0
         admission = self._admission()
         listeners: List[Listener] = []
@@ -374,11 +373,6 @@ class Lifecycle(Draining, Processes):
 
     def _request_ready(self, conn: Any) -> bool:
         """The monitor's ``ready``: do the bytes buffered on ``conn`` make a request?"""
-        return True
-
-    def _monitor_reads_idle(self) -> bool:
-        """The monitor's ``read_idle``: False when ``_serve`` reads a connection handed on
-        unread (``conn.unread``)."""
         return True
 
     def _answer(self, conn: Any, reason: str) -> Optional[bytes]:

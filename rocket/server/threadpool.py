@@ -121,8 +121,15 @@ class ThreadPool:
             return
         self._queue.put(item)
         unserved = self._queue.qsize() - self._idle
-        if unserved > 0:
+        if unserved > 0 and not self._full():
             self._grow(unserved)
+
+    def _full(self) -> bool:
+        """No thread may start now (read without the lock; ``_grow`` decides under it): a
+        crowded pool skips the lock on every submit."""
+        threads = len(self._threads)
+        return ((self.cpu_bound and threads >= self.min_threads)
+                or (bool(self.max_threads) and threads >= self.max_threads))
 
     def has_room(self) -> bool:
         """False when ``max_threads`` are busy and ``queue_size`` items already wait."""

@@ -254,8 +254,6 @@ class Rocket(Lifecycle):
         turn = self._turn
         turn.started = now = time.monotonic()
         turn.served = 0
-        if conn.unread and not self._read_handed_on(conn, now):
-            return
         if self.hooks is not None and conn.on_close is None:
             self.hooks.made(conn)  # first hand-off of this connection
         if self.worker.handle(conn):
@@ -264,38 +262,11 @@ class Rocket(Lifecycle):
             monitor: Any = self.monitor
             if conn.reader.trailing_data:
                 monitor.wait_head(conn, conn.head_since)
-            elif conn.has_buffered:  # TLS decrypted the start of the next request already
+            elif conn.secure and conn.has_buffered:  # TLS decrypted the next request already
                 conn.head_since = now
                 self.pool.submit(conn)  # type: ignore[union-attr]
             else:
                 monitor.park(conn)
-
-    def _read_handed_on(self, conn: Connection, now: float) -> bool:
-        """A keep-alive connection the monitor handed on readable but unread: one read
-        without waiting, on this thread. True when the worker has something to act on (a
-        whole head, bytes it refuses, EOF); else it went back to the monitor: parked when
-        nothing came after all, waiting for the rest of a partial head (no thread waits for
-        a slow client)."""
-        conn.unread = False
-        conn.head_since = now
-        monitor: Any = self.monitor
-        try:
-            got = conn.read_nowait()
-        except OSError:  # reset by the peer
-            conn.close()
-            return False
-        if got is None:
-            monitor.park(conn)
-            return False
-        if got and not self.worker.request_ready(conn):
-            monitor.wait_head(conn, now)
-            return False
-        return True
-
-    def _monitor_reads_idle(self) -> bool:
-        """An HTTP worker's connections are read by the thread they are handed to (see
-        :meth:`_read_handed_on`); a custom worker's are read by the monitor."""
-        return not self.worker.client_speaks_first
 
     def _speaks_http2(self) -> bool:
         """HTTP/2 on (the ``http2`` setting, resolved by Config) for an HTTP worker."""

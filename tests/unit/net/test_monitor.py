@@ -407,23 +407,3 @@ def test_keep_alive_still_ends_a_connection_away_while_the_heap_was_rebuilt(
     monitor.park(conn)
     assert wait_until(lambda: conn.closed, 3)
     assert monitor.closed_idle == 1
-
-
-def test_without_read_idle_a_readable_idle_connection_goes_on_unread(conns, monitor_with_queue):
-    """``read_idle=False``: the monitor makes no read for an idle plain connection that
-    became readable (its thread reads it); a head it is already waiting for it still reads."""
-    make, ready, event = monitor_with_queue
-    monitor = make(timeout=60, read_idle=False)
-    idle, partial = conns(), conns()
-    monitor.park(idle)
-    idle.peer.sendall(HEAD)
-    assert event.wait(2)
-    assert ready == [idle] and idle.unread and idle.reader.trailing_data == b""
-    assert idle.fill(0) and idle.reader.trailing_data == HEAD  # still in the socket
-    event.clear()
-    partial.reader.feed(HEAD[:5])
-    monitor.wait_head(partial, time.monotonic())
-    partial.peer.sendall(HEAD[5:])
-    assert event.wait(2)
-    assert ready[-1] is partial and not partial.unread
-    assert partial.reader.trailing_data == HEAD
