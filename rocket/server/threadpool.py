@@ -95,6 +95,7 @@ class ThreadPool:
         """The interpreter lock looked saturated over the manager's last tick (no growth past
         ``min_threads``; see the module docstring)."""
         self._budget = min_threads + GROW_PER_TICK  # threads that may start before the next tick
+        self._retiring = 0  # _RETIRE sentinels queued and not yet taken
         self.handled = 0
         self.start_failures = 0
         """Threads that could not be started."""
@@ -146,11 +147,6 @@ class ThreadPool:
     def backlog(self) -> int:
         """Queued items beyond the idle threads that will take them (0 or less: none wait)."""
         return self._queue.qsize() - self._idle
-
-    @property
-    def crowded(self) -> bool:
-        """``CROWDED`` items or more wait for a thread."""
-        return self._queue.qsize() - self._idle >= CROWDED
 
     @property
     def has_waiting(self) -> bool:
@@ -277,6 +273,7 @@ class ThreadPool:
                     return
                 if item is _RETIRE:
                     with lock:
+                        self._retiring -= 1
                         if len(self._threads) > self.min_threads:
                             del self._threads[ident]  # counted out now: no overshoot below min
                             return
@@ -294,6 +291,18 @@ class ThreadPool:
             with lock:
                 self._threads.pop(ident, None)
 
+    def _retire(self, count: int) -> None:
+        """Queue sentinels until ``count`` threads are on their way out, counting those
+        queued at an earlier tick and not taken yet (a saturated pool's threads are slow to
+        come back for them; more would only lengthen the queue)."""
+        with self._lock:
+            count -= self._retiring
+            if count <= 0:
+                return
+            self._retiring += count
+        for _ in range(count):
+            self._queue.put(_RETIRE)
+
     def _manage(self) -> None:
         min_idle = None
         window_end = self.clock() + self.idle_timeout_s
@@ -310,14 +319,12 @@ class ThreadPool:
             if queued > idle:
                 self._grow(queued - idle)
                 if self.cpu_bound and queued - idle >= CROWDED:  # they only wait for the lock
-                    for _ in range(len(self._threads) - self.min_threads):
-                        self._queue.put(_RETIRE)
+                    self._retire(len(self._threads) - self.min_threads)
             min_idle = idle if min_idle is None else min(min_idle, idle)
             now = self.clock()
             if now >= window_end:
                 # min_idle threads stayed idle through the window (min_idle <= idle now, so
                 # the sentinels never look like waiting work): retire them all at once.
-                for _ in range(min(min_idle, len(self._threads) - self.min_threads)):
-                    self._queue.put(_RETIRE)
+                self._retire(min(min_idle, len(self._threads) - self.min_threads))
                 min_idle = None
                 window_end = now + self.idle_timeout_s

@@ -42,14 +42,12 @@ IS_JYTHON = False
 YIELD_QUANTUM_S = 0.02
 """While a few others wait for a thread, a connection keeps its thread at least this long:
 several requests per hand-off instead of one, and only milliseconds of extra wait for the
-others."""
-YIELD_EVERY = 1
-"""While the pool is crowded (``rocket.server.threadpool.CROWDED`` connections or more wait
-for a thread), a connection gives its thread up after this many requests: each busy client
-then waits one round of the queue (milliseconds), not a quantum for every connection ahead
-of it on every thread (256 busy clients on 8 threads: 0.6 s). One is cheapest too: a turn
-of more requests waits for each next request on a thread, which costs more than the
-monitor's hand-back."""
+others. Once the pool is crowded (``rocket.server.threadpool.CROWDED`` connections or more
+wait for a thread) a connection gives its thread up after every request instead: each busy
+client then waits one round of the queue (milliseconds), not a quantum for every connection
+ahead of it on every thread (256 busy clients on 8 threads: 0.6 s). Turns of 2 or 3 requests
+were measured and served fewer: waiting on a thread for each next request costs more than
+the monitor's hand-back."""
 
 __all__ = ["Rocket", "Rocket3", "Server", "serve", "build_server", "SOCKET_TIMEOUT",
            "SERVER_NAME", "SERVER_SOFTWARE", "HTTP_SERVER_SOFTWARE", "BUF_SIZE", "DEFAULTS",
@@ -145,7 +143,7 @@ class Rocket(Lifecycle):
 
     def has_waiting(self) -> bool:
         """True when connections wait for a thread and the calling thread's connection has had
-        its turn: ``YIELD_EVERY`` requests while the pool is crowded, else ``YIELD_QUANTUM_S``.
+        its turn: one request while the pool is crowded, else ``YIELD_QUANTUM_S``.
         The worker then parks its idle connection at once instead of lingering on it, so a
         fixed pool serves every client in turn."""
         pool = self.pool
@@ -154,11 +152,8 @@ class Rocket(Lifecycle):
         backlog = pool.backlog
         if backlog <= 0:
             return False
-        turn = self._turn
-        if backlog >= CROWDED:
-            turn.served = served = getattr(turn, "served", 0) + 1
-            return served >= YIELD_EVERY
-        return time.monotonic() - getattr(turn, "started", 0.0) >= YIELD_QUANTUM_S
+        return (backlog >= CROWDED
+                or time.monotonic() - getattr(self._turn, "started", 0.0) >= YIELD_QUANTUM_S)
 
     def _wants_processes(self) -> bool:
         """Process mode: ``workers`` > 1, ``concurrency='process'``, ``max_requests`` or
@@ -251,9 +246,7 @@ class Rocket(Lifecycle):
         if conn.__class__ is not Connection and not isinstance(conn, Connection):
             conn.run()  # type: ignore[attr-defined]
             return
-        turn = self._turn
-        turn.started = now = time.monotonic()
-        turn.served = 0
+        self._turn.started = now = time.monotonic()
         if self.hooks is not None and conn.on_close is None:
             self.hooks.made(conn)  # first hand-off of this connection
         if self.worker.handle(conn):

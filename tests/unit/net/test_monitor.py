@@ -103,6 +103,17 @@ def read_all(sock, timeout=3.0):
         data += chunk
 
 
+def one_request(monitor, conn, event):
+    """Park ``conn``, have its client send a head, wait until the monitor hands it on, and
+    consume the request as a worker would."""
+    event.clear()
+    monitor.park(conn)
+    conn.peer.sendall(HEAD)
+    assert event.wait(2)
+    assert conn.reader.next_event().method == b"GET"
+    conn.reader.next_event()  # EndOfMessage
+
+
 def test_a_whole_head_is_handed_on_and_part_of_one_is_held(conns, monitor_with_queue):
     make, ready, event = monitor_with_queue
     monitor = make(timeout=60)
@@ -345,12 +356,7 @@ def test_the_deadline_heap_stays_bounded(conns, monitor_with_queue):
     monitor = make(timeout=600)
     conn = conns()
     for _ in range(3000):  # each park pushes a 600 s deadline that outlives the park
-        event.clear()
-        monitor.park(conn)
-        conn.peer.sendall(HEAD)
-        assert event.wait(2)
-        conn.reader.next_event()
-        conn.reader.next_event()
+        one_request(monitor, conn, event)
     assert len(monitor._heap) <= 2 * len(monitor) + 1025
 
 
@@ -361,14 +367,9 @@ def test_a_busy_connection_keeps_one_watch_and_one_heap_entry(conns, monitor_wit
     monitor = make(timeout=600)
     conn = conns()
     watches = set()
-    for round_no in range(50):
-        event.clear()
-        monitor.park(conn)
+    for _ in range(50):
+        one_request(monitor, conn, event)
         watches.add(id(conn.watch))
-        conn.peer.sendall(HEAD)
-        assert event.wait(2), round_no
-        conn.reader.next_event()
-        conn.reader.next_event()
     assert len(watches) == 1 and len(monitor._heap) == 1
 
 
@@ -379,12 +380,8 @@ def test_keep_alive_still_ends_a_connection_whose_entry_came_up_while_it_was_awa
     make, ready, event = monitor_with_queue
     monitor = make(timeout=0.3)
     conn = conns()
-    monitor.park(conn)
-    conn.peer.sendall(HEAD)
-    assert event.wait(2)  # on a "worker" now; its 0.3 s entry comes up meanwhile
+    one_request(monitor, conn, event)  # on a "worker" now; its 0.3 s entry comes up meanwhile
     time.sleep(0.6)
-    conn.reader.next_event()
-    conn.reader.next_event()
     monitor.park(conn)
     assert wait_until(lambda: conn.closed, 3)
     assert monitor.closed_idle == 1
@@ -397,13 +394,9 @@ def test_keep_alive_still_ends_a_connection_away_while_the_heap_was_rebuilt(
     make, ready, event = monitor_with_queue
     monitor = make(timeout=0.5)
     conn = conns()
-    monitor.park(conn)
-    conn.peer.sendall(HEAD)
-    assert event.wait(2)
+    one_request(monitor, conn, event)
     with monitor._lock:
         monitor._rebuild_heap()  # what 2 x held + 1024 stale entries would trigger
-    conn.reader.next_event()
-    conn.reader.next_event()
     monitor.park(conn)
     assert wait_until(lambda: conn.closed, 3)
     assert monitor.closed_idle == 1

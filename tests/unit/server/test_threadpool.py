@@ -245,3 +245,24 @@ def test_a_burst_starts_at_most_grow_per_tick_threads_between_ticks(pools, monke
     time.sleep(0.1)
     assert pool.stats()["threads"] == 7  # min_threads, then 5 before the manager's next look
     release.set()
+
+
+def test_retire_sentinels_do_not_pile_up_while_busy_threads_are_slow_to_take_them(pools):
+    """Every tick of a saturated, crowded pool wants the surplus retired, but busy threads
+    take the sentinels only when they come back: the queue holds at most one per surplus
+    thread, never one more per tick."""
+    cpu = FakeCPU(0.1)
+    release = threading.Event()
+    pool = pools(lambda item: release.wait(5), min_threads=2, tick_s=0.02,
+                 idle_timeout_s=60, process_time=cpu)
+    for i in range(30):
+        pool.submit(i)
+    assert wait_for(lambda: pool.stats()["threads"] == 30)
+    cpu.share = 1.0
+    assert wait_for(lambda: pool.cpu_bound)
+    for i in range(20):  # crowded: 20 wait, every thread busy
+        pool.submit(i)
+    time.sleep(0.4)  # about 20 ticks
+    assert pool.stats()["queued"] <= 20 + 28
+    release.set()
+    assert wait_for(lambda: pool.stats()["threads"] == 2, 5)
