@@ -83,7 +83,8 @@ class Connection(NoWaitIO):
     __slots__ = ("sock", "client_addr", "server_addr", "secure", "peer_cert", "reader",
                  "last_active", "read_timeout", "send_timeout", "needs_handshake", "closed",
                  "on_close", "head_since", "proxy", "body_min_rate", "send_min_rate", "min_rate_grace", "_waiting_since",
-                 "_waited_bytes", "_recv_timeout", "_kernel", "_fd", "watch", "__weakref__")
+                 "_waited_bytes", "_recv_timeout", "_kernel", "_fd", "watch", "environ_base",
+                 "__weakref__")
 
     def __init__(self, sock: socket.socket, client_addr: Any, server_addr: Any, reader: Any,
                  secure: bool = False, read_timeout: float = 10.0,
@@ -121,6 +122,8 @@ class Connection(NoWaitIO):
         self._fd = sock.fileno()
         self.watch: Any = None
         """The monitor's watch of this connection, kept between hand-ins (the monitor's)."""
+        self.environ_base: Any = None
+        """The worker's per-connection part of the environ, kept between hand-ins (the worker's)."""
         if inherited:
             self._kernel = _KERNEL_TIMEOUTS and not secure
             if self._kernel and sock.gettimeout() is not None:

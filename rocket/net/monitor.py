@@ -35,6 +35,18 @@ How it works
   without a head deadline being queued.
 - ``stop()`` wakes the thread, joins it and closes every connection held; one handed in
   afterwards is closed at once.
+- **Serving on the monitor's thread** (``serve_here``): while the interpreter lock is
+  saturated (``saturation.cpu_bound``, the pool's CPU reading), a whole request found on an
+  idle or waiting connection is served right here instead of being queued for a pool thread,
+  and the pool threads give their connection back after every request (the server's
+  ``has_waiting``). One thread then polls, reads, runs the application and writes for every
+  busy connection, the way a single-threaded event loop does, with no hand-off between
+  threads per request: each hand-off costs a wake-up and a race for the interpreter lock,
+  which is what a saturated server cannot afford (see docs/reliability.md). The pool's
+  manager calls :meth:`Monitor.tick` every tick: a request that has run here for
+  ``INLINE_STALL_S`` (a slow application, a large body, a client slow to read) hands the
+  polling to a new monitor thread, and the old one finishes that request as a pool thread
+  would, then ends; serving here stays off for ``INLINE_BACKOFF_S`` after that.
 
 Thousands of slow or idle clients thus cost a selector entry and a heap entry each, never a
 thread.
@@ -51,13 +63,18 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from rocket.logs import monitor_log as log
 from rocket.net.phases import DRAIN, HANDSHAKE, HEAD, IDLE, PROXY, Phases
-from rocket.net.pollers import EpollPoller, make_poller
+from rocket.net.pollers import READ_ONCE, EpollPoller, make_poller
 from rocket.net.sessions import SESSION, Sessions
 
 __all__ = ["Monitor", "Watch", "MAX_WAIT_S"]
 
 MAX_WAIT_S = 1.0
 """Longest poll() wait: bounds how late a deadline fires if a wake-up was ever missed."""
+INLINE_STALL_S = 0.05
+"""A request served on the monitor's thread for this long (seen at the pool's next tick, so
+up to one tick later) hands the polling over to a new monitor thread."""
+INLINE_BACKOFF_S = 1.0
+"""After such a hand-over, requests go to the pool threads for this long."""
 
 _INF = float("inf")
 
@@ -69,7 +86,7 @@ def _whole(conn: Any) -> bool:
 class Watch:
     """A connection held by the monitor: its phase and deadlines (monotonic s; 0 = none)."""
 
-    __slots__ = ("conn", "fd", "phase", "deadline", "queued", "until", "heap")
+    __slots__ = ("conn", "fd", "phase", "deadline", "queued", "until", "heap", "writing")
 
     def __init__(self, conn: Any, fd: int, phase: str, until: float = 0.0) -> None:
         self.conn = conn
@@ -79,6 +96,7 @@ class Watch:
         self.queued = _INF  # the earliest deadline this watch has in the heap
         self.until = until  # drain: the end of close_drain_time
         self.heap = 0  # the heap (Monitor._heap_gen) that ``queued`` is about
+        self.writing = False  # armed for writing (a TLS handshake's flight), not reading
 
     def __repr__(self) -> str:
         return f"<Watch {self.phase} {self.conn!r}>"
@@ -103,8 +121,33 @@ class Monitor(Phases, Sessions):
                  handshake_timeout: float = 5.0, drain_time: float = 30.0,
                  drain_gap: float = 5.0, ready: Callable[[Any], bool] = _whole,
                  answer: Optional[Callable[[Any, str], Optional[bytes]]] = None,
-                 clients_speak_first: bool = True, proxy_gate: Any = None) -> None:
+                 clients_speak_first: bool = True, proxy_gate: Any = None,
+                 serve_here: Optional[Callable[[Any], bool]] = None,
+                 saturation: Any = None) -> None:
         self.dispatch = dispatch
+        self.serve_here = serve_here
+        """Serves a connection with a whole request on the calling thread: True when it is
+        to be parked idle again, False when it was closed or handed elsewhere; None: always
+        ``dispatch``."""
+        self.saturation = saturation
+        """An object whose ``cpu_bound`` is True while serving here pays (the thread pool)."""
+        self.inline = False
+        """True while whole requests are served on the monitor's thread (set by ``tick``)."""
+        self.crowd = 0
+        """Serve here only once a poll found at least this many connections ready within a
+        tick (0: whenever saturated); see :meth:`tick`."""
+        self._peak = 0  # the most events one poll returned since the last tick
+        self.serving = 0
+        """Connections being served on a monitor thread now (busy, not held)."""
+        self.served_here = 0
+        """Hand-ons served on the monitor's thread rather than queued for the pool."""
+        self.takeovers = 0
+        """Times a slow request served here handed the polling to a new thread."""
+        self._serving_since = 0.0  # when the request served here now began; 0.0: none
+        self._inline_off_until = 0.0
+        self._generation = 0  # the polling thread's; an older thread ends after its request
+        self._batch: List[Watch] = []  # the events the polling thread took from its last poll
+        self._batch_next = 0  # the index of the first one not yet begun
         self.timeout = timeout
         self.header_timeout = header_timeout
         self.handshake_timeout = handshake_timeout
@@ -122,6 +165,7 @@ class Monitor(Phases, Sessions):
         self.timed_out = 0
         """Connections closed at a head, handshake or drain deadline."""
         self._poller = poller if poller is not None else make_poller()
+        self._modify = getattr(self._poller, "modify", None)  # epoll's, for re-arming inline
         self._lock = threading.Lock()
         self._watched: Dict[int, Watch] = {}
         self._heap: List[Tuple[float, int, Watch]] = []
@@ -151,8 +195,44 @@ class Monitor(Phases, Sessions):
     def start(self) -> None:
         """Start the monitor thread."""
         self._running = True
-        self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
+        self._start_thread()
+
+    def _start_thread(self) -> None:
+        self._generation += 1
+        self._thread = threading.Thread(target=self._run, args=(self._generation,),
+                                        name=self.name, daemon=True)
         self._thread.start()
+
+    def tick(self) -> None:
+        """Called every few tens of ms (the pool's manager): decide whether whole requests are
+        served on this thread, and hand the polling to a new thread when the request served
+        here has run for ``INLINE_STALL_S``."""
+        now = self.clock()
+        since = self._serving_since
+        if since and now - since >= INLINE_STALL_S:
+            with self._lock:
+                if self._running and self._serving_since == since:
+                    self._serving_since = 0.0
+                    self._inline_off_until = now + INLINE_BACKOFF_S
+                    self.inline = False
+                    self.takeovers += 1
+                    # The events its thread took and has not begun: armed again, they fire
+                    # for the new thread (their bytes are still unread).
+                    rest, self._batch = self._batch[self._batch_next:], []
+                    for watch in rest:
+                        if self._watched.get(watch.fd) is watch:
+                            try:
+                                self._poller.arm(watch.fd, watch.conn, watch.writing)
+                            except (ValueError, KeyError, OSError):  # closed meanwhile
+                                pass
+                    self._start_thread()
+                    log.debug("a request served on the monitor thread ran %.0f ms; "
+                              "a new thread polls", (now - since) * 1000)
+        peak, self._peak = self._peak, 0
+        saturation = self.saturation
+        self.inline = bool(self.serve_here is not None and saturation is not None
+                           and saturation.cpu_bound and peak >= self.crowd
+                           and now >= self._inline_off_until and self._running)
 
     # -- handing connections in (any thread) ---------------------------------------------------
     def park(self, conn: Any) -> None:
@@ -247,6 +327,7 @@ class Monitor(Phases, Sessions):
                 else:
                     watch.phase = phase
                     watch.until = until
+                watch.writing = write
                 self._watched[fd] = watch  # before arming: the event may fire at once
                 if draining:
                     conn.shut_write()
@@ -255,9 +336,12 @@ class Monitor(Phases, Sessions):
                 except (ValueError, KeyError, OSError):  # closed meanwhile, or a bad fd
                     del self._watched[fd]
                 else:
-                    self._schedule(watch, deadline)
-                    if deadline and deadline < self._wake_at:
-                        self._wake()
+                    if deadline and (deadline < watch.queued or watch.heap != self._heap_gen):
+                        self._schedule(watch, deadline)
+                        if deadline < self._wake_at:
+                            self._wake()
+                    else:  # _schedule without a heap push, inline: once per request
+                        watch.deadline = deadline
                     return watch
         conn.close()
         return None
@@ -293,6 +377,7 @@ class Monitor(Phases, Sessions):
     def _rearm(self, watch: Watch, write: bool = False) -> None:
         with self._lock:
             if self._watched.get(watch.fd) is watch:
+                watch.writing = write
                 self._poller.arm(watch.fd, watch.conn, write)
 
     def _reschedule(self, watch: Watch, phase: str, deadline: float) -> None:
@@ -301,11 +386,58 @@ class Monitor(Phases, Sessions):
             self._schedule(watch, deadline)
 
     def _hand_on(self, watch: Watch) -> None:
-        """The connection has work: to the pool (its descriptor stays registered, disarmed)."""
+        """The connection has work: to the pool (its descriptor stays registered, disarmed),
+        or served right here while ``inline`` (see the module docstring)."""
+        inline = self.inline and not self._serving_since
         with self._lock:
             if self._watched.get(watch.fd) is watch:
                 del self._watched[watch.fd]
-        self.dispatch(watch.conn)
+            if inline:
+                self.serving += 1
+        if not inline:
+            self.dispatch(watch.conn)
+            return
+        self.served_here += 1
+        self._serving_since = since = self.clock()
+        park = False
+        try:
+            park = self.serve_here(watch.conn)  # type: ignore[misc]
+        finally:
+            self._served(watch, since, park)
+
+    def _served(self, watch: Watch, since: float, park: bool) -> None:
+        """A request served here is done: count it, and with ``park`` hold the connection
+        idle again (:meth:`park`, with the watch at hand: this runs once per request)."""
+        now = self.clock()
+        conn = watch.conn
+        with self._lock:
+            self.serving -= 1
+            if self._serving_since == since:  # not handed over meanwhile
+                self._serving_since = 0.0
+            if not park:
+                return
+            if self._running and self._waiting_allowed:
+                conn.last_active = now
+                self.parks += 1
+                fd = watch.fd
+                watch.phase = IDLE
+                watch.writing = False
+                self._watched[fd] = watch
+                try:
+                    if self._modify is not None:
+                        self._modify(fd, READ_ONCE)
+                    else:
+                        self._poller.arm(fd, conn)
+                except (ValueError, KeyError, OSError):  # closed meanwhile
+                    del self._watched[fd]
+                else:
+                    deadline = now + self.timeout if self.timeout else 0.0
+                    if deadline and (deadline < watch.queued or watch.heap != self._heap_gen):
+                        self._schedule(watch, deadline)
+                    else:
+                        watch.deadline = deadline
+                    return
+        conn.close()
 
     def _drop(self, watch: Watch) -> None:
         with self._lock:
@@ -319,14 +451,14 @@ class Monitor(Phases, Sessions):
             pass
 
     # -- the thread --------------------------------------------------------------------------
-    def _run(self) -> None:
+    def _run(self, generation: int = 0) -> None:
         poll = self._poller.poll
         fired = None if isinstance(self._poller, EpollPoller) else self._poller.fired
         on_event = self._on_event
         clock = self.clock
         watched = self._watched
         wake_fd = self._wake_fd
-        while self._running:
+        while self._running and self._generation == generation:
             with self._lock:
                 now = self.clock()
                 wait = min(max(self._heap[0][0] - now, 0.0), MAX_WAIT_S) if self._heap \
@@ -354,12 +486,18 @@ class Monitor(Phases, Sessions):
                         if fired is not None:  # epoll disarmed it already (one-shot)
                             fired(fd)
                         ready.append(watch)
-            for watch in ready:
+                self._batch = ready
+                if len(ready) > self._peak:
+                    self._peak = len(ready)
+            for index, watch in enumerate(ready):
+                self._batch_next = index + 1
                 try:  # _guarded, inline: this runs once per event
                     on_event(watch)
                 except Exception:  # the monitor must outlive any one connection
                     log.exception("dispatching or watching %r failed; closing it", watch.conn)
                     self._drop(watch)
+                if self._generation != generation:
+                    return  # handed over while serving: the rest went to the new thread
             try:  # read unlocked (stop() may clear it): a miss waits one poll at most
                 due = self._heap[0][0] <= clock()
             except IndexError:

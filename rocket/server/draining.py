@@ -48,6 +48,7 @@ class Draining:
         monitor = self.monitor
         parked = len(monitor) if monitor is not None else 0
         busy, queued = pool.get("busy", 0), pool.get("queued", 0)
+        busy += getattr(monitor, "serving", 0)  # requests served on the monitor's thread
         admission = self.admission
         return {"requests": int(getattr(self.worker, "requests", 0) or 0),
                 "connections": parked + busy + queued - self.stream_jobs(), "busy": busy,

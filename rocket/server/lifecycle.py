@@ -270,8 +270,12 @@ class Lifecycle(Draining, Processes):
                                header_timeout=c.header_timeout,
                                handshake_timeout=c.tls_handshake_timeout,
                                drain_time=c.close_drain_time, drain_gap=c.close_drain_timeout,
-                               ready=self._request_ready, answer=self._answer,
-                               clients_speak_first=client_first, proxy_gate=self.proxy_gate)
+                               ready=self._monitor_ready(), answer=self._answer,
+                               clients_speak_first=client_first, proxy_gate=self.proxy_gate,
+                               serve_here=self._serve_here if self._serves_on_monitor() else None,
+                               saturation=self.pool)
+        self.monitor.crowd = self._monitor_crowd()
+        self.pool.on_tick = self.monitor.tick
         defer_accept_s = DEFER_ACCEPT_S if client_first else 0
         admission = self._admission()
         listeners: List[Listener] = []
@@ -323,7 +327,8 @@ class Lifecycle(Draining, Processes):
         return self.admission
 
     def _open_connections(self) -> int:
-        return len(self.monitor) + self.pool.load - self.stream_jobs()  # type: ignore[arg-type,union-attr]
+        return (len(self.monitor) + self.monitor.serving  # type: ignore[arg-type,union-attr]
+                + self.pool.load - self.stream_jobs())  # type: ignore[union-attr]
 
     def _parked(self) -> int:
         return len(self.monitor)  # type: ignore[arg-type]
@@ -366,6 +371,25 @@ class Lifecycle(Draining, Processes):
 
     def _serve(self, conn: Any) -> None:
         raise NotImplementedError
+
+    def _serve_here(self, conn: Any) -> bool:
+        """The monitor's ``serve_here`` (used when :meth:`_serves_on_monitor`): serve
+        ``conn``; True when it is to be parked idle, False when it went elsewhere."""
+        self._serve(conn)
+        return False
+
+    def _monitor_crowd(self) -> int:
+        """The monitor's ``crowd``: how many ready connections make serving there pay."""
+        return 0
+
+    def _monitor_ready(self) -> Callable[[Any], bool]:
+        """The monitor's ``ready``."""
+        return self._request_ready
+
+    def _serves_on_monitor(self) -> bool:
+        """Whether the monitor's thread may serve whole requests itself while the pool is
+        saturated (:mod:`rocket.net.monitor`); the HTTP server says yes."""
+        return False
 
     def _alpn(self) -> Any:
         """The protocols TLS listeners offer through ALPN (none: no ALPN)."""

@@ -94,6 +94,8 @@ class ThreadPool:
         self.cpu_bound = False
         """The interpreter lock looked saturated over the manager's last tick (no growth past
         ``min_threads``; see the module docstring)."""
+        self.on_tick: Optional[Callable[[], None]] = None
+        """Called by the manager after each tick (the monitor's ``tick``)."""
         self._budget = min_threads + GROW_PER_TICK  # threads that may start before the next tick
         self._retiring = 0  # _RETIRE sentinels queued and not yet taken
         self.handled = 0
@@ -328,3 +330,9 @@ class ThreadPool:
                 self._retire(min(min_idle, len(self._threads) - self.min_threads))
                 min_idle = None
                 window_end = now + self.idle_timeout_s
+            on_tick = self.on_tick
+            if on_tick is not None:
+                try:
+                    on_tick()
+                except Exception:  # the manager must outlive its callback
+                    self._error_log.exception("the pool's tick callback failed")

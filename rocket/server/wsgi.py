@@ -49,9 +49,27 @@ ahead of it on every thread (256 busy clients on 8 threads: 0.6 s). Turns of 2 o
 were measured and served fewer: waiting on a thread for each next request costs more than
 the monitor's hand-back."""
 
+SERVE_ON_MONITOR_BEYOND = 0 if platform.python_implementation() == "PyPy" else CROWDED
+"""While the pool is saturated, the monitor serves whole requests on its own thread once one
+poll finds more connections ready than ``min_threads`` + this (0: whenever saturated).
+Measured side by side (../shared/bench, one core): on CPython a pool thread keeping its
+connection costs less than the monitor's bookkeeping per request (hello c16 36.6k vs 28.8k
+req/s served on the monitor), but once connections are crowded they take turns through the
+monitor anyway, and serving there saves the queue (hello c256 26.3k -> 30.9k). On PyPy the
+bookkeeping is compiled and a thread hand-off costs the most: serving there pays at once
+(hello c16 67.8k -> 74.7k, c256 50.9k -> 74.9k). None: never serve on the monitor's thread
+(set it before the server starts)."""
+
 __all__ = ["Rocket", "Rocket3", "Server", "serve", "build_server", "SOCKET_TIMEOUT",
            "SERVER_NAME", "SERVER_SOFTWARE", "HTTP_SERVER_SOFTWARE", "BUF_SIZE", "DEFAULTS",
            "NullHandler"]
+
+
+class _Turn(threading.local):
+    """Per thread: when its connection's turn began (monotonic s); -1.0 on a monitor thread
+    (one request per turn there)."""
+
+    started = 0.0
 
 
 def _module_global(name: str, default: Any) -> Any:
@@ -122,7 +140,7 @@ class Rocket(Lifecycle):
         self.software = SERVER_SOFTWARE
         self.server_name = self.config.server_name or SERVER_NAME
         self.log = errors_log("Server")
-        self._turn = threading.local()
+        self._turn = _Turn()
         from rocket.server.hooks import maybe_hooks
 
         self.hooks = maybe_hooks(self.config)
@@ -149,11 +167,16 @@ class Rocket(Lifecycle):
         pool = self.pool
         if pool is None:
             return False
+        monitor = self.monitor
+        if monitor is not None and monitor.inline:  # the monitor serves every next request
+            return True
+        started = self._turn.started
+        if started < 0.0:  # a monitor thread's request: one, then back to the monitor
+            return True
         backlog = pool.backlog
         if backlog <= 0:
             return False
-        return (backlog >= CROWDED
-                or time.monotonic() - getattr(self._turn, "started", 0.0) >= YIELD_QUANTUM_S)
+        return backlog >= CROWDED or time.monotonic() - started >= YIELD_QUANTUM_S
 
     def _wants_processes(self) -> bool:
         """Process mode: ``workers`` > 1, ``concurrency='process'``, ``max_requests`` or
@@ -260,6 +283,40 @@ class Rocket(Lifecycle):
                 self.pool.submit(conn)  # type: ignore[union-attr]
             else:
                 monitor.park(conn)
+
+    def _serves_on_monitor(self) -> bool:
+        """HTTP workers, unless :data:`SERVE_ON_MONITOR_BEYOND` is None (see
+        :mod:`rocket.net.monitor`)."""
+        from rocket.workers.base import HTTPWorker
+
+        return SERVE_ON_MONITOR_BEYOND is not None and isinstance(self.worker, HTTPWorker)
+
+    def _serve_here(self, conn: Connection) -> bool:
+        """:meth:`_serve` for the monitor's thread (its ``serve_here``): always an HTTP/1
+        connection, and no turn to time (the monitor serving means one request per turn).
+        True: park it idle (the monitor does, with the watch it holds)."""
+        if self.hooks is not None and conn.on_close is None:
+            self.hooks.made(conn)  # first hand-off of this connection
+        self._turn.started = -1.0  # has_waiting: one request only, even once inline is off
+        if not self.worker.handle(conn) or conn.closed:
+            return False
+        if conn.reader.trailing_data:
+            self.monitor.wait_head(conn, conn.head_since)  # type: ignore[union-attr]
+            return False
+        if conn.secure and conn.has_buffered:  # TLS decrypted the next request already
+            conn.head_since = time.monotonic()
+            self.pool.submit(conn)  # type: ignore[union-attr]
+            return False
+        return True
+
+    def _monitor_crowd(self) -> int:
+        """:data:`SERVE_ON_MONITOR_BEYOND` past the threads a saturated pool runs."""
+        beyond = SERVE_ON_MONITOR_BEYOND or 0
+        return self.pool.min_threads + beyond if beyond else 0  # type: ignore[union-attr]
+
+    def _monitor_ready(self) -> Any:
+        """The worker's ``request_ready`` itself: one call less per request."""
+        return self.worker.request_ready
 
     def _speaks_http2(self) -> bool:
         """HTTP/2 on (the ``http2`` setting, resolved by Config) for an HTTP worker."""

@@ -81,7 +81,8 @@ def _refuse(conn: Any) -> bool:
 def head_ready(buf: bytes, limits: Limits) -> bool:
     """True when the parser can act on ``buf``, the start of a request: a whole head, a bare
     LF (refused at once, RFC 9112 §2.2) or more bytes than the head limits allow (414, 431)."""
-    if b"\r\n\r\n" in buf or buf.count(b"\n") != buf.count(b"\r\n"):
+    # find(), not "in": bytes.__contains__ first tries its argument as an int (a TypeError).
+    if buf.find(b"\r\n\r\n") >= 0 or buf.count(b"\n") != buf.count(b"\r\n"):
         return True
     line_end = buf.find(b"\r\n")
     if line_end < 0:
@@ -321,7 +322,8 @@ class HTTPWorker(Worker):
 
     def request_ready(self, conn: Any) -> bool:
         """A whole request head is buffered, or bytes the parser refuses (:func:`head_ready`)."""
-        return head_ready(conn.reader.trailing_data, self.context.limits)
+        buf = conn.reader.trailing_data
+        return buf.find(b"\r\n\r\n") >= 0 or head_ready(buf, self.context.limits)
 
     def timeout_answer(self, conn: Any) -> Optional[bytes]:
         """The 408 for a head that did not arrive whole within ``header_timeout``."""

@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 import threading
 from time import perf_counter
-from typing import Any, Optional
+from typing import Any, Optional, Tuple
 
 from rocket import accesslog
 from rocket.http.errorpage import error_response
@@ -50,14 +50,11 @@ _access_log = logging.getLogger("Rocket.Requests")
 
 
 class _ThreadState(threading.local):
-    """Per pool thread: the connection it serves and that connection's base environ."""
+    """Per thread: build_environ's memo, the metrics counters, the progress record."""
 
-    conn: Any = None
-    base: dict = {}
     headers: Any = None  # the last header block seen on this thread (build_environ's memo)
     header_env: dict = {}
     forwarded: tuple = ()  # the forwarding keys of that block (build_environ's memo)
-    trusted = False  # the connection's peer is on forwarded_allow_ips
     counters: Any = None  # this thread's metrics counters
     progress: Any = None  # this thread's ThreadProgress (the worker's tracker)
 
@@ -117,18 +114,21 @@ class WSGIWorker(HTTPWorker):
         if self.executor is not None:
             self.executor.shutdown(wait=False)
 
-    def _base(self, conn: Any) -> dict:
-        local = self._local
-        if local.conn is not conn:
-            local.base = base_environ(conn, self.shared_environ)
-            local.trusted = self.forwarding.peer_trusted(conn)
-            local.conn = conn
-        return local.base
+    def _base(self, conn: Any) -> Tuple[dict, bool]:
+        """The connection's base environ and whether its peer is trusted (forwarding), made
+        once per connection and kept on it (``environ_base``)."""
+        kept = (base_environ(conn, self.shared_environ), self.forwarding.peer_trusted(conn))
+        try:
+            conn.environ_base = kept
+        except AttributeError:  # a connection class without the slot: made per request
+            pass
+        return kept
 
     def handle_request(self, conn: Any, request: Request) -> bool:
         """Run the application for ``request``; True when the connection may be reused."""
         local = self._local
-        base = local.base if local.conn is conn else self._base(conn)
+        kept = getattr(conn, "environ_base", None)
+        base, trusted = kept if kept is not None else self._base(conn)
         health = self.health_target
         if health is not None and (request.target == health
                                    or request.target.startswith(health + b"?")):
@@ -142,7 +142,7 @@ class WSGIWorker(HTTPWorker):
             counters[STARTED] += 1
         environ = build_environ(base, request, local)
         if local.forwarded:
-            self.forwarding.apply(environ, local.trusted, local.forwarded)
+            self.forwarding.apply(environ, trusted, local.forwarded)
         progress = local.progress
         if progress is None:
             progress = local.progress = self.progress.mine()
@@ -150,7 +150,7 @@ class WSGIWorker(HTTPWorker):
         start_response = exchange.start_response
         if self.request_ids is not None:
             start_response = _echoing(start_response, self.request_ids.assign(environ,
-                                                                              local.trusted))
+                                                                              trusted))
         if request.chunked or request.content_length:
             inp = exchange.input = WSGIInput(
                 conn, self.body_timeout_s,

@@ -1,15 +1,19 @@
 """Monitor: idle and partial connections wait here without a thread, whole heads go on,
-each phase ends at its deadline, and lingering closes drain what the client still sends."""
+each phase ends at its deadline, and lingering closes drain what the client still sends.
+While the interpreter lock is saturated it serves whole requests on its own thread, and a
+slow one there hands the polling to a new thread ("Serving on the monitor's thread")."""
 
 from __future__ import annotations
 
 import socket
 import threading
 import time
+from types import SimpleNamespace
 
 import pytest
 
 from rocket.http.parser import RequestParser
+from rocket.net import monitor as monitor_module
 from rocket.net.connection import Connection
 from rocket.net.monitor import Monitor
 from rocket.net.pollers import make_poller
@@ -400,3 +404,201 @@ def test_keep_alive_still_ends_a_connection_away_while_the_heap_was_rebuilt(
     monitor.park(conn)
     assert wait_until(lambda: conn.closed, 3)
     assert monitor.closed_idle == 1
+
+
+# -- serving on the monitor's thread ----------------------------------------------------------
+RESPONSE = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+
+
+@pytest.fixture(params=["native", "selectors"])
+def inline_monitor(request):
+    """``make(serve)``: a started Monitor serving on its thread with ``serve(conn)`` while
+    ``saturation.cpu_bound``; returns (monitor, saturation, dispatched)."""
+    made = []
+
+    def make(serve, cpu_bound=True):
+        poller = make_poller() if request.param == "native" else fallback_poller()
+        saturation = SimpleNamespace(cpu_bound=cpu_bound)
+        dispatched = []
+        m = Monitor(dispatched.append, poller=poller, ready=whole_head, timeout=60,
+                    serve_here=serve, saturation=saturation)
+        m.start()
+        m.tick()
+        made.append(m)
+        return m, saturation, dispatched
+
+    yield make
+    for m in made:
+        m.stop()
+
+
+def respond(conn):
+    """What a worker does with one request: consume it and respond."""
+    assert conn.reader.next_event().method == b"GET"
+    conn.reader.next_event()  # EndOfMessage
+    conn.sendall(RESPONSE)
+
+
+def read_response(sock):
+    sock.settimeout(3)
+    data = b""
+    while not data.endswith(b"ok"):
+        chunk = sock.recv(4096)
+        assert chunk, "closed before the response"
+        data += chunk
+    return data
+
+
+def test_whole_requests_are_served_on_the_monitor_thread_while_saturated(conns, inline_monitor):
+    threads = []
+
+    def serve(conn):
+        threads.append(threading.current_thread().name)
+        respond(conn)
+        return True  # park it idle again
+
+    monitor, _, dispatched = inline_monitor(serve)
+    assert monitor.inline
+    clients = [conns() for _ in range(3)]
+    for conn in clients:
+        monitor.park(conn)
+    for _ in range(3):  # the same connections again: each is re-armed after its request
+        for conn in clients:
+            conn.peer.sendall(HEAD)
+        for conn in clients:
+            assert read_response(conn.peer) == RESPONSE
+    assert threads == ["rocket-monitor"] * 9 and dispatched == []
+    assert monitor.served_here == 9
+    assert wait_until(lambda: monitor.phases()["idle"] == 3 and monitor.serving == 0)
+
+
+def test_requests_go_to_the_pool_unless_saturated(conns, inline_monitor):
+    served = []
+    monitor, saturation, dispatched = inline_monitor(served.append, cpu_bound=False)
+    assert not monitor.inline
+    conn = conns()
+    monitor.park(conn)
+    conn.peer.sendall(HEAD)
+    assert wait_until(lambda: dispatched == [conn])
+    assert served == [] and monitor.served_here == 0
+    saturation.cpu_bound = True
+    monitor.tick()
+    assert monitor.inline
+
+
+def test_a_connection_the_worker_kept_is_not_parked_again(conns, inline_monitor):
+    """serve_here returning False: the connection went elsewhere (closed, or to the pool)."""
+    def serve(conn):
+        respond(conn)
+        conn.close()
+        return False
+
+    monitor, _, _ = inline_monitor(serve)
+    conn = conns()
+    monitor.park(conn)
+    conn.peer.sendall(HEAD)
+    assert read_response(conn.peer) == RESPONSE
+    assert wait_until(lambda: monitor.served_here == 1 and monitor.serving == 0)
+    assert len(monitor) == 0
+
+
+def test_a_slow_request_hands_the_polling_over_with_the_rest_of_its_batch(conns, inline_monitor):
+    """A request served here blocks: at the next tick a new thread polls, the events its
+    thread took but had not begun fire again for the new one (which hands them to the pool,
+    serving here being off for a while), and the old thread ends once its request is done."""
+    gates = {}
+    started = threading.Event()
+
+    def serve(conn):
+        gate = gates.get(conn)
+        if gate is not None:
+            started.set()
+            assert gate.wait(10)
+        respond(conn)
+        return True
+
+    monitor, _, dispatched = inline_monitor(serve)
+    first = conns()
+    gates[first] = threading.Event()
+    monitor.park(first)
+    first.peer.sendall(HEAD)
+    assert started.wait(3)  # the monitor thread is held: what comes now waits in the kernel
+    started.clear()
+    batch = [conns() for _ in range(5)]
+    slow = threading.Event()
+    for conn in batch:
+        gates[conn] = slow  # whichever the next poll serves first blocks
+        conn.peer.sendall(HEAD)
+        monitor.park(conn)
+    gates[first].set()
+    assert read_response(first.peer) == RESPONSE
+    assert started.wait(3)  # the next poll took the five together; the first of them blocks
+    blocked = [conn for conn in batch if conn not in dispatched]
+    old = monitor._thread
+    time.sleep(monitor_module.INLINE_STALL_S + 0.01)
+    monitor.tick()
+    assert monitor.takeovers == 1 and not monitor.inline
+    assert monitor._thread is not old and monitor._thread.is_alive()
+    assert wait_until(lambda: len(dispatched) == 4), dispatched
+    blocked = [conn for conn in batch if conn not in dispatched]
+    assert len(blocked) == 1
+    slow.set()
+    assert read_response(blocked[0].peer) == RESPONSE
+    old.join(3)
+    assert not old.is_alive()
+    # The new thread polls on: the slow connection was parked again, and now goes to the pool.
+    blocked[0].peer.sendall(HEAD)
+    assert wait_until(lambda: len(dispatched) == 5 and dispatched[-1] is blocked[0])
+    assert monitor.serving == 0
+
+
+def test_serving_here_comes_back_after_the_backoff(conns, inline_monitor, monkeypatch):
+    monkeypatch.setattr(monitor_module, "INLINE_BACKOFF_S", 0.05)
+    release = threading.Event()
+    started = threading.Event()
+
+    def serve(conn):
+        started.set()
+        assert release.wait(10)
+        respond(conn)
+        return True
+
+    monitor, _, _ = inline_monitor(serve)
+    conn = conns()
+    monitor.park(conn)
+    conn.peer.sendall(HEAD)
+    assert started.wait(3)
+    time.sleep(monitor_module.INLINE_STALL_S + 0.01)
+    monitor.tick()
+    assert not monitor.inline and monitor.takeovers == 1
+    monitor.tick()  # still within the backoff
+    assert not monitor.inline
+    release.set()
+    assert read_response(conn.peer) == RESPONSE
+    time.sleep(0.06)
+    monitor.tick()
+    assert monitor.inline
+
+
+def test_stop_while_serving_here_closes_the_connection_after_its_request(conns, inline_monitor):
+    release = threading.Event()
+    started = threading.Event()
+
+    def serve(conn):
+        started.set()
+        assert release.wait(10)
+        respond(conn)
+        return True
+
+    monitor, _, _ = inline_monitor(serve)
+    conn = conns()
+    monitor.park(conn)
+    conn.peer.sendall(HEAD)
+    assert started.wait(3)
+    assert monitor.serving == 1
+    stopper = threading.Thread(target=monitor.stop, kwargs={"timeout": 5})
+    stopper.start()
+    release.set()
+    stopper.join(5)
+    assert read_response(conn.peer) == RESPONSE
+    assert conn.closed and monitor.serving == 0
