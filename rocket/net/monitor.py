@@ -46,7 +46,10 @@ How it works
   manager calls :meth:`Monitor.tick` every tick: a request that has run here for
   ``INLINE_STALL_S`` (a slow application, a large body, a client slow to read) hands the
   polling to a new monitor thread, and the old one finishes that request as a pool thread
-  would, then ends; serving here stays off for ``INLINE_BACKOFF_S`` after that.
+  would, then ends; serving here stays off for ``INLINE_BACKOFF_S`` after that. A plain
+  connection served here stays armed between its requests (``READ_ALWAYS``, level-triggered:
+  no system call to re-arm it per request); it is disarmed before a pool thread or a new
+  monitor thread could see it fire while it is being served.
 
 Thousands of slow or idle clients thus cost a selector entry and a heap entry each, never a
 thread.
@@ -63,7 +66,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from rocket.logs import monitor_log as log
 from rocket.net.phases import DRAIN, HANDSHAKE, HEAD, IDLE, PROXY, Phases
-from rocket.net.pollers import READ_ONCE, EpollPoller, make_poller
+from rocket.net.pollers import READ_ALWAYS, EpollPoller, make_poller
 from rocket.net.sessions import SESSION, Sessions
 
 __all__ = ["Monitor", "Watch", "MAX_WAIT_S"]
@@ -86,7 +89,8 @@ def _whole(conn: Any) -> bool:
 class Watch:
     """A connection held by the monitor: its phase and deadlines (monotonic s; 0 = none)."""
 
-    __slots__ = ("conn", "fd", "phase", "deadline", "queued", "until", "heap", "writing")
+    __slots__ = ("conn", "fd", "phase", "deadline", "queued", "until", "heap", "writing",
+                 "always")
 
     def __init__(self, conn: Any, fd: int, phase: str, until: float = 0.0) -> None:
         self.conn = conn
@@ -97,6 +101,7 @@ class Watch:
         self.until = until  # drain: the end of close_drain_time
         self.heap = 0  # the heap (Monitor._heap_gen) that ``queued`` is about
         self.writing = False  # armed for writing (a TLS handshake's flight), not reading
+        self.always = False  # armed READ_ALWAYS (served on the monitor's thread), not once
 
     def __repr__(self) -> str:
         return f"<Watch {self.phase} {self.conn!r}>"
@@ -144,6 +149,7 @@ class Monitor(Phases, Sessions):
         self.takeovers = 0
         """Times a slow request served here handed the polling to a new thread."""
         self._serving_since = 0.0  # when the request served here now began; 0.0: none
+        self._serving: Optional[Watch] = None  # the watch of that request
         self._inline_off_until = 0.0
         self._generation = 0  # the polling thread's; an older thread ends after its request
         self._batch: List[Watch] = []  # the events the polling thread took from its last poll
@@ -218,6 +224,9 @@ class Monitor(Phases, Sessions):
                     self.takeovers += 1
                     # The events its thread took and has not begun: armed again, they fire
                     # for the new thread (their bytes are still unread).
+                    serving = self._serving
+                    if serving is not None and serving.always:  # polled by the new thread
+                        self._disarm(serving)
                     rest, self._batch = self._batch[self._batch_next:], []
                     for watch in rest:
                         if self._watched.get(watch.fd) is watch:
@@ -328,6 +337,7 @@ class Monitor(Phases, Sessions):
                     watch.phase = phase
                     watch.until = until
                 watch.writing = write
+                watch.always = False
                 self._watched[fd] = watch  # before arming: the event may fire at once
                 if draining:
                     conn.shut_write()
@@ -378,12 +388,22 @@ class Monitor(Phases, Sessions):
         with self._lock:
             if self._watched.get(watch.fd) is watch:
                 watch.writing = write
+                watch.always = False
                 self._poller.arm(watch.fd, watch.conn, write)
 
     def _reschedule(self, watch: Watch, phase: str, deadline: float) -> None:
         with self._lock:
             watch.phase = phase
             self._schedule(watch, deadline)
+
+    def _disarm(self, watch: Watch) -> None:
+        """Under the lock: stop reporting a descriptor armed ``READ_ALWAYS``; :meth:`arm`
+        arms it again (once) when the connection comes back."""
+        watch.always = False
+        try:
+            self._modify(watch.fd, 0)  # type: ignore[misc]
+        except (ValueError, OSError):  # closed meanwhile
+            pass
 
     def _hand_on(self, watch: Watch) -> None:
         """The connection has work: to the pool (its descriptor stays registered, disarmed),
@@ -394,6 +414,9 @@ class Monitor(Phases, Sessions):
                 del self._watched[watch.fd]
             if inline:
                 self.serving += 1
+                self._serving = watch
+            elif watch.always:  # armed for good: disarm it before a pool thread takes it
+                self._disarm(watch)
         if not inline:
             self.dispatch(watch.conn)
             return
@@ -414,6 +437,7 @@ class Monitor(Phases, Sessions):
             self.serving -= 1
             if self._serving_since == since:  # not handed over meanwhile
                 self._serving_since = 0.0
+                self._serving = None
             if not park:
                 return
             if self._running and self._waiting_allowed:
@@ -424,8 +448,13 @@ class Monitor(Phases, Sessions):
                 watch.writing = False
                 self._watched[fd] = watch
                 try:
-                    if self._modify is not None:
-                        self._modify(fd, READ_ONCE)
+                    if watch.always:
+                        pass  # still armed: nothing to do, no system call
+                    elif self._modify is not None and not conn.secure:
+                        # Armed for good while it is served here (plain TCP only: a TLS
+                        # connection may go from here to a pool thread, see _serve_here).
+                        self._modify(fd, READ_ALWAYS)
+                        watch.always = True
                     else:
                         self._poller.arm(fd, conn)
                 except (ValueError, KeyError, OSError):  # closed meanwhile

@@ -22,6 +22,9 @@ _EPOLL_EVENTS = (getattr(select, "EPOLLIN", 0) | _ONE_SHOT, getattr(select, "EPO
 
 READ_ONCE = _EPOLL_EVENTS[0]
 """The events :meth:`EpollPoller.arm` registers for reading."""
+READ_ALWAYS = getattr(select, "EPOLLIN", 0)
+"""Readable, reported at every poll until disarmed (``modify(fd, 0)``): for a connection
+the monitor serves on its own thread, which needs no re-arming per request."""
 
 
 class EpollPoller:

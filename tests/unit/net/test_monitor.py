@@ -602,3 +602,66 @@ def test_stop_while_serving_here_closes_the_connection_after_its_request(conns, 
     stopper.join(5)
     assert read_response(conn.peer) == RESPONSE
     assert conn.closed and monitor.serving == 0
+
+
+def cpu_while_sleeping(seconds):
+    """CPU seconds this process used while the test slept ``seconds``: a monitor thread
+    polling a descriptor that is readable at every poll burns about all of them."""
+    before = time.process_time()
+    time.sleep(seconds)
+    return time.process_time() - before
+
+
+def test_a_connection_armed_for_good_is_disarmed_when_its_request_is_handed_over(
+        conns, inline_monitor):
+    """Served here once, a plain connection stays armed (no system call per request); when
+    a slow request of it hands the polling over, its descriptor is disarmed, so the new thread
+    does not find it readable at every poll while the old one still serves it."""
+    calls = []
+    gate = threading.Event()
+    started = threading.Event()
+
+    def serve(conn):
+        calls.append(conn)
+        if len(calls) == 2:
+            started.set()
+            assert gate.wait(10)
+        respond(conn)
+        return True
+
+    monitor, _, dispatched = inline_monitor(serve)
+    conn = conns()
+    monitor.park(conn)
+    conn.peer.sendall(HEAD)
+    assert read_response(conn.peer) == RESPONSE
+    assert wait_until(lambda: monitor.phases()["idle"] == 1)
+    native = monitor._modify is not None
+    assert conn.watch.always is native
+    conn.peer.sendall(HEAD)
+    assert started.wait(3)
+    conn.peer.sendall(b"GET /next")  # readable while its request is served: must not spin
+    time.sleep(monitor_module.INLINE_STALL_S + 0.01)
+    monitor.tick()
+    assert monitor.takeovers == 1 and not conn.watch.always
+    assert cpu_while_sleeping(0.3) < 0.1, "the new monitor thread spins"
+    gate.set()
+    assert read_response(conn.peer) == RESPONSE
+    assert wait_until(lambda: monitor.phases()["head"] == 1)  # "GET /next" waits for the rest
+    assert dispatched == [] and len(calls) == 2
+
+
+def test_a_connection_armed_for_good_is_disarmed_before_a_pool_thread_takes_it(
+        conns, inline_monitor):
+    monitor, saturation, dispatched = inline_monitor(lambda conn: respond(conn) or True)
+    conn = conns()
+    monitor.park(conn)
+    conn.peer.sendall(HEAD)
+    assert read_response(conn.peer) == RESPONSE
+    assert wait_until(lambda: monitor.phases()["idle"] == 1)
+    saturation.cpu_bound = False
+    monitor.tick()  # no longer saturated: the next request goes to the pool
+    conn.peer.sendall(HEAD)
+    assert wait_until(lambda: dispatched == [conn])
+    assert not conn.watch.always
+    conn.peer.sendall(b"GET /next")  # readable while a pool thread holds it: no event here
+    assert cpu_while_sleeping(0.3) < 0.1, "the monitor thread spins"
