@@ -230,6 +230,7 @@ class Monitor(Phases, Sessions):
                     rest, self._batch = self._batch[self._batch_next:], []
                     for watch in rest:
                         if self._watched.get(watch.fd) is watch:
+                            watch.always = False  # armed once from here on
                             try:
                                 self._poller.arm(watch.fd, watch.conn, watch.writing)
                             except (ValueError, KeyError, OSError):  # closed meanwhile

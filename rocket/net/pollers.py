@@ -34,8 +34,9 @@ class EpollPoller:
         self._epoll = select.epoll()
         self._armed_by: Dict[int, int] = {}  # fd -> id() of the connection last armed on it
         self.modify = self._epoll.modify
-        """``modify(fd, READ_ONCE)`` re-arms a descriptor this poller armed for the same
-        connection last (what :meth:`arm` does then, one call cheaper)."""
+        """``modify(fd, events)`` of a descriptor this poller registered: ``READ_ONCE`` is what
+        :meth:`arm` does for the connection it armed last (one call cheaper), ``READ_ALWAYS``
+        keeps it armed, ``0`` disarms it."""
 
     def watch(self, fd: int) -> None:
         """Watch ``fd`` for reading for good (the monitor's wake-up socket)."""
