@@ -56,7 +56,8 @@ class Listener:
     ``has_room()`` is asked before each accept; while it says no, the thread waits and the
     kernel's backlog absorbs new connects (back-pressure instead of unbounded queueing; in
     process mode another worker may take them). ``make_room()`` runs for each connection
-    accepted, before it is passed on, so room is only ever made for a client that is there.
+    accepted, before it is passed on, so room is only ever made for a client that is there;
+    when it returns False the connection is closed at once (no room could be made).
     When accept() fails for lack of descriptors, ``on_capacity_error(exc)`` may free some
     (True: accept again at once); otherwise the thread backs off, and ``on_capacity_recovered()``
     is called once an accept succeeds again.
@@ -66,7 +67,7 @@ class Listener:
                  on_accept: Callable[[Any, Any, Listener], None],
                  backlog: int = socket.SOMAXCONN, ciphers: Optional[str] = None,
                  has_room: Callable[[], bool] = lambda: True, sock: Optional[socket.socket] = None,
-                 make_room: Callable[[], None] = lambda: None,
+                 make_room: Callable[[], Any] = lambda: True,
                  on_capacity_error: Callable[[OSError], bool] = lambda exc: False,
                  on_capacity_recovered: Callable[[], None] = lambda: None,
                  defer_accept_s: int = 0, send_timeout_s: float = 0.0,
@@ -182,7 +183,9 @@ class Listener:
         # socket.accept() without its per-call enum conversions and setblocking(True): an
         # accepted descriptor is blocking already (flags are not inherited from the listener).
         client = socket.socket(self._family, self._type, 0, fileno=fd)
-        self.make_room()
+        if self.make_room() is False:
+            client.close()
+            return None
         if self.tls_context is not None:
             try:
                 client = self.tls_context.wrap_socket(client, server_side=True,

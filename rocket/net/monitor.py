@@ -86,6 +86,14 @@ def _whole(conn: Any) -> bool:
     return True
 
 
+def _evictable(watch: Watch) -> bool:
+    """Waits for nothing but its client: idle keep-alive, a lingering close, or a head of
+    which no byte came yet (see :meth:`Monitor.evict_idle`)."""
+    phase = watch.phase
+    return phase is IDLE or phase is DRAIN or (phase is HEAD and not getattr(
+        getattr(watch.conn, "reader", None), "trailing_data", b""))
+
+
 class Watch:
     """A connection held by the monitor: its phase and deadlines (monotonic s; 0 = none)."""
 
@@ -575,15 +583,20 @@ class Monitor(Phases, Sessions):
             for watch in list(self._watched.values()):
                 if len(evicted) >= count:
                     break
-                phase = watch.phase
-                if phase in (IDLE, DRAIN) or (phase == HEAD and not getattr(
-                        getattr(watch.conn, "reader", None), "trailing_data", b"")):
+                if _evictable(watch):
                     self._forget(watch)
                     evicted.append(watch.conn)
             self.evicted += len(evicted)
         for conn in evicted:
             conn.close()
         return len(evicted)
+
+    def has_evictable(self) -> bool:
+        """Whether :meth:`evict_idle` would find a connection to close now. It scans the held
+        connections until the first one qualifies (at once while any is idle): admission asks
+        only at ``max_connections``."""
+        with self._lock:
+            return any(_evictable(watch) for watch in self._watched.values())
 
     def _drop_closed(self) -> None:
         with self._lock:

@@ -3,13 +3,17 @@
 How it works:
 - Before each ``accept()`` a listener asks :meth:`Admission.has_room`: yes while there is
   room in the pool's queue and either fewer than ``max_connections`` connections are open
-  (parked + on a thread + queued, counters read in O(1)) or one of them is idle in the
-  monitor. Otherwise the listener stops accepting and the kernel's listen backlog holds new
-  connects (in process mode another worker may take them) until a connection closes or parks.
+  (parked + on a thread + queued, counters read in O(1)) or one of them may be evicted (idle,
+  a lingering close, or silent since accept; a started head, a handshake, an HTTP/2 session
+  and a connection being served may not). Otherwise the listener stops accepting and the
+  kernel's listen backlog holds new connects (in process mode another worker may take them)
+  until a connection closes or parks.
 - For each connection accepted, :meth:`Admission.make_room` closes the longest-idle parked
   keep-alive connection when ``max_connections`` are open
   (:meth:`rocket.net.monitor.Monitor.evict_idle`), so room is only made for a client that is
-  really there. A connection a worker holds is never closed.
+  really there. A connection a worker holds is never closed. When none could be closed (they
+  all got busy while the listener waited in ``accept()``), the new connection is closed
+  instead: ``max_connections`` is never passed (``refused`` counts these).
 - ``accept()`` failing with ``EMFILE`` (descriptors used elsewhere in the process) closes up to
   ``EMFILE_EVICT`` idle connections and accepts again at once; with none idle the listener
   backs off, and the pause lasts until an accept succeeds.
@@ -78,8 +82,8 @@ class Admission:
     """The listeners' ``has_room``, ``make_room`` and ``EMFILE`` policy, shared by every
     listener.
 
-    ``open_count()`` is the number of open connections, ``idle_count()`` how many of them are
-    parked, ``evict(n)`` closes up to ``n`` idle ones and returns how many,
+    ``open_count()`` is the number of open connections, ``idle_count()`` is not 0 when one of
+    them may be evicted, ``evict(n)`` closes up to ``n`` idle ones and returns how many,
     ``queue_has_room()`` is the pool's bound on waiting work.
     """
 
@@ -95,6 +99,9 @@ class Admission:
         self.clock = clock
         self.evictions = 0
         """Idle connections closed to make room."""
+        self.refused = 0
+        """Connections closed at once after accept(): at the limit, none could be evicted."""
+        self._refuse_log = RateLimitedLog(log, clock=clock)
         self._paused_total_s = 0.0
         self._paused_at: Optional[float] = None
         self._paused_by_emfile = False
@@ -125,10 +132,16 @@ class Admission:
             self._resume()
         return True
 
-    def make_room(self) -> None:
-        """A connection was just accepted: at the limit, close the longest-idle one."""
-        if self.open_count() >= self.max_connections:
-            self._evicted(1)
+    def make_room(self) -> bool:
+        """A connection was just accepted: at the limit, close the longest-idle one. False
+        when none could go: the listener then closes the new one."""
+        if self.open_count() < self.max_connections or self._evicted(1):
+            return True
+        with self._lock:
+            self.refused += 1
+        self._refuse_log.warning("max_connections (%d) reached and no connection is idle: a "
+                                 "new connection was closed", self.max_connections)
+        return False
 
     def out_of_descriptors(self, exc: OSError) -> bool:
         """``accept()`` failed with ``exc`` (EMFILE...): True when idle connections were

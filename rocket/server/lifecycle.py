@@ -321,7 +321,7 @@ class Lifecycle(Draining, Processes):
         fd_limit = raise_fd_limit()
         limit = c.max_connections or default_max_connections(fd_limit, c.max_threads)
         if self.admission is None:
-            self.admission = Admission(limit, self._open_connections, self._parked,
+            self.admission = Admission(limit, self._open_connections, self._evictable,
                                        self._evict_idle, self._queue_has_room)
         self.admission.max_connections = limit
         return self.admission
@@ -330,8 +330,9 @@ class Lifecycle(Draining, Processes):
         return (len(self.monitor) + self.monitor.serving  # type: ignore[arg-type,union-attr]
                 + self.pool.load - self.stream_jobs())  # type: ignore[union-attr]
 
-    def _parked(self) -> int:
-        return len(self.monitor)  # type: ignore[arg-type]
+    def _evictable(self) -> int:
+        """1 when the monitor holds a connection that may be closed to make room, else 0."""
+        return int(self.monitor.has_evictable())  # type: ignore[union-attr]
 
     def _evict_idle(self, count: int) -> int:
         return self.monitor.evict_idle(count)  # type: ignore[union-attr]

@@ -180,3 +180,28 @@ def test_idle_threads_retire_in_bulk(start_server):
     # one thread per second, as before, would leave about 95 threads after 3 s
     assert wait_for(lambda: server.info()["threads"] == 2, 3)
     assert time.monotonic() - done_at < 2.5
+
+
+def test_started_heads_are_not_counted_as_room_so_max_connections_holds(start_server):
+    """Four connections each in the middle of a request head cannot be evicted: a fifth waits
+    in the listen backlog instead of being let in as a fifth open connection, and is served
+    once one of the four is done."""
+    server = start_server(Server(app, port=0, max_connections=4, min_threads=2))
+    port = server.ports[0]
+    started = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(4)]
+    late = None
+    try:
+        for sock in started:
+            sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n")  # the head goes on later
+        assert wait_for(lambda: server.info()["idle_connections"] == 4, 5)
+        late = socket.create_connection(("127.0.0.1", port), timeout=10)
+        late.sendall(CLOSE)
+        time.sleep(1.5)  # longer than a listener's wait in accept() (ACCEPT_POLL_S)
+        assert server.info()["active_connections"] == 4
+        assert server.info()["received_connections"] == 4  # the fifth was not accepted
+        started[0].sendall(b"Connection: close\r\n\r\n")
+        assert read_response(started[0]) == (b"HTTP/1.1 200 OK", b"done")
+        assert read_response(late) == (b"HTTP/1.1 200 OK", b"done")  # let in once room came
+    finally:
+        for sock in started + ([late] if late else []):
+            sock.close()

@@ -198,6 +198,23 @@ def test_capacity_callbacks_retry_at_once_or_back_off_then_recover_and_make_room
     assert rooms == [0, 1]  # once per accepted connection, before it is passed on
 
 
+def test_a_connection_make_room_refuses_is_closed_and_not_passed_on(listeners):
+    got, event, on_accept = collector()
+    answers = [False, True]
+    listener = listeners(Interface("127.0.0.1", 0), on_accept, make_room=lambda: answers.pop(0))
+    refused = socket.create_connection(("127.0.0.1", listener.port), timeout=3)
+    refused.settimeout(3)
+    assert refused.recv(1) == b""  # closed by the server, never passed on
+    admitted = socket.create_connection(("127.0.0.1", listener.port), timeout=3)
+    try:
+        assert event.wait(3) and len(got) == 1 and answers == []
+    finally:
+        refused.close()
+        admitted.close()
+        for sock, _, _ in got:
+            sock.close()
+
+
 def test_missing_or_bad_tls_files_fail_at_construction(tmp_path, tls_files):
     missing = Interface("127.0.0.1", 0, str(tmp_path / "nokey.pem"), tls_files.cert_path)
     with pytest.raises(ConfigError, match="keyfile .*nokey.pem.* does not exist"):

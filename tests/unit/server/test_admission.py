@@ -60,6 +60,23 @@ def test_room_below_the_limit_and_eviction_at_it_only_for_an_accepted_client():
     assert not gate.paused
 
 
+def test_at_the_limit_with_none_to_evict_the_new_connection_is_refused(caplog):
+    """The listener may have waited in accept() while the last idle connection got busy: the
+    connection it then accepts is refused rather than let in over max_connections."""
+    load = Load(open_count=10, idle=0)
+    gate = admission(load)
+    with caplog.at_level(logging.WARNING, "Rocket.Errors.Admission"):
+        assert gate.make_room() is False
+        assert gate.make_room() is False
+    assert gate.refused == 2 and gate.evictions == 0 and load.open == 10
+    lines = pause_lines(caplog)
+    assert len(lines) == 1 and "a new connection was closed" in lines[0]  # rate-limited
+    load.idle = 1
+    assert gate.make_room() is True and gate.evictions == 1 and gate.refused == 2
+    load.open = 5
+    assert gate.make_room() is True  # below the limit: nothing to do
+
+
 def test_no_idle_connection_pauses_once_and_recovers_once(caplog):
     clock = FakeClock()
     load = Load(open_count=10, idle=0)
