@@ -143,13 +143,15 @@ class Monitor(Phases, Sessions):
         to be parked idle again, False when it was closed or handed elsewhere; None: always
         ``dispatch``."""
         self.saturation = saturation
-        """An object whose ``cpu_bound`` is True while serving here pays (the thread pool)."""
+        """An object whose ``cpu_bound`` is True while serving here pays, and ``cpu_busy``
+        while serving here goes on paying (the thread pool)."""
         self.inline = False
         """True while whole requests are served on the monitor's thread (set by ``tick``)."""
         self.crowd = 0
         """Serve here only once a poll found at least this many connections ready within a
         tick (0: whenever saturated); see :meth:`tick`."""
         self._peak = 0  # the most events one poll returned since the last tick
+        self._served_at_tick = 0  # served_here at the last tick
         self.serving = 0
         """Connections being served on a monitor thread now (busy, not held)."""
         self.served_here = 0
@@ -247,10 +249,21 @@ class Monitor(Phases, Sessions):
                     log.debug("a request served on the monitor thread ran %.0f ms; "
                               "a new thread polls", (now - since) * 1000)
         peak, self._peak = self._peak, 0
+        served = self.served_here
+        moved = served != self._served_at_tick
+        self._served_at_tick = served
         saturation = self.saturation
-        self.inline = bool(self.serve_here is not None and saturation is not None
-                           and saturation.cpu_bound and peak >= self.crowd
-                           and now >= self._inline_off_until and self._running)
+        cpu_bound = bool(saturation is not None and saturation.cpu_bound)
+        allowed = self.serve_here is not None and now >= self._inline_off_until and self._running
+        if not (cpu_bound or peak or moved):
+            # An idle tick (no load at all) says nothing about the next load: the mode stays,
+            # so a pause between bursts does not send the next burst's first tick through the
+            # pool. Load the monitor saw, or a saturated pool, decides.
+            self.inline = self.inline and allowed
+            return
+        if self.inline:  # serving here: a tick of a little less CPU does not stop it
+            cpu_bound = cpu_bound or bool(getattr(saturation, "cpu_busy", False))
+        self.inline = allowed and cpu_bound and peak >= self.crowd
 
     # -- handing connections in (any thread) ---------------------------------------------------
     def park(self, conn: Any) -> None:

@@ -46,6 +46,11 @@ GROW_CPU_SHARE = 0.85
 GIL_FREE_SHARE = 1.5
 """...unless the process used more than this many CPUs: then threads run code that releases
 the lock (C extensions, I/O) and more of them help."""
+BUSY_CPU_SHARE = 0.5
+"""Share of one CPU from which the lock counts as still busy (``cpu_busy``): a monitor that
+serves on its own thread keeps doing so through a tick below ``GROW_CPU_SHARE`` but above this
+(another process took the core for a moment), and stops below it (the requests it serves
+wait on I/O)."""
 CROWDED = 8
 """Queued items beyond the idle threads from which the pool counts as crowded: connections
 then take turns of one request (``rocket.server.wsgi``), and while the lock is saturated the
@@ -94,6 +99,9 @@ class ThreadPool:
         self.cpu_bound = False
         """The interpreter lock looked saturated over the manager's last tick (no growth past
         ``min_threads``; see the module docstring)."""
+        self.cpu_busy = False
+        """Over the last tick the process used between ``BUSY_CPU_SHARE`` and
+        ``GIL_FREE_SHARE`` of a CPU (``cpu_bound`` or nearly)."""
         self.on_tick: Optional[Callable[[], None]] = None
         """Called by the manager after each tick (the monitor's ``tick``)."""
         self._budget = min_threads + GROW_PER_TICK  # threads that may start before the next tick
@@ -315,6 +323,7 @@ class ThreadPool:
             cpu_at, wall_at = cpu, wall
             with self._lock:
                 self.cpu_bound = GROW_CPU_SHARE <= share < GIL_FREE_SHARE
+                self.cpu_busy = BUSY_CPU_SHARE <= share < GIL_FREE_SHARE
                 self._budget = GROW_PER_TICK
             queued = self._queue.qsize()
             idle = self._idle

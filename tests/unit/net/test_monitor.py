@@ -665,3 +665,26 @@ def test_a_connection_armed_for_good_is_disarmed_before_a_pool_thread_takes_it(
     assert not conn.watch.always
     conn.peer.sendall(b"GET /next")  # readable while a pool thread holds it: no event here
     assert cpu_while_sleeping(0.3) < 0.1, "the monitor thread spins"
+
+
+def test_an_idle_tick_keeps_the_mode_and_load_decides_it(conns, inline_monitor):
+    """A pause between bursts (nothing polled, nothing served, the pool not saturated) leaves
+    serving here on, so the next burst does not start on the pool; load that leaves the lock
+    unsaturated (an application waiting on I/O) turns it off at the next tick."""
+    monitor, saturation, dispatched = inline_monitor(lambda conn: respond(conn) or True)
+    assert monitor.inline
+    saturation.cpu_bound = False
+    monitor.tick()
+    monitor.tick()
+    assert monitor.inline  # idle: no reason to change
+    conn = conns()
+    monitor.park(conn)
+    conn.peer.sendall(HEAD)
+    assert read_response(conn.peer) == RESPONSE
+    assert monitor.served_here == 1 and dispatched == []
+    monitor.tick()  # served here while the lock was not saturated: back to the pool
+    assert not monitor.inline
+    monitor.tick()
+    assert not monitor.inline  # idle again: stays off
+    conn.peer.sendall(HEAD)
+    assert wait_until(lambda: dispatched == [conn])
