@@ -46,10 +46,12 @@ How it works
   manager calls :meth:`Monitor.tick` every tick: a request that has run here for
   ``INLINE_STALL_S`` (a slow application, a large body, a client slow to read) hands the
   polling to a new monitor thread, and the old one finishes that request as a pool thread
-  would, then ends; serving here stays off for ``INLINE_BACKOFF_S`` after that. A plain
-  connection served here stays armed between its requests (``READ_ALWAYS``, level-triggered:
-  no system call to re-arm it per request); it is disarmed before a pool thread or a new
-  monitor thread could see it fire while it is being served.
+  would, then ends; serving here stays off for ``INLINE_BACKOFF_S`` after that. A tick with
+  no load keeps the mode; once on, a tick of a little less CPU (``saturation.cpu_busy``)
+  keeps it on. A plain connection served here stays armed between its requests
+  (``READ_ALWAYS``, level-triggered: no system call to re-arm it per request); it is
+  disarmed before a pool thread or a new monitor thread could see it fire while it is being
+  served.
 
 Thousands of slow or idle clients thus cost a selector entry and a heap entry each, never a
 thread.
