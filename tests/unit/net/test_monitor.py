@@ -552,8 +552,9 @@ def test_a_slow_request_hands_the_polling_over_with_the_rest_of_its_batch(conns,
     assert monitor.serving == 0
 
 
-def test_serving_here_comes_back_after_the_backoff(conns, inline_monitor, monkeypatch):
-    monkeypatch.setattr(monitor_module, "INLINE_BACKOFF_S", 0.05)
+def one_blocked_request(inline_monitor, conns):
+    """A monitor serving on its thread, and a connection whose request blocks there until
+    ``release`` is set: (monitor, conn, release)."""
     release = threading.Event()
     started = threading.Event()
 
@@ -568,6 +569,12 @@ def test_serving_here_comes_back_after_the_backoff(conns, inline_monitor, monkey
     monitor.park(conn)
     conn.peer.sendall(HEAD)
     assert started.wait(3)
+    return monitor, conn, release
+
+
+def test_serving_here_comes_back_after_the_backoff(conns, inline_monitor, monkeypatch):
+    monkeypatch.setattr(monitor_module, "INLINE_BACKOFF_S", 0.05)
+    monitor, conn, release = one_blocked_request(inline_monitor, conns)
     time.sleep(monitor_module.INLINE_STALL_S + 0.01)
     monitor.tick()
     assert not monitor.inline and monitor.takeovers == 1
@@ -581,20 +588,7 @@ def test_serving_here_comes_back_after_the_backoff(conns, inline_monitor, monkey
 
 
 def test_stop_while_serving_here_closes_the_connection_after_its_request(conns, inline_monitor):
-    release = threading.Event()
-    started = threading.Event()
-
-    def serve(conn):
-        started.set()
-        assert release.wait(10)
-        respond(conn)
-        return True
-
-    monitor, _, _ = inline_monitor(serve)
-    conn = conns()
-    monitor.park(conn)
-    conn.peer.sendall(HEAD)
-    assert started.wait(3)
+    monitor, conn, release = one_blocked_request(inline_monitor, conns)
     assert monitor.serving == 1
     stopper = threading.Thread(target=monitor.stop, kwargs={"timeout": 5})
     stopper.start()
