@@ -552,19 +552,30 @@ def test_a_slow_request_hands_the_polling_over_with_the_rest_of_its_batch(conns,
     assert monitor.serving == 0
 
 
-def one_blocked_request(inline_monitor, conns):
-    """A monitor serving on its thread, and a connection whose request blocks there until
-    ``release`` is set: (monitor, conn, release)."""
+def blocking(inline_monitor, block_on=1):
+    """A monitor serving on its thread, whose ``block_on``-th request there blocks until
+    ``release`` is set (``started`` is set when it does): (monitor, dispatched, calls,
+    started, release)."""
+    calls = []
     release = threading.Event()
     started = threading.Event()
 
     def serve(conn):
-        started.set()
-        assert release.wait(10)
+        calls.append(conn)
+        if len(calls) == block_on:
+            started.set()
+            assert release.wait(10)
         respond(conn)
         return True
 
-    monitor, _, _ = inline_monitor(serve)
+    monitor, _, dispatched = inline_monitor(serve)
+    return monitor, dispatched, calls, started, release
+
+
+def one_blocked_request(inline_monitor, conns):
+    """A connection whose first request blocks on the monitor's thread: (monitor, conn,
+    release)."""
+    monitor, _, _, started, release = blocking(inline_monitor)
     conn = conns()
     monitor.park(conn)
     conn.peer.sendall(HEAD)
@@ -611,19 +622,7 @@ def test_a_connection_armed_for_good_is_disarmed_when_its_request_is_handed_over
     """Served here once, a plain connection stays armed (no system call per request); when
     a slow request of it hands the polling over, its descriptor is disarmed, so the new thread
     does not find it readable at every poll while the old one still serves it."""
-    calls = []
-    gate = threading.Event()
-    started = threading.Event()
-
-    def serve(conn):
-        calls.append(conn)
-        if len(calls) == 2:
-            started.set()
-            assert gate.wait(10)
-        respond(conn)
-        return True
-
-    monitor, _, dispatched = inline_monitor(serve)
+    monitor, dispatched, calls, started, gate = blocking(inline_monitor, block_on=2)
     conn = conns()
     monitor.park(conn)
     conn.peer.sendall(HEAD)
