@@ -20,8 +20,6 @@ _ONE_SHOT = getattr(select, "EPOLLONESHOT", 0)
 _EPOLL_EVENTS = (getattr(select, "EPOLLIN", 0) | _ONE_SHOT, getattr(select, "EPOLLOUT", 0) | _ONE_SHOT)
 
 
-READ_ONCE = _EPOLL_EVENTS[0]
-"""The events :meth:`EpollPoller.arm` registers for reading."""
 READ_ALWAYS = getattr(select, "EPOLLIN", 0)
 """Readable, reported at every poll until disarmed (``modify(fd, 0)``): for a connection
 the monitor serves on its own thread, which needs no re-arming per request."""
@@ -34,9 +32,8 @@ class EpollPoller:
         self._epoll = select.epoll()
         self._armed_by: Dict[int, int] = {}  # fd -> id() of the connection last armed on it
         self.modify = self._epoll.modify
-        """``modify(fd, events)`` of a descriptor this poller registered: ``READ_ONCE`` is what
-        :meth:`arm` does for the connection it armed last (one call cheaper), ``READ_ALWAYS``
-        keeps it armed, ``0`` disarms it."""
+        """``modify(fd, events)`` of a descriptor this poller registered: ``READ_ALWAYS`` keeps
+        it armed, ``0`` disarms it."""
 
     def watch(self, fd: int) -> None:
         """Watch ``fd`` for reading for good (the monitor's wake-up socket)."""

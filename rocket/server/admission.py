@@ -82,18 +82,18 @@ class Admission:
     """The listeners' ``has_room``, ``make_room`` and ``EMFILE`` policy, shared by every
     listener.
 
-    ``open_count()`` is the number of open connections, ``idle_count()`` is not 0 when one of
+    ``open_count()`` is the number of open connections, ``evictable()`` is not 0 when one of
     them may be evicted, ``evict(n)`` closes up to ``n`` idle ones and returns how many,
     ``queue_has_room()`` is the pool's bound on waiting work.
     """
 
     def __init__(self, max_connections: int, open_count: Callable[[], int],
-                 idle_count: Callable[[], int], evict: Callable[[int], int],
+                 evictable: Callable[[], int], evict: Callable[[int], int],
                  queue_has_room: Callable[[], bool],
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.max_connections = max_connections
         self.open_count = open_count
-        self.idle_count = idle_count
+        self.evictable = evictable
         self.evict = evict
         self.queue_has_room = queue_has_room
         self.clock = clock
@@ -125,7 +125,7 @@ class Admission:
         """May a listener accept now? At the limit only when an idle connection can go."""
         if not self.queue_has_room():
             return self._pause("the work queue is full (queue_size)")
-        if self.open_count() >= self.max_connections and not self.idle_count():
+        if self.open_count() >= self.max_connections and not self.evictable():
             return self._pause(f"max_connections ({self.max_connections}) reached and no "
                                "connection is idle")
         if self._paused_at is not None and not self._paused_by_emfile:

@@ -270,10 +270,9 @@ class Lifecycle(Draining, Processes):
                                header_timeout=c.header_timeout,
                                handshake_timeout=c.tls_handshake_timeout,
                                drain_time=c.close_drain_time, drain_gap=c.close_drain_timeout,
-                               ready=self._monitor_ready(), answer=self._answer,
+                               ready=self.worker.request_ready, answer=self._answer,
                                clients_speak_first=client_first, proxy_gate=self.proxy_gate,
-                               serve_here=self._serve_here if self._serves_on_monitor() else None,
-                               saturation=self.pool)
+                               serve_here=self._monitor_serve_here(), saturation=self.pool)
         self.monitor.crowd = self._monitor_crowd()
         self.pool.on_tick = self.monitor.tick
         defer_accept_s = DEFER_ACCEPT_S if client_first else 0
@@ -373,32 +372,18 @@ class Lifecycle(Draining, Processes):
     def _serve(self, conn: Any) -> None:
         raise NotImplementedError
 
-    def _serve_here(self, conn: Any) -> bool:
-        """The monitor's ``serve_here`` (used when :meth:`_serves_on_monitor`): serve
-        ``conn``; True when it is to be parked idle, False when it went elsewhere."""
-        self._serve(conn)
-        return False
+    def _monitor_serve_here(self) -> Optional[Callable[[Any], bool]]:
+        """The monitor's ``serve_here``: None, or how its thread serves a connection with a
+        whole request while the pool is saturated (:mod:`rocket.net.monitor`)."""
+        return None
 
     def _monitor_crowd(self) -> int:
         """The monitor's ``crowd``: how many ready connections make serving there pay."""
         return 0
 
-    def _monitor_ready(self) -> Callable[[Any], bool]:
-        """The monitor's ``ready``."""
-        return self._request_ready
-
-    def _serves_on_monitor(self) -> bool:
-        """Whether the monitor's thread may serve whole requests itself while the pool is
-        saturated (:mod:`rocket.net.monitor`); the HTTP server says yes."""
-        return False
-
     def _alpn(self) -> Any:
         """The protocols TLS listeners offer through ALPN (none: no ALPN)."""
         return ()
-
-    def _request_ready(self, conn: Any) -> bool:
-        """The monitor's ``ready``: do the bytes buffered on ``conn`` make a request?"""
-        return True
 
     def _answer(self, conn: Any, reason: str) -> Optional[bytes]:
         """The monitor's ``answer``: bytes to send before closing ``conn`` for ``reason``."""

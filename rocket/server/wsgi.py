@@ -284,12 +284,14 @@ class Rocket(Lifecycle):
             else:
                 monitor.park(conn)
 
-    def _serves_on_monitor(self) -> bool:
-        """HTTP workers, unless :data:`SERVE_ON_MONITOR_BEYOND` is None (see
-        :mod:`rocket.net.monitor`)."""
+    def _monitor_serve_here(self) -> Any:
+        """:meth:`_serve_here` for an HTTP worker, unless :data:`SERVE_ON_MONITOR_BEYOND` is
+        None."""
         from rocket.workers.base import HTTPWorker
 
-        return SERVE_ON_MONITOR_BEYOND is not None and isinstance(self.worker, HTTPWorker)
+        if SERVE_ON_MONITOR_BEYOND is None or not isinstance(self.worker, HTTPWorker):
+            return None
+        return self._serve_here
 
     def _serve_here(self, conn: Connection) -> bool:
         """:meth:`_serve` for the monitor's thread (its ``serve_here``): always an HTTP/1
@@ -313,10 +315,6 @@ class Rocket(Lifecycle):
         """:data:`SERVE_ON_MONITOR_BEYOND` past the threads a saturated pool runs."""
         beyond = SERVE_ON_MONITOR_BEYOND or 0
         return self.pool.min_threads + beyond if beyond else 0  # type: ignore[union-attr]
-
-    def _monitor_ready(self) -> Any:
-        """The worker's ``request_ready`` itself: one call less per request."""
-        return self.worker.request_ready
 
     def _speaks_http2(self) -> bool:
         """HTTP/2 on (the ``http2`` setting, resolved by Config) for an HTTP worker."""
@@ -359,9 +357,6 @@ class Rocket(Lifecycle):
         if reason == "plain_http":
             return _plain_http_refusal()
         return self.worker.timeout_answer(conn)  # type: ignore[no-any-return]
-
-    def _request_ready(self, conn: Connection) -> bool:
-        return self.worker.request_ready(conn)  # type: ignore[no-any-return]
 
     # -- stats --------------------------------------------------------------------------------
     @property

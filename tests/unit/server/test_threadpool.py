@@ -220,15 +220,22 @@ def test_no_growth_past_min_threads_while_the_lock_is_saturated(pools):
     release.set()
 
 
-def test_a_saturated_crowded_pool_retires_its_surplus_threads(pools):
+def thirty_threads_then_saturated(pools, hold_s):
+    """A pool of min_threads 2 grown to 30 threads by work holding each ``hold_s`` while the
+    CPU was free; the CPU then reads saturated. Returns (pool, release)."""
     cpu = FakeCPU(0.1)
     release = threading.Event()
-    pool = pools(lambda item: release.wait(0.05), min_threads=2, tick_s=0.02,
+    pool = pools(lambda item: release.wait(hold_s), min_threads=2, tick_s=0.02,
                  idle_timeout_s=60, process_time=cpu)
     for i in range(30):
         pool.submit(i)
     assert wait_for(lambda: pool.stats()["threads"] >= 30)
     cpu.share = 1.0
+    return pool, release
+
+
+def test_a_saturated_crowded_pool_retires_its_surplus_threads(pools):
+    pool, _ = thirty_threads_then_saturated(pools, 0.05)
     for i in range(200):  # a crowd that keeps coming
         pool.submit(i)
     assert wait_for(lambda: pool.stats()["threads"] == 2, 5)
@@ -251,14 +258,7 @@ def test_retire_sentinels_do_not_pile_up_while_busy_threads_are_slow_to_take_the
     """Every tick of a saturated, crowded pool wants the surplus retired, but busy threads
     take the sentinels only when they come back: the queue holds at most one per surplus
     thread, never one more per tick."""
-    cpu = FakeCPU(0.1)
-    release = threading.Event()
-    pool = pools(lambda item: release.wait(5), min_threads=2, tick_s=0.02,
-                 idle_timeout_s=60, process_time=cpu)
-    for i in range(30):
-        pool.submit(i)
-    assert wait_for(lambda: pool.stats()["threads"] == 30)
-    cpu.share = 1.0
+    pool, release = thirty_threads_then_saturated(pools, 5)
     assert wait_for(lambda: pool.cpu_bound)
     for i in range(20):  # crowded: 20 wait, every thread busy
         pool.submit(i)
