@@ -31,7 +31,7 @@ from rocket.http.writer import ResponseHead, plan_response
 from rocket.metrics.recorder import STARTED, Recorder, record
 from rocket.workers.access import AccessLine
 from rocket.workers.base import HTTPWorker, WorkerContext, error_logger
-from rocket.workers.environ import base_environ, build_environ
+from rocket.workers.environ import base_environ, build_environ, forwarding_keys
 from rocket.workers.exchange import DRAIN_MAX_BYTES, Exchange, WSGIViolation
 from rocket.workers.filewrapper import FileWrapper
 from rocket.workers.forwarding import Forwarding
@@ -50,11 +50,8 @@ _access_log = logging.getLogger("Rocket.Requests")
 
 
 class _ThreadState(threading.local):
-    """Per thread: build_environ's memo, the metrics counters, the progress record."""
+    """Per thread: the metrics counters, the progress record."""
 
-    headers: Any = None  # the last header block seen on this thread (build_environ's memo)
-    header_env: dict = {}
-    forwarded: tuple = ()  # the forwarding keys of that block (build_environ's memo)
     counters: Any = None  # this thread's metrics counters
     progress: Any = None  # this thread's ThreadProgress (the worker's tracker)
 
@@ -140,9 +137,10 @@ class WSGIWorker(HTTPWorker):
             if counters is None:
                 counters = local.counters = metrics.thread_counters()
             counters[STARTED] += 1
-        environ = build_environ(base, request, local)
-        if local.forwarded:
-            self.forwarding.apply(environ, trusted, local.forwarded)
+        environ = build_environ(base, request)
+        forwarded = forwarding_keys(environ)
+        if forwarded:
+            self.forwarding.apply(environ, trusted, forwarded)
         progress = local.progress
         if progress is None:
             progress = local.progress = self.progress.mine()

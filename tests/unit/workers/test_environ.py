@@ -89,18 +89,42 @@ def test_base_environ_plain_and_tls():
     assert env["SSL_CLIENT_RAW_CERT"] == ssl.DER_cert_to_PEM_cert(der)
 
 
-def test_header_memo_reuses_only_identical_blocks():
-    import types
-
-    memo = types.SimpleNamespace(headers=None, header_env={})
-    first = build_environ({}, _request(b"/", [(b"host", b"a"), (b"x-n", b"1")]), memo)
+def test_each_environ_is_a_new_dict_of_its_own_request():
+    first = build_environ({}, _request(b"/", [(b"host", b"a"), (b"x-n", b"1")]))
     first["HTTP_X_N"] = "changed by the app"
-    again = build_environ({}, _request(b"/", [(b"host", b"a"), (b"x-n", b"1")]), memo)
+    again = build_environ({}, _request(b"/", [(b"host", b"a"), (b"x-n", b"1")]))
     assert again["HTTP_X_N"] == "1" and again is not first
-    other = build_environ({}, _request(b"/", [(b"host", b"a"), (b"x-n", b"2")]), memo)
+    other = build_environ({}, _request(b"/", [(b"host", b"a"), (b"x-n", b"2")]))
     assert other["HTTP_X_N"] == "2"
-    fewer = build_environ({}, _request(b"/", [(b"host", b"a")]), memo)
+    fewer = build_environ({}, _request(b"/", [(b"host", b"a")]))
     assert "HTTP_X_N" not in fewer
+
+
+def test_build_environ_drops_and_combines_like_the_general_loop():
+    base = {"SERVER_NAME": "unit"}
+    env = build_environ(base, _request(b"/", [
+        (b"host", b"h"), (b"accept", b"a"), (b"x_spoof", b"s"), (b"accept", b"b"),
+        (b"cookie", b"c=1"), (b"cookie", b"d=2")]))
+    assert env["HTTP_ACCEPT"] == "a, b" and env["HTTP_COOKIE"] == "c=1; d=2"
+    assert env["HTTP_HOST"] == "h" and env["SERVER_NAME"] == "unit"
+    assert not any("SPOOF" in key for key in env)
+    twice = build_environ(base, _request(b"/", [(b"host", b"h"), (b"accept", b"a"),
+                                                (b"accept", b"b")]))
+    assert twice["HTTP_ACCEPT"] == "a, b"
+    lists = build_environ(base, _request(b"/", [[b"host", b"h"], [b"x-a", b"1"]]))
+    assert lists["HTTP_X_A"] == "1" and lists["HTTP_HOST"] == "h"
+
+
+def test_forwarding_keys_are_found_once_a_forwarding_key_was_made(monkeypatch):
+    monkeypatch.setattr(environ, "_forwarding_seen", False)
+    monkeypatch.setattr(environ, "_KEYS", {})
+    plain = build_environ({}, _request(b"/", [(b"host", b"a")]))
+    assert environ.forwarding_keys(plain) == () and not environ._forwarding_seen
+    env = build_environ({}, _request(b"/", [(b"host", b"a"), (b"x-forwarded-for", b"1.2.3.4"),
+                                            (b"x-real-ip", b"1.2.3.4")]))
+    assert environ._forwarding_seen
+    assert sorted(environ.forwarding_keys(env)) == ["HTTP_X_FORWARDED_FOR", "HTTP_X_REAL_IP"]
+    assert environ.forwarding_keys(plain) == ()
 
 
 def _corpus_requests():
@@ -117,6 +141,27 @@ def test_header_environ_agrees_with_the_combining_loop_on_the_whole_corpus():
         for request in requests + requests:  # items computed, then taken from the cache
             assert header_environ(request.headers) == environ._combined(request.headers)
         assert environ._ITEMS
+    finally:
+        environ._ITEMS.clear()
+        environ._ITEMS.update(saved)
+
+
+def test_build_environ_agrees_with_the_general_path_on_the_whole_corpus():
+    """The fast path (items set straight into the copy) against the request line's keys
+    plus :func:`environ._combined`, items computed and then cached."""
+    saved = dict(environ._ITEMS)
+    environ._ITEMS.clear()
+    base = {"SERVER_NAME": "unit", "wsgi.url_scheme": "http"}
+    try:
+        requests = list(_corpus_requests())
+        for request in requests + requests:
+            expected = dict(base)
+            expected.update(environ._line_keys(request))
+            expected.update(environ._combined(request.headers))
+            authority = expected.pop("_authority", None)
+            if authority is not None:
+                expected["HTTP_HOST"] = authority
+            assert build_environ(base, request) == expected
     finally:
         environ._ITEMS.clear()
         environ._ITEMS.update(saved)
