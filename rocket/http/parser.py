@@ -12,10 +12,12 @@ Every rule that can be broken raises an :class:`~rocket.http.errors.HTTPError` s
 ``status`` is the answer to send; the parser raises nothing else.
 
 The head is parsed in one piece once ``CRLF CRLF`` has arrived: one ``find``, one ``split``,
-one ``translate`` to find control characters, one dict lookup per field line in a cache of lines
-seen before, and for the other lines a ``partition`` plus a dict lookup for names already seen.
-Those are all C loops; the Python work is per line, not per byte. Framing fields are never
-cached, so the framing rules below run on every one of them.
+one dict lookup per line in a cache of field lines seen before, one ``translate`` to find
+control characters (on PyPy over the request line and the lines not cached only, see
+``fields.check_fresh_lines``), and for the other lines a ``partition`` plus a dict lookup
+for names already seen. Those are all C loops; the Python work is per line, not per byte.
+Framing fields never enter the line cache, so the framing rules below run on every one of
+them; a framing line seen before (Host, on every request) skips only its own parsing.
 
 Line endings: a bare LF (or a bare CR) anywhere in the head, in a chunk line or in trailers is
 rejected with 400. RFC 9112 §2.2 lets a recipient accept a bare LF, but accepting it where a
@@ -40,7 +42,16 @@ from .errors import (
     VersionNotSupported,
 )
 from .events import NEED_DATA, ConnectionClosed, Data, EndOfMessage, Request, _Sentinel
-from .fields import OWS, TOKEN, WATCHED_NAMES, check_lines, check_new_line_feeds, read_fields, show
+from .fields import (
+    OWS,
+    TOKEN,
+    WATCHED_NAMES,
+    check_fresh_lines,
+    check_new_line_feeds,
+    line_pair,
+    read_fields,
+    show,
+)
 from .limits import Limits
 from .readers import END_NO_TRAILERS, NO_BODY, ChunkedReader, ContentLengthReader, ReceiveBuffer
 
@@ -160,7 +171,9 @@ class RequestParser(ReceiveBuffer):
             )
         limits = self.limits
         lines = head.split(b"\r\n")
-        check_lines(head, lines)
+        pairs = list(map(line_pair, lines))
+        pairs[0] = None  # the request line is always checked (it might equal a field line)
+        check_fresh_lines(head, lines, pairs)
 
         # Request line: RFC 9112 §3.
         line = lines[0]
@@ -191,7 +204,9 @@ class RequestParser(ReceiveBuffer):
         if end > limits.max_header_bytes + len(line):
             raise HeaderTooLarge(f"header block exceeds max_header_bytes={limits.max_header_bytes}")
         # No single line can be longer than the whole head: skip the per-line check when short.
-        headers, fresh = read_fields(lines[1:], limits.max_field_bytes, end > limits.max_field_bytes)
+        del lines[0], pairs[0]
+        headers, fresh = read_fields(lines, limits.max_field_bytes, end > limits.max_field_bytes,
+                                     pairs)
 
         content_length = None
         chunked = False

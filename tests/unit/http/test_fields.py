@@ -161,6 +161,27 @@ def test_check_lines_agrees_with_check_line_endings_on_every_byte(where):
             assert _raised(check_lines, block, lines) == expected, block
 
 
+@pytest.mark.parametrize("where", [0, 5, 14, 15, 16, 21, 22])
+def test_checking_the_fresh_lines_agrees_with_checking_all(where):
+    """check_fresh_lines (PyPy's) skips the lines taken from the line cache: whatever the
+    cached lines, any bad byte elsewhere is named as check_lines names it."""
+    valid = b"GET / HTTP/1.1\r\nX: a\r\nY: b"
+    for byte in range(256):
+        for extra in (bytes([byte]), bytes([byte]) + b"\r\n", b"\r" + bytes([byte])):
+            block = valid[:where] + extra + valid[where:]
+            lines = block.split(b"\r\n")
+            expected = _raised(check_lines, block, lines)
+            for cached in range(1 << len(lines)):  # each subset of the lines passed as cached
+                pairs = [(b"x", b"a") if cached >> i & 1 else None for i in range(len(lines))]
+                pairs[0] = None  # the parser never takes the request line from the cache
+                if expected is None or any(
+                        _raised(check_lines, line, [line]) for line, pair in zip(lines, pairs)
+                        if pair is None):
+                    assert _raised(fields._check_fresh_lines, block, lines, pairs) == expected
+                else:  # the bad byte is only in lines passed as cached: not looked at
+                    assert _raised(fields._check_fresh_lines, block, lines, pairs) is None
+
+
 def test_a_valid_block_never_takes_the_byte_loop(monkeypatch):
     """The byte-by-byte loop is only for naming an error. On PyPy, translate() returns a copy
     even when nothing changed: a check by identity sent every valid head through the loop."""
@@ -195,6 +216,22 @@ def test_read_fields_serves_repeated_lines_from_the_cache_but_not_watched_names(
     assert set(line_cache) == {b"User-Agent: x/1 ", b"Accept: */*"}
     assert {b"content-length", b"transfer-encoding", b"host", b"connection",
                              b"expect"} == WATCHED_NAMES
+
+
+def test_watched_lines_are_kept_apart_and_still_reported_fresh(line_cache, monkeypatch):
+    monkeypatch.setattr(fields, "_WATCHED_LINES", {})
+    lines = [b"Host: a", b"Accept: */*", b"Content-Length: 3"]
+    pairs, fresh = read_fields(lines, 100, True)
+    again, fresh_again = read_fields(lines, 100, True)
+    assert again == pairs and fresh_again == [(b"host", b"a"), (b"content-length", b"3")]
+    assert fresh_again[0] is fresh[0] and fresh_again[1] is fresh[2]  # kept, not parsed again
+    assert set(fields._WATCHED_LINES) == {b"Host: a", b"Content-Length: 3"}
+    with pytest.raises(HeaderTooLarge, match="max_field_bytes=5"):
+        read_fields(lines, 5, True)  # a kept line still obeys the length limit
+    fields._WATCHED_LINES.clear()
+    for i in range(fields._WATCHED_LINES_MAX + 3):
+        assert parse_fields([b"Host: h%d" % i], 100, True) == [(b"host", b"h%d" % i)]
+    assert len(fields._WATCHED_LINES) == 3  # cleared when full
 
 
 def test_cached_lines_still_obey_max_field_bytes(line_cache):
