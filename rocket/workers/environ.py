@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import sys
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, Tuple
 from urllib.parse import unquote_to_bytes
 
 from rocket.http.events import Request
@@ -23,13 +23,14 @@ __all__ = ["base_environ", "build_environ", "header_environ", "decode_path", "en
 # header names cannot grow it without limit; 1024 covers every header real clients send.
 _KEY_CACHE_MAX = 1024
 _KEYS: Dict[bytes, str] = {b"content-type": "CONTENT_TYPE", b"content-length": "CONTENT_LENGTH"}
-# (name, value) pair -> its (environ key, str value) item. The parser hands out one pair object
-# for a repeated field line (rocket.http.fields), so a browser's unchanging fields cost one
-# lookup each, without a decode. Bounded in entries and value length (memory), and cleared
-# when full, so that ever new values (a changing cookie) cannot freeze it.
-_ITEMS: Dict[tuple, tuple] = {}
-_ITEMS_MAX = 512
-_ITEM_MAX_BYTES = 256
+# Header value -> its str. A browser repeats most of its values on every request; a lookup
+# by the bytes (whose hash the parser's line cache already computed) costs less than a decode
+# on CPython and keeps PyPy on its fast bytes-keyed dicts: keyed by (name, value) pairs, as it
+# was, the tuple hashing cost PyPy 0.4 us for 12 headers. Bounded in entries and value length
+# (memory), and cleared when full, so that ever new values (a changing cookie) cannot freeze it.
+_VALUES: Dict[bytes, str] = {}
+_VALUES_MAX = 512
+_VALUE_MAX_BYTES = 256
 
 # Whether environ_key has made a forwarding key yet: until then no environ can hold one.
 _forwarding_seen = False
@@ -135,10 +136,10 @@ def _proxied(env: Dict[str, Any], proxy: Any) -> None:
 def build_environ(base: Dict[str, Any], request: Request) -> Dict[str, Any]:
     """The environ of one request: a copy of ``base`` plus the request line and headers.
 
-    Each header's (environ key, str value) item comes from a bounded cache keyed by the
-    parser's (name, value) pair, so a browser's unchanging fields cost one lookup each and are
-    set straight into the copy. A name that is dropped, or given twice, sends the headers
-    through :func:`_combined` instead. ``wsgi.input`` is left to the caller.
+    Each header's environ key and str value come from two bounded caches keyed by the bytes
+    (:data:`_KEYS`, :data:`_VALUES`), and are set straight into the copy. A name that is
+    dropped, or given twice, sends the headers through :func:`_combined` instead.
+    ``wsgi.input`` is left to the caller.
 
     There was a per-thread memo of the last header block here; with fields that change on
     every request (a cookie, as browsers send) comparing the blocks cost more than it saved:
@@ -151,19 +152,20 @@ def build_environ(base: Dict[str, Any], request: Request) -> Dict[str, Any]:
     env.update(line_keys)
     headers = request.headers
     size = len(env)
-    items = _ITEMS
+    keys = _KEYS
+    values = _VALUES
     combine = False
-    try:
-        for pair in headers:
-            item = items.get(pair)
-            if item is None:
-                item = _item(pair)
-                if item is None:  # a dropped name
-                    combine = True
-                    break
-            env[item[0]] = item[1]
-    except TypeError:  # a pair that is not a tuple, so not hashable
-        combine = True
+    for name, value in headers:
+        key = keys.get(name)
+        if not key:
+            key = environ_key(name)
+            if not key:  # a dropped name
+                combine = True
+                break
+        text = values.get(value)
+        if text is None:
+            text = _text(value)
+        env[key] = text
     if combine or len(env) - size != len(headers):  # a dropped name, or same-name fields
         env = base.copy()
         env.update(line_keys)
@@ -191,35 +193,31 @@ def forwarding_keys(env: Dict[str, Any]) -> Tuple[str, ...]:
     return ()
 
 
-def _item(pair: Tuple[bytes, bytes]) -> Optional[Tuple[str, str]]:
-    """The (environ key, str value) of a field not in the item cache, cached when short;
-    None when its name is dropped (:func:`environ_key`)."""
-    key = environ_key(pair[0])
-    if not key:
-        return None
-    value = pair[1]
-    item = (key, value.decode("latin-1"))
-    if len(value) <= _ITEM_MAX_BYTES:
-        if len(_ITEMS) >= _ITEMS_MAX:
-            _ITEMS.clear()
-        _ITEMS[pair] = item
-    return item
+def _text(value: bytes) -> str:
+    """``value`` decoded, and cached when short (:data:`_VALUES`)."""
+    text = value.decode("latin-1")
+    if len(value) <= _VALUE_MAX_BYTES:
+        if len(_VALUES) >= _VALUES_MAX:
+            _VALUES.clear()
+        _VALUES[value] = text
+    return text
 
 
 def header_environ(headers: Any) -> Dict[str, str]:
     """The environ keys of a header list (CONTENT_TYPE, CONTENT_LENGTH, HTTP_*)."""
     env: Dict[str, str] = {}
-    items = _ITEMS
-    try:
-        for pair in headers:
-            item = items.get(pair)
-            if item is None:
-                item = _item(pair)
-                if item is None:
-                    return _combined(headers)  # a dropped name
-            env[item[0]] = item[1]
-    except TypeError:  # a pair that is not a tuple, so not hashable
-        return _combined(headers)
+    keys = _KEYS
+    values = _VALUES
+    for name, value in headers:
+        key = keys.get(name)
+        if not key:
+            key = environ_key(name)
+            if not key:
+                return _combined(headers)  # a dropped name
+        text = values.get(value)
+        if text is None:
+            text = _text(value)
+        env[key] = text
     if len(env) != len(headers):
         return _combined(headers)  # same-name fields
     return env

@@ -132,51 +132,45 @@ def _corpus_requests():
         yield from (e for e in run(parser_for(meta), [raw]) if isinstance(e, Request))
 
 
-def test_header_environ_agrees_with_the_combining_loop_on_the_whole_corpus():
-    saved = dict(environ._ITEMS)
-    environ._ITEMS.clear()
-    try:
-        requests = list(_corpus_requests())
-        assert len(requests) >= 90
-        for request in requests + requests:  # items computed, then taken from the cache
-            assert header_environ(request.headers) == environ._combined(request.headers)
-        assert environ._ITEMS
-    finally:
-        environ._ITEMS.clear()
-        environ._ITEMS.update(saved)
+@pytest.fixture
+def value_cache():
+    """The value cache, emptied for the test and restored after it."""
+    saved = dict(environ._VALUES)
+    environ._VALUES.clear()
+    yield environ._VALUES
+    environ._VALUES.clear()
+    environ._VALUES.update(saved)
 
 
-def test_build_environ_agrees_with_the_general_path_on_the_whole_corpus():
-    """The fast path (items set straight into the copy) against the request line's keys
-    plus :func:`environ._combined`, items computed and then cached."""
-    saved = dict(environ._ITEMS)
-    environ._ITEMS.clear()
+def test_header_environ_agrees_with_the_combining_loop_on_the_whole_corpus(value_cache):
+    requests = list(_corpus_requests())
+    assert len(requests) >= 90
+    for request in requests + requests:  # values decoded, then taken from the cache
+        assert header_environ(request.headers) == environ._combined(request.headers)
+    assert value_cache
+
+
+def test_build_environ_agrees_with_the_general_path_on_the_whole_corpus(value_cache):
+    """The fast path (keys and values set straight into the copy) against the request
+    line's keys plus :func:`environ._combined`, values decoded and then cached."""
     base = {"SERVER_NAME": "unit", "wsgi.url_scheme": "http"}
-    try:
-        requests = list(_corpus_requests())
-        for request in requests + requests:
-            expected = dict(base)
-            expected.update(environ._line_keys(request))
-            expected.update(environ._combined(request.headers))
-            authority = expected.pop("_authority", None)
-            if authority is not None:
-                expected["HTTP_HOST"] = authority
-            assert build_environ(base, request) == expected
-    finally:
-        environ._ITEMS.clear()
-        environ._ITEMS.update(saved)
+    requests = list(_corpus_requests())
+    for request in requests + requests:
+        expected = dict(base)
+        expected.update(environ._line_keys(request))
+        expected.update(environ._combined(request.headers))
+        authority = expected.pop("_authority", None)
+        if authority is not None:
+            expected["HTTP_HOST"] = authority
+        assert build_environ(base, request) == expected
+    assert value_cache
 
 
-def test_the_item_cache_is_bounded_and_skips_long_values():
-    saved = dict(environ._ITEMS)
-    environ._ITEMS.clear()
-    try:
-        header_environ([(b"x-long", b"v" * (environ._ITEM_MAX_BYTES + 1))])
-        assert not environ._ITEMS
-        for i in range(environ._ITEMS_MAX + 3):
-            assert header_environ([(b"x-seq", b"%d" % i)]) == {"HTTP_X_SEQ": str(i)}
-        assert len(environ._ITEMS) == 3  # cleared when full
-        assert header_environ([[b"x-list", b"1"], [b"x-list", b"2"]]) == {"HTTP_X_LIST": "1, 2"}
-    finally:
-        environ._ITEMS.clear()
-        environ._ITEMS.update(saved)
+def test_the_value_cache_is_bounded_and_skips_long_values(value_cache):
+    header_environ([(b"x-long", b"v" * (environ._VALUE_MAX_BYTES + 1))])
+    assert not value_cache
+    for i in range(environ._VALUES_MAX + 3):
+        assert header_environ([(b"x-seq", b"%d" % i)]) == {"HTTP_X_SEQ": str(i)}
+    assert len(value_cache) == 3  # cleared when full
+    assert header_environ([[b"x-list", b"1"], [b"x-list", b"2"]]) == {"HTTP_X_LIST": "1, 2"}
+    assert header_environ([(b"x-a", b"\xe9")]) == {"HTTP_X_A": "\xe9"}  # latin-1, as decoded
