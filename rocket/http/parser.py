@@ -11,7 +11,8 @@ the response parser shares, and :data:`TRANSITIONS` lists every state change.
 Every rule that can be broken raises an :class:`~rocket.http.errors.HTTPError` subclass whose
 ``status`` is the answer to send; the parser raises nothing else.
 
-The head is parsed in one piece once ``CRLF CRLF`` has arrived: one ``find``, one ``split``,
+The head is parsed in one piece once ``CRLF CRLF`` has arrived: one ``find`` (none when the
+buffer ends with the head, the usual case: the split then shows any earlier end), one ``split``,
 one dict lookup per line in a cache of field lines seen before, one ``translate`` to find
 control characters (on PyPy over the request line and the lines not cached only, see
 ``fields.check_fresh_lines``), and for the other lines a ``partition`` plus a dict lookup
@@ -133,7 +134,7 @@ class RequestParser(ReceiveBuffer):
 
     # -- head -------------------------------------------------------------------------------
 
-    def _head(self) -> Event:
+    def _head(self, whole: bool = True) -> Event:
         buf = self._buf
         if buf[:2] == b"\r\n":
             # RFC 9112 §2.2: a server SHOULD ignore at least one empty line before the
@@ -145,15 +146,24 @@ class RequestParser(ReceiveBuffer):
             if self._skipped > self.limits.max_request_line:
                 raise BadRequest("too many empty lines before the request line")
             buf = self._buf = buf[skipped:]
-        end = buf.find(b"\r\n\r\n", self._scanned)
-        if end < 0:
-            return self._incomplete_head(buf)
-        if type(buf) is bytes:
+        if whole and type(buf) is bytes and buf.endswith(b"\r\n\r\n"):
+            # Nearly always the buffer is one head and nothing more: take its end as the
+            # head's, and skip the find(). Were there an earlier CRLF CRLF (a pipelined request,
+            # or a body ending in one), splitting on CRLF gives an empty line, checked below.
+            end = len(buf) - 4
             head = buf[:end]
-            self._buf = buf[end + 4 :]
+            self._buf = b""
         else:
-            head = bytes(buf[:end])
-            self._buf = bytes(buf[end + 4 :])
+            whole = False
+            end = buf.find(b"\r\n\r\n", self._scanned)
+            if end < 0:
+                return self._incomplete_head(buf)
+            if type(buf) is bytes:
+                head = buf[:end]
+                self._buf = buf[end + 4 :]
+            else:
+                head = bytes(buf[:end])
+                self._buf = bytes(buf[end + 4 :])
         self._skipped = 0
         self._scanned = 0
         memo = self._memo
@@ -169,8 +179,12 @@ class RequestParser(ReceiveBuffer):
             return Request(
                 method, target, http_version, list(fields), keep_alive, expect, length, chunked
             )
+        # (A head equal to the memo's has no empty line: the memo's went through the check.)
         limits = self.limits
         lines = head.split(b"\r\n")
+        if whole and b"" in lines:  # not one head: find the first one's end
+            self._buf = buf
+            return self._head(False)
         pairs = list(map(line_pair, lines))
         pairs[0] = None  # the request line is always checked (it might equal a field line)
         check_fresh_lines(head, lines, pairs)

@@ -49,6 +49,32 @@ def test_pipelined_requests_keep_order_and_leftover():
     assert p.next_event().target == b"/3"
 
 
+@pytest.mark.parametrize("memo", [False, True])
+def test_a_buffer_ending_in_crlf_crlf_is_one_head_only_when_nothing_else_ends_there(memo):
+    """The parser takes a buffer that ends with CRLF CRLF as one whole head without a find()
+    (the common case); an earlier CRLF CRLF must still end the first head. Each buffer here
+    ends with CRLF CRLF and holds more than one head, or a head and a body."""
+    get = b"GET / HTTP/1.1\r\nHost: a\r\n\r\n"
+    post = b"POST /p HTTP/1.1\r\nHost: a\r\nContent-Length: 6\r\n\r\n"
+    p = RequestParser(Limits(max_headers=3))
+    if memo:  # the heads below come after the same head parsed alone (the memo holds it)
+        for head in (get, post + b"ab\r\n\r\n"):
+            p.feed(head)
+            events(p)
+    p.feed(post + b"ab\r\n\r\n")  # a body that ends in CRLF CRLF
+    req, data, eom, more = events(p)
+    assert req.target == b"/p" and req.content_length == 6 and data.data == b"ab\r\n\r\n"
+    assert isinstance(eom, EndOfMessage) and more is NEED_DATA
+    p.feed(get * 5)  # pipelined: five heads, more lines than max_headers in all
+    assert [type(e) for e in events(p)] == [Request, EndOfMessage] * 5 + [type(NEED_DATA)]
+    p.feed(get + b"\r\n\r\n")  # empty lines after the head: skipped before the next one
+    req, eom, more = events(p)
+    assert req.headers == [(b"host", b"a")] and more is NEED_DATA and not p.trailing_data
+    p.feed(b"GET / HTTP/1.1\r\n\r\n")  # the head ends before the Host line would: 400
+    with pytest.raises(BadRequest, match="exactly one Host"):
+        p.next_event()
+
+
 def test_one_leading_empty_line_is_ignored():
     p = RequestParser()
     p.feed(b"\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n")
