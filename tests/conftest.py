@@ -4,6 +4,7 @@
   (see tests/functional/serving.py); every server it started is stopped at teardown.
 - ``rocket_process(args, cwd, **kwargs) -> RocketProcess``: the one way to run a server in a
   subprocess (see tests/functional/cli_support.py); every one is stopped at teardown.
+- ``emptied(cache) -> cache``: a module's cache dict, emptied for the test and restored after.
 - ``tls_files``: a ``TLSFiles`` with server key/cert paths, the CA bundle, a client cert/key
   and the ``ca`` itself (``ca.configure_trust(ctx)`` for clients); trustme's, or made with
   the ``openssl`` command where trustme cannot be installed (PyPy).
@@ -11,7 +12,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from typing import Any, Callable, Dict, Iterator, List, Tuple
 
 import pytest
 
@@ -40,6 +41,25 @@ def rocket_process() -> Iterator[Processes]:
         yield processes
     finally:
         processes.stop_all()
+
+
+@pytest.fixture
+def emptied() -> Iterator[Callable[[Dict[Any, Any]], Dict[Any, Any]]]:
+    """``emptied(cache) -> cache``: a module-level cache dict (the parser's line cache, the
+    environ's value cache...), emptied for the test and given its entries back after it."""
+    saved: List[Tuple[Dict[Any, Any], Dict[Any, Any]]] = []
+
+    def empty(cache: Dict[Any, Any]) -> Dict[Any, Any]:
+        saved.append((cache, dict(cache)))
+        cache.clear()
+        return cache
+
+    try:
+        yield empty
+    finally:
+        for cache, entries in reversed(saved):
+            cache.clear()
+            cache.update(entries)
 
 
 @pytest.fixture(scope="session")

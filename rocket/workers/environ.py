@@ -151,22 +151,7 @@ def build_environ(base: Dict[str, Any], request: Request) -> Dict[str, Any]:
         line_keys = _line_keys(request)
     env.update(line_keys)
     headers = request.headers
-    size = len(env)
-    keys = _KEYS
-    values = _VALUES
-    combine = False
-    for name, value in headers:
-        key = keys.get(name)
-        if not key:
-            key = environ_key(name)
-            if not key:  # a dropped name
-                combine = True
-                break
-        text = values.get(value)
-        if text is None:
-            text = _text(value)
-        env[key] = text
-    if combine or len(env) - size != len(headers):  # a dropped name, or same-name fields
+    if not _set_headers(env, headers):  # a dropped name, or same-name fields
         env = base.copy()
         env.update(line_keys)
         env.update(_combined(headers))
@@ -203,24 +188,29 @@ def _text(value: bytes) -> str:
     return text
 
 
-def header_environ(headers: Any) -> Dict[str, str]:
-    """The environ keys of a header list (CONTENT_TYPE, CONTENT_LENGTH, HTTP_*)."""
-    env: Dict[str, str] = {}
+def _set_headers(env: Dict[str, Any], headers: Any) -> bool:
+    """Set each header's environ key to its value in ``env``: False when a name is dropped or
+    comes twice (``env`` then holds some of them), for :func:`_combined` to do instead."""
+    size = len(env)
     keys = _KEYS
     values = _VALUES
     for name, value in headers:
         key = keys.get(name)
         if not key:
             key = environ_key(name)
-            if not key:
-                return _combined(headers)  # a dropped name
+            if not key:  # a dropped name
+                return False
         text = values.get(value)
         if text is None:
             text = _text(value)
         env[key] = text
-    if len(env) != len(headers):
-        return _combined(headers)  # same-name fields
-    return env
+    return len(env) - size == len(headers)
+
+
+def header_environ(headers: Any) -> Dict[str, str]:
+    """The environ keys of a header list (CONTENT_TYPE, CONTENT_LENGTH, HTTP_*)."""
+    env: Dict[str, str] = {}
+    return env if _set_headers(env, headers) else _combined(headers)
 
 
 def _combined(headers: Any) -> Dict[str, str]:

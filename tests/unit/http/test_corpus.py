@@ -240,7 +240,7 @@ def test_body_less_request_yields_request_then_end_of_message():
 
 @pytest.mark.parametrize("check", ["all lines", "fresh lines"])
 @pytest.mark.parametrize("name,raw,meta", VALID_PARAMS + INVALID_PARAMS)
-def test_the_line_cache_changes_no_outcome(name, raw, meta, check, monkeypatch):
+def test_the_line_cache_changes_no_outcome(name, raw, meta, check, monkeypatch, emptied):
     """Every case gives the same events, or the same error, with its field lines parsed afresh
     as with each cacheable one taken from the line cache or the watched-lines cache
     (fields.read_fields), under both control-character checks of a head: every line
@@ -256,25 +256,16 @@ def test_the_line_cache_changes_no_outcome(name, raw, meta, check, monkeypatch):
         except errors.HTTPError as exc:
             return [type(exc).__name__, exc.status, exc.message]
 
-    saved = dict(fields._LINE_CACHE), dict(fields._WATCHED_LINES)
-    fields._LINE_CACHE.clear()
-    fields._WATCHED_LINES.clear()
-    try:
-        fresh = outcome()
-        cached = dict(fields._LINE_CACHE)
-        watched = dict(fields._WATCHED_LINES)
-        assert outcome() == fresh
-        short = fields._LINE_CACHE_MAX_BYTES - 16  # room for the colon and any whitespace
-        if "error" not in meta and any(latin1(k) not in fields.WATCHED_NAMES and len(k + v) < short
-                                       for k, v in meta["headers"]):
-            assert cached, "a cacheable line was not cached, so the second run proved nothing"
-        if "error" not in meta and any(latin1(k) in fields.WATCHED_NAMES and len(k + v) < short
-                                       for k, v in meta["headers"]):
-            assert watched, "a watched line was not kept, so the second run proved nothing"
-        assert not any(pair[0] in fields.WATCHED_NAMES for pair in cached.values())
-        assert all(pair[0] in fields.WATCHED_NAMES for pair in watched.values())
-    finally:
-        fields._LINE_CACHE.clear()
-        fields._LINE_CACHE.update(saved[0])
-        fields._WATCHED_LINES.clear()
-        fields._WATCHED_LINES.update(saved[1])
+    cached = emptied(fields._LINE_CACHE)
+    watched = emptied(fields._WATCHED_LINES)
+    fresh = outcome()
+    assert outcome() == fresh
+    short = fields._LINE_CACHE_MAX_BYTES - 16  # room for the colon and any whitespace
+    if "error" not in meta and any(latin1(k) not in fields.WATCHED_NAMES and len(k + v) < short
+                                   for k, v in meta["headers"]):
+        assert cached, "a cacheable line was not cached, so the second run proved nothing"
+    if "error" not in meta and any(latin1(k) in fields.WATCHED_NAMES and len(k + v) < short
+                                   for k, v in meta["headers"]):
+        assert watched, "a watched line was not kept, so the second run proved nothing"
+    assert not any(pair[0] in fields.WATCHED_NAMES for pair in cached.values())
+    assert all(pair[0] in fields.WATCHED_NAMES for pair in watched.values())

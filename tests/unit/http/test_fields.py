@@ -195,13 +195,9 @@ def test_a_valid_block_never_takes_the_byte_loop(monkeypatch):
 
 
 @pytest.fixture
-def line_cache():
+def line_cache(emptied):
     """The line cache, emptied for the test and restored after it."""
-    saved = dict(fields._LINE_CACHE)
-    fields._LINE_CACHE.clear()
-    yield fields._LINE_CACHE
-    fields._LINE_CACHE.clear()
-    fields._LINE_CACHE.update(saved)
+    return emptied(fields._LINE_CACHE)
 
 
 def test_read_fields_serves_repeated_lines_from_the_cache_but_not_watched_names(line_cache):

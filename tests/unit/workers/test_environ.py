@@ -133,13 +133,9 @@ def _corpus_requests():
 
 
 @pytest.fixture
-def value_cache():
+def value_cache(emptied):
     """The value cache, emptied for the test and restored after it."""
-    saved = dict(environ._VALUES)
-    environ._VALUES.clear()
-    yield environ._VALUES
-    environ._VALUES.clear()
-    environ._VALUES.update(saved)
+    return emptied(environ._VALUES)
 
 
 def test_header_environ_agrees_with_the_combining_loop_on_the_whole_corpus(value_cache):
