@@ -23,13 +23,21 @@ How it works:
   producers check with ``has_room()``.
 - ``stop()`` never hangs: sentinels, a bounded join, then the items still being handled are
   aborted (their sockets shut down) and joined again, bounded.
+- The queue is ``queue.SimpleQueue`` on CPython (C); on PyPy, where that class is written in
+  Python on a ``Semaphore`` (a ``Condition``, a new lock for every wait, all waiters on one
+  lock), it is :class:`HandOffQueue`: an idle thread sleeps on a lock of its own and ``put``
+  hands the item straight to the thread that went idle last. Measured with a new connection
+  per request (hello-close, 16 clients): PyPy 10.7-11.3k -> 15.7-15.8k req/s; CPython with
+  it 13.1-13.5k -> 8.6-9.0k, so CPython keeps ``SimpleQueue``.
 """
 
 from __future__ import annotations
 
+import platform
 import queue
 import threading
 import time
+from collections import deque
 from typing import Any, Callable, Dict, List, Optional
 
 from rocket.logs import RateLimitedLog, errors_log
@@ -60,6 +68,58 @@ GROW_PER_TICK = 64
 
 _STOP = object()
 _RETIRE = object()
+
+
+class HandOffQueue:
+    """``queue.SimpleQueue``'s ``put``, ``get``, ``get_nowait`` and ``qsize`` (unbounded, no
+    timeouts): a ``get`` that finds nothing sleeps on its thread's own lock, and ``put`` gives
+    the item to the waiter that came last (its stack and caches are the warmest), or queues it.
+    An item handed over never counts in ``qsize``, as with ``SimpleQueue`` once taken."""
+
+    def __init__(self) -> None:
+        self._items: deque = deque()
+        self._waiters: List[List[Any]] = []  # [lock held until an item is in slot 1, item]
+        self._lock = threading.Lock()
+        self._mine = threading.local()
+
+    def put(self, item: Any) -> None:
+        """Hand ``item`` to the latest waiter, or queue it."""
+        with self._lock:
+            if self._waiters:
+                waiter = self._waiters.pop()
+                waiter[1] = item
+                waiter[0].release()
+                return
+            self._items.append(item)
+
+    def get(self) -> Any:
+        """The oldest queued item, else wait for one (no timeout)."""
+        with self._lock:
+            if self._items:
+                return self._items.popleft()
+            waiter = getattr(self._mine, "waiter", None)
+            if waiter is None:
+                waiter = self._mine.waiter = [threading.Lock(), None]
+            waiter[0].acquire()  # free: it is released only by the put that fills the slot
+            self._waiters.append(waiter)
+        waiter[0].acquire()  # until put() released it
+        item, waiter[1] = waiter[1], None
+        waiter[0].release()
+        return item
+
+    def get_nowait(self) -> Any:
+        """The oldest queued item, or ``queue.Empty``."""
+        with self._lock:
+            if self._items:
+                return self._items.popleft()
+        raise queue.Empty
+
+    def qsize(self) -> int:
+        """Items queued (not those handed to a waiting thread)."""
+        return len(self._items)
+
+
+_QUEUE = HandOffQueue if platform.python_implementation() == "PyPy" else queue.SimpleQueue
 
 
 def _noop(item: Any) -> None:
@@ -113,7 +173,7 @@ class ThreadPool:
         self._error_log = RateLimitedLog(log, clock=clock)
         self._retry_in = 0.0
         self._retry_at = 0.0
-        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._queue: Any = _QUEUE()
         self._lock = threading.Lock()
         self._threads: Dict[int, threading.Thread] = {}
         self._starting = 0

@@ -4,12 +4,14 @@ failures, stop() never hangs."""
 from __future__ import annotations
 
 import math
+import queue
 import threading
 import time
 
 import pytest
 
-from rocket.server.threadpool import ThreadPool
+from rocket.server import threadpool
+from rocket.server.threadpool import HandOffQueue, ThreadPool
 from tests.unit.server.fakes import FailingThreadFactory
 
 
@@ -20,6 +22,57 @@ def wait_for(predicate, timeout=3.0):
             return True
         time.sleep(0.005)
     return predicate()
+
+
+@pytest.fixture(autouse=True, params=["SimpleQueue", "HandOffQueue"])
+def pool_queue(request, monkeypatch):
+    """Every pool test runs on both queues: CPython's ``SimpleQueue`` and PyPy's
+    ``HandOffQueue``."""
+    monkeypatch.setattr(threadpool, "_QUEUE", queue.SimpleQueue if request.param == "SimpleQueue"
+                        else HandOffQueue)
+    return request.param
+
+
+def test_the_hand_off_queue_keeps_order_and_wakes_the_latest_waiter(pool_queue):
+    q = HandOffQueue()
+    for item in (1, 2, 3):
+        q.put(item)
+    assert q.qsize() == 3 and [q.get(), q.get_nowait(), q.get()] == [1, 2, 3]
+    with pytest.raises(queue.Empty):
+        q.get_nowait()
+    got = {}
+    waiting = []
+
+    def waiter(name):
+        waiting.append(name)
+        got[name] = q.get()
+
+    threads = []
+    for name in ("first", "second"):  # the second waits after the first
+        thread = threading.Thread(target=waiter, args=(name,))
+        thread.start()
+        threads.append(thread)
+        assert wait_for(lambda: len(q._waiters) == len(threads))
+    q.put("a")
+    assert wait_for(lambda: "second" in got) and got == {"second": "a"}
+    assert q.qsize() == 0  # handed over, never queued
+    q.put("b")
+    for thread in threads:
+        thread.join(2)
+    assert got == {"second": "a", "first": "b"}
+
+    def twice():  # one thread waits again: its lock is ready for the next wait
+        got["once"] = q.get()
+        got["twice"] = q.get()
+
+    thread = threading.Thread(target=twice)
+    thread.start()
+    assert wait_for(lambda: len(q._waiters) == 1)
+    q.put("c")
+    assert wait_for(lambda: "once" in got and len(q._waiters) == 1)
+    q.put("d")
+    thread.join(2)
+    assert (got["once"], got["twice"]) == ("c", "d") and not q._waiters
 
 
 @pytest.fixture
