@@ -70,8 +70,9 @@ _CTL_FLAGS = bytes(b if (b >= 0x20 and b != 0x7F) or b == 0x09 else (1 if b == 0
                    for b in range(256))
 
 
-def check_lines(block: bytes, lines: List[bytes]) -> None:
-    """:func:`check_line_endings` for ``block`` already split on CR LF into ``lines``."""
+def check_lines(block: bytes, lines: List[bytes], pairs: Optional[list] = None) -> None:
+    """:func:`check_line_endings` for ``block`` already split on CR LF into ``lines``
+    (``pairs`` is :func:`check_fresh_lines`' and not looked at)."""
     # Joined, the lines hold no CR LF pair: any CR, LF or other CTL left is an error, which
     # one translate() pass finds without the per-call table set-up of a deletion set.
     # Compared with !=, not "is not": CPython returns the argument itself when nothing
@@ -89,12 +90,7 @@ def _check_fresh_lines(block: bytes, lines: List[bytes], pairs: List[Optional[Tu
         check_line_endings(block, len(lines))
 
 
-def _check_all_lines(block: bytes, lines: List[bytes], pairs: List[Optional[Tuple[bytes, bytes]]]
-                     ) -> None:
-    check_lines(block, lines)
-
-
-check_fresh_lines = _check_fresh_lines if sys.implementation.name == "pypy" else _check_all_lines
+check_fresh_lines = _check_fresh_lines if sys.implementation.name == "pypy" else check_lines
 """:func:`check_lines` for the lines whose pair is None (not from the line cache).
 
 A line enters the cache only from a block that passed one of these checks, so a cached line
