@@ -16,8 +16,7 @@ from urllib.parse import unquote_to_bytes
 from rocket.http.events import Request
 from rocket.workers.forwarding import FORWARDING_KEYS
 
-__all__ = ["base_environ", "build_environ", "header_environ", "decode_path", "environ_key",
-           "forwarding_keys"]
+__all__ = ["base_environ", "build_environ", "decode_path", "environ_key", "forwarding_keys"]
 
 # Header name -> environ key. "" marks a dropped name. Bounded so that a client sending random
 # header names cannot grow it without limit; 1024 covers every header real clients send.
@@ -207,14 +206,9 @@ def _set_headers(env: Dict[str, Any], headers: Any) -> bool:
     return len(env) - size == len(headers)
 
 
-def header_environ(headers: Any) -> Dict[str, str]:
-    """The environ keys of a header list (CONTENT_TYPE, CONTENT_LENGTH, HTTP_*)."""
-    env: Dict[str, str] = {}
-    return env if _set_headers(env, headers) else _combined(headers)
-
-
 def _combined(headers: Any) -> Dict[str, str]:
-    """:func:`header_environ` that drops names and combines same-name fields."""
+    """The header keys of an environ, the general way: dropped names left out, same-name
+    fields combined (what :func:`build_environ` falls back on)."""
     env: Dict[str, str] = {}
     for name, value in headers:
         key = environ_key(name)
