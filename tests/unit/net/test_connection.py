@@ -151,6 +151,68 @@ def test_sendfile_falls_back_for_objects_without_a_descriptor(pair):
     assert client.recv(100) == b"23456"
 
 
+@pytest.mark.parametrize("offset, count", [(1000, 200_000), (0, None), (5, 65_536)])
+def test_sendfile_over_tls_sends_the_requested_span(tls_files, tmp_path, offset, count):
+    """Under TLS the file goes through one reused buffer and ``SSLSocket.send``."""
+    import ssl
+    import threading
+
+    path = tmp_path / "data.bin"
+    data = os.urandom(300_000)
+    path.write_bytes(data)
+    server_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_ctx.load_cert_chain(tls_files.cert_path, tls_files.key_path)
+    client_ctx = ssl.create_default_context()
+    tls_files.ca.configure_trust(client_ctx)
+    server, addr, client = tcp_pair()
+    wrapped = []
+    handshake = threading.Thread(target=lambda: wrapped.append(
+        client_ctx.wrap_socket(client, server_hostname="127.0.0.1")))
+    handshake.start()
+    server = server_ctx.wrap_socket(server, server_side=True)
+    handshake.join(5)
+    tls_client = wrapped[0]
+    conn = Connection(server, addr, server.getsockname(), RecordingParser(), secure=True,
+                      read_timeout=5.0, send_timeout=5.0)
+    want = data[offset:] if count is None else data[offset:offset + count]
+    got = bytearray()
+
+    def read():
+        while len(got) < len(want):
+            chunk = tls_client.recv(65536)
+            if not chunk:
+                break
+            got.extend(chunk)
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    try:
+        with open(path, "rb") as f:
+            assert conn.sendfile(f, offset, count) == len(want)
+        reader.join(5)
+        assert bytes(got) == want
+    finally:
+        conn.close()
+        tls_client.close()
+
+
+def test_a_partial_tls_write_is_completed():
+    import io
+
+    sent = bytearray()
+
+    def write(data):  # at most 1,000 bytes a call
+        sent.extend(bytes(data[:1000]))
+        return min(len(data), 1000)
+
+    data = os.urandom(150_000)
+    assert Connection._write_file(io.BytesIO(data).readinto, write, 140_001) == 140_001
+    assert bytes(sent) == data[:140_001]
+    sent.clear()
+    assert Connection._write_file(io.BytesIO(data).readinto, write, None) == 150_000
+    assert bytes(sent) == data
+
+
 def test_close_is_idempotent_and_send_after_peer_close_raises(pair):
     conn, client = pair
     client.close()
