@@ -110,6 +110,24 @@ def test_head_ready_says_when_the_parser_can_act(buf, ready):
     assert head_ready(buf, Limits()) is ready
 
 
+@pytest.mark.parametrize("buf", [
+    b"", b"\r\n\r\n", b"\r\n", GET, GET[:-1], GET[:-2], GET + b"GET /", GET + GET,
+    GET + b"x" * 10, b"POST / HTTP/1.1\r\nContent-Length: 4\r\n\r\n\r\n\r\n",
+    b"GET / HTTP/1.1\nHost: x\r\n\r\n", b"GET / HTTP/1.1\nHost", b"GET /" + b"a" * 8190,
+])
+def test_request_ready_agrees_with_head_ready(buf):
+    """The worker's shortcut (a buffer ending with CRLF CRLF needs no scan) answers as
+    head_ready does."""
+
+    class Reader:
+        trailing_data = buf
+
+    class Conn:
+        reader = Reader()
+
+    assert _worker().request_ready(Conn()) is head_ready(buf, Limits())
+
+
 def test_draining_server_announces_close():
     conn = FakeConnection([GET])
     draining = [False]
