@@ -13,6 +13,11 @@ which every accepted socket inherits (:attr:`Listener.inherited_options`).
 With ``defer_accept_s`` (HTTP, where the client speaks first) a TCP socket on Linux gets
 ``TCP_DEFER_ACCEPT``: the kernel completes accept() once the first bytes arrived (or the
 period passed), so the accepting thread usually finds the request already there.
+
+``on_accept`` may serve the request on the accepting thread itself (the server's "serving on
+the accepting thread"); it brackets that with :meth:`Listener.begin_serving` and
+:meth:`Listener.end_serving`, and when such a request runs long, :meth:`Listener.hand_over`
+makes a new thread accept while the old one finishes its request and ends.
 """
 
 from __future__ import annotations
@@ -95,6 +100,16 @@ class Listener:
         self._setup_failed_log = RateLimitedLog(self.log)
         self._running = False
         self._thread: Optional[threading.Thread] = None
+        self._generation = 0  # of the accepting thread: an older one ends after its request
+        self._serving_lock = threading.Lock()
+        self.serving_since = 0.0
+        """When the accepting thread began serving a request itself (monotonic s), else 0."""
+        self.serving = 0
+        """Requests being served on this listener's threads (the accepting one, and one it
+        handed the accepting over from)."""
+        self.hand_overs = 0
+        """Times a request served on the accepting thread ran long and a new thread took over
+        the accepting (:meth:`hand_over`)."""
         self._accept_fd = self.sock._accept  # type: ignore[attr-defined]
         self._family, self._type = int(self.sock.family), int(self.sock.type)
         self._backoff = 0.0
@@ -124,9 +139,41 @@ class Listener:
     def start(self) -> None:
         """Start accepting on the listener's own thread."""
         self._running = True
+        self._start_thread()
+
+    def _start_thread(self) -> None:
+        self._generation += 1
         name = f"rocket-listener-{self.port or os.path.basename(self.interface.unix_path or '')}"
-        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread = threading.Thread(target=self._run, args=(self._generation,), name=name,
+                                        daemon=True)
         self._thread.start()
+
+    def begin_serving(self) -> float:
+        """The accepting thread serves a request itself from now on: returns the start, for
+        :meth:`end_serving` and :meth:`hand_over`."""
+        with self._serving_lock:
+            self.serving += 1
+            self.serving_since = since = time.monotonic()
+        return since
+
+    def end_serving(self, since: float) -> None:
+        """The request begun at ``since`` is done."""
+        with self._serving_lock:
+            self.serving -= 1
+            if self.serving_since == since:  # not handed over meanwhile
+                self.serving_since = 0.0
+
+    def hand_over(self, since: float) -> bool:
+        """The request the accepting thread began serving at ``since`` runs long: a new thread
+        accepts from now on, and the old one ends once that request is done. False when that
+        request ended meanwhile or the listener stopped."""
+        with self._serving_lock:
+            if not self._running or not since or self.serving_since != since:
+                return False
+            self.serving_since = 0.0
+            self.hand_overs += 1
+            self._start_thread()
+            return True
 
     def stop(self, timeout: float = 2.0) -> None:
         """Stop accepting and close the socket so the port can be bound again at once."""
@@ -136,8 +183,12 @@ class Listener:
                 self.sock.shutdown(socket.SHUT_RDWR)  # wakes a blocked accept() on Linux
             except OSError:
                 pass
-        if self._thread is not None and self._thread is not threading.current_thread():
-            self._thread.join(timeout)
+        thread = self._thread
+        # A thread serving a request itself is not waited for: it ends after that request,
+        # which a graceful stop waits for as for any other.
+        if thread is not None and thread is not threading.current_thread() \
+                and not self.serving_since:
+            thread.join(timeout)
         self._thread = None
         self.close()
 
@@ -196,8 +247,8 @@ class Listener:
                 return None
         return client, addr
 
-    def _run(self) -> None:
-        while self._running:
+    def _run(self, generation: int = 0) -> None:
+        while self._running and self._generation == generation:
             got = self._accept_once()
             if got is None:
                 continue

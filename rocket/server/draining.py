@@ -33,6 +33,7 @@ class Draining:
     admission: Any
     listeners: Any
     connections_received: int
+    accept_serving: int
     in_worker_process: bool
     _arbiter: Any
     _signals: Any
@@ -49,6 +50,7 @@ class Draining:
         parked = len(monitor) if monitor is not None else 0
         busy, queued = pool.get("busy", 0), pool.get("queued", 0)
         busy += getattr(monitor, "serving", 0)  # requests served on the monitor's thread
+        busy += self.accept_serving  # and on an accepting thread
         admission = self.admission
         return {"requests": int(getattr(self.worker, "requests", 0) or 0),
                 "connections": parked + busy + queued - self.stream_jobs(), "busy": busy,

@@ -9,6 +9,11 @@ signals of ``handle_signals``, reads the counters (:meth:`Lifecycle.figures`, th
 Each listener accepts on its own thread and hands the new connection to ``_accept``: one read
 without waiting, then the pool when its request is already there, the monitor otherwise (and
 for TLS handshakes). Why not pool threads taking turns in accept(): docs/reliability.md.
+With ``_accept_serve_here`` (PyPy's default, see ``SERVE_ON_ACCEPT`` in
+:mod:`rocket.server.wsgi`) and while the pool reads a busy lock, the accepting thread serves
+that first request itself instead of queueing it; a request there that runs for
+``ACCEPT_STALL_S`` makes a new thread accept (:meth:`Listener.hand_over`), and serving there
+stays off for ``ACCEPT_BACKOFF_S``.
 
 A subclass provides ``_prepare()`` (run by each start, under the lock: build the worker),
 ``_accept(sock, addr, listener)`` and ``_serve(conn)`` (the pool's handler), and
@@ -40,6 +45,11 @@ __all__ = ["Lifecycle", "STOP_TIMEOUT_S", "PARKED_GRACE_S"]
 STOP_TIMEOUT_S = 5.0
 """Bound of a quick stop (SIGINT, Ctrl-C) and of the last step of a graceful one, which first
 drains for ``graceful_timeout``: threads still in the app then are left (sockets shut down)."""
+ACCEPT_STALL_S = 0.05
+"""A request served on the accepting thread for this long (seen at the pool's next tick, so up
+to one tick later) makes a new thread accept."""
+ACCEPT_BACKOFF_S = 1.0
+"""After such a hand-over, new connections go to the pool threads for this long."""
 
 class Lifecycle(Draining, Processes):
     """start/stop/restart/wait of a server built from listeners, a pool and a monitor; its
@@ -92,6 +102,13 @@ class Lifecycle(Draining, Processes):
         """The handle_signals :class:`~rocket.process.signals.Signals` (None off the main
         thread or before the first start)."""
         self._profiler: Any = None
+        self.accept_serving = 0
+        """Requests being served on an accepting thread (counted as busy); a plain counter
+        (under ``_accept_lock``), as admission reads it twice per accepted connection."""
+        self._accept_lock = threading.Lock()
+        self._serve_accepted: Optional[Callable[[Any], bool]] = None
+        """``_accept_serve_here()`` while the pool reads a busy lock (set at each tick)."""
+        self._accept_serving_off_until = 0.0
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self, background: bool = False) -> None:
@@ -274,7 +291,8 @@ class Lifecycle(Draining, Processes):
                                clients_speak_first=client_first, proxy_gate=self.proxy_gate,
                                serve_here=self._monitor_serve_here(), saturation=self.pool)
         self.monitor.crowd = self._monitor_crowd()
-        self.pool.on_tick = self.monitor.tick
+        self._serve_accepted = None
+        self.pool.on_tick = self._tick
         defer_accept_s = DEFER_ACCEPT_S if client_first else 0
         admission = self._admission()
         listeners: List[Listener] = []
@@ -327,7 +345,30 @@ class Lifecycle(Draining, Processes):
 
     def _open_connections(self) -> int:
         return (len(self.monitor) + self.monitor.serving  # type: ignore[arg-type,union-attr]
+                + self.accept_serving
                 + self.pool.load - self.stream_jobs())  # type: ignore[union-attr]
+
+    def _tick(self) -> None:
+        """The pool manager's tick: the monitor's (:meth:`Monitor.tick`), then the accepting
+        threads: a request served on one for ``ACCEPT_STALL_S`` makes a new thread accept,
+        and whether the next new connections are served there."""
+        self.monitor.tick()  # type: ignore[union-attr]
+        serve_here = self._accept_serve_here()
+        if serve_here is None:
+            return
+        now = time.monotonic()
+        for listener in self.listeners:
+            since = listener.serving_since
+            if not since or now - since < ACCEPT_STALL_S:
+                continue
+            self._serve_accepted = None  # before the new thread accepts (set again below)
+            if listener.hand_over(since):
+                self._accept_serving_off_until = now + ACCEPT_BACKOFF_S
+                log.debug("a request served on the accepting thread ran %.0f ms; "
+                          "a new thread accepts", (now - since) * 1000)
+        busy = bool(getattr(self.pool, "cpu_busy", False))
+        allowed = self._running and now >= self._accept_serving_off_until
+        self._serve_accepted = serve_here if busy and allowed else None
 
     def _evictable(self) -> int:
         """1 when the monitor holds a connection that may be closed to make room, else 0."""
@@ -359,10 +400,27 @@ class Lifecycle(Draining, Processes):
 
     def _submit_accepted(self, sock: Any, addr: Any, listener: Listener) -> None:
         """A client the listener's thread accepted: set up by ``_accept`` (which may hand it
-        to the monitor) and queued for the pool when it is ready to be served."""
+        to the monitor) and queued for the pool when it is ready to be served, or served
+        right here (``_serve_accepted``, see the module docstring), then parked idle."""
         conn = self._accept(sock, addr, listener)
-        if conn is not None:
+        if conn is None:
+            return
+        serve_here = self._serve_accepted
+        if serve_here is None:
             self.pool.submit(conn)  # type: ignore[union-attr]
+            return
+        since = listener.begin_serving()
+        with self._accept_lock:
+            self.accept_serving += 1
+        park = False
+        try:
+            park = serve_here(conn)
+        finally:
+            with self._accept_lock:
+                self.accept_serving -= 1
+            listener.end_serving(since)
+            if park:
+                self.monitor.park(conn)  # type: ignore[union-attr]
 
     def _accept(self, sock: Any, addr: Any, listener: Listener) -> Any:
         """A new connection: return it for the pool, or None when it was handed elsewhere
@@ -380,6 +438,11 @@ class Lifecycle(Draining, Processes):
     def _monitor_crowd(self) -> int:
         """The monitor's ``crowd``: how many ready connections make serving there pay."""
         return 0
+
+    def _accept_serve_here(self) -> Optional[Callable[[Any], bool]]:
+        """None, or how an accepting thread serves the first request of the connection it
+        accepted, while the pool reads a busy lock (True: park the connection idle)."""
+        return None
 
     def _alpn(self) -> Any:
         """The protocols TLS listeners offer through ALPN (none: no ALPN)."""

@@ -60,6 +60,15 @@ bookkeeping is compiled and a thread hand-off costs the most: serving there pays
 (hello c16 67.8k -> 74.7k, c256 50.9k -> 74.9k). None: never serve on the monitor's thread
 (set it before the server starts)."""
 
+SERVE_ON_ACCEPT = platform.python_implementation() == "PyPy"
+"""While the pool reads a busy lock (half a CPU or more), the thread that accepted a connection
+with a whole plain-TCP head serves that first request itself, then parks the connection in the
+monitor, instead of queueing it for a pool thread (:mod:`rocket.server.lifecycle`). Measured
+side by side (2026-12-05, one core each, hello with a new connection per request, c16): PyPy
+29.4k -> 47.4k req/s (a wake-up of a pool thread per connection is what PyPy's threads cost
+most); CPython 31.3k -> 21.9k (its send and accept calls got dearer when one thread did it
+all), so CPython queues. Read when a tick decides (False: never)."""
+
 __all__ = ["Rocket", "Rocket3", "Server", "serve", "build_server", "SOCKET_TIMEOUT",
            "SERVER_NAME", "SERVER_SOFTWARE", "HTTP_SERVER_SOFTWARE", "BUF_SIZE", "DEFAULTS",
            "NullHandler"]
@@ -293,9 +302,18 @@ class Rocket(Lifecycle):
             return None
         return self._serve_here
 
+    def _accept_serve_here(self) -> Any:
+        """:meth:`_serve_here` for an HTTP worker while :data:`SERVE_ON_ACCEPT` is on."""
+        from rocket.workers.base import HTTPWorker
+
+        if not SERVE_ON_ACCEPT or not isinstance(self.worker, HTTPWorker):
+            return None
+        return self._serve_here
+
     def _serve_here(self, conn: Connection) -> bool:
-        """:meth:`_serve` for the monitor's thread (its ``serve_here``): always an HTTP/1
-        connection, and no turn to time (the monitor serving means one request per turn).
+        """:meth:`_serve` for the monitor's thread (its ``serve_here``) and for an accepting
+        thread: always a plain HTTP/1 connection or one the monitor served before, and one
+        request only (the monitor or the listener gets its thread back after it).
         True: park it idle (the monitor does, with the watch it holds)."""
         if self.hooks is not None and conn.on_close is None:
             self.hooks.made(conn)  # first hand-off of this connection

@@ -274,3 +274,61 @@ def test_tcp_options_are_set_once_on_the_listener_and_inherited_by_accepted_sock
     client.close()
     plain = listeners(Interface("127.0.0.1", 0), on_accept)  # no send timeout: nothing set
     assert not plain.inherited_options
+
+
+def test_a_hand_over_makes_a_new_thread_accept_while_the_old_one_serves(listeners):
+    """begin_serving/end_serving bracket a request served on the accepting thread; hand_over
+    starts a new accepting thread, the old one ends after its request, and stop() does not
+    wait for a thread that is serving."""
+    release = threading.Event()
+    served = []
+
+    def on_accept(sock, addr, listener):
+        since = listener.begin_serving()
+        try:
+            served.append((threading.current_thread(), since))
+            release.wait(10)
+        finally:
+            listener.end_serving(since)
+            sock.close()
+
+    listener = listeners(Interface("127.0.0.1", 0), on_accept)
+    name = f"rocket-listener-{listener.port}"
+    first = socket.create_connection(("127.0.0.1", listener.port))
+    deadline = time.monotonic() + 5
+    while not served:
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    old, since = served[0]
+    assert listener.serving == 1 and listener.serving_since == since
+    assert not listener.hand_over(since + 1)  # not the request being served
+    assert listener.hand_over(since)
+    assert not listener.hand_over(since)  # once
+    assert listener.hand_overs == 1 and listener.serving_since == 0.0
+    # The new thread accepts (and serves) while the old one is still in its request.
+    second = socket.create_connection(("127.0.0.1", listener.port))
+    while len(served) < 2:
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    assert served[1][0] is not old and listener.serving == 2
+    t0 = time.monotonic()
+    listener.stop()  # both threads serve: stop() waits for neither
+    assert time.monotonic() - t0 < 0.5
+    release.set()
+    old.join(5)
+    served[1][0].join(5)
+    assert not [t for t in threading.enumerate() if t.name == name]
+    assert listener.serving == 0 and listener.serving_since == 0.0
+    first.close()
+    second.close()
+
+
+def test_an_ended_request_cannot_be_handed_over(listeners):
+    listener = listeners(Interface("127.0.0.1", 0), lambda *a: a[0].close())
+    since = listener.begin_serving()
+    listener.end_serving(since)
+    assert listener.serving == 0 and not listener.hand_over(since)
+    since = listener.begin_serving()
+    listener.stop()
+    assert not listener.hand_over(since)  # stopped: no new thread
+    listener.end_serving(since)
