@@ -52,6 +52,7 @@ from .fields import (
     line_pair,
     read_fields,
     show,
+    split_lines,
 )
 from .limits import Limits
 from .readers import END_NO_TRAILERS, NO_BODY, ChunkedReader, ContentLengthReader, ReceiveBuffer
@@ -181,7 +182,7 @@ class RequestParser(ReceiveBuffer):
             )
         # (A head equal to the memo's has no empty line: the memo's went through the check.)
         limits = self.limits
-        lines = head.split(b"\r\n")
+        lines = head.split(b"\r\n") if split_lines is None else split_lines(head)
         if whole and b"" in lines:  # not one head: find the first one's end
             self._buf = buf
             return self._head(False)

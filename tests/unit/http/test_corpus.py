@@ -269,3 +269,22 @@ def test_the_line_cache_changes_no_outcome(name, raw, meta, check, monkeypatch, 
         assert watched, "a watched line was not kept, so the second run proved nothing"
     assert not any(pair[0] in fields.WATCHED_NAMES for pair in cached.values())
     assert all(pair[0] in fields.WATCHED_NAMES for pair in watched.values())
+
+
+@pytest.mark.parametrize("name,raw,meta", VALID_PARAMS + INVALID_PARAMS)
+def test_splitting_a_head_with_splitlines_changes_no_outcome(name, raw, meta, monkeypatch,
+                                                             emptied):
+    """PyPy's split of a head (fields.split_lines: splitlines() and a length check) gives
+    every case the same events, or the same error, as splitting on CR LF."""
+    from rocket.http import parser as parser_module
+
+    def outcome(split) -> list:
+        monkeypatch.setattr(parser_module, "split_lines", split)
+        emptied(fields._LINE_CACHE)
+        emptied(fields._WATCHED_LINES)
+        try:
+            return [repr(event) for event in run(parser_for(meta), [raw])]
+        except errors.HTTPError as exc:
+            return [type(exc).__name__, exc.status, exc.message]
+
+    assert outcome(fields._split_lines) == outcome(None)

@@ -249,3 +249,17 @@ def test_the_line_cache_is_bounded_and_skips_long_lines(line_cache):
         assert parse_fields([b"X-Seq: %d" % i], 100, True) == [(b"x-seq", b"%d" % i)]
         assert 0 < len(line_cache) <= fields._LINE_CACHE_MAX
     assert len(line_cache) == 5  # cleared when full: new lines are not shut out
+
+
+def test_split_lines_is_a_split_on_cr_lf():
+    """PyPy's fields.split_lines (splitlines() where every break is a CR LF) against
+    split(b"\\r\\n"), on every string of up to 7 bytes over a, CR, LF (bare CRs and LFs, CR LF
+    at either end, LF CR, empty lines), and on a browser head."""
+    import itertools
+
+    for size in range(8):
+        for chars in itertools.product(b"a\r\n", repeat=size):
+            block = bytes(chars)
+            assert fields._split_lines(block) == block.split(b"\r\n"), block
+    head = b"GET / HTTP/1.1\r\nHost: x\r\nCookie: a=b\r\nAccept: */*"
+    assert fields._split_lines(head) == head.split(b"\r\n")
