@@ -251,3 +251,20 @@ def test_hooks_fire_per_stream_and_static_files_go_out_as_data(start_server, tmp
     while len(events) < 4 and time.monotonic() < deadline:  # post_request follows the reply
         time.sleep(0.01)
     assert events == [b"/files/page.txt", "after", b"/", "after"]
+
+
+@needs_curl
+def test_prior_knowledge_while_the_accepting_thread_serves(start_server, monkeypatch):
+    """Serving on the accepting thread (PyPy's default while the lock is busy) hands an h2c
+    connection to its session like a pool thread does, and HTTP/1.1 goes on beside it."""
+    from rocket.server import wsgi as wsgi_module
+    from tests.functional.test_serving_on_accept import busy
+
+    monkeypatch.setattr(wsgi_module, "SERVE_ON_ACCEPT", True)
+    server = start_server(app)
+    busy(server)
+    url = f"http://127.0.0.1:{server.port}"
+    for _ in range(3):
+        assert curl("--http2-prior-knowledge", url + "/") == b"HTTP/2 http"
+        assert curl("--http1.1", url + "/") == b"HTTP/1.1 http"
+    assert server.accept_serving == 0
