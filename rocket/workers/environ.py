@@ -224,7 +224,9 @@ def _combined(headers: Any) -> Dict[str, str]:
 
 
 # (method, target, version) -> the environ keys of that request line. Clients repeat a few
-# request lines; the bound keeps a client sending distinct targets from growing it forever.
+# request lines; the bound keeps a client sending distinct targets from growing it forever,
+# and emptying it when full (rather than no longer adding) lets the lines a site repeats
+# come back after any number of distinct ones.
 _LINES_MAX = 2048
 _LINES: Dict[tuple, Dict[str, str]] = {}
 
@@ -249,8 +251,9 @@ def _line_keys(request: Request) -> Dict[str, str]:
     }
     if authority is not None:
         keys["_authority"] = authority.decode("latin-1")
-    if len(_LINES) < _LINES_MAX:
-        _LINES[(method, request.target, version)] = keys
+    if len(_LINES) >= _LINES_MAX:
+        _LINES.clear()  # not frozen with the first targets: a site's hot ones come back
+    _LINES[(method, target, version)] = keys
     return keys
 
 

@@ -168,3 +168,18 @@ def test_the_value_cache_is_bounded_and_skips_long_values(value_cache):
     assert len(value_cache) == 3  # cleared when full
     assert _headers([[b"x-list", b"1"], [b"x-list", b"2"]]) == {"HTTP_X_LIST": "1, 2"}
     assert _headers([(b"x-a", b"\xe9")]) == {"HTTP_X_A": "\xe9"}  # latin-1, as decoded
+
+
+def test_the_request_line_cache_is_bounded_and_takes_new_lines_once_full(emptied):
+    """Past _LINES_MAX distinct request lines the cache is emptied, not frozen: a line that
+    comes after thousands of distinct ones (a site's hot path after a crawl) is cached too,
+    and its environ is the same from the cache."""
+    lines = emptied(environ._LINES)
+    for n in range(environ._LINES_MAX + 10):
+        build_environ({}, _request(b"/crawl/%d" % n))
+        assert len(lines) <= environ._LINES_MAX
+    hot = _request(b"/hot?x=1")
+    first = build_environ({}, hot)
+    assert (b"GET", b"/hot?x=1", b"1.1") in lines
+    assert build_environ({}, hot) == first
+    assert first["PATH_INFO"] == "/hot" and first["QUERY_STRING"] == "x=1"
