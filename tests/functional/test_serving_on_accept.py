@@ -98,7 +98,10 @@ def test_off_on_cpython_by_default(start_server, monkeypatch):
         assert not served_by(close_request(server.port)).startswith("rocket-listener-")
 
 
-def test_a_slow_request_there_makes_a_new_thread_accept(start_server, events):
+def test_a_slow_request_there_makes_a_new_thread_accept(start_server, events, monkeypatch):
+    from rocket.server import lifecycle
+
+    monkeypatch.setattr(lifecycle, "ACCEPT_BACKOFF_S", 3.0)  # outlasts the checks below
     release, started = events
     server = start_server(make_app(release, started), min_threads=2, max_threads=4)
     busy(server)
