@@ -25,3 +25,18 @@ def test_rising_memory_or_a_rising_floor_of_fds_is_growing():
 
 def test_too_few_samples_give_no_verdict():
     assert verdict(_samples(lambda i: i, lambda i: i, lambda i: i)[:5])[0]
+
+
+def test_a_sawtooth_heap_is_judged_by_its_floor():
+    """A garbage-collected heap climbs between collections and drops at each: its floor is
+    what stays. A late window caught mostly high on its saw (median +15 %) is flat; a floor
+    that rises is growing."""
+    def saw(i):
+        if i < 30:
+            return 800.0 + 50.0 * (i % 10)  # collected every 10 samples
+        return 800.0 if i == 30 else 950.0 + 50.0 * (i - 30)  # the last saw climbs higher
+
+    flat, lines = verdict(_samples(saw, lambda i: 30, lambda i: 20))
+    assert flat, lines
+    flat, lines = verdict(_samples(lambda i: saw(i) + 8.0 * i, lambda i: 30, lambda i: 20))
+    assert not flat and "GROWING" in lines[0]
