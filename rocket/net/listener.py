@@ -104,9 +104,6 @@ class Listener:
         self._serving_lock = threading.Lock()
         self.serving_since = 0.0
         """When the accepting thread began serving a request itself (monotonic s), else 0."""
-        self.serving = 0
-        """Requests being served on this listener's threads (the accepting one, and one it
-        handed the accepting over from)."""
         self.hand_overs = 0
         """Times a request served on the accepting thread ran long and a new thread took over
         the accepting (:meth:`hand_over`)."""
@@ -151,15 +148,12 @@ class Listener:
     def begin_serving(self) -> float:
         """The accepting thread serves a request itself from now on: returns the start, for
         :meth:`end_serving` and :meth:`hand_over`."""
-        with self._serving_lock:
-            self.serving += 1
-            self.serving_since = since = time.monotonic()
+        self.serving_since = since = time.monotonic()
         return since
 
     def end_serving(self, since: float) -> None:
         """The request begun at ``since`` is done."""
         with self._serving_lock:
-            self.serving -= 1
             if self.serving_since == since:  # not handed over meanwhile
                 self.serving_since = 0.0
 
