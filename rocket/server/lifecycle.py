@@ -106,8 +106,9 @@ class Lifecycle(Draining, Processes):
         """Requests being served on an accepting thread (counted as busy); a plain counter
         (under ``_accept_lock``), as admission reads it twice per accepted connection."""
         self._accept_lock = threading.Lock()
+        self._accept_serve: Optional[Callable[[Any], bool]] = None
         self._serve_accepted: Optional[Callable[[Any], bool]] = None
-        """``_accept_serve_here()`` while the pool reads a busy lock (set at each tick)."""
+        """``_accept_serve`` while the pool reads a busy lock (set at each tick)."""
         self._accept_serving_off_until = 0.0
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -292,6 +293,7 @@ class Lifecycle(Draining, Processes):
                                serve_here=self._monitor_serve_here(), saturation=self.pool)
         self.monitor.crowd = self._monitor_crowd()
         self._serve_accepted = None
+        self._accept_serve = self._accept_serve_here()  # once per start, not per tick
         self.pool.on_tick = self._tick
         defer_accept_s = DEFER_ACCEPT_S if client_first else 0
         admission = self._admission()
@@ -353,7 +355,7 @@ class Lifecycle(Draining, Processes):
         threads: a request served on one for ``ACCEPT_STALL_S`` makes a new thread accept,
         and whether the next new connections are served there."""
         self.monitor.tick()  # type: ignore[union-attr]
-        serve_here = self._accept_serve_here()
+        serve_here = self._accept_serve
         if serve_here is None:
             return
         now = time.monotonic()

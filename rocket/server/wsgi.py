@@ -67,7 +67,7 @@ monitor, instead of queueing it for a pool thread (:mod:`rocket.server.lifecycle
 side by side (2026-12-05, one core each, hello with a new connection per request, c16): PyPy
 29.4k -> 47.4k req/s (a wake-up of a pool thread per connection is what PyPy's threads cost
 most); CPython 31.3k -> 21.9k (its send and accept calls got dearer when one thread did it
-all), so CPython queues. Read when a tick decides (False: never)."""
+all), so CPython queues. Read by each start (False: never)."""
 
 __all__ = ["Rocket", "Rocket3", "Server", "serve", "build_server", "SOCKET_TIMEOUT",
            "SERVER_NAME", "SERVER_SOFTWARE", "HTTP_SERVER_SOFTWARE", "BUF_SIZE", "DEFAULTS",
@@ -296,19 +296,17 @@ class Rocket(Lifecycle):
     def _monitor_serve_here(self) -> Any:
         """:meth:`_serve_here` for an HTTP worker, unless :data:`SERVE_ON_MONITOR_BEYOND` is
         None."""
-        from rocket.workers.base import HTTPWorker
-
-        if SERVE_ON_MONITOR_BEYOND is None or not isinstance(self.worker, HTTPWorker):
-            return None
-        return self._serve_here
+        return self._serve_here_if(SERVE_ON_MONITOR_BEYOND is not None)
 
     def _accept_serve_here(self) -> Any:
         """:meth:`_serve_here` for an HTTP worker while :data:`SERVE_ON_ACCEPT` is on."""
+        return self._serve_here_if(SERVE_ON_ACCEPT)
+
+    def _serve_here_if(self, on: bool) -> Any:
+        """:meth:`_serve_here` when ``on`` and the worker speaks HTTP/1, else None."""
         from rocket.workers.base import HTTPWorker
 
-        if not SERVE_ON_ACCEPT or not isinstance(self.worker, HTTPWorker):
-            return None
-        return self._serve_here
+        return self._serve_here if on and isinstance(self.worker, HTTPWorker) else None
 
     def _serve_here(self, conn: Connection) -> bool:
         """:meth:`_serve` for the monitor's thread (its ``serve_here``) and for an accepting
