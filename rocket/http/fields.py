@@ -154,8 +154,8 @@ def parse_fields(lines: List[bytes], max_field_bytes: int, check_length: bool) -
 def read_fields(lines: List[bytes], max_field_bytes: int, check_length: bool,
                 pairs: Optional[list] = None
                 ) -> Tuple[List[Tuple[bytes, bytes]], List[Tuple[bytes, bytes]]]:
-    """:func:`parse_fields`, and the pairs not taken from the line cache, among them every
-    field of :data:`WATCHED_NAMES`, in order. ``pairs``: the lines' :data:`line_pair`
+    """:func:`parse_fields`, and the fields of :data:`WATCHED_NAMES` among them, in order
+    (none of them comes from the line cache). ``pairs``: the lines' :data:`line_pair`
     already looked up (a list this call fills in)."""
     if check_length and max(map(len, lines), default=0) > max_field_bytes:
         pairs = [None] * len(lines)  # every line afresh, so the first broken rule is named
@@ -164,7 +164,7 @@ def read_fields(lines: List[bytes], max_field_bytes: int, check_length: bool,
             pairs = list(map(line_pair, lines))
         if None not in pairs:
             return pairs, []
-    fresh = []
+    framing = []
     watched = _WATCHED_LINES
     for i, pair in enumerate(pairs):
         if pair is not None:
@@ -175,7 +175,7 @@ def read_fields(lines: List[bytes], max_field_bytes: int, check_length: bool,
         pair = watched.get(line)
         if pair is not None:
             pairs[i] = pair
-            fresh.append(pair)
+            framing.append(pair)
             continue
         name, colon, value = line.partition(b":")
         if not colon:
@@ -186,14 +186,15 @@ def read_fields(lines: List[bytes], max_field_bytes: int, check_length: bool,
         if lower is None:
             lower = field_name(name, line)
         pair = pairs[i] = (lower, value.strip(OWS))
-        fresh.append(pair)
-        if len(line) <= _LINE_CACHE_MAX_BYTES:
-            if lower not in WATCHED_NAMES:
+        if lower not in WATCHED_NAMES:
+            if len(line) <= _LINE_CACHE_MAX_BYTES:
                 if len(_LINE_CACHE) >= _LINE_CACHE_MAX:
                     _LINE_CACHE.clear()
                 _LINE_CACHE[line] = pair
-            else:
+        else:
+            framing.append(pair)
+            if len(line) <= _LINE_CACHE_MAX_BYTES:
                 if len(watched) >= _WATCHED_LINES_MAX:
                     watched.clear()
                 watched[line] = pair
-    return pairs, fresh
+    return pairs, framing

@@ -12,7 +12,8 @@ Every rule that can be broken raises an :class:`~rocket.http.errors.HTTPError` s
 ``status`` is the answer to send; the parser raises nothing else.
 
 The head is parsed in one piece once ``CRLF CRLF`` has arrived: one ``find`` (none when the
-buffer ends with the head, the usual case: the split then shows any earlier end), one ``split``,
+buffer ends with the head, the usual case: any earlier end is then an empty line among the split
+lines, which breaks a rule, and only a broken rule sends the parser looking for one), one ``split``,
 one dict lookup per line in a cache of field lines seen before, one ``translate`` to find
 control characters (on PyPy over the request line and the lines not cached only, see
 ``fields.check_fresh_lines``), and for the other lines a ``partition`` plus a dict lookup
@@ -46,7 +47,6 @@ from .events import NEED_DATA, ConnectionClosed, Data, EndOfMessage, Request, _S
 from .fields import (
     OWS,
     TOKEN,
-    WATCHED_NAMES,
     check_fresh_lines,
     check_new_line_feeds,
     line_pair,
@@ -71,7 +71,6 @@ _CONTENT_LENGTH = b"content-length"
 _TRANSFER_ENCODING = b"transfer-encoding"
 _HOST = b"host"
 _CONNECTION = b"connection"
-_FRAMING_NAMES = WATCHED_NAMES  # content-length, transfer-encoding, host, connection, expect
 _MEMO_MAX_BYTES = 2048  # browsers' heads with cookies fit; bigger ones are rarely repeated
 
 IDLE = "IDLE"
@@ -150,7 +149,7 @@ class RequestParser(ReceiveBuffer):
         if whole and type(buf) is bytes and buf.endswith(b"\r\n\r\n"):
             # Nearly always the buffer is one head and nothing more: take its end as the
             # head's, and skip the find(). Were there an earlier CRLF CRLF (a pipelined request,
-            # or a body ending in one), splitting on CRLF gives an empty line, checked below.
+            # or a body ending in one), splitting on CRLF gives an empty line: see "except" below.
             end = len(buf) - 4
             head = buf[:end]
             self._buf = b""
@@ -180,102 +179,114 @@ class RequestParser(ReceiveBuffer):
             return Request(
                 method, target, http_version, list(fields), keep_alive, expect, length, chunked
             )
-        # (A head equal to the memo's has no empty line: the memo's went through the check.)
-        limits = self.limits
+        # (A head equal to the memo's has no empty line: the memo's was parsed whole.)
         lines = head.split(b"\r\n") if split_lines is None else split_lines(head)
-        if whole and b"" in lines:  # not one head: find the first one's end
-            self._buf = buf
-            return self._head(False)
-        pairs = list(map(line_pair, lines))
-        pairs[0] = None  # the request line is always checked (it might equal a field line)
-        check_fresh_lines(head, lines, pairs)
+        try:
+            limits = self.limits
+            pairs = list(map(line_pair, lines))
+            pairs[0] = None  # the request line is always checked (it might equal a field line)
+            check_fresh_lines(head, lines, pairs)
 
-        # Request line: RFC 9112 §3.
-        line = lines[0]
-        if len(line) > limits.max_request_line:
-            raise RequestLineTooLong(
-                f"request line of {len(line)} bytes exceeds max_request_line={limits.max_request_line}"
+            # Request line: RFC 9112 §3.
+            line = lines[0]
+            if len(line) > limits.max_request_line:
+                raise RequestLineTooLong(
+                    f"request line of {len(line)} bytes exceeds max_request_line={limits.max_request_line}"
+                )
+            try:
+                method, target, version = line.split(b" ")
+            except ValueError:  # RFC 9112 §3: method SP request-target SP HTTP-version
+                raise BadRequest(f"request line is not 'METHOD SP TARGET SP VERSION': {show(line)}"
+                                 ) from None
+            if method not in _KNOWN_METHODS and TOKEN.fullmatch(method) is None:  # RFC 9110 §9.1
+                raise BadRequest(f"invalid method token: {show(method)}")
+            if version == b"HTTP/1.1":
+                http_version = b"1.1"
+            elif version == b"HTTP/1.0":
+                http_version = b"1.0"
+            else:
+                if line == b"PRI * HTTP/2.0":  # RFC 9113 §3.4; the rest of the preface follows
+                    raise HTTP2Preface("HTTP/2 connection preface")
+                http_version = self._version(version)
+            # An origin-form target of ASCII without "#" or HTAB passes _check_target: skip the call.
+            # find(), not "in": bytes.__contains__ first tries its argument as an int.
+            if (target[:1] != b"/" or not target.isascii() or target.find(b"#") >= 0
+                    or target.find(b"\t") >= 0):
+                self._check_target(method, target)
+
+            # Header fields: RFC 9112 §5.
+            nfields = len(lines) - 1
+            if nfields > limits.max_headers:
+                raise HeaderTooLarge(f"{nfields} header fields exceed max_headers={limits.max_headers}")
+            if end > limits.max_header_bytes + len(line):
+                raise HeaderTooLarge(f"header block exceeds max_header_bytes={limits.max_header_bytes}")
+            # No single line can be longer than the whole head: skip the per-line check when short.
+            del lines[0], pairs[0]
+            headers, framing = read_fields(lines, limits.max_field_bytes,
+                                           end > limits.max_field_bytes, pairs)
+
+            content_length = None
+            chunked = False
+            keep_alive = http_version == b"1.1"
+            close = False
+            expect_continue = False
+            hosts = 0
+            codings = None
+            for name, value in framing:
+                if name == _HOST:
+                    hosts += 1
+                elif name == _CONTENT_LENGTH:
+                    if content_length is not None:  # RFC 9112 §6.3 (5): duplicates are not merged
+                        raise BadRequest("more than one Content-Length header")
+                    content_length = self._content_length(value)
+                elif name == _TRANSFER_ENCODING:
+                    codings = (codings or []) + value.lower().split(b",")
+                elif name == _CONNECTION:
+                    if value == b"keep-alive":  # what browsers send: the list below, at a third
+                        keep_alive = True
+                        continue
+                    tokens = [t.strip(OWS) for t in value.lower().split(b",")]
+                    if b"close" in tokens:
+                        close = True
+                    elif b"keep-alive" in tokens:  # RFC 9112 §9.3: persistence for HTTP/1.0
+                        keep_alive = True
+                else:  # Expect: RFC 9110 §10.1.1
+                    if value.lower() != b"100-continue":
+                        raise ExpectationFailed(f"unsupported expectation: {show(value)}")
+                    # A server MUST ignore a 100-continue expectation in an HTTP/1.0 request.
+                    expect_continue = http_version == b"1.1"
+
+            if close:  # RFC 9112 §9.6: "close" wins over any keep-alive token
+                keep_alive = False
+            if hosts != 1 and (http_version == b"1.1" or hosts > 1):  # RFC 9112 §3.2
+                raise BadRequest(f"HTTP/{http_version.decode()} request needs exactly one Host, got {hosts}")
+            if codings is not None:
+                chunked = self._transfer_coding(codings, content_length, http_version)
+                self._reader = self._chunked.start()
+            elif content_length:
+                max_body = limits.max_body
+                if max_body and content_length > max_body:
+                    raise BodyTooLarge(f"Content-Length {content_length} exceeds max_body={max_body}")
+                reader = self._reader = self._length
+                reader.remaining = content_length
+            else:
+                self._reader = NO_BODY
+            if end <= _MEMO_MAX_BYTES:
+                self._memo = (
+                    head, method, target, http_version, tuple(headers), keep_alive, expect_continue,
+                    content_length, chunked,
+                )
+            return Request(
+                method, target, http_version, headers, keep_alive, expect_continue, content_length, chunked
             )
-        parts = line.split(b" ")
-        if len(parts) != 3:  # RFC 9112 §3: method SP request-target SP HTTP-version
-            raise BadRequest(f"request line is not 'METHOD SP TARGET SP VERSION': {show(line)}")
-        method, target, version = parts
-        if method not in _KNOWN_METHODS and TOKEN.fullmatch(method) is None:  # RFC 9110 §9.1
-            raise BadRequest(f"invalid method token: {show(method)}")
-        if version == b"HTTP/1.1":
-            http_version = b"1.1"
-        elif version == b"HTTP/1.0":
-            http_version = b"1.0"
-        else:
-            if line == b"PRI * HTTP/2.0":  # RFC 9113 §3.4; the rest of the preface follows
-                raise HTTP2Preface("HTTP/2 connection preface")
-            http_version = self._version(version)
-        self._check_target(method, target)
-
-        # Header fields: RFC 9112 §5.
-        nfields = len(lines) - 1
-        if nfields > limits.max_headers:
-            raise HeaderTooLarge(f"{nfields} header fields exceed max_headers={limits.max_headers}")
-        if end > limits.max_header_bytes + len(line):
-            raise HeaderTooLarge(f"header block exceeds max_header_bytes={limits.max_header_bytes}")
-        # No single line can be longer than the whole head: skip the per-line check when short.
-        del lines[0], pairs[0]
-        headers, fresh = read_fields(lines, limits.max_field_bytes, end > limits.max_field_bytes,
-                                     pairs)
-
-        content_length = None
-        chunked = False
-        keep_alive = http_version == b"1.1"
-        close = False
-        expect_continue = False
-        hosts = 0
-        codings = None
-        for name, value in fresh:  # every framing field is fresh (read_fields)
-            if name not in _FRAMING_NAMES:
-                continue
-            if name == _HOST:
-                hosts += 1
-            elif name == _CONTENT_LENGTH:
-                if content_length is not None:  # RFC 9112 §6.3 (5): duplicates are not merged
-                    raise BadRequest("more than one Content-Length header")
-                content_length = self._content_length(value)
-            elif name == _TRANSFER_ENCODING:
-                codings = (codings or []) + value.lower().split(b",")
-            elif name == _CONNECTION:
-                tokens = [t.strip(OWS) for t in value.lower().split(b",")]
-                if b"close" in tokens:
-                    close = True
-                elif b"keep-alive" in tokens:  # RFC 9112 §9.3: persistence for HTTP/1.0
-                    keep_alive = True
-            else:  # Expect: RFC 9110 §10.1.1
-                if value.lower() != b"100-continue":
-                    raise ExpectationFailed(f"unsupported expectation: {show(value)}")
-                # A server MUST ignore a 100-continue expectation in an HTTP/1.0 request.
-                expect_continue = http_version == b"1.1"
-
-        if close:  # RFC 9112 §9.6: "close" wins over any keep-alive token
-            keep_alive = False
-        if hosts != 1 and (http_version == b"1.1" or hosts > 1):  # RFC 9112 §3.2
-            raise BadRequest(f"HTTP/{http_version.decode()} request needs exactly one Host, got {hosts}")
-        if codings is not None:
-            chunked = self._transfer_coding(codings, content_length, http_version)
-            self._reader = self._chunked.start()
-        elif content_length:
-            max_body = limits.max_body
-            if max_body and content_length > max_body:
-                raise BodyTooLarge(f"Content-Length {content_length} exceeds max_body={max_body}")
-            reader = self._reader = self._length
-            reader.remaining = content_length
-        else:
-            self._reader = NO_BODY
-        if end <= _MEMO_MAX_BYTES:
-            self._memo = (
-                head, method, target, http_version, tuple(headers), keep_alive, expect_continue,
-                content_length, chunked,
-            )
-        return Request(
-            method, target, http_version, headers, keep_alive, expect_continue, content_length, chunked
-        )
+        except HTTPError:
+            # An empty line (an earlier CRLF CRLF: a pipelined request, or a body that ends in
+            # one) fails as a field line without a colon, if nothing before it failed: only
+            # then is it looked for, and the first head's end found.
+            if whole and b"" in lines:
+                self._buf = buf
+                return self._head(False)
+            raise
 
     def _incomplete_head(self, buf: bytes) -> Event:
         """No complete head yet: enforce the limits on what is buffered, or see EOF."""

@@ -202,25 +202,26 @@ def line_cache(emptied):
 
 def test_read_fields_serves_repeated_lines_from_the_cache_but_not_watched_names(line_cache):
     lines = [b"Host: a", b"User-Agent: x/1 ", b"Connection: close", b"Accept: */*"]
-    pairs, fresh = read_fields(lines, 100, True)
-    assert pairs == fresh == [(b"host", b"a"), (b"user-agent", b"x/1"), (b"connection", b"close"),
-                              (b"accept", b"*/*")]
-    again, fresh = read_fields(lines, 100, True)
+    pairs, framing = read_fields(lines, 100, True)
+    assert pairs == [(b"host", b"a"), (b"user-agent", b"x/1"), (b"connection", b"close"),
+                     (b"accept", b"*/*")]
+    assert framing == [(b"host", b"a"), (b"connection", b"close")]  # the watched fields only
+    again, framing = read_fields(lines, 100, True)
     assert again == pairs
-    assert fresh == [(b"host", b"a"), (b"connection", b"close")]  # every watched field
+    assert framing == [(b"host", b"a"), (b"connection", b"close")]  # cached or not
     assert again[1] is pairs[1] and again[3] is pairs[3]
     assert set(line_cache) == {b"User-Agent: x/1 ", b"Accept: */*"}
     assert {b"content-length", b"transfer-encoding", b"host", b"connection",
                              b"expect"} == WATCHED_NAMES
 
 
-def test_watched_lines_are_kept_apart_and_still_reported_fresh(line_cache, monkeypatch):
+def test_watched_lines_are_kept_apart_and_still_reported(line_cache, monkeypatch):
     monkeypatch.setattr(fields, "_WATCHED_LINES", {})
     lines = [b"Host: a", b"Accept: */*", b"Content-Length: 3"]
-    pairs, fresh = read_fields(lines, 100, True)
-    again, fresh_again = read_fields(lines, 100, True)
-    assert again == pairs and fresh_again == [(b"host", b"a"), (b"content-length", b"3")]
-    assert fresh_again[0] is fresh[0] and fresh_again[1] is fresh[2]  # kept, not parsed again
+    pairs, framing = read_fields(lines, 100, True)
+    again, framing_again = read_fields(lines, 100, True)
+    assert again == pairs and framing_again == framing == [(b"host", b"a"), (b"content-length", b"3")]
+    assert framing_again[0] is framing[0] and framing_again[1] is framing[1]  # kept, not parsed again
     assert set(fields._WATCHED_LINES) == {b"Host: a", b"Content-Length: 3"}
     with pytest.raises(HeaderTooLarge, match="max_field_bytes=5"):
         read_fields(lines, 5, True)  # a kept line still obeys the length limit

@@ -56,7 +56,7 @@ def test_a_buffer_ending_in_crlf_crlf_is_one_head_only_when_nothing_else_ends_th
     ends with CRLF CRLF and holds more than one head, or a head and a body."""
     get = b"GET / HTTP/1.1\r\nHost: a\r\n\r\n"
     post = b"POST /p HTTP/1.1\r\nHost: a\r\nContent-Length: 6\r\n\r\n"
-    p = RequestParser(Limits(max_headers=3))
+    p = RequestParser(Limits(max_headers=3, max_header_bytes=200))
     if memo:  # the heads below come after the same head parsed alone (the memo holds it)
         for head in (get, post + b"ab\r\n\r\n"):
             p.feed(head)
@@ -67,6 +67,13 @@ def test_a_buffer_ending_in_crlf_crlf_is_one_head_only_when_nothing_else_ends_th
     assert isinstance(eom, EndOfMessage) and more is NEED_DATA
     p.feed(get * 5)  # pipelined: five heads, more lines than max_headers in all
     assert [type(e) for e in events(p)] == [Request, EndOfMessage] * 5 + [type(NEED_DATA)]
+    # Each of these, taken as one head, breaks a rule before its empty line is reached: the
+    # parser looks for an earlier end only when a rule breaks, and must find it then.
+    p.feed(b"POST /p HTTP/1.1\r\nHost: a\r\nContent-Length: 6\r\n\r\n\x00\x01\r\n\r\n")
+    req, data, eom, more = events(p)  # a body with control characters
+    assert data.data == b"\x00\x01\r\n\r\n" and more is NEED_DATA
+    p.feed(get + b"GET /" + b"x" * 170 + b" HTTP/1.1\r\nHost: a\r\n\r\n")  # 200 bytes of fields
+    assert [e.target for e in events(p) if type(e) is Request] == [b"/", b"/" + b"x" * 170]
     p.feed(get + b"\r\n\r\n")  # empty lines after the head: skipped before the next one
     req, eom, more = events(p)
     assert req.headers == [(b"host", b"a")] and more is NEED_DATA and not p.trailing_data
@@ -298,3 +305,34 @@ def test_messages_without_trailers_share_a_read_only_empty_list(body):
     with pytest.raises(TypeError):
         ends[0].trailers += [(b"x", b"1")]
     assert ends[1].trailers == [] and list(ends[1].trailers) == []
+
+
+@pytest.mark.parametrize("target", [b"/a\tb", b"/a#b", b"/caf\xc3\xa9", b"a/b", b"*", b"//"])
+def test_origin_form_targets_still_go_through_every_target_rule(target):
+    """The parser skips ``_check_target`` for an ASCII origin-form target without "#" or HTAB;
+    every other target must still meet it (the last two pass it: "*" is asterisk-form, whose
+    method rule applies, and "//" is an origin-form path)."""
+    p = RequestParser()
+    p.feed(b"GET " + target + b" HTTP/1.1\r\nHost: a\r\n\r\n")
+    if target == b"//":
+        assert p.next_event().target == b"//"
+    else:
+        with pytest.raises(BadRequest):
+            p.next_event()
+    p = RequestParser()
+    p.feed(b"OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n")
+    assert p.next_event().target == b"*"
+
+
+@pytest.mark.parametrize("value,keep_alive", [
+    (b"keep-alive", True), (b"Keep-Alive", True), (b"keep-alive, close", False),
+    (b"close", False), (b"upgrade", False),
+])
+def test_connection_tokens_of_an_http_1_0_request(value, keep_alive):
+    """``Connection: keep-alive`` exactly takes a shortcut; every spelling means the same."""
+    p = RequestParser()
+    p.feed(b"GET / HTTP/1.0\r\nConnection: " + value + b"\r\n\r\n")
+    assert p.next_event().keep_alive is keep_alive
+    p = RequestParser()
+    p.feed(b"GET / HTTP/1.0\r\nConnection: keep-alive\r\nConnection: " + value + b"\r\n\r\n")
+    assert p.next_event().keep_alive is (b"close" not in value)

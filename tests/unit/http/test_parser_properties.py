@@ -338,3 +338,13 @@ def test_head_fed_byte_by_byte_costs_linear_time():
     small = min(drip_cpu_seconds(80) for _ in range(3))  # ~8 KiB
     big = drip_cpu_seconds(320)  # ~32 KiB: linear costs ~4x small, quadratic ~16x
     assert big < 8 * small + 0.05, f"8 KiB head {small:.3f} s, 32 KiB head {big:.3f} s"
+
+
+@SETTINGS
+@given(st.binary(max_size=60), st.sampled_from([b"GET", b"OPTIONS", b"CONNECT", b"M"]))
+def test_targets_the_parser_does_not_check_pass_the_check(rest, method):
+    """The parser skips ``_check_target`` for an ASCII origin-form target without "#" or HTAB
+    (a call saved per request): every such target must pass it."""
+    target = b"/" + rest
+    if target.isascii() and target.find(b"#") < 0 and target.find(b"\t") < 0:
+        RequestParser._check_target(method, target)
