@@ -14,10 +14,9 @@ Every rule that can be broken raises an :class:`~rocket.http.errors.HTTPError` s
 The head is parsed in one piece once ``CRLF CRLF`` has arrived: one ``find`` (none when the
 buffer ends with the head, the usual case: any earlier end is then an empty line among the split
 lines, which breaks a rule, and only a broken rule sends the parser looking for one), one ``split``,
-one dict lookup per line in a cache of field lines seen before, one ``translate`` to find
-control characters (on PyPy over the request line and the lines not cached only, see
-``fields.check_fresh_lines``), and for the other lines a ``partition`` plus a dict lookup
-for names already seen. Those are all C loops; the Python work is per line, not per byte.
+one dict lookup per line in a cache of field lines seen before, and for the request line and
+the lines not cached, one ``translate`` to find control characters (``fields.CTL_FLAGS``: a
+cached line passed it), a ``partition`` and a dict lookup for names already seen. Those are all C loops; the Python work is per line, not per byte.
 Framing fields never enter the line cache, so the framing rules below run on every one of
 them; a framing line seen before (Host, on every request) skips only its own parsing.
 
@@ -45,11 +44,11 @@ from .errors import (
 )
 from .events import NEED_DATA, ConnectionClosed, Data, EndOfMessage, Request, _Sentinel
 from .fields import (
+    CTL_FLAGS,
     OWS,
     TOKEN,
-    check_fresh_lines,
     check_new_line_feeds,
-    line_pair,
+    name_bad_byte,
     read_fields,
     show,
     split_lines,
@@ -183,12 +182,12 @@ class RequestParser(ReceiveBuffer):
         lines = head.split(b"\r\n") if split_lines is None else split_lines(head)
         try:
             limits = self.limits
-            pairs = list(map(line_pair, lines))
-            pairs[0] = None  # the request line is always checked (it might equal a field line)
-            check_fresh_lines(head, lines, pairs)
-
-            # Request line: RFC 9112 §3.
+            # Request line: RFC 9112 §3. No CTL, CR or LF (RFC 9110 §5.5, RFC 9112 §2.2);
+            # each field line is checked the same way by read_fields, unless it comes from a
+            # cache, which holds only lines that passed.
             line = lines[0]
+            if line.translate(CTL_FLAGS) != line:
+                name_bad_byte(head)
             if len(line) > limits.max_request_line:
                 raise RequestLineTooLong(
                     f"request line of {len(line)} bytes exceeds max_request_line={limits.max_request_line}"
@@ -215,15 +214,15 @@ class RequestParser(ReceiveBuffer):
                 self._check_target(method, target)
 
             # Header fields: RFC 9112 §5.
-            nfields = len(lines) - 1
+            del lines[0]
+            nfields = len(lines)
             if nfields > limits.max_headers:
                 raise HeaderTooLarge(f"{nfields} header fields exceed max_headers={limits.max_headers}")
             if end > limits.max_header_bytes + len(line):
                 raise HeaderTooLarge(f"header block exceeds max_header_bytes={limits.max_header_bytes}")
             # No single line can be longer than the whole head: skip the per-line check when short.
-            del lines[0], pairs[0]
             headers, framing = read_fields(lines, limits.max_field_bytes,
-                                           end > limits.max_field_bytes, pairs)
+                                           end > limits.max_field_bytes, None, head)
 
             content_length = None
             chunked = False

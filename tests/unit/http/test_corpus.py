@@ -238,17 +238,11 @@ def test_body_less_request_yields_request_then_end_of_message():
     assert parser.next_event() is NEED_DATA
 
 
-@pytest.mark.parametrize("check", ["all lines", "fresh lines"])
 @pytest.mark.parametrize("name,raw,meta", VALID_PARAMS + INVALID_PARAMS)
-def test_the_line_cache_changes_no_outcome(name, raw, meta, check, monkeypatch, emptied):
+def test_the_line_cache_changes_no_outcome(name, raw, meta, emptied):
     """Every case gives the same events, or the same error, with its field lines parsed afresh
     as with each cacheable one taken from the line cache or the watched-lines cache
-    (fields.read_fields), under both control-character checks of a head: every line
-    (CPython's) and only the lines not cached (PyPy's, fields.check_fresh_lines)."""
-    from rocket.http import parser as parser_module
-
-    monkeypatch.setattr(parser_module, "check_fresh_lines", fields.check_lines
-                        if check == "all lines" else fields._check_fresh_lines)
+    (fields.read_fields), whose lines skip the control-character check."""
 
     def outcome() -> list:
         try:

@@ -12,13 +12,13 @@ from rocket.http.fields import (
     TOKEN,
     WATCHED_NAMES,
     check_line_endings,
-    check_lines,
     check_new_line_feeds,
     field_name,
     parse_fields,
     read_fields,
     show,
 )
+from rocket.http.parser import RequestParser
 
 
 def test_show_is_a_truncated_repr():
@@ -150,48 +150,45 @@ def _raised(check, *args):
     return None
 
 
+def _parsed(head):
+    parser = RequestParser()
+    parser.feed(head + b"\r\n\r\n")
+    return _raised(parser.next_event)
+
+
+@pytest.mark.parametrize("warm", [False, True])
 @pytest.mark.parametrize("where", [0, 5, 14, 15, 16, 21, 22])
-def test_check_lines_agrees_with_check_line_endings_on_every_byte(where):
+def test_the_parser_names_every_bad_byte_as_check_line_endings_does(where, warm, emptied):
+    """The parser checks the request line, and each field line not taken from a cache, for
+    CTLs, CR and LF (CTL_FLAGS), and names the first bad byte of the head: whichever line holds
+    it, with the other lines cached (warm) or not, the error is check_line_endings'."""
+    emptied(fields._LINE_CACHE)
+    emptied(fields._WATCHED_LINES)
     valid = b"GET / HTTP/1.1\r\nX: a\r\nY: b"
+    host = b"\r\nHost: h"
+    if warm:
+        assert _parsed(valid + host) is None  # its lines are in the caches now
     for byte in range(256):
         for extra in (bytes([byte]), bytes([byte]) + b"\r\n", b"\r" + bytes([byte])):
-            block = valid[:where] + extra + valid[where:]
-            lines = block.split(b"\r\n")
-            expected = _raised(check_line_endings, block, len(lines))
-            assert _raised(check_lines, block, lines) == expected, block
+            head = valid[:where] + extra + valid[where:] + host
+            first = head.split(b"\r\n\r\n")[0]  # an inserted CRLF may end the first head early
+            expected = _raised(check_line_endings, first, len(first.split(b"\r\n")))
+            if expected is not None:
+                assert _parsed(head) == expected, head
 
 
-@pytest.mark.parametrize("where", [0, 5, 14, 15, 16, 21, 22])
-def test_checking_the_fresh_lines_agrees_with_checking_all(where):
-    """check_fresh_lines (PyPy's) skips the lines taken from the line cache: whatever the
-    cached lines, any bad byte elsewhere is named as check_lines names it."""
-    valid = b"GET / HTTP/1.1\r\nX: a\r\nY: b"
-    for byte in range(256):
-        for extra in (bytes([byte]), bytes([byte]) + b"\r\n", b"\r" + bytes([byte])):
-            block = valid[:where] + extra + valid[where:]
-            lines = block.split(b"\r\n")
-            expected = _raised(check_lines, block, lines)
-            for cached in range(1 << len(lines)):  # each subset of the lines passed as cached
-                pairs = [(b"x", b"a") if cached >> i & 1 else None for i in range(len(lines))]
-                pairs[0] = None  # the parser never takes the request line from the cache
-                if expected is None or any(
-                        _raised(check_lines, line, [line]) for line, pair in zip(lines, pairs)
-                        if pair is None):
-                    assert _raised(fields._check_fresh_lines, block, lines, pairs) == expected
-                else:  # the bad byte is only in lines passed as cached: not looked at
-                    assert _raised(fields._check_fresh_lines, block, lines, pairs) is None
-
-
-def test_a_valid_block_never_takes_the_byte_loop(monkeypatch):
+def test_a_valid_head_never_takes_the_byte_loop(monkeypatch):
     """The byte-by-byte loop is only for naming an error. On PyPy, translate() returns a copy
     even when nothing changed: a check by identity sent every valid head through the loop."""
     def byte_loop(block, line_count):
         raise AssertionError(f"the byte loop ran for a valid block: {block!r}")
 
     monkeypatch.setattr(fields, "check_line_endings", byte_loop)
-    for block in (b"GET / HTTP/1.1\r\nHost: x", b"GET / HTTP/1.1\r\nA: b\tc\r\nD: \x80\xff",
-                  b"GET / HTTP/1.1"):
-        check_lines(block, block.split(b"\r\n"))
+    for head in (b"GET / HTTP/1.1\r\nHost: x", b"GET / HTTP/1.1\r\nHost: x\r\nA: b\tc\r\nD: \x80\xff",
+                 b"GET /?\x7e HTTP/1.0"):
+        assert _parsed(head) is None
+    with pytest.raises(AssertionError, match="byte loop"):
+        _parsed(b"GET / HTTP/1.1\r\nHost: x\r\nA: \x7f")
 
 
 @pytest.fixture
