@@ -93,7 +93,7 @@ holds every transition the parser makes, on every corpus request, to this table.
 class RequestParser(ReceiveBuffer):
     """Parses a stream of HTTP/1.x requests from one connection; see the module docstring."""
 
-    __slots__ = ("_skipped", "_memo", "_length", "_chunked")
+    __slots__ = ("_skipped", "_memo", "_framed", "_length", "_chunked")
 
     def __init__(self, limits: Optional[Limits] = None) -> None:
         super().__init__(limits)
@@ -103,6 +103,9 @@ class RequestParser(ReceiveBuffer):
         # byte; equal bytes parse to an equal result, so a repeat skips validation. One entry,
         # bounded by _MEMO_MAX_BYTES, so it costs little memory per idle connection.
         self._memo: Optional[tuple] = None
+        # The framing fields of the last head parsed afresh (WATCHED_NAMES: the same pairs,
+        # from the watched-lines cache, on a keep-alive connection) and what they decided.
+        self._framed: Optional[tuple] = None
         self._length = ContentLengthReader()
         self._chunked = ChunkedReader()
 
@@ -224,41 +227,49 @@ class RequestParser(ReceiveBuffer):
             headers, framing = read_fields(lines, limits.max_field_bytes,
                                            end > limits.max_field_bytes, None, head)
 
-            content_length = None
             chunked = False
-            keep_alive = http_version == b"1.1"
-            close = False
-            expect_continue = False
-            hosts = 0
-            codings = None
-            for name, value in framing:
-                if name == _HOST:
-                    hosts += 1
-                elif name == _CONTENT_LENGTH:
-                    if content_length is not None:  # RFC 9112 §6.3 (5): duplicates are not merged
-                        raise BadRequest("more than one Content-Length header")
-                    content_length = self._content_length(value)
-                elif name == _TRANSFER_ENCODING:
-                    codings = (codings or []) + value.lower().split(b",")
-                elif name == _CONNECTION:
-                    if value == b"keep-alive":  # what browsers send: the list below, at a third
-                        keep_alive = True
-                        continue
-                    tokens = [t.strip(OWS) for t in value.lower().split(b",")]
-                    if b"close" in tokens:
-                        close = True
-                    elif b"keep-alive" in tokens:  # RFC 9112 §9.3: persistence for HTTP/1.0
-                        keep_alive = True
-                else:  # Expect: RFC 9110 §10.1.1
-                    if value.lower() != b"100-continue":
-                        raise ExpectationFailed(f"unsupported expectation: {show(value)}")
-                    # A server MUST ignore a 100-continue expectation in an HTTP/1.0 request.
-                    expect_continue = http_version == b"1.1"
+            framed = self._framed
+            if framed is not None and framed[0] == framing and framed[1] == http_version:
+                # The framing fields of the last head, again (a keep-alive client repeats its
+                # Host and Connection): the same values give the same outcome.
+                _, _, keep_alive, expect_continue, content_length, codings = framed
+            else:
+                content_length = None
+                keep_alive = http_version == b"1.1"
+                close = False
+                expect_continue = False
+                hosts = 0
+                codings = None
+                for name, value in framing:
+                    if name == _HOST:
+                        hosts += 1
+                    elif name == _CONTENT_LENGTH:
+                        if content_length is not None:  # RFC 9112 §6.3 (5): duplicates are not merged
+                            raise BadRequest("more than one Content-Length header")
+                        content_length = self._content_length(value)
+                    elif name == _TRANSFER_ENCODING:
+                        codings = (codings or []) + value.lower().split(b",")
+                    elif name == _CONNECTION:
+                        if value == b"keep-alive":  # what browsers send: the list below, at a third
+                            keep_alive = True
+                            continue
+                        tokens = [t.strip(OWS) for t in value.lower().split(b",")]
+                        if b"close" in tokens:
+                            close = True
+                        elif b"keep-alive" in tokens:  # RFC 9112 §9.3: persistence for HTTP/1.0
+                            keep_alive = True
+                    else:  # Expect: RFC 9110 §10.1.1
+                        if value.lower() != b"100-continue":
+                            raise ExpectationFailed(f"unsupported expectation: {show(value)}")
+                        # A server MUST ignore a 100-continue expectation in an HTTP/1.0 request.
+                        expect_continue = http_version == b"1.1"
 
-            if close:  # RFC 9112 §9.6: "close" wins over any keep-alive token
-                keep_alive = False
-            if hosts != 1 and (http_version == b"1.1" or hosts > 1):  # RFC 9112 §3.2
-                raise BadRequest(f"HTTP/{http_version.decode()} request needs exactly one Host, got {hosts}")
+                if close:  # RFC 9112 §9.6: "close" wins over any keep-alive token
+                    keep_alive = False
+                if hosts != 1 and (http_version == b"1.1" or hosts > 1):  # RFC 9112 §3.2
+                    raise BadRequest(f"HTTP/{http_version.decode()} request needs exactly one Host, got {hosts}")
+                self._framed = (framing, http_version, keep_alive, expect_continue,
+                                content_length, codings)
             if codings is not None:
                 chunked = self._transfer_coding(codings, content_length, http_version)
                 self._reader = self._chunked.start()

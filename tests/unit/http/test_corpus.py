@@ -282,3 +282,34 @@ def test_splitting_a_head_with_splitlines_changes_no_outcome(name, raw, meta, mo
             return [type(exc).__name__, exc.status, exc.message]
 
     assert outcome(fields._split_lines) == outcome(None)
+
+
+def _feed_and_drain(parser: RequestParser, data: bytes) -> list:
+    """Feed ``data`` (no EOF after it) and take every event up to NEED_DATA, as reprs, or the
+    error raised as (type, status, message)."""
+    parser.feed(data)
+    seen: list = []
+    try:
+        for _ in range(MAX_EVENTS):
+            event = parser.next_event()
+            if event is NEED_DATA:
+                return seen
+            seen.append(repr(event))
+    except errors.HTTPError as exc:
+        return seen + [(type(exc).__name__, exc.status, exc.message)]
+    raise AssertionError("parser produced too many events without needing data")
+
+
+@pytest.mark.parametrize("name,raw,meta", VALID_PARAMS + INVALID_PARAMS)
+def test_no_earlier_request_changes_an_outcome(name, raw, meta):
+    """A parser keeps what its last head's framing fields decided (RequestParser._framed) and
+    its last head (the memo): after any valid corpus request (whose framing fields may equal
+    this case's, or differ from them only in the HTTP version), every case gives the events,
+    or the error, that it gives on a new parser."""
+    alone = _feed_and_drain(parser_for(meta), raw)
+    for _, before, _ in VALID:
+        parser = parser_for(meta)
+        warm = _feed_and_drain(parser, before)
+        if not warm or type(warm[-1]) is tuple or not parser.idle or parser.trailing_data:
+            continue  # refused under this case's limits, or not complete without EOF
+        assert _feed_and_drain(parser, raw) == alone, before
