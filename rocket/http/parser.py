@@ -16,9 +16,11 @@ buffer ends with the head, the usual case: any earlier end is then an empty line
 lines, which breaks a rule, and only a broken rule sends the parser looking for one), one ``split``,
 one dict lookup per line in a cache of field lines seen before, and for the request line and
 the lines not cached, one ``translate`` to find control characters (``fields.CTL_FLAGS``: a
-cached line passed it), a ``partition`` and a dict lookup for names already seen. Those are all C loops; the Python work is per line, not per byte.
-Framing fields never enter the line cache, so the framing rules below run on every one of
-them; a framing line seen before (Host, on every request) skips only its own parsing.
+cached line passed it), a ``partition`` and a dict lookup for names already seen. Those are
+all C loops; the Python work is per line, not per byte. Framing fields never enter the line
+cache, so they all reach the framing rules; a framing line seen before (Host, on every
+request) skips only its own parsing, and framing fields equal to the last head's (with the
+same HTTP version) skip the rules, whose outcome they already decided.
 
 Line endings: a bare LF (or a bare CR) anywhere in the head, in a chunk line or in trailers is
 rejected with 400. RFC 9112 §2.2 lets a recipient accept a bare LF, but accepting it where a
