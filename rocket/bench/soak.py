@@ -9,8 +9,8 @@ second: resident memory, open file descriptors and threads, summed over the proc
 The verdict compares the second quarter of the run (after the warm-up) with the last quarter,
 each figure by its floor (its minimum): in-flight connections and a reload's overlap do not
 raise the floor of descriptors and threads, and a garbage-collected heap (PyPy's) saws up and
-down between its collections, where what stays is the floor. "growing" when one rose past its tolerance
-(:data:`TOLERANCE`), else "flat". It also prints the 5xx responses, all made by the server
+down between its collections, where what stays is the floor. "growing" when one rose past
+its tolerance (:data:`TOLERANCE`), else "flat". It also prints the 5xx responses, all made by the server
 itself (the app never fails; 0 expected), and the unexpected client outcomes. Exit code 0 when
 flat with neither, else 1. Linux only (it reads /proc).
 """

@@ -133,11 +133,10 @@ def parse_fields(lines: List[bytes], max_field_bytes: int, check_length: bool) -
 
 
 def read_fields(lines: List[bytes], max_field_bytes: int, check_length: bool,
-                pairs: Optional[list] = None, block: Optional[bytes] = None
+                block: Optional[bytes] = None
                 ) -> Tuple[List[Tuple[bytes, bytes]], List[Tuple[bytes, bytes]]]:
     """:func:`parse_fields`, and the fields of :data:`WATCHED_NAMES` among them, in order
-    (none of them comes from the line cache). ``pairs``: the lines' :data:`line_pair`
-    already looked up (a list this call fills in). ``block``: the head the lines come from,
+    (none of them comes from the line cache). ``block``: the head the lines come from,
     given when they were not checked for control characters yet; each line not taken from
     a cache is then checked (:data:`CTL_FLAGS`) and a bad byte named (:func:`name_bad_byte`).
     The caches take only lines that passed, so a browser's head costs the check of its few
@@ -145,8 +144,7 @@ def read_fields(lines: List[bytes], max_field_bytes: int, check_length: bool,
     if check_length and max(map(len, lines), default=0) > max_field_bytes:
         pairs = [None] * len(lines)  # every line afresh, so the first broken rule is named
     else:
-        if pairs is None:
-            pairs = list(map(line_pair, lines))
+        pairs = list(map(line_pair, lines))
         if None not in pairs:
             return pairs, []
     framing = []

@@ -227,51 +227,16 @@ class RequestParser(ReceiveBuffer):
                 raise HeaderTooLarge(f"header block exceeds max_header_bytes={limits.max_header_bytes}")
             # No single line can be longer than the whole head: skip the per-line check when short.
             headers, framing = read_fields(lines, limits.max_field_bytes,
-                                           end > limits.max_field_bytes, None, head)
+                                           end > limits.max_field_bytes, head)
 
             chunked = False
             framed = self._framed
-            if framed is not None and framed[0] == framing and framed[1] == http_version:
-                # The framing fields of the last head, again (a keep-alive client repeats its
-                # Host and Connection): the same values give the same outcome.
-                _, _, keep_alive, expect_continue, content_length, codings = framed
-            else:
-                content_length = None
-                keep_alive = http_version == b"1.1"
-                close = False
-                expect_continue = False
-                hosts = 0
-                codings = None
-                for name, value in framing:
-                    if name == _HOST:
-                        hosts += 1
-                    elif name == _CONTENT_LENGTH:
-                        if content_length is not None:  # RFC 9112 §6.3 (5): duplicates are not merged
-                            raise BadRequest("more than one Content-Length header")
-                        content_length = self._content_length(value)
-                    elif name == _TRANSFER_ENCODING:
-                        codings = (codings or []) + value.lower().split(b",")
-                    elif name == _CONNECTION:
-                        if value == b"keep-alive":  # what browsers send: the list below, at a third
-                            keep_alive = True
-                            continue
-                        tokens = [t.strip(OWS) for t in value.lower().split(b",")]
-                        if b"close" in tokens:
-                            close = True
-                        elif b"keep-alive" in tokens:  # RFC 9112 §9.3: persistence for HTTP/1.0
-                            keep_alive = True
-                    else:  # Expect: RFC 9110 §10.1.1
-                        if value.lower() != b"100-continue":
-                            raise ExpectationFailed(f"unsupported expectation: {show(value)}")
-                        # A server MUST ignore a 100-continue expectation in an HTTP/1.0 request.
-                        expect_continue = http_version == b"1.1"
-
-                if close:  # RFC 9112 §9.6: "close" wins over any keep-alive token
-                    keep_alive = False
-                if hosts != 1 and (http_version == b"1.1" or hosts > 1):  # RFC 9112 §3.2
-                    raise BadRequest(f"HTTP/{http_version.decode()} request needs exactly one Host, got {hosts}")
-                self._framed = (framing, http_version, keep_alive, expect_continue,
-                                content_length, codings)
+            if framed is None or framed[0] != framing or framed[1] != http_version:
+                # Not the framing fields of the last head again (a keep-alive client repeats
+                # its Host and Connection, whose same values give the same outcome).
+                framed = self._framed = (framing, http_version,
+                                         *self._framing(framing, http_version))
+            _, _, keep_alive, expect_continue, content_length, codings = framed
             if codings is not None:
                 chunked = self._transfer_coding(codings, content_length, http_version)
                 self._reader = self._chunked.start()
@@ -299,6 +264,41 @@ class RequestParser(ReceiveBuffer):
                 self._buf = buf
                 return self._head(False)
             raise
+
+    def _framing(self, framing: List[tuple], http_version: bytes) -> tuple:
+        """What the framing fields (:data:`~rocket.http.fields.WATCHED_NAMES`, in order)
+        decide: (keep-alive, expect 100-continue, Content-Length, transfer codings)."""
+        content_length = None
+        keep_alive = http_version == b"1.1"
+        close = False
+        expect_continue = False
+        hosts = 0
+        codings = None
+        for name, value in framing:
+            if name == _HOST:
+                hosts += 1
+            elif name == _CONTENT_LENGTH:
+                if content_length is not None:  # RFC 9112 §6.3 (5): duplicates are not merged
+                    raise BadRequest("more than one Content-Length header")
+                content_length = self._content_length(value)
+            elif name == _TRANSFER_ENCODING:
+                codings = (codings or []) + value.lower().split(b",")
+            elif name == _CONNECTION:
+                tokens = [t.strip(OWS) for t in value.lower().split(b",")]
+                if b"close" in tokens:
+                    close = True
+                elif b"keep-alive" in tokens:  # RFC 9112 §9.3: persistence for HTTP/1.0
+                    keep_alive = True
+            else:  # Expect: RFC 9110 §10.1.1
+                if value.lower() != b"100-continue":
+                    raise ExpectationFailed(f"unsupported expectation: {show(value)}")
+                # A server MUST ignore a 100-continue expectation in an HTTP/1.0 request.
+                expect_continue = http_version == b"1.1"
+        if close:  # RFC 9112 §9.6: "close" wins over any keep-alive token
+            keep_alive = False
+        if hosts != 1 and (http_version == b"1.1" or hosts > 1):  # RFC 9112 §3.2
+            raise BadRequest(f"HTTP/{http_version.decode()} request needs exactly one Host, got {hosts}")
+        return keep_alive, expect_continue, content_length, codings
 
     def _incomplete_head(self, buf: bytes) -> Event:
         """No complete head yet: enforce the limits on what is buffered, or see EOF."""
