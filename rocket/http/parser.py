@@ -73,6 +73,13 @@ _TRANSFER_ENCODING = b"transfer-encoding"
 _HOST = b"host"
 _CONNECTION = b"connection"
 _MEMO_MAX_BYTES = 2048  # browsers' heads with cookies fit; bigger ones are rarely repeated
+# What framing fields decide, for every parser: (framing fields..., HTTP version) -> the
+# parser's ``_framed`` entry. A new connection (one request each: browsers' first request,
+# clients without keep-alive) finds its Host and Connection lines' outcome here instead of
+# running the rules; the pairs come from the watched-lines cache, so few keys recur. Only
+# outcomes enter (a head that breaks a rule raises before), bounded, emptied when full.
+_FRAMINGS: Dict[tuple, tuple] = {}
+_FRAMINGS_MAX = 256
 
 IDLE = "IDLE"
 SEND_BODY = "SEND_BODY"
@@ -108,8 +115,9 @@ class RequestParser(ReceiveBuffer):
         # The framing fields of the last head parsed afresh (WATCHED_NAMES: the same pairs,
         # from the watched-lines cache, on a keep-alive connection) and what they decided.
         self._framed: Optional[tuple] = None
-        self._length = ContentLengthReader()
-        self._chunked = ChunkedReader()
+        # The body readers, made when a body first comes (most connections never send one).
+        self._length: Optional[ContentLengthReader] = None
+        self._chunked: Optional[ChunkedReader] = None
 
     @property
     def idle(self) -> bool:
@@ -174,10 +182,9 @@ class RequestParser(ReceiveBuffer):
         if memo is not None and memo[0] == head:
             _, method, target, http_version, fields, keep_alive, expect, length, chunked = memo
             if chunked:
-                self._reader = self._chunked.start()
+                self._start_chunked()
             elif length:
-                reader = self._reader = self._length
-                reader.remaining = length
+                self._start_length(length)
             else:
                 self._reader = NO_BODY
             return Request(
@@ -234,18 +241,23 @@ class RequestParser(ReceiveBuffer):
             if framed is None or framed[0] != framing or framed[1] != http_version:
                 # Not the framing fields of the last head again (a keep-alive client repeats
                 # its Host and Connection, whose same values give the same outcome).
-                framed = self._framed = (framing, http_version,
-                                         *self._framing(framing, http_version))
+                key = (*framing, http_version)
+                framed = _FRAMINGS.get(key)
+                if framed is None:
+                    framed = (framing, http_version, *self._framing(framing, http_version))
+                    if len(_FRAMINGS) >= _FRAMINGS_MAX:
+                        _FRAMINGS.clear()
+                    _FRAMINGS[key] = framed
+                self._framed = framed
             _, _, keep_alive, expect_continue, content_length, codings = framed
             if codings is not None:
                 chunked = self._transfer_coding(codings, content_length, http_version)
-                self._reader = self._chunked.start()
+                self._start_chunked()
             elif content_length:
                 max_body = limits.max_body
                 if max_body and content_length > max_body:
                     raise BodyTooLarge(f"Content-Length {content_length} exceeds max_body={max_body}")
-                reader = self._reader = self._length
-                reader.remaining = content_length
+                self._start_length(content_length)
             else:
                 self._reader = NO_BODY
             if end <= _MEMO_MAX_BYTES:
@@ -264,6 +276,21 @@ class RequestParser(ReceiveBuffer):
                 self._buf = buf
                 return self._head(False)
             raise
+
+    def _start_length(self, length: int) -> None:
+        """Read a body of ``length`` bytes next."""
+        reader = self._length
+        if reader is None:
+            reader = self._length = ContentLengthReader()
+        reader.remaining = length
+        self._reader = reader
+
+    def _start_chunked(self) -> None:
+        """Read a chunked body next."""
+        reader = self._chunked
+        if reader is None:
+            reader = self._chunked = ChunkedReader()
+        self._reader = reader.start()
 
     def _framing(self, framing: List[tuple], http_version: bytes) -> tuple:
         """What the framing fields (:data:`~rocket.http.fields.WATCHED_NAMES`, in order)

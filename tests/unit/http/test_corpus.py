@@ -17,6 +17,7 @@ from typing import Iterable, List, Optional
 import pytest
 
 from rocket.http import errors, fields
+from rocket.http import parser as parser_module
 from rocket.http.events import NEED_DATA, ConnectionClosed, Data, EndOfMessage, Request
 from rocket.http.parser import Limits, RequestParser
 
@@ -313,3 +314,47 @@ def test_no_earlier_request_changes_an_outcome(name, raw, meta):
         if not warm or type(warm[-1]) is tuple or not parser.idle or parser.trailing_data:
             continue  # refused under this case's limits, or not complete without EOF
         assert _feed_and_drain(parser, raw) == alone, before
+
+
+def test_framing_outcomes_shared_by_every_parser_change_no_outcome(monkeypatch):
+    """What framing fields decided is kept for every parser (parser._FRAMINGS), so that a new
+    connection skips the framing rules: every corpus case gives, on a new parser, the events
+    or the error it gives with that store empty, after every valid corpus request went
+    through parsers of their own (whose Host, Connection, Content-Length... may equal this
+    case's, or differ from them only in the HTTP version), and with a store bound of one."""
+    cases = VALID + INVALID
+    store = parser_module._FRAMINGS
+    store.clear()
+    cold = []
+    for _, raw, meta in cases:
+        store.clear()
+        cold.append(_feed_and_drain(parser_for(meta), raw))
+    for _, before, meta in VALID:
+        _feed_and_drain(parser_for(meta), before)
+    assert store, "the valid corpus left no framing outcome behind"
+    assert [_feed_and_drain(parser_for(meta), raw) for _, raw, meta in cases] == cold
+    monkeypatch.setattr(parser_module, "_FRAMINGS_MAX", 1)
+    store.clear()
+    assert [_feed_and_drain(parser_for(meta), raw) for _, raw, meta in cases] == cold
+    assert len(store) <= 1
+
+
+def test_a_head_that_breaks_a_framing_rule_leaves_no_outcome_behind():
+    """Only outcomes are shared: a head whose framing fields break a rule fails on every new
+    parser, and the store holds nothing for it."""
+    store = parser_module._FRAMINGS
+    store.clear()
+    bad = b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n"
+    for _ in range(3):
+        with pytest.raises(errors.BadRequest, match="more than one Content-Length"):
+            _drain_raising(RequestParser(), bad)
+    assert store == {}
+    good = b"GET / HTTP/1.1\r\nHost: a\r\n\r\n"
+    _drain_raising(RequestParser(), good)
+    assert len(store) == 1
+
+
+def _drain_raising(parser: RequestParser, data: bytes) -> None:
+    parser.feed(data)
+    while parser.next_event() is not NEED_DATA:
+        pass
