@@ -16,7 +16,8 @@ from urllib.parse import unquote_to_bytes
 from rocket.http.events import Request
 from rocket.workers.forwarding import FORWARDING_KEYS
 
-__all__ = ["base_environ", "build_environ", "decode_path", "environ_key", "forwarding_keys"]
+__all__ = ["base_environ", "build_environ", "connection_environ", "decode_path", "environ_key",
+           "forwarding_keys", "listener_environ"]
 
 # Header name -> environ key. "" marks a dropped name. Bounded so that a client sending random
 # header names cannot grow it without limit; 1024 covers every header real clients send.
@@ -84,34 +85,51 @@ _LINE_PLACEHOLDERS = dict.fromkeys(
 
 def base_environ(conn: Any, shared: Dict[str, Any]) -> Dict[str, Any]:
     """The per-connection part of the environ; ``shared`` holds the per-server part."""
+    return connection_environ(listener_environ(shared, conn.server_addr, conn.secure), conn)
+
+
+def listener_environ(shared: Dict[str, Any], local: Any, secure: bool) -> Dict[str, Any]:
+    """What every connection to the listening address ``local`` has in its environ: ``shared``
+    plus SERVER_PORT and the scheme. Made once per listener and copied per connection
+    (:func:`connection_environ`): one dict copy instead of building it key by key."""
     env = dict(shared)
     # Every request sets these; having them here sizes the dict so that per-request copies
     # overwrite in place instead of growing (and rehashing) the table.
     env.update(_LINE_PLACEHOLDERS)
+    if isinstance(local, tuple) and len(local) >= 2:
+        env["SERVER_PORT"] = str(local[1])
+    else:
+        env["SERVER_PORT"] = ""
+    env["REMOTE_ADDR"] = env["REMOTE_PORT"] = ""  # placeholders, as above
+    env["rocket.peer_addr"] = None
+    env["wsgi.errors"] = None
+    if secure:
+        env["HTTPS"] = "on"
+        env["wsgi.url_scheme"] = "https"
+    else:
+        env["wsgi.url_scheme"] = "http"
+    return env
+
+
+def connection_environ(template: Dict[str, Any], conn: Any) -> Dict[str, Any]:
+    """The per-connection part of the environ: ``template`` (:func:`listener_environ` for the
+    connection's listener) plus the client's address, ``wsgi.errors`` (``sys.stderr`` as it is
+    now), the client certificate and what a PROXY header said."""
+    env = template.copy()
     client = conn.client_addr
     if isinstance(client, tuple) and len(client) >= 2:
         env["REMOTE_ADDR"] = str(client[0])
         env["REMOTE_PORT"] = str(client[1])
     else:  # unix socket: no address
         env["REMOTE_ADDR"] = str(client or "")
-        env["REMOTE_PORT"] = ""
-    local = conn.server_addr
-    if isinstance(local, tuple) and len(local) >= 2:
-        env["SERVER_PORT"] = str(local[1])
-    else:
-        env["SERVER_PORT"] = ""
     env["rocket.peer_addr"] = client
     env["wsgi.errors"] = sys.stderr
     if conn.secure:
-        env["HTTPS"] = "on"
-        env["wsgi.url_scheme"] = "https"
         cert = getattr(conn, "peer_cert", None)
         if cert:
             import ssl  # only TLS connections with a client certificate pay for the import
 
             env["SSL_CLIENT_RAW_CERT"] = ssl.DER_cert_to_PEM_cert(cert)
-    else:
-        env["wsgi.url_scheme"] = "http"
     proxy = conn.proxy
     if proxy is not None:  # a PROXY protocol header: client_addr is already its client
         _proxied(env, proxy)

@@ -31,7 +31,12 @@ from rocket.http.writer import ResponseHead, plan_response
 from rocket.metrics.recorder import STARTED, Recorder, record
 from rocket.workers.access import AccessLine
 from rocket.workers.base import HTTPWorker, WorkerContext, error_logger
-from rocket.workers.environ import base_environ, build_environ, forwarding_keys
+from rocket.workers.environ import (
+    build_environ,
+    connection_environ,
+    forwarding_keys,
+    listener_environ,
+)
 from rocket.workers.exchange import DRAIN_MAX_BYTES, Exchange, WSGIViolation
 from rocket.workers.filewrapper import FileWrapper
 from rocket.workers.forwarding import Forwarding
@@ -47,6 +52,9 @@ _INFO = logging.INFO
 # joined copy is transient (one per busy thread) and bounded by this size.
 _COALESCE_BYTES = 1024 * 1024
 _access_log = logging.getLogger("Rocket.Requests")
+# Listening addresses whose environ part is kept (a server has a few; an address per unix
+# socket peer or per ephemeral test listener must not grow it without bound).
+_LISTENER_ENVIRONS_MAX = 64
 
 
 class _ThreadState(threading.local):
@@ -105,6 +113,11 @@ class WSGIWorker(HTTPWorker):
         self.timed = self.metrics is not None or self.access_line.timed
         self._local = _ThreadState()
         self.plans: dict = {}
+        self.last_plan: Optional[tuple] = None
+        """The head planned last (:meth:`Exchange.plan`): (Date, status, method, HTTP version,
+        keep-alive, body length, headers, head)."""
+        self.listener_environs: dict = {}
+        """(listening address, TLS) -> :func:`~rocket.workers.environ.listener_environ`."""
 
     def close(self) -> None:
         """Shut down the futures executor, if this worker created one."""
@@ -113,8 +126,15 @@ class WSGIWorker(HTTPWorker):
 
     def _base(self, conn: Any) -> Tuple[dict, bool]:
         """The connection's base environ and whether its peer is trusted (forwarding), made
-        once per connection and kept on it (``environ_base``)."""
-        kept = (base_environ(conn, self.shared_environ), self.forwarding.peer_trusted(conn))
+        once per connection and kept on it (``environ_base``), from its listener's part
+        (made once per listening address and scheme, ``listener_environs``)."""
+        key = (conn.server_addr, conn.secure)
+        template = self.listener_environs.get(key)
+        if template is None:
+            template = listener_environ(self.shared_environ, key[0], key[1])
+            if len(self.listener_environs) < _LISTENER_ENVIRONS_MAX:
+                self.listener_environs[key] = template
+        kept = (connection_environ(template, conn), self.forwarding.peer_trusted(conn))
         try:
             conn.environ_base = kept
         except AttributeError:  # a connection class without the slot: made per request

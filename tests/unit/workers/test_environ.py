@@ -88,6 +88,45 @@ def test_base_environ_plain_and_tls():
     assert env["SSL_CLIENT_RAW_CERT"] == ssl.DER_cert_to_PEM_cert(der)
 
 
+def test_connections_of_one_listener_share_only_its_part(monkeypatch):
+    """The worker makes the listener's part of the environ once per listening address and
+    scheme (listener_environ) and copies it per connection: each connection's base equals
+    base_environ's, holds its own client, wsgi.errors is sys.stderr as it is when the
+    connection comes, and nothing a connection or an app changes reaches the next one."""
+    import io
+    import sys
+
+    from rocket.workers import wsgi as wsgi_module
+    from rocket.workers.wsgi import WSGIWorker
+
+    worker = WSGIWorker({"wsgi_app": lambda env, start: []})
+    first = FakeConnection([])
+    base, _ = worker._base(first)
+    assert base == base_environ(first, worker.shared_environ)
+    base["HTTP_X_SET_BY_APP"] = "x"  # the kept dict is the connection's own
+    second = FakeConnection([])
+    second.client_addr = ("10.0.0.9", 50000)
+    monkeypatch.setattr(sys, "stderr", io.StringIO())
+    other, _ = worker._base(second)
+    assert (other["REMOTE_ADDR"], other["REMOTE_PORT"]) == ("10.0.0.9", "50000")
+    assert other["rocket.peer_addr"] == ("10.0.0.9", 50000)
+    assert other["wsgi.errors"] is sys.stderr and "HTTP_X_SET_BY_APP" not in other
+    assert len(worker.listener_environs) == 1
+    tls = FakeConnection([], secure=True)
+    unix = FakeConnection([])
+    unix.client_addr, unix.server_addr = "", ("/run/rocket.sock", 0)
+    for conn in (tls, unix):
+        assert worker._base(conn)[0] == base_environ(conn, worker.shared_environ)
+    assert worker._base(unix)[0]["REMOTE_PORT"] == ""
+    assert worker._base(tls)[0]["wsgi.url_scheme"] == "https"
+    assert len(worker.listener_environs) == 3
+    monkeypatch.setattr(wsgi_module, "_LISTENER_ENVIRONS_MAX", 3)
+    many = FakeConnection([])
+    many.server_addr = ("10.0.0.1", 9999)
+    assert worker._base(many)[0]["SERVER_PORT"] == "9999"
+    assert len(worker.listener_environs) == 3  # bounded: made, used, not kept
+
+
 def test_each_environ_is_a_new_dict_of_its_own_request():
     first = build_environ({}, _request(b"/", [(b"host", b"a"), (b"x-n", b"1")]))
     first["HTTP_X_N"] = "changed by the app"
