@@ -145,30 +145,44 @@ class Exchange:
                 or (request.content_length or 0) > DRAIN_MAX_BYTES
             )
         # Apps answer most requests with the same status and headers: reuse the planned head
-        # while its Date is current (plan_response is a pure function of these inputs).
-        plans = self.worker.plans
+        # while its Date is current (plan_response is a pure function of these inputs). The
+        # worker's last plan first: comparing with it costs less than hashing a key (the
+        # app's header tuples are often the very same objects, compared by identity).
+        worker = self.worker
+        date = http_date()
+        last = worker.last_plan
+        method = request.method
+        if (last is not None and last[0] is date and last[1] == self.status
+                and last[2] == method and last[3] == request.http_version
+                and last[4] is keep_alive and last[5] == body_length
+                and last[6] == self.headers):
+            return last[7]
+        plans = worker.plans
         try:
-            key = (self.status, tuple(self.headers), request.method, request.http_version,
+            key = (self.status, tuple(self.headers), method, request.http_version,
                    keep_alive, body_length)
             entry = plans.get(key)
         except TypeError:  # unhashable header items: plan_response names the problem
             key = entry = None
-        date = http_date()
         if entry is not None and entry[0] == date:
-            return entry[1]
-        server = self.worker.server_header
-        try:
-            head = plan_response(request.method, request.http_version, keep_alive,
-                                 self.status, self.headers, body_length, server)
-        except InvalidResponse:
-            if body_length is None:
-                raise
-            return plan_response(request.method, request.http_version, keep_alive,
-                                 self.status, self.headers, None, server)
-        if key is not None:
+            head = entry[1]
+        else:
+            server = worker.server_header
+            try:
+                head = plan_response(method, request.http_version, keep_alive, self.status,
+                                     self.headers, body_length, server)
+            except InvalidResponse:
+                if body_length is None:
+                    raise
+                return plan_response(method, request.http_version, keep_alive, self.status,
+                                     self.headers, None, server)
+            if key is None:
+                return head
             if len(plans) >= _PLAN_CACHE_MAX:
                 plans.clear()
             plans[key] = (date, head)
+        worker.last_plan = (date, self.status, method, request.http_version, keep_alive,
+                            body_length, list(self.headers), head)
         return head
 
     def write(self, data: bytes) -> bool:

@@ -26,7 +26,8 @@ def make(raw: bytes = GET, reads=(), plans=None, conn_class=FakeConnection):
     conn.reader.feed(raw)
     request = conn.reader.next_event()
     assert isinstance(request, Request)
-    worker = types.SimpleNamespace(plans={} if plans is None else plans, server_header=b"R")
+    worker = types.SimpleNamespace(plans={} if plans is None else plans, server_header=b"R",
+                                   last_plan=None)
     exchange = Exchange(worker, conn, request, ThreadProgress(threading.current_thread()))
     if request.content_length or request.chunked:
         exchange.input = WSGIInput(conn, 1.0, exchange.send_continue
@@ -213,6 +214,55 @@ def test_plans_are_cached_per_shape_and_bounded(monkeypatch):
     third.start_response("404 Not Found", [])
     third.plan(0)
     assert len(plans) == 1  # full: cleared, then the new plan kept
+
+
+def test_the_last_plan_is_reused_only_for_the_same_inputs(monkeypatch):
+    """The worker's last plan (Exchange.plan) answers a request whose status, headers,
+    method, HTTP version, keep-alive, body length and Date all equal the last one's: every
+    other request gets the head a worker with no plan kept at all gives it."""
+    worker = types.SimpleNamespace(plans={}, server_header=b"R", last_plan=None)
+    shapes = [
+        (GET, "200 OK", [("Content-Type", "text/plain")], 2),
+        (GET, "200 OK", [("Content-Type", "text/plain")], 3),
+        (GET, "200 OK", [("Content-Type", "text/html")], 2),
+        (GET, "201 Created", [("Content-Type", "text/plain")], 2),
+        (GET, "200 OK", [("Content-Type", "text/plain"), ("X-A", "1")], 2),
+        (b"HEAD / HTTP/1.1\r\nHost: x\r\n\r\n", "200 OK", [("Content-Type", "text/plain")], 2),
+        (b"GET / HTTP/1.0\r\nHost: x\r\n\r\n", "200 OK", [("Content-Type", "text/plain")], 2),
+        (b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", "200 OK",
+         [("Content-Type", "text/plain")], 2),
+        (GET, "200 OK", [("Content-Type", "text/plain")], None),
+    ]
+
+    def planned(raw, status, headers, length, kept):
+        ex = make(raw)
+        ex.worker = kept if kept is not None else types.SimpleNamespace(
+            plans={}, server_header=b"R", last_plan=None)
+        ex.start_response(status, list(headers))
+        return ex.plan(length).data
+
+    for first in shapes:
+        for second in shapes:
+            planned(*first, worker)
+            assert planned(*second, worker) == planned(*second, None), (first, second)
+    head = worker.last_plan[7]
+    worker.plans.clear()  # the last plan alone answers a repeat
+    ex = make()
+    ex.worker = worker
+    ex.start_response("200 OK", [("Content-Type", "text/plain")])
+    assert ex.plan(None) is head
+    calls = []
+    real_plan = exchange_module.plan_response
+    monkeypatch.setattr(exchange_module, "plan_response",
+                        lambda *args: calls.append(args) or real_plan(*args))
+    dates = iter([b"second 1", b"second 1", b"second 2"])
+    monkeypatch.setattr(exchange_module, "http_date", lambda: next(dates))
+    for _ in range(3):
+        ex = make()
+        ex.worker = worker
+        ex.start_response("200 OK", [("Content-Type", "text/plain")])
+        ex.plan(None)
+    assert len(calls) == 2  # planned in second 1, reused once, planned again in second 2
 
 
 def test_unhashable_headers_still_get_a_named_error():
