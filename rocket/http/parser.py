@@ -20,7 +20,8 @@ cached line passed it), a ``partition`` and a dict lookup for names already seen
 all C loops; the Python work is per line, not per byte. Framing fields never enter the line
 cache, so they all reach the framing rules; a framing line seen before (Host, on every
 request) skips only its own parsing, and framing fields equal to the last head's (with the
-same HTTP version) skip the rules, whose outcome they already decided.
+same HTTP version) skip the rules, whose outcome they already decided; so do fields another
+connection already sent (``_FRAMINGS``: a new connection's first head).
 
 Line endings: a bare LF (or a bare CR) anywhere in the head, in a chunk line or in trailers is
 rejected with 400. RFC 9112 §2.2 lets a recipient accept a bare LF, but accepting it where a
@@ -73,11 +74,11 @@ _TRANSFER_ENCODING = b"transfer-encoding"
 _HOST = b"host"
 _CONNECTION = b"connection"
 _MEMO_MAX_BYTES = 2048  # browsers' heads with cookies fit; bigger ones are rarely repeated
-# What framing fields decide, for every parser: (framing fields..., HTTP version) -> the
-# parser's ``_framed`` entry. A new connection (one request each: browsers' first request,
-# clients without keep-alive) finds its Host and Connection lines' outcome here instead of
-# running the rules; the pairs come from the watched-lines cache, so few keys recur. Only
-# outcomes enter (a head that breaks a rule raises before), bounded, emptied when full.
+# What framing fields decided, shared by every parser: (framing fields..., HTTP version) -> a
+# parser's ``_framed`` entry. Behind each parser's own last entry: it serves the first head
+# of a connection (and clients that open one per request), whose Host and Connection lines
+# other connections sent before. Outcomes only (a head that breaks a rule raises before it
+# is stored); bounded, emptied when full (Content-Length values make new keys).
 _FRAMINGS: Dict[tuple, tuple] = {}
 _FRAMINGS_MAX = 256
 
