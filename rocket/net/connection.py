@@ -92,8 +92,15 @@ class Connection(NoWaitIO):
                  send_min_rate: float = 0.0, min_rate_grace: float = 5.0,
                  inherited: bool = False) -> None:
         self.sock = sock
-        self.client_addr: Tuple[str, int] = _address(client_addr)
-        self.server_addr: Tuple[str, int] = _address(server_addr)
+        # An IPv4 address is (str, int) already: kept as it is, without a call.
+        self.client_addr: Tuple[str, int] = (
+            client_addr if client_addr.__class__ is tuple and len(client_addr) == 2
+            and client_addr[0].__class__ is str and client_addr[1].__class__ is int
+            else _address(client_addr))
+        self.server_addr: Tuple[str, int] = (
+            server_addr if server_addr.__class__ is tuple and len(server_addr) == 2
+            and server_addr[0].__class__ is str and server_addr[1].__class__ is int
+            else _address(server_addr))
         self.secure = secure
         self.peer_cert: Optional[bytes] = None
         self.reader = reader

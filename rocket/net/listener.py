@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import errno
 import os
+import select
 import socket
 import sys
 import threading
@@ -46,7 +47,8 @@ ACCEPT_BACKOFF_S = (0.01, 0.5)
 """First and largest pause after a capacity error; doubles in between."""
 
 ACCEPT_POLL_S = 1.0
-"""accept() timeout so the thread notices stop() on systems where shutdown() does not wake it."""
+"""How long the accepting thread waits for a client before it looks again (at ``stop()``, on
+systems where shutdown() does not wake it, and at ``has_room()``)."""
 
 DEFER_ACCEPT_S = 1
 """TCP_DEFER_ACCEPT period (s) for HTTP listeners: a client sends its request right after
@@ -110,7 +112,13 @@ class Listener:
         self._accept_fd = self.sock._accept  # type: ignore[attr-defined]
         self._family, self._type = int(self.sock.family), int(self.sock.type)
         self._backoff = 0.0
-        self.sock.settimeout(ACCEPT_POLL_S)
+        # Non-blocking: accept() first, and wait (_wait_for_client) only when no client is
+        # there. A socket timeout would poll() before every accept(): a system call (and on
+        # CPython a release and retake of the interpreter lock) per connection while clients
+        # queue up. The descriptor was non-blocking in timeout mode already, which sockets
+        # shared with other processes see alike.
+        self.sock.setblocking(False)
+        self._poller: Any = None  # made by the first wait
         self.inherited_options = False
         """True when accepted sockets inherit ``TCP_NODELAY`` and ``SO_SNDTIMEO`` (Linux TCP)
         from this one, so a :class:`~rocket.net.connection.Connection` need not set them."""
@@ -207,7 +215,8 @@ class Listener:
             return None
         try:
             fd, addr = self._accept_fd()
-        except socket.timeout:
+        except BlockingIOError:  # no client queued: wait for one, then look again
+            self._wait_for_client()
             return None
         except OSError as exc:
             if not self._running:
@@ -240,6 +249,20 @@ class Listener:
                 client.close()
                 return None
         return client, addr
+
+    def _wait_for_client(self) -> None:
+        """Wait until a client is queued, ``stop()`` shuts the socket down, or ACCEPT_POLL_S
+        passed."""
+        try:
+            if not hasattr(select, "poll"):
+                select.select([self.sock], [], [], ACCEPT_POLL_S)
+                return
+            if self._poller is None:
+                self._poller = select.poll()
+                self._poller.register(self.sock.fileno(), select.POLLIN)
+            self._poller.poll(ACCEPT_POLL_S * 1000)
+        except (OSError, ValueError):  # closed meanwhile (stop): the caller sees it
+            time.sleep(0.005)
 
     def _run(self, generation: int = 0) -> None:
         while self._running and self._generation == generation:

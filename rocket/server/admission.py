@@ -102,6 +102,7 @@ class Admission:
         self.refused = 0
         """Connections closed at once after accept(): at the limit, none could be evicted."""
         self._refuse_log = RateLimitedLog(log, clock=clock)
+        self._spare = 0  # room has_room() found last, for the make_room() after its accept()
         self._paused_total_s = 0.0
         self._paused_at: Optional[float] = None
         self._paused_by_emfile = False
@@ -125,17 +126,26 @@ class Admission:
         """May a listener accept now? At the limit only when an idle connection can go."""
         if not self.queue_has_room():
             return self._pause("the work queue is full (queue_size)")
-        if self.open_count() >= self.max_connections and not self.evictable():
+        spare = self.max_connections - self.open_count()
+        if spare <= 0 and not self.evictable():
             return self._pause(f"max_connections ({self.max_connections}) reached and no "
                                "connection is idle")
+        self._spare = spare
         if self._paused_at is not None and not self._paused_by_emfile:
             self._resume()
         return True
 
     def make_room(self) -> bool:
         """A connection was just accepted: at the limit, close the longest-idle one. False
-        when none could go: the listener then closes the new one."""
-        if self.open_count() < self.max_connections or self._evicted(1):
+        when none could go: the listener then closes the new one.
+
+        Right after :meth:`has_room` found room beyond this one connection, no count is
+        taken again: only one non-blocking ``accept()`` came between (connections made
+        meanwhile by other listeners' threads were never counted before they are passed on,
+        with or without a count here); the count costs more than the rest of the check."""
+        spare = self._spare
+        self._spare = 0  # used once: a make_room() without has_room() before it counts
+        if spare > 1 or self.open_count() < self.max_connections or self._evicted(1):
             return True
         with self._lock:
             self.refused += 1

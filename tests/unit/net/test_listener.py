@@ -56,6 +56,44 @@ def test_accepts_and_names_its_thread(listeners):
     client.close()
 
 
+def test_queued_clients_are_accepted_without_waiting_and_a_new_one_wakes_the_wait():
+    """accept() comes first: clients already queued cost no wait (no poll() per connection);
+    the thread waits only when none is queued, and a client arriving then is taken at once,
+    not after the wait's ACCEPT_POLL_S."""
+    listener = Listener(Interface("127.0.0.1", 0), lambda *a: None)
+    assert listener.sock.gettimeout() == 0.0  # non-blocking: no poll() hidden in accept()
+    waits = []
+    wait = listener._wait_for_client
+
+    def counted():
+        waits.append(time.monotonic())
+        wait()
+
+    listener._wait_for_client = counted  # type: ignore[method-assign]
+    got, event, on_accept = collector()
+    listener.on_accept = on_accept
+    clients = [socket.create_connection(("127.0.0.1", listener.port)) for _ in range(20)]
+    time.sleep(0.1)  # every handshake done: all 20 queued before the thread starts
+    listener.start()
+    try:
+        deadline = time.monotonic() + 3
+        while len(got) < 20 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert len(got) == 20
+        assert len(waits) <= 1  # at most the wait begun after the queue ran dry
+        time.sleep(0.3)  # the thread waits for a client now
+        event.clear()
+        started = time.monotonic()
+        late = socket.create_connection(("127.0.0.1", listener.port))
+        clients.append(late)
+        assert event.wait(3) and len(got) == 21
+        assert time.monotonic() - started < 0.5  # woken by the client, well before 1 s
+    finally:
+        listener.stop()
+        for sock in clients + [g[0] for g in got]:
+            sock.close()
+
+
 def test_stop_closes_the_socket_and_the_port_is_free_at_once():
     listener = Listener(Interface("127.0.0.1", 0), lambda *a: a[0].close())
     listener.start()
@@ -133,7 +171,7 @@ class CapacityFailingSocket:
     def getsockname(self):
         return ("127.0.0.1", 1)
 
-    def settimeout(self, value):
+    def setblocking(self, flag):
         pass
 
     def _accept(self):
@@ -175,7 +213,7 @@ class CapacityOnceSocket(CapacityFailingSocket):
 
 def test_capacity_callbacks_retry_at_once_or_back_off_then_recover_and_make_room():
     server = socket.create_server(("127.0.0.1", 0))
-    server.settimeout(0.2)  # the fake's settimeout() does nothing: let the thread see stop()
+    server.settimeout(0.2)  # the fake's setblocking() does nothing: let the thread see stop()
     clients = [socket.create_connection(server.getsockname()) for _ in range(2)]
     freed, recovered, accepted, rooms = [True, False], [], [], []
     fake = CapacityOnceSocket(2, server)

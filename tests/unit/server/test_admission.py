@@ -77,6 +77,26 @@ def test_at_the_limit_with_none_to_evict_the_new_connection_is_refused(caplog):
     assert gate.make_room() is True  # below the limit: nothing to do
 
 
+def test_make_room_counts_again_only_near_the_limit_or_without_has_room_before_it():
+    """After has_room() found room beyond the one connection accepted next, make_room()
+    trusts that count (one non-blocking accept() came between); with room for that one
+    only, or a second make_room() after one has_room(), it counts again."""
+    load = Load(open_count=3, idle=0)
+    counts = []
+    gate = Admission(10, lambda: counts.append(load.open) or load.open, lambda: load.idle,
+                     load.evict, lambda: load.queue_room, clock=FakeClock())
+    assert gate.has_room() and counts == [3]
+    assert gate.make_room() is True and counts == [3]  # not counted again
+    load.open = 10  # say other listeners filled up meanwhile: the next one counts
+    assert gate.make_room() is False and counts == [3, 10] and gate.refused == 1
+    load.open = 9
+    assert gate.has_room() and counts == [3, 10, 9]
+    load.open = 10  # became full between has_room() and make_room(): seen
+    assert gate.make_room() is False and counts == [3, 10, 9, 10] and gate.refused == 2
+    load.open, load.idle = 9, 0
+    assert gate.has_room() and gate.make_room() is True and counts[-2:] == [9, 9]
+
+
 def test_no_idle_connection_pauses_once_and_recovers_once(caplog):
     clock = FakeClock()
     load = Load(open_count=10, idle=0)
