@@ -246,6 +246,12 @@ class Connection(NoWaitIO):
         if not _wait_for(self._fd, select.POLLOUT if _HAS_POLL else 0, wait):
             raise too_slow or _timed_out()
 
+    @property
+    def gathers(self) -> bool:
+        """True when :meth:`sendmany` sends its buffers as they are (``sendmsg``), without
+        joining them first (plain sockets); TLS joins them."""
+        return _HAS_SENDMSG and not self.secure
+
     def sendmany(self, buffers: Sequence[bytes]) -> None:
         """Send several buffers in order as gathered writes (``sendmsg``), without joining them.
 

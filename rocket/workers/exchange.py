@@ -9,7 +9,7 @@ connection), chunked, close-delimited, or none at all (HEAD, 1xx, 204, 304).
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any, List, Optional
 
 from rocket.http.dates import http_date
 from rocket.http.errors import InvalidResponse
@@ -102,6 +102,20 @@ class Exchange:
         finally:
             progress.waiting = False
         progress.bytes_moved += len(data)
+
+    def send_many(self, buffers: List[bytes]) -> None:
+        """:meth:`send` of several buffers in order, written as they are (``conn.sendmany``,
+        gathered) rather than joined into one copy first."""
+        progress = self.progress
+        progress.waiting = True
+        try:
+            self.conn.sendmany(buffers)
+        except OSError:
+            self.peer_gone = True
+            raise
+        finally:
+            progress.waiting = False
+        progress.bytes_moved += sum(map(len, buffers))
 
     def sendfile(self, filelike: Any, offset: int, count: int) -> int:
         """``conn.sendfile`` until ``count`` bytes are out or the file ends, counted and marked

@@ -51,6 +51,13 @@ _INFO = logging.INFO
 # benchmark (16 x 64 KiB): 1 MiB writes cost ~360 us/request, 64 KiB ~430, 256 KiB ~520; the
 # joined copy is transient (one per busy thread) and bounded by this size.
 _COALESCE_BYTES = 1024 * 1024
+# From this total on, a list of at most _GATHER_MAX_BLOCKS blocks goes out as it is, gathered
+# (sendmsg) on a plain socket: no joined copy at all. On the 1 MiB benchmark (16 x 64 KiB):
+# user time 70 -> 24 us per request on CPython, 104 -> 41-52 us on PyPy, whose peak RSS fell
+# from 1.4 GiB (the joined copies, freed by its GC only later) to 241 MiB. Below it, joining
+# the few blocks costs less than gathering them.
+_GATHER_BYTES = 256 * 1024
+_GATHER_MAX_BLOCKS = 64
 _access_log = logging.getLogger("Rocket.Requests")
 # Listening addresses whose environ part is kept (a server has a few; an address per unix
 # socket peer or per ephemeral test listener must not grow it without bound).
@@ -289,6 +296,11 @@ class WSGIWorker(HTTPWorker):
                 return head.keep_alive
             return None
         exchange.head = head
+        if (total >= _GATHER_BYTES and len(blocks) <= _GATHER_MAX_BLOCKS
+                and getattr(exchange.conn, "gathers", False)):
+            exchange.send_many([head.data, *blocks])
+            exchange.body_sent = total
+            return head.keep_alive
         pending = [head.data]
         size = 0
         for block in blocks:
