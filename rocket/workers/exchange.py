@@ -9,7 +9,7 @@ connection), chunked, close-delimited, or none at all (HEAD, 1xx, 204, 304).
 
 from __future__ import annotations
 
-from typing import Any, List, Optional
+from typing import Any, List, Optional, Union
 
 from rocket.http.dates import http_date
 from rocket.http.errors import InvalidResponse
@@ -88,34 +88,26 @@ class Exchange:
             raise WSGIViolation("write() called before start_response() (PEP 3333)")
         self.write(data)
 
-    def send(self, data: bytes) -> None:
+    def send(self, data: Union[bytes, List[bytes]]) -> None:
         """``conn.sendall``, counted in the thread's ``bytes_moved`` and marked as waiting on
         the client while it lasts (so ``worker_timeout`` never judges a slow reader), remembering
-        a failure as "the peer is gone"."""
+        a failure as "the peer is gone". A list of buffers is written in order as they are
+        (``conn.sendmany``, gathered) rather than joined into one copy first."""
         progress = self.progress
         progress.waiting = True
         try:
-            self.conn.sendall(data)
+            if data.__class__ is list:
+                self.conn.sendmany(data)
+                size = sum(map(len, data))
+            else:
+                self.conn.sendall(data)
+                size = len(data)
         except OSError:
             self.peer_gone = True
             raise
         finally:
             progress.waiting = False
-        progress.bytes_moved += len(data)
-
-    def send_many(self, buffers: List[bytes]) -> None:
-        """:meth:`send` of several buffers in order, written as they are (``conn.sendmany``,
-        gathered) rather than joined into one copy first."""
-        progress = self.progress
-        progress.waiting = True
-        try:
-            self.conn.sendmany(buffers)
-        except OSError:
-            self.peer_gone = True
-            raise
-        finally:
-            progress.waiting = False
-        progress.bytes_moved += sum(map(len, buffers))
+        progress.bytes_moved += size
 
     def sendfile(self, filelike: Any, offset: int, count: int) -> int:
         """``conn.sendfile`` until ``count`` bytes are out or the file ends, counted and marked

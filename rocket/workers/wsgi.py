@@ -298,7 +298,7 @@ class WSGIWorker(HTTPWorker):
         exchange.head = head
         if (total >= _GATHER_BYTES and len(blocks) <= _GATHER_MAX_BLOCKS
                 and getattr(exchange.conn, "gathers", False)):
-            exchange.send_many([head.data, *blocks])
+            exchange.send([head.data, *blocks])
             exchange.body_sent = total
             return head.keep_alive
         pending = [head.data]
