@@ -118,7 +118,6 @@ class Listener:
         # queue up. The descriptor was non-blocking in timeout mode already, which sockets
         # shared with other processes see alike.
         self.sock.setblocking(False)
-        self._poller: Any = None  # made by the first wait
         self.inherited_options = False
         """True when accepted sockets inherit ``TCP_NODELAY`` and ``SO_SNDTIMEO`` (Linux TCP)
         from this one, so a :class:`~rocket.net.connection.Connection` need not set them."""
@@ -257,10 +256,12 @@ class Listener:
             if not hasattr(select, "poll"):
                 select.select([self.sock], [], [], ACCEPT_POLL_S)
                 return
-            if self._poller is None:
-                self._poller = select.poll()
-                self._poller.register(self.sock.fileno(), select.POLLIN)
-            self._poller.poll(ACCEPT_POLL_S * 1000)
+            # A poll object per wait, not one kept: waits come only when no client is queued,
+            # and a kept one could see a second thread's poll() (RuntimeError) after a
+            # hand-over.
+            poller = select.poll()
+            poller.register(self.sock.fileno(), select.POLLIN)
+            poller.poll(ACCEPT_POLL_S * 1000)
         except (OSError, ValueError):  # closed meanwhile (stop): the caller sees it
             time.sleep(0.005)
 
