@@ -92,15 +92,8 @@ class Connection(NoWaitIO):
                  send_min_rate: float = 0.0, min_rate_grace: float = 5.0,
                  inherited: bool = False) -> None:
         self.sock = sock
-        # An IPv4 address is (str, int) already: kept as it is, without a call.
-        self.client_addr: Tuple[str, int] = (
-            client_addr if client_addr.__class__ is tuple and len(client_addr) == 2
-            and client_addr[0].__class__ is str and client_addr[1].__class__ is int
-            else _address(client_addr))
-        self.server_addr: Tuple[str, int] = (
-            server_addr if server_addr.__class__ is tuple and len(server_addr) == 2
-            and server_addr[0].__class__ is str and server_addr[1].__class__ is int
-            else _address(server_addr))
+        self.client_addr: Tuple[str, int] = _address(client_addr)
+        self.server_addr: Tuple[str, int] = _address(server_addr)
         self.secure = secure
         self.peer_cert: Optional[bytes] = None
         self.reader = reader
@@ -415,6 +408,9 @@ def _wait_for(fd: int, events: int, timeout: Optional[float]) -> bool:
 
 
 def _address(addr: Any) -> Tuple[str, int]:
+    if (addr.__class__ is tuple and len(addr) == 2 and addr[0].__class__ is str
+            and addr[1].__class__ is int):
+        return addr  # an IPv4 address is (str, int) already: kept as it is
     if isinstance(addr, tuple) and len(addr) >= 2:
         return (str(addr[0]), int(addr[1]))
     return (str(addr or ""), 0)
